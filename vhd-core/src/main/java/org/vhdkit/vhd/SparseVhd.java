@@ -1,0 +1,455 @@
+package org.vhdkit.vhd;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.vhdkit.vhd.format.BlockAllocationTable;
+import org.vhdkit.vhd.format.DiskType;
+import org.vhdkit.vhd.format.DynamicHeader;
+import org.vhdkit.vhd.format.Footer;
+import org.vhdkit.vhd.io.ByteStore;
+
+/**
+ * A dynamic or differencing VHD: a block allocation table in memory, blocks of sector bitmap and
+ * data in the file, and for a differencing disk a parent that supplies every sector the disk does
+ * not hold.
+ *
+ * <h2>Reads</h2>
+ * Unallocated blocks, and sectors whose bitmap bit is clear, read as zeros in a dynamic disk and
+ * from the parent in a differencing one, sector by sector as the bitmap says. A read of allocated
+ * data takes no lock: the table entry is read with acquire semantics and the bitmap bit after an
+ * acquire fence, so the bytes a writer wrote before publishing them are seen.
+ *
+ * <h2>Writes</h2>
+ * A write into sectors the block already holds is a plain copy into the file. A write that adds
+ * sectors to an allocated block writes the data, then sets their bits, under that block's lock (one
+ * of {@link #BITMAP_LOCKS} stripes). A sector written only in part while its bit is clear is first
+ * filled from below (zeros or the parent), so that the rest of it keeps reading the same.
+ *
+ * <h2>Allocation, and what a crash leaves</h2>
+ * A new block goes after the last thing in the file, its data 4 KiB-aligned as Windows places it.
+ * Under {@link #allocationLock}: the footer is written at the new end of the file first (so the
+ * file always ends in a valid footer), then the block's data and bitmap, then the table entry in
+ * memory. The table entry reaches the file only in {@link #flush()}, after the data has been
+ * forced: so a crash before the flush leaves at worst an unreferenced block (leaked space, which
+ * {@code check --repair} reclaims), never a table entry that points at bytes not yet durable.
+ *
+ * <p>Thread-safety: as {@link VirtualDisk}.
+ */
+final class SparseVhd implements VhdDisk {
+    private static final int BITMAP_LOCKS = 64;
+    /** Block data is placed at multiples of this, as Windows does. */
+    private static final long DATA_ALIGNMENT = 4096;
+    private static final int SECTOR_SHIFT = 9;
+
+    private final ByteStore store;
+    private final String name;
+    private final Footer footer;
+    private final MemorySegment footerBytes;
+    private final DynamicHeader header;
+    private final BlockAllocationTable bat;
+    /** The parent of a differencing disk; null for a dynamic one. Owned by {@link ParentPool}. */
+    private final VhdDisk parent;
+    private final List<String> warnings;
+
+    private final long size;
+    private final int blockShift;
+    private final long blockSize;
+    private final long bitmapBytes;
+
+    /** Guards {@link #nextFree}, {@link #trailer}, {@link #unsavedEntries} and the allocation sequence. */
+    private final Object allocationLock = new Object();
+    /** Where the area of the next new block may start. */
+    private long nextFree;
+    /** Where the trailing footer is, or -1 when there is none (the file was opened from the copy). */
+    private long trailer;
+    /** Blocks allocated since the last flush, whose table entries are not yet in the file. */
+    private final List<Integer> unsavedEntries = new ArrayList<>();
+
+    /** Serializes flushes, so that one flush's entries are not written before its force. */
+    private final Object flushLock = new Object();
+    private final Object[] bitmapLocks = new Object[BITMAP_LOCKS];
+    private volatile boolean closed;
+
+    SparseVhd(ByteStore store, Footer footer, DynamicHeader header, BlockAllocationTable bat,
+              VhdDisk parent, long trailer, long nextFree, List<String> warnings) {
+        this.store = store;
+        this.name = store.path().toString();
+        this.footer = footer;
+        this.footerBytes = MemorySegment.ofArray(footer.encode());
+        this.header = header;
+        this.bat = bat;
+        this.parent = parent;
+        this.warnings = List.copyOf(warnings);
+        this.size = footer.currentSize();
+        this.blockSize = header.blockSize();
+        this.blockShift = Long.numberOfTrailingZeros(blockSize);
+        this.bitmapBytes = header.bitmapBytes();
+        this.trailer = trailer;
+        this.nextFree = nextFree;
+        for (int i = 0; i < BITMAP_LOCKS; i++) {
+            bitmapLocks[i] = new Object();
+        }
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public Path path() {
+        return store.path();
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return store.isReadOnly();
+    }
+
+    @Override
+    public Footer footer() {
+        return footer;
+    }
+
+    @Override
+    public Optional<DynamicHeader> dynamicHeader() {
+        return Optional.of(header);
+    }
+
+    @Override
+    public Optional<BlockAllocationTable> blockAllocationTable() {
+        return Optional.of(bat);
+    }
+
+    @Override
+    public Optional<VhdDisk> parent() {
+        return Optional.ofNullable(parent);
+    }
+
+    @Override
+    public long fileSize() {
+        return store.size();
+    }
+
+    @Override
+    public List<String> warnings() {
+        return warnings;
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    @Override
+    public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+        Extents.checkRange(this, offset, length);
+        while (length > 0) {
+            int block = (int) (offset >>> blockShift);
+            long inBlock = offset & (blockSize - 1);
+            long n = Math.min(length, blockSize - inBlock);
+            long bitmapSector = bat.sector(block);
+            if (bitmapSector < 0) {
+                readBelow(offset, dst, dstOffset, n);
+            } else {
+                readAllocated(bitmapSector << SECTOR_SHIFT, inBlock, offset, dst, dstOffset, n);
+            }
+            offset += n;
+            dstOffset += n;
+            length -= n;
+        }
+    }
+
+    private void readAllocated(long bitmapOffset, long inBlock, long offset, MemorySegment dst, long dstOffset,
+                               long length) throws IOException {
+        long data = bitmapOffset + bitmapBytes;
+        long end = inBlock + length;
+        int endSector = (int) ((end + VirtualDisk.SECTOR_SIZE - 1) >>> SECTOR_SHIFT);
+        long at = inBlock;
+        while (at < end) {
+            int sector = (int) (at >>> SECTOR_SHIFT);
+            boolean held = SectorBitmap.isSet(store, bitmapOffset, sector);
+            int runEnd = SectorBitmap.runEnd(store, bitmapOffset, sector + 1, endSector, held);
+            long until = Math.min(end, (long) runEnd << SECTOR_SHIFT);
+            long skip = at - inBlock;
+            if (held) {
+                VarHandle.acquireFence(); // the bit was set after the data was written
+                store.read(data + at, dst, dstOffset + skip, until - at);
+            } else {
+                readBelow(offset + skip, dst, dstOffset + skip, until - at);
+            }
+            at = until;
+        }
+    }
+
+    /** Reads what lies under this disk: the parent's bytes, or zeros. */
+    private void readBelow(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+        if (parent == null) {
+            dst.asSlice(dstOffset, length).fill((byte) 0);
+            return;
+        }
+        long fromParent = Math.max(0, Math.min(length, parent.size() - offset));
+        if (fromParent > 0) {
+            parent.read(offset, dst, dstOffset, fromParent);
+        }
+        if (fromParent < length) {
+            // A child grown past its parent: the parent has nothing there.
+            dst.asSlice(dstOffset + fromParent, length - fromParent).fill((byte) 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    @Override
+    public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+        ensureWritable();
+        Extents.checkRange(this, offset, length);
+        while (length > 0) {
+            int block = (int) (offset >>> blockShift);
+            long inBlock = offset & (blockSize - 1);
+            long n = Math.min(length, blockSize - inBlock);
+            long bitmapSector = bat.sector(block);
+            if (bitmapSector < 0) {
+                allocateAndWrite(block, inBlock, offset, src, srcOffset, n);
+            } else {
+                writeAllocated(block, bitmapSector << SECTOR_SHIFT, inBlock, offset, src, srcOffset, n);
+            }
+            offset += n;
+            srcOffset += n;
+            length -= n;
+        }
+    }
+
+    private void writeAllocated(int block, long bitmapOffset, long inBlock, long offset, MemorySegment src,
+                                long srcOffset, long length) throws IOException {
+        int first = (int) (inBlock >>> SECTOR_SHIFT);
+        int end = (int) ((inBlock + length + VirtualDisk.SECTOR_SIZE - 1) >>> SECTOR_SHIFT);
+        if (SectorBitmap.runEnd(store, bitmapOffset, first, end, true) == end) {
+            store.write(bitmapOffset + bitmapBytes + inBlock, src, srcOffset, length);
+            return;
+        }
+        synchronized (bitmapLocks[block & (BITMAP_LOCKS - 1)]) {
+            writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length);
+        }
+    }
+
+    /**
+     * Writes into an allocated block and sets the bits of the sectors written, filling from below
+     * any sector written in part whose bit was clear. The caller holds the block's lock (or the
+     * allocation lock, for a block not yet published).
+     */
+    private void writeAndMark(long bitmapOffset, long inBlock, long offset, MemorySegment src, long srcOffset,
+                              long length) throws IOException {
+        long data = bitmapOffset + bitmapBytes;
+        long end = inBlock + length;
+        int first = (int) (inBlock >>> SECTOR_SHIFT);
+        int last = (int) ((end - 1) >>> SECTOR_SHIFT);
+        long at = inBlock;
+        if ((at & (VirtualDisk.SECTOR_SIZE - 1)) != 0 || end < ((long) first + 1) << SECTOR_SHIFT) {
+            at = writePartialSector(bitmapOffset, first, inBlock, end, offset, src, srcOffset);
+        }
+        long tailStart = (long) last << SECTOR_SHIFT;
+        boolean partialTail = at < end && last != first && (end & (VirtualDisk.SECTOR_SIZE - 1)) != 0;
+        long middleEnd = partialTail ? tailStart : end;
+        if (at < middleEnd) {
+            store.write(data + at, src, srcOffset + (at - inBlock), middleEnd - at);
+        }
+        if (partialTail) {
+            writePartialSector(bitmapOffset, last, tailStart, end, offset + (tailStart - inBlock),
+                    src, srcOffset + (tailStart - inBlock));
+        }
+        VarHandle.releaseFence(); // the data before the bits that make it visible
+        SectorBitmap.set(store, bitmapOffset, first, last + 1);
+    }
+
+    /**
+     * Writes the bytes {@code [from, until)} of a block that fall in {@code sector}; when the sector's
+     * bit is clear, its other bytes are taken from below first. {@code offset} and {@code srcOffset}
+     * correspond to {@code from}. Returns where the sector ends (or {@code until}).
+     */
+    private long writePartialSector(long bitmapOffset, int sector, long from, long until, long offset,
+                                    MemorySegment src, long srcOffset) throws IOException {
+        long sectorStart = (long) sector << SECTOR_SHIFT;
+        long sectorEnd = sectorStart + VirtualDisk.SECTOR_SIZE;
+        long stop = Math.min(until, sectorEnd);
+        long data = bitmapOffset + bitmapBytes;
+        if (SectorBitmap.isSet(store, bitmapOffset, sector)) {
+            store.write(data + from, src, srcOffset, stop - from);
+        } else {
+            MemorySegment whole = MemorySegment.ofArray(new byte[VirtualDisk.SECTOR_SIZE]);
+            readBelow(offset - (from - sectorStart), whole, 0, VirtualDisk.SECTOR_SIZE);
+            MemorySegment.copy(src, srcOffset, whole, from - sectorStart, stop - from);
+            store.write(data + sectorStart, whole);
+        }
+        return stop;
+    }
+
+    private void allocateAndWrite(int block, long inBlock, long offset, MemorySegment src, long srcOffset,
+                                  long length) throws IOException {
+        synchronized (allocationLock) {
+            long existing = bat.sector(block);
+            if (existing >= 0) { // another thread allocated it meanwhile
+                writeAllocated(block, existing << SECTOR_SHIFT, inBlock, offset, src, srcOffset, length);
+                return;
+            }
+            long bitmapOffset = alignedBitmapOffset(nextFree);
+            long data = bitmapOffset + bitmapBytes;
+            long end = data + blockSize;
+            // 1. The footer at the new end: from here on the file ends in a valid footer again.
+            store.write(end, footerBytes);
+            if (trailer >= 0 && trailer < bitmapOffset) {
+                // The old trailer is left in the alignment gap: clear it so nothing mistakes it for one.
+                store.write(trailer, MemorySegment.ofArray(new byte[Footer.SIZE]));
+            }
+            trailer = end;
+            nextFree = end;
+            // 2. Bitmap and data. Everything between the old end and the new footer reads as zero.
+            if (parent == null) {
+                // Dynamic: the block holds every sector (the unwritten ones are zeros), as Windows marks it.
+                store.writeBytes(bitmapOffset, SectorBitmap.full((int) bitmapBytes));
+                store.write(data + inBlock, src, srcOffset, length);
+            } else {
+                // Differencing: mark only what is written; the rest still comes from the parent.
+                store.writeBytes(bitmapOffset, new byte[(int) bitmapBytes]);
+                writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length);
+            }
+            // 3. Publish in memory; the entry reaches the file in flush(), after the data is durable.
+            bat.set(block, bitmapOffset >>> SECTOR_SHIFT);
+            unsavedEntries.add(block);
+        }
+    }
+
+    /** The first bitmap position at or after {@code from} whose block data is 4 KiB-aligned. */
+    private long alignedBitmapOffset(long from) {
+        long dataStart = from + bitmapBytes;
+        long aligned = (dataStart + DATA_ALIGNMENT - 1) & -DATA_ALIGNMENT;
+        return aligned - bitmapBytes;
+    }
+
+    @Override
+    public void flush() throws IOException {
+        ensureOpen();
+        if (isReadOnly()) {
+            return;
+        }
+        synchronized (flushLock) {
+            List<Integer> entries;
+            synchronized (allocationLock) {
+                entries = List.copyOf(unsavedEntries);
+                unsavedEntries.clear();
+            }
+            try {
+                if (!entries.isEmpty()) {
+                    store.force(); // data, bitmaps and footers of the new blocks, before the entries
+                    long table = header.tableOffset();
+                    for (int block : entries) {
+                        store.writeBytes(table + 4L * block, bat.encodeEntry(block));
+                    }
+                }
+                store.force();
+            } catch (IOException | RuntimeException e) {
+                synchronized (allocationLock) {
+                    unsavedEntries.addAll(0, entries); // the next flush tries them again
+                }
+                throw e;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- allocation map
+
+    @Override
+    public List<Extent> extents(long offset, long length) throws IOException {
+        Extents.checkRange(this, offset, length);
+        Extents extents = new Extents();
+        while (length > 0) {
+            int block = (int) (offset >>> blockShift);
+            long inBlock = offset & (blockSize - 1);
+            long n = Math.min(length, blockSize - inBlock);
+            long bitmapSector = bat.sector(block);
+            if (bitmapSector < 0) {
+                below(extents, offset, n);
+            } else {
+                long bitmapOffset = bitmapSector << SECTOR_SHIFT;
+                long end = inBlock + n;
+                int endSector = (int) ((end + VirtualDisk.SECTOR_SIZE - 1) >>> SECTOR_SHIFT);
+                long at = inBlock;
+                while (at < end) {
+                    int sector = (int) (at >>> SECTOR_SHIFT);
+                    boolean held = SectorBitmap.isSet(store, bitmapOffset, sector);
+                    int runEnd = SectorBitmap.runEnd(store, bitmapOffset, sector + 1, endSector, held);
+                    long until = Math.min(end, (long) runEnd << SECTOR_SHIFT);
+                    if (held) {
+                        extents.add(offset + (at - inBlock), until - at, 0);
+                    } else {
+                        below(extents, offset + (at - inBlock), until - at);
+                    }
+                    at = until;
+                }
+            }
+            offset += n;
+            length -= n;
+        }
+        return extents.build();
+    }
+
+    private void below(Extents extents, long offset, long length) throws IOException {
+        if (parent == null) {
+            extents.add(offset, length, Extent.ZERO);
+            return;
+        }
+        long fromParent = Math.max(0, Math.min(length, parent.size() - offset));
+        if (fromParent > 0) {
+            extents.addFromParent(parent.extents(offset, fromParent));
+        }
+        extents.add(offset + fromParent, length - fromParent, Extent.ZERO);
+    }
+
+    // ---------------------------------------------------------------- lifecycle
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        try {
+            if (!isReadOnly()) {
+                flush();
+            }
+        } finally {
+            closed = true;
+            try {
+                store.close();
+            } finally {
+                if (parent != null) {
+                    ParentPool.release(parent);
+                }
+            }
+        }
+    }
+
+    private void ensureOpen() throws IOException {
+        if (closed) {
+            throw new java.nio.channels.ClosedChannelException();
+        }
+    }
+
+    private void ensureWritable() throws IOException {
+        ensureOpen();
+        if (isReadOnly()) {
+            throw new IOException(name + ": opened read-only; refusing to write");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "SparseVhd[" + name + ", " + (parent == null ? DiskType.DYNAMIC : DiskType.DIFFERENCING) + "]";
+    }
+}

@@ -1,0 +1,48 @@
+package org.vhdkit.vhd;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import org.vhdkit.vhd.format.BlockAllocationTable;
+import org.vhdkit.vhd.format.DiskType;
+import org.vhdkit.vhd.format.DynamicHeader;
+import org.vhdkit.vhd.format.Footer;
+
+/**
+ * An open VHD file: a {@link VirtualDisk} that also shows the structures it was read from.
+ *
+ * <p>Thread-safety: as {@link VirtualDisk}; the accessors here return immutable values (or, for
+ * {@link #blockAllocationTable()}, a table that is itself thread-safe) and may be called at any time
+ * before {@link #close()}.
+ */
+public sealed interface VhdDisk extends VirtualDisk permits FixedVhd, SparseVhd {
+
+    /** The file. */
+    Path path();
+
+    /** The footer in force: the trailing one, or the copy at offset 0 when the trailer is damaged. */
+    Footer footer();
+
+    /** Fixed, dynamic or differencing. */
+    default DiskType type() {
+        return footer().diskType();
+    }
+
+    /** The dynamic header of a dynamic or differencing disk. */
+    Optional<DynamicHeader> dynamicHeader();
+
+    /** The block allocation table of a dynamic or differencing disk. */
+    Optional<BlockAllocationTable> blockAllocationTable();
+
+    /** The parent of a differencing disk, opened read-only. */
+    Optional<VhdDisk> parent();
+
+    /** The size of the file in bytes. */
+    long fileSize();
+
+    /**
+     * What was odd but not wrong enough to refuse the image, in the words a user should read: a
+     * damaged trailing footer read from its copy, a parent whose timestamp differs from the link.
+     */
+    List<String> warnings();
+}

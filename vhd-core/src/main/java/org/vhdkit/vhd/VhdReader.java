@@ -1,0 +1,188 @@
+package org.vhdkit.vhd;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.vhdkit.vhd.format.BlockAllocationTable;
+import org.vhdkit.vhd.format.DiskType;
+import org.vhdkit.vhd.format.DynamicHeader;
+import org.vhdkit.vhd.format.Footer;
+import org.vhdkit.vhd.format.ParentLocator;
+import org.vhdkit.vhd.format.VhdFormatException;
+import org.vhdkit.vhd.io.ByteStore;
+
+/**
+ * Opens an existing VHD: finds the footer in force, reads and checks the dynamic header and the
+ * block allocation table, and resolves the parent of a differencing disk. Everything read is
+ * checked before it is used, so a damaged or hostile image is refused with a
+ * {@link VhdFormatException} rather than read wrongly.
+ *
+ * <p>Time and memory are in proportion to the table, not to the disk.
+ *
+ * <p>Thread-safety: stateless; safe from any thread.
+ */
+final class VhdReader {
+    private VhdReader() {
+    }
+
+    static VhdDisk open(Path path, OpenOptions options, int depth) throws IOException {
+        ByteStore store = ByteStore.open(path, options.readOnly() ? ByteStore.Mode.READ_ONLY : ByteStore.Mode.READ_WRITE,
+                options.backing());
+        try {
+            return open(store, options.backing(), depth);
+        } catch (IOException | RuntimeException e) {
+            store.close();
+            throw e;
+        }
+    }
+
+    /** Opens the image in {@code store}, which the returned disk then owns. */
+    static VhdDisk open(ByteStore store, ByteStore.Backing backing, int depth) throws IOException {
+        String name = store.path().toString();
+        long fileSize = store.size();
+        List<String> warnings = new ArrayList<>();
+        if (fileSize < Footer.SIZE - 1) {
+            throw new VhdFormatException(name, "footer", 0, "the file is " + fileSize
+                    + " bytes long, too short to be a VHD (its footer alone is 512 bytes)");
+        }
+        FooterInForce found = findFooter(store, name, fileSize, warnings);
+        Footer footer = found.footer();
+        if (footer.diskType() == DiskType.FIXED) {
+            if (found.position() != footer.currentSize()) {
+                throw new VhdFormatException(name, "footer Current Size", found.position() + 48,
+                        "a fixed disk of " + footer.currentSize() + " bytes must be followed by its footer at that offset,"
+                                + " but the footer is at offset " + found.position());
+            }
+            return new FixedVhd(store, footer, warnings);
+        }
+        long headerOffset = footer.dataOffset();
+        DynamicHeader header = readHeader(store, name, footer, found.position(), fileSize);
+        int entries = header.maxTableEntries();
+        BlockAllocationTable bat = BlockAllocationTable.decode(
+                store.readBytes(header.tableOffset(), Math.multiplyExact(entries, 4)), entries);
+        long dataEnd = found.position() >= 0 ? found.position() : roundUpToSector(fileSize);
+        long metadataEnd = metadataEnd(headerOffset, header);
+        long nextFree = Math.max(dataEnd, metadataEnd);
+        long blockBytes = header.bitmapBytes() + (long) header.blockSize();
+        for (int block = 0; block < entries; block++) {
+            long sector = bat.sector(block);
+            if (sector < 0) {
+                continue;
+            }
+            long start = sector * VirtualDisk.SECTOR_SIZE;
+            long end = start + blockBytes;
+            if (start < metadataEnd(headerOffset, null) || end > Math.max(dataEnd, fileSize - Footer.SIZE)) {
+                throw new VhdFormatException(name, "BAT entry " + block, header.tableOffset() + 4L * block,
+                        "points to sector " + sector + " (offset " + start + "), but a block of " + blockBytes
+                                + " bytes there does not fit between the headers and the end of the file ("
+                                + fileSize + " bytes)");
+            }
+            nextFree = Math.max(nextFree, end);
+        }
+        VhdDisk parent = null;
+        if (footer.diskType() == DiskType.DIFFERENCING) {
+            ParentResolver.Found resolved = ParentResolver.resolve(store, header, backing, depth);
+            parent = resolved.parent();
+            resolved.warning().ifPresent(warnings::add);
+        }
+        return new SparseVhd(store, footer, header, bat, parent, found.position(), nextFree, warnings);
+    }
+
+    /**
+     * Reads and checks the dynamic header. A header cut off by the end of the file is still decoded
+     * (the missing bytes as zeros) so that the refusal names the first field that is wrong, as a
+     * truncated fuzzed image deserves, before it names the truncation.
+     */
+    private static DynamicHeader readHeader(ByteStore store, String name, Footer footer, long footerPosition,
+                                            long fileSize) throws IOException {
+        long headerOffset = footer.dataOffset();
+        if (headerOffset <= fileSize - DynamicHeader.SIZE) {
+            DynamicHeader header = DynamicHeader.decode(name, store.readBytes(headerOffset, DynamicHeader.SIZE), 0,
+                    headerOffset);
+            header.validateAgainst(name, headerOffset, footer.currentSize(), fileSize);
+            return header;
+        }
+        if (headerOffset < fileSize) {
+            byte[] bytes = new byte[DynamicHeader.SIZE];
+            byte[] present = store.readBytes(headerOffset, (int) (fileSize - headerOffset));
+            System.arraycopy(present, 0, bytes, 0, present.length);
+            DynamicHeader.decode(name, bytes, 0, headerOffset).validateAgainst(name, headerOffset,
+                    footer.currentSize(), fileSize);
+        }
+        throw new VhdFormatException(name, "footer Data Offset", Math.max(footerPosition, 0) + 16,
+                "the dynamic header at offset " + headerOffset + " runs past the end of the file (" + fileSize
+                        + " bytes): the file is truncated");
+    }
+
+    /** The footer and where it was found: its offset, or -1 for the copy at offset 0. */
+    private record FooterInForce(Footer footer, long position) {
+    }
+
+    /**
+     * The trailing footer; failing that the 511-byte trailer old Virtual PC versions left; failing
+     * that the copy at offset 0 (dynamic and differencing disks have one). A trailer torn by a crash
+     * during an append is recovered this way.
+     */
+    private static FooterInForce findFooter(ByteStore store, String name, long fileSize, List<String> warnings)
+            throws IOException {
+        VhdFormatException trailerProblem;
+        if (fileSize >= Footer.SIZE) {
+            long at = fileSize - Footer.SIZE;
+            try {
+                return new FooterInForce(Footer.decode(name, store.readBytes(at, Footer.SIZE), 0, at), at);
+            } catch (VhdFormatException e) {
+                trailerProblem = e;
+            }
+        } else {
+            trailerProblem = new VhdFormatException(name, "footer", 0, "the file is shorter than a footer");
+        }
+        long short511 = fileSize - (Footer.SIZE - 1);
+        if (short511 >= 0) {
+            byte[] bytes = new byte[Footer.SIZE];
+            System.arraycopy(store.readBytes(short511, Footer.SIZE - 1), 0, bytes, 0, Footer.SIZE - 1);
+            try {
+                Footer footer = Footer.decode(name, bytes, 0, short511);
+                warnings.add(name + ": the trailing footer is 511 bytes long, as old Virtual PC versions wrote it");
+                return new FooterInForce(footer, short511);
+            } catch (VhdFormatException e) {
+                // Not that either.
+            }
+        }
+        if (fileSize >= Footer.SIZE * 2) {
+            try {
+                Footer copy = Footer.decode(name, store.readBytes(0, Footer.SIZE), 0, 0);
+                if (copy.diskType() != DiskType.FIXED) {
+                    warnings.add(name + ": the footer at the end of the file is damaged (" + trailerProblem.getMessage()
+                            + "); using its copy at offset 0. 'vhd check --repair' restores it.");
+                    return new FooterInForce(copy, -1);
+                }
+            } catch (VhdFormatException e) {
+                // No copy either: report the trailer, which is where a reader looks first.
+            }
+        }
+        throw trailerProblem;
+    }
+
+    /**
+     * Where the structures before the first block end: footer copy, dynamic header, table (and
+     * locator data when {@code header} is given). Blocks must start at or after the first two.
+     */
+    private static long metadataEnd(long headerOffset, DynamicHeader header) {
+        long end = headerOffset + DynamicHeader.SIZE;
+        if (header == null) {
+            return end;
+        }
+        end = Math.max(end, header.tableOffset() + header.tableBytes());
+        for (ParentLocator locator : header.locators()) {
+            if (!locator.isEmpty()) {
+                end = Math.max(end, locator.dataOffset() + locator.dataSpaceBytes());
+            }
+        }
+        return end;
+    }
+
+    private static long roundUpToSector(long bytes) {
+        return (bytes + VirtualDisk.SECTOR_SIZE - 1) & -VirtualDisk.SECTOR_SIZE;
+    }
+}

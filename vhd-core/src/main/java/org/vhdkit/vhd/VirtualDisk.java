@@ -1,0 +1,102 @@
+package org.vhdkit.vhd;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * A disk as everything above the file format sees it: a run of bytes of fixed size, read and
+ * written at byte offsets.
+ *
+ * <p>Implementations: fixed, dynamic and differencing VHD files ({@link Vhd}), raw host files and
+ * block devices ({@link RawDisk}), and memory ({@link MemoryDisk}).
+ *
+ * <h2>Durability</h2>
+ * A write is visible to every later read, from any thread, once it returns. It is durable,
+ * surviving a crash of this process or of the host, once a later {@link #flush()} returns; a crash
+ * before then may lose it, but never leaves the image in a state that reads other bytes than it
+ * held before the write or after it, or that cannot be opened. (This is a disk with a write-back
+ * cache, and what a guest's FLUSH or SYNCHRONIZE CACHE asks of one.)
+ *
+ * <h2>Thread-safety</h2>
+ * Reads, writes, {@link #flush()}, {@link #discard} and {@link #extents} may be called from any
+ * number of threads at once. Concurrent writes to overlapping ranges leave either's bytes in each
+ * sector; a read concurrent with a write to the same range sees, per sector, the old or the new
+ * bytes. {@link #close()} must not overlap any other call.
+ */
+public interface VirtualDisk extends Closeable {
+
+    /** The logical sector size of every disk here. */
+    int SECTOR_SIZE = 512;
+
+    /** What the disk is, for messages: its file, or a description. */
+    String name();
+
+    /** The size of the disk in bytes; a multiple of {@link #SECTOR_SIZE}. */
+    long size();
+
+    /** Whether writes are refused. */
+    boolean isReadOnly();
+
+    /**
+     * Copies {@code length} bytes of the disk from {@code offset} into {@code dst} at
+     * {@code dstOffset}. Any offset and length inside the disk will do; sector alignment is not
+     * required, only faster.
+     *
+     * @throws java.io.EOFException when the range does not lie inside the disk
+     */
+    void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException;
+
+    /**
+     * Writes {@code length} bytes from {@code src} at {@code srcOffset} to the disk at
+     * {@code offset}. See the class comment for when the write is durable.
+     *
+     * @throws java.io.EOFException when the range does not lie inside the disk
+     * @throws java.nio.channels.NonWritableChannelException never; a read-only disk throws
+     *     {@link IOException}
+     */
+    void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException;
+
+    /** Fills all of {@code dst} from the disk at {@code offset}. */
+    default void read(long offset, MemorySegment dst) throws IOException {
+        read(offset, dst, 0, dst.byteSize());
+    }
+
+    /** Writes all of {@code src} to the disk at {@code offset}. */
+    default void write(long offset, MemorySegment src) throws IOException {
+        write(offset, src, 0, src.byteSize());
+    }
+
+    /** Fills all of {@code dst} from the disk at {@code offset}. */
+    default void read(long offset, byte[] dst) throws IOException {
+        read(offset, MemorySegment.ofArray(dst));
+    }
+
+    /** Writes all of {@code src} to the disk at {@code offset}. */
+    default void write(long offset, byte[] src) throws IOException {
+        write(offset, MemorySegment.ofArray(src));
+    }
+
+    /** Makes every write that returned before this call durable. */
+    void flush() throws IOException;
+
+    /**
+     * Tells the disk that the bytes in the range are no longer needed; afterwards they may read as
+     * zero, as their earlier contents, or (in a differencing disk) as the parent's. A disk that
+     * cannot release space does nothing.
+     */
+    default void discard(long offset, long length) throws IOException {
+        // Nothing to release by default.
+    }
+
+    /**
+     * Which parts of the range hold data and where: the range split into extents, in order, each
+     * naming the layer its bytes come from ({@link Extent#layer()}).
+     */
+    List<Extent> extents(long offset, long length) throws IOException;
+
+    /** Flushes a writable disk and releases its file. */
+    @Override
+    void close() throws IOException;
+}

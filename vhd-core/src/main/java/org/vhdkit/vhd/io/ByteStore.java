@@ -1,0 +1,135 @@
+package org.vhdkit.vhd.io;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileSystems;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/**
+ * The bytes of one host file (or block device), read and written at byte offsets.
+ *
+ * <p>Two implementations stand behind this interface: a memory-mapped one for files on the default
+ * file system, whose reads and writes are copies between mapped memory and the caller's segment
+ * with no system call, and a positional {@link java.nio.channels.FileChannel} one for every other
+ * file system (jimfs cannot map). {@link #open} chooses; {@link Backing} overrides, and so does the
+ * system property {@value #BACKING_PROPERTY} ({@code mapped} or {@code channel}).
+ *
+ * <p>A store opened for writing holds an exclusive lock on its file, and a read-only store a shared
+ * one, for as long as it is open: a second writer, in this process or another, is refused with an
+ * {@link IOException} that names the holder. Read-only stores of one file in this process share a
+ * single channel and lock.
+ *
+ * <p>Thread-safety: every method may be called from any number of threads at once, except
+ * {@link #close()}, which must not overlap any other call, and {@link #setSize} when it shrinks the
+ * file, which must not overlap I/O to the range it removes. Concurrent writes to overlapping ranges
+ * leave either's bytes in each byte, as with any file.
+ */
+public sealed interface ByteStore extends Closeable permits MappedByteStore, ChannelByteStore {
+
+    /** The system property that overrides the automatic choice of backing: {@code mapped} or {@code channel}. */
+    String BACKING_PROPERTY = "vhdkit.io";
+
+    /** How a store is opened. */
+    enum Mode {
+        /** An existing file, read only, under a shared lock. */
+        READ_ONLY,
+        /** An existing file, read and written, under an exclusive lock. */
+        READ_WRITE,
+        /** A new file that must not exist yet, read and written, under an exclusive lock. */
+        CREATE_NEW
+    }
+
+    /** Which implementation serves the bytes. */
+    enum Backing {
+        /** Memory-mapped on the default file system, positional channel I/O elsewhere. */
+        AUTO,
+        /** Memory-mapped; refused for files on file systems that cannot map. */
+        MAPPED,
+        /** Positional {@code FileChannel} reads and writes. */
+        CHANNEL
+    }
+
+    /** Opens {@code path} with the backing {@link Backing#AUTO} chooses (or the system property names). */
+    static ByteStore open(Path path, Mode mode) throws IOException {
+        return open(path, mode, Backing.AUTO);
+    }
+
+    /** Opens {@code path} with the given backing. */
+    static ByteStore open(Path path, Mode mode, Backing backing) throws IOException {
+        Backing chosen = backing == Backing.AUTO ? automaticBacking(path) : backing;
+        OpenFile file = OpenFile.acquire(path, mode);
+        try {
+            return chosen == Backing.MAPPED ? new MappedByteStore(file) : new ChannelByteStore(file);
+        } catch (IOException | RuntimeException e) {
+            file.release();
+            throw e;
+        }
+    }
+
+    private static Backing automaticBacking(Path path) {
+        String forced = System.getProperty(BACKING_PROPERTY, "").trim().toLowerCase(Locale.ROOT);
+        return switch (forced) {
+            case "mapped" -> Backing.MAPPED;
+            case "channel" -> Backing.CHANNEL;
+            default -> path.getFileSystem() == FileSystems.getDefault() ? Backing.MAPPED : Backing.CHANNEL;
+        };
+    }
+
+    /** The file as it was named when opened. */
+    Path path();
+
+    /** Whether writes are refused. */
+    boolean isReadOnly();
+
+    /** The current size of the file in bytes. */
+    long size();
+
+    /**
+     * Fills {@code dst} with the bytes at {@code offset}.
+     *
+     * @throws java.io.EOFException when the range runs past the end of the file
+     */
+    void read(long offset, MemorySegment dst) throws IOException;
+
+    /** Copies {@code length} bytes at {@code offset} into {@code dst} at {@code dstOffset}. */
+    void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException;
+
+    /** Reads one byte. */
+    byte readByte(long offset) throws IOException;
+
+    /** Writes all of {@code src} at {@code offset}, growing the file when the range ends past its end. */
+    void write(long offset, MemorySegment src) throws IOException;
+
+    /** Writes {@code length} bytes of {@code src} from {@code srcOffset} at {@code offset}. */
+    void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException;
+
+    /** Writes one byte inside the file. */
+    void writeByte(long offset, byte value) throws IOException;
+
+    /** Reads {@code length} bytes at {@code offset} into a new array (for metadata, not the data path). */
+    default byte[] readBytes(long offset, int length) throws IOException {
+        byte[] bytes = new byte[length];
+        read(offset, MemorySegment.ofArray(bytes));
+        return bytes;
+    }
+
+    /** Writes all of {@code bytes} at {@code offset} (for metadata, not the data path). */
+    default void writeBytes(long offset, byte[] bytes) throws IOException {
+        write(offset, MemorySegment.ofArray(bytes));
+    }
+
+    /**
+     * Grows the file to {@code newSize} (the new bytes read as zero and take no space where the file
+     * system supports sparse files) or truncates it.
+     */
+    void setSize(long newSize) throws IOException;
+
+    /** Makes every write that returned so far durable, and the file's size with it. */
+    void force() throws IOException;
+
+    /** Unmaps, releases the lock and closes the file. A closed store refuses every call. */
+    @Override
+    void close() throws IOException;
+}

@@ -1,0 +1,161 @@
+package org.vhdkit.vhd.io;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+
+/**
+ * A {@link ByteStore} served by positional {@link FileChannel} reads and writes: the backing for
+ * file systems that cannot map (jimfs, some network file systems) and the fallback everywhere.
+ *
+ * <p>Thread-safety: as {@link ByteStore} says. Positional I/O on one channel is safe from many
+ * threads; the size is read from the channel, and growth is ordered by {@link #growLock}.
+ */
+final class ChannelByteStore implements ByteStore {
+    private final OpenFile file;
+    private final FileChannel channel;
+    /** Orders changes of {@link #size}. */
+    private final Object growLock = new Object();
+    /** The file's size; only this store changes it (the lock keeps other writers out). */
+    private volatile long size;
+    private volatile boolean closed;
+
+    ChannelByteStore(OpenFile file) throws IOException {
+        this.file = file;
+        this.channel = file.channel();
+        this.size = OpenFile.sizeOf(channel, file.path());
+    }
+
+    @Override
+    public Path path() {
+        return file.path();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return !file.writable();
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    @Override
+    public void read(long offset, MemorySegment dst) throws IOException {
+        read(offset, dst, 0, dst.byteSize());
+    }
+
+    @Override
+    public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+        ensureOpen();
+        readFully(channel, file.path(), offset, dst.asSlice(dstOffset, length).asByteBuffer());
+    }
+
+    static void readFully(FileChannel channel, Path path, long offset, ByteBuffer buffer) throws IOException {
+        long position = offset;
+        while (buffer.hasRemaining()) {
+            int n = channel.read(buffer, position);
+            if (n < 0) {
+                throw new EOFException(path + ": read of " + buffer.remaining() + " bytes at offset " + position
+                        + " runs past the end of the file (" + channel.size() + " bytes)");
+            }
+            position += n;
+        }
+    }
+
+    static void writeFully(FileChannel channel, long offset, ByteBuffer buffer) throws IOException {
+        long position = offset;
+        while (buffer.hasRemaining()) {
+            position += channel.write(buffer, position);
+        }
+    }
+
+    @Override
+    public byte readByte(long offset) throws IOException {
+        ByteBuffer one = ByteBuffer.allocate(1);
+        read(offset, MemorySegment.ofBuffer(one));
+        return one.get(0);
+    }
+
+    @Override
+    public void write(long offset, MemorySegment src) throws IOException {
+        write(offset, src, 0, src.byteSize());
+    }
+
+    @Override
+    public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+        ensureWritable();
+        writeFully(channel, offset, src.asSlice(srcOffset, length).asByteBuffer());
+        grewTo(offset + length);
+    }
+
+    private void grewTo(long end) {
+        if (end > size) {
+            synchronized (growLock) {
+                size = Math.max(size, end);
+            }
+        }
+    }
+
+    @Override
+    public void writeByte(long offset, byte value) throws IOException {
+        ensureWritable();
+        writeFully(channel, offset, ByteBuffer.wrap(new byte[] {value}));
+        grewTo(offset + 1);
+    }
+
+    @Override
+    public void setSize(long newSize) throws IOException {
+        ensureWritable();
+        synchronized (growLock) {
+            long current = channel.size();
+            if (newSize < current) {
+                channel.truncate(newSize);
+            } else if (newSize > current) {
+                // Writing the last byte extends the file; everything between reads as zero.
+                writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
+            }
+            size = newSize;
+        }
+    }
+
+    @Override
+    public void force() throws IOException {
+        ensureOpen();
+        if (!isReadOnly()) {
+            channel.force(true);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        file.release();
+    }
+
+    private void ensureOpen() throws IOException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    private void ensureWritable() throws IOException {
+        ensureOpen();
+        if (isReadOnly()) {
+            throw new IOException(file.path() + ": opened read-only; refusing to write");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ChannelByteStore[" + file.path() + (isReadOnly() ? ", read-only" : "") + "]";
+    }
+}

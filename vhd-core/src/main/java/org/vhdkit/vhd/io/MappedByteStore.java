@@ -1,0 +1,363 @@
+package org.vhdkit.vhd.io;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A {@link ByteStore} that serves reads and writes by copying to and from the file mapped into
+ * memory: no system call per I/O.
+ *
+ * <p>The file is mapped in chunks of {@value #CHUNK_SHIFT}-bit size (1 GiB), each in its own shared
+ * {@link Arena}, mapped when first touched; so there is no 2 GiB limit and opening a 2 TiB file maps
+ * only what is read. A chunk's mapping never reaches past the end of the file (touching such pages
+ * would fault). When the file grows, the newest bytes past the last chunk's mapping are served by
+ * positional channel I/O until they amount to {@link #REMAP_LAG}; then that chunk is mapped again
+ * to the new end. Appending 2 MiB blocks therefore costs one re-map per 64 MiB, not one per block.
+ *
+ * <p>Re-mapping publishes a new {@link Mapping} and then closes the old chunk's arena. A thread
+ * still copying through the old segment gets an {@link IllegalStateException} from the closed
+ * arena and retries with the new mapping; both map the same page cache, so a retried copy is
+ * harmless. This is what lets the file grow without a lock on the read path.
+ *
+ * <p>Thread-safety: as {@link ByteStore} says; {@link #mapLock} guards mapping changes and the list
+ * of arenas not yet closed.
+ */
+final class MappedByteStore implements ByteStore {
+    static final int CHUNK_SHIFT = 30;
+    static final long CHUNK_SIZE = 1L << CHUNK_SHIFT;
+    private static final long CHUNK_MASK = CHUNK_SIZE - 1;
+    /** How many bytes the file may grow past the last chunk's mapping before it is mapped again. */
+    static final long REMAP_LAG = 64L << 20;
+
+    private final OpenFile file;
+    private final FileChannel channel;
+    private final FileChannel.MapMode mapMode;
+    /** Guards changes of {@link #mapping} and {@link #size}, and {@link #unclosed}. */
+    private final Object mapLock = new Object();
+    private volatile Mapping mapping = new Mapping(new MemorySegment[0], new Arena[0]);
+    private volatile long size;
+    /** Arenas replaced while a thread was using them; closed when they can be. Guarded by mapLock. */
+    private final List<Arena> unclosed = new ArrayList<>();
+    private volatile boolean closed;
+
+    /** The chunks mapped so far, by chunk index; null where a chunk is not mapped. Never mutated. */
+    private record Mapping(MemorySegment[] segments, Arena[] arenas) {
+        MemorySegment segment(int chunk) {
+            return chunk < segments.length ? segments[chunk] : null;
+        }
+    }
+
+    MappedByteStore(OpenFile file) throws IOException {
+        this.file = file;
+        this.channel = file.channel();
+        this.mapMode = file.writable() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
+        this.size = OpenFile.sizeOf(channel, file.path());
+    }
+
+    @Override
+    public Path path() {
+        return file.path();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return !file.writable();
+    }
+
+    @Override
+    public long size() {
+        return size;
+    }
+
+    /**
+     * The mapped segment of chunk {@code chunk} when it covers chunk-relative offsets up to
+     * {@code end}; null when those bytes are to be served by the channel instead.
+     */
+    private MemorySegment segment(int chunk, long end) throws IOException {
+        MemorySegment segment = mapping.segment(chunk);
+        if (segment != null) {
+            if (segment.byteSize() >= end) {
+                return segment;
+            }
+            long available = Math.min(CHUNK_SIZE, size - ((long) chunk << CHUNK_SHIFT));
+            if (available - segment.byteSize() < REMAP_LAG && available < CHUNK_SIZE) {
+                return null;
+            }
+        }
+        return map(chunk, end);
+    }
+
+    private MemorySegment map(int chunk, long end) throws IOException {
+        synchronized (mapLock) {
+            ensureOpen();
+            Mapping current = mapping;
+            MemorySegment segment = current.segment(chunk);
+            if (segment != null && segment.byteSize() >= end) {
+                return segment;
+            }
+            long start = (long) chunk << CHUNK_SHIFT;
+            long length = Math.min(CHUNK_SIZE, size - start);
+            if (length < end) {
+                return null; // past the end of the file (a growing write is under way)
+            }
+            Arena arena = Arena.ofShared();
+            MemorySegment mapped;
+            try {
+                mapped = channel.map(mapMode, start, length, arena);
+            } catch (IOException | RuntimeException e) {
+                arena.close();
+                throw e;
+            }
+            int count = Math.max(current.segments.length, chunk + 1);
+            MemorySegment[] segments = Arrays.copyOf(current.segments, count);
+            Arena[] arenas = Arrays.copyOf(current.arenas, count);
+            Arena replaced = arenas[chunk];
+            segments[chunk] = mapped;
+            arenas[chunk] = arena;
+            mapping = new Mapping(segments, arenas);
+            if (replaced != null) {
+                unclosed.add(replaced);
+            }
+            closeUnclosed();
+            return mapped;
+        }
+    }
+
+    /** Closes replaced arenas; one a thread is still copying through stays for the next try. Holds mapLock. */
+    private void closeUnclosed() {
+        unclosed.removeIf(arena -> {
+            try {
+                arena.close();
+                return true;
+            } catch (IllegalStateException inUse) {
+                return false;
+            }
+        });
+    }
+
+    private void checkRange(long offset, long length) throws IOException {
+        ensureOpen();
+        if (offset < 0 || length < 0 || offset > size - length) {
+            throw new EOFException(file.path() + ": access of " + length + " bytes at offset " + offset
+                    + " runs past the end of the file (" + size + " bytes)");
+        }
+    }
+
+    @Override
+    public void read(long offset, MemorySegment dst) throws IOException {
+        read(offset, dst, 0, dst.byteSize());
+    }
+
+    @Override
+    public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+        checkRange(offset, length);
+        while (length > 0) {
+            int chunk = (int) (offset >>> CHUNK_SHIFT);
+            long at = offset & CHUNK_MASK;
+            long n = Math.min(length, CHUNK_SIZE - at);
+            MemorySegment segment = segment(chunk, at + n);
+            if (segment == null) {
+                ChannelByteStore.readFully(channel, file.path(), offset, dst.asSlice(dstOffset, n).asByteBuffer());
+            } else {
+                try {
+                    MemorySegment.copy(segment, at, dst, dstOffset, n);
+                } catch (IllegalStateException e) {
+                    retryAfterRemap(segment, e);
+                    continue;
+                }
+            }
+            offset += n;
+            dstOffset += n;
+            length -= n;
+        }
+    }
+
+    /** A copy failed on a closed arena: when it was ours, re-mapped under us, the caller retries. */
+    private void retryAfterRemap(MemorySegment segment, IllegalStateException e) throws IOException {
+        if (segment.scope().isAlive()) {
+            throw e; // not our arena: the caller's segment is closed
+        }
+        ensureOpen();
+    }
+
+    @Override
+    public byte readByte(long offset) throws IOException {
+        checkRange(offset, 1);
+        while (true) {
+            int chunk = (int) (offset >>> CHUNK_SHIFT);
+            long at = offset & CHUNK_MASK;
+            MemorySegment segment = segment(chunk, at + 1);
+            if (segment == null) {
+                ByteBuffer one = ByteBuffer.allocate(1);
+                ChannelByteStore.readFully(channel, file.path(), offset, one);
+                return one.get(0);
+            }
+            try {
+                return segment.get(ValueLayout.JAVA_BYTE, at);
+            } catch (IllegalStateException e) {
+                retryAfterRemap(segment, e);
+            }
+        }
+    }
+
+    @Override
+    public void write(long offset, MemorySegment src) throws IOException {
+        write(offset, src, 0, src.byteSize());
+    }
+
+    @Override
+    public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+        ensureWritable();
+        if (offset < 0 || length < 0) {
+            throw new IllegalArgumentException("offset " + offset + ", length " + length);
+        }
+        if (offset > size - length) {
+            growingWrite(offset, src, srcOffset, length);
+            return;
+        }
+        while (length > 0) {
+            int chunk = (int) (offset >>> CHUNK_SHIFT);
+            long at = offset & CHUNK_MASK;
+            long n = Math.min(length, CHUNK_SIZE - at);
+            MemorySegment segment = segment(chunk, at + n);
+            if (segment == null) {
+                ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, n).asByteBuffer());
+            } else {
+                try {
+                    MemorySegment.copy(src, srcOffset, segment, at, n);
+                } catch (IllegalStateException e) {
+                    retryAfterRemap(segment, e);
+                    continue;
+                }
+            }
+            offset += n;
+            srcOffset += n;
+            length -= n;
+        }
+    }
+
+    /** A write that ends past the end of the file goes through the channel, which extends the file. */
+    private void growingWrite(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+        synchronized (mapLock) {
+            ensureOpen();
+            ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, length).asByteBuffer());
+            size = Math.max(size, offset + length);
+        }
+    }
+
+    @Override
+    public void writeByte(long offset, byte value) throws IOException {
+        ensureWritable();
+        checkRange(offset, 1);
+        while (true) {
+            int chunk = (int) (offset >>> CHUNK_SHIFT);
+            long at = offset & CHUNK_MASK;
+            MemorySegment segment = segment(chunk, at + 1);
+            if (segment == null) {
+                ChannelByteStore.writeFully(channel, offset, ByteBuffer.wrap(new byte[] {value}));
+                return;
+            }
+            try {
+                segment.set(ValueLayout.JAVA_BYTE, at, value);
+                return;
+            } catch (IllegalStateException e) {
+                retryAfterRemap(segment, e);
+            }
+        }
+    }
+
+    @Override
+    public void setSize(long newSize) throws IOException {
+        ensureWritable();
+        synchronized (mapLock) {
+            ensureOpen();
+            if (newSize < size) {
+                unmapFrom(newSize);
+                channel.truncate(newSize);
+            } else if (newSize > size) {
+                ChannelByteStore.writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
+            }
+            size = newSize;
+        }
+    }
+
+    /** Drops every chunk mapping that reaches past {@code end}, before the file is cut there. Holds mapLock. */
+    private void unmapFrom(long end) {
+        Mapping current = mapping;
+        MemorySegment[] segments = current.segments.clone();
+        Arena[] arenas = current.arenas.clone();
+        for (int chunk = 0; chunk < segments.length; chunk++) {
+            MemorySegment segment = segments[chunk];
+            if (segment != null && ((long) chunk << CHUNK_SHIFT) + segment.byteSize() > end) {
+                unclosed.add(arenas[chunk]);
+                segments[chunk] = null;
+                arenas[chunk] = null;
+            }
+        }
+        mapping = new Mapping(segments, arenas);
+        closeUnclosed();
+    }
+
+    @Override
+    public void force() throws IOException {
+        ensureOpen();
+        if (isReadOnly()) {
+            return;
+        }
+        synchronized (mapLock) {
+            for (MemorySegment segment : mapping.segments) {
+                if (segment != null) {
+                    segment.force();
+                }
+            }
+        }
+        channel.force(true);
+    }
+
+    @Override
+    public void close() throws IOException {
+        synchronized (mapLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (Arena arena : mapping.arenas) {
+                if (arena != null) {
+                    unclosed.add(arena);
+                }
+            }
+            mapping = new Mapping(new MemorySegment[0], new Arena[0]);
+            closeUnclosed();
+            unclosed.clear(); // any still in use are unmapped when collected
+        }
+        file.release();
+    }
+
+    private void ensureOpen() throws IOException {
+        if (closed) {
+            throw new ClosedChannelException();
+        }
+    }
+
+    private void ensureWritable() throws IOException {
+        ensureOpen();
+        if (isReadOnly()) {
+            throw new IOException(file.path() + ": opened read-only; refusing to write");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "MappedByteStore[" + file.path() + (isReadOnly() ? ", read-only" : "") + "]";
+    }
+}

@@ -1,0 +1,207 @@
+package org.vhdkit.vhd.io;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One open host file: its channel and its lock, shared by every read-only store of that file in
+ * this process and owned alone by a writer.
+ *
+ * <p>Sharing matters for correctness, not only economy: on POSIX systems closing any descriptor of
+ * a file drops every lock the process holds on it, so a second channel opened and closed by a
+ * second reader would silently release the first reader's lock. Hence one channel per file.
+ *
+ * <p>Thread-safety: {@link #acquire} and {@link #release} are guarded by the registry's monitor
+ * ({@code OpenFile.class}); the channel itself is safe for concurrent positional I/O.
+ */
+final class OpenFile {
+    /** Open files by identity; guarded by {@code OpenFile.class}. */
+    private static final Map<FileKey, OpenFile> OPEN = new HashMap<>();
+
+    private final FileKey key;
+    private final Path path;
+    private final FileChannel channel;
+    private final FileLock lock;
+    private final boolean writable;
+    /** Guarded by {@code OpenFile.class}. */
+    private int references = 1;
+
+    private OpenFile(FileKey key, Path path, FileChannel channel, FileLock lock, boolean writable) {
+        this.key = key;
+        this.path = path;
+        this.channel = channel;
+        this.lock = lock;
+        this.writable = writable;
+    }
+
+    Path path() {
+        return path;
+    }
+
+    FileChannel channel() {
+        return channel;
+    }
+
+    boolean writable() {
+        return writable;
+    }
+
+    static OpenFile acquire(Path path, ByteStore.Mode mode) throws IOException {
+        boolean write = mode != ByteStore.Mode.READ_ONLY;
+        synchronized (OpenFile.class) {
+            if (mode == ByteStore.Mode.CREATE_NEW && Files.exists(path)) {
+                throw new FileAlreadyExistsException(path.toString(), null, "the file exists already; refusing to overwrite it");
+            }
+            if (mode != ByteStore.Mode.CREATE_NEW && !Files.exists(path)) {
+                throw new NoSuchFileException(path.toString(), null, "no such file");
+            }
+            FileKey key = mode == ByteStore.Mode.CREATE_NEW ? null : FileKey.of(path);
+            if (key != null) {
+                OpenFile held = OPEN.get(key);
+                if (held != null) {
+                    if (write || held.writable) {
+                        throw new IOException(path + ": in use by this process (already open "
+                                + (held.writable ? "for writing" : "read-only") + " as " + held.path + ")");
+                    }
+                    held.references++;
+                    return held;
+                }
+            }
+            Set<OpenOption> options = switch (mode) {
+                case READ_ONLY -> Set.of(StandardOpenOption.READ);
+                case READ_WRITE -> Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
+                case CREATE_NEW -> Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW);
+            };
+            FileChannel channel = FileChannel.open(path, options);
+            try {
+                FileLock lock = tryLock(path, channel, !write);
+                if (key == null) {
+                    key = FileKey.of(path);
+                }
+                OpenFile file = new OpenFile(key, path, channel, lock, write);
+                OPEN.put(key, file);
+                return file;
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                if (mode == ByteStore.Mode.CREATE_NEW) {
+                    Files.deleteIfExists(path);
+                }
+                throw e;
+            }
+        }
+    }
+
+    private static FileLock tryLock(Path path, FileChannel channel, boolean shared) throws IOException {
+        FileLock lock;
+        try {
+            lock = channel.tryLock(0, Long.MAX_VALUE, shared);
+        } catch (OverlappingFileLockException e) {
+            // Another channel of this JVM, outside this registry, holds a lock on the file.
+            throw new IOException(path + ": in use by this process through another channel", e);
+        } catch (UnsupportedOperationException e) {
+            return null; // a file system without locks: nothing to enforce
+        }
+        if (lock == null) {
+            throw new IOException(path + ": in use by " + HolderLookup.describe(path)
+                    + (shared ? " (it is open for writing)" : " (it holds a lock on the file)"));
+        }
+        return lock;
+    }
+
+    /**
+     * The size of the file behind {@code channel}. For a block device the file system reports no
+     * size; the kernel's count of 512-byte sectors in /sys tells it.
+     */
+    static long sizeOf(FileChannel channel, Path path) throws IOException {
+        long size = channel.size();
+        if (size == 0 && path.getFileSystem() == FileSystems.getDefault() && Files.exists(path)
+                && !Files.isRegularFile(path)) {
+            Path sectors = Path.of("/sys/class/block", path.toRealPath().getFileName().toString(), "size");
+            if (Files.isReadable(sectors)) {
+                return Long.parseLong(Files.readString(sectors).trim()) * 512;
+            }
+        }
+        return size;
+    }
+
+    /** Drops one reference; the last one releases the lock and closes the channel. */
+    void release() throws IOException {
+        synchronized (OpenFile.class) {
+            if (--references > 0) {
+                return;
+            }
+            OPEN.remove(key, this);
+        }
+        try {
+            if (lock != null && lock.isValid()) {
+                lock.release();
+            }
+        } finally {
+            channel.close();
+        }
+    }
+
+    /** What identifies a file across the names it may be opened by. */
+    private record FileKey(Object fileSystem, Object identity) {
+        static FileKey of(Path path) throws IOException {
+            Object identity = null;
+            if (path.getFileSystem() == FileSystems.getDefault()) {
+                identity = Files.readAttributes(path, java.nio.file.attribute.BasicFileAttributes.class).fileKey();
+            }
+            if (identity == null) {
+                identity = path.toRealPath().toString();
+            }
+            return new FileKey(path.getFileSystem(), identity);
+        }
+    }
+
+    /** Names the process that holds a lock on a file, where the host tells (Linux's /proc/locks). */
+    private static final class HolderLookup {
+        static String describe(Path path) {
+            try {
+                Object inode = Files.getAttribute(path, "unix:ino");
+                List<String> locks = Files.readAllLines(Path.of("/proc/locks"));
+                for (String line : locks) {
+                    // "1: POSIX  ADVISORY  WRITE 12345 08:01:1234567 0 EOF"
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length < 6) {
+                        continue;
+                    }
+                    int at = f[1].equals("->") ? 1 : 0;
+                    String[] dev = f[5 + at].split(":");
+                    if (dev.length == 3 && dev[2].equals(String.valueOf(inode))) {
+                        String pid = f[4 + at];
+                        String command = commandOf(pid);
+                        return "another process (pid " + pid + (command.isEmpty() ? "" : ", " + command) + ")";
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // Best effort only: fall through to the generic answer.
+            }
+            return "another process";
+        }
+
+        private static String commandOf(String pid) {
+            try {
+                byte[] raw = Files.readAllBytes(Path.of("/proc", pid, "cmdline"));
+                String command = new String(raw, java.nio.charset.StandardCharsets.UTF_8).replace('\0', ' ').trim();
+                return command.length() > 120 ? command.substring(0, 117) + "..." : command;
+            } catch (IOException | RuntimeException e) {
+                return "";
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+package org.vhdkit.vhd;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ParentResolutionTest {
+    private static final int MIB = 1 << 20;
+
+    @TempDir
+    Path tmp;
+
+    private Path chainIn(Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("bases"));
+        Path base = dir.resolve("bases/base.vhd");
+        try (VhdDisk disk = Vhd.create(base, CreateOptions.dynamic(4 * MIB))) {
+            disk.write(0, new byte[] {1, 2, 3});
+        }
+        Path child = dir.resolve("child.vhd");
+        try (VhdDisk disk = Vhd.create(child, CreateOptions.differencing(base))) {
+            disk.write(1, new byte[] {9});
+        }
+        return child;
+    }
+
+    @Test
+    void aChainMovedToAnotherDirectoryIsFoundByItsRelativeLocator() throws IOException {
+        Path child = chainIn(tmp.resolve("old"));
+        Path moved = tmp.resolve("new");
+        Files.move(tmp.resolve("old"), moved, StandardCopyOption.ATOMIC_MOVE);
+        try (VhdDisk disk = Vhd.openReadOnly(moved.resolve("child.vhd"))) {
+            byte[] back = new byte[3];
+            disk.read(0, back);
+            assertEquals(1, back[0]);
+            assertEquals(9, back[1]);
+            assertEquals(3, back[2]);
+            assertEquals(moved.resolve("bases/base.vhd").toRealPath(), disk.parent().orElseThrow().path().toRealPath());
+        }
+    }
+
+    @Test
+    void aParentWithAnotherUuidIsRefusedNamingWhatWasTried() throws IOException {
+        Path child = chainIn(tmp.resolve("c"));
+        Path base = tmp.resolve("c/bases/base.vhd");
+        Files.delete(base);
+        try (VhdDisk impostor = Vhd.create(base, CreateOptions.dynamic(4 * MIB).withUniqueId(UUID.randomUUID()))) {
+            impostor.flush();
+        }
+        ParentNotFoundException refused = assertThrows(ParentNotFoundException.class, () -> Vhd.openReadOnly(child));
+        assertTrue(refused.getMessage().contains("relative locator W2RU"), refused.getMessage());
+        assertTrue(refused.getMessage().contains("its UUID is"), refused.getMessage());
+        assertTrue(refused.getMessage().startsWith(child.toString()), refused.getMessage());
+    }
+
+    @Test
+    void theParentNameBesideTheChildIsTheLastResort() throws IOException {
+        Path child = chainIn(tmp.resolve("d"));
+        Path lonely = tmp.resolve("elsewhere");
+        Files.createDirectories(lonely);
+        Files.move(child, lonely.resolve("child.vhd"));
+        Files.move(tmp.resolve("d/bases/base.vhd"), lonely.resolve("base.vhd"));
+        try (VhdDisk disk = Vhd.openReadOnly(lonely.resolve("child.vhd"))) {
+            assertEquals(lonely.resolve("base.vhd"), disk.parent().orElseThrow().path().normalize());
+        }
+    }
+
+    @Test
+    void twoChildrenShareOneParentAndTheParentCannotBeOpenedForWritingMeanwhile() throws IOException {
+        Path child = chainIn(tmp.resolve("e"));
+        Path sibling = tmp.resolve("e/sibling.vhd");
+        Path base = tmp.resolve("e/bases/base.vhd");
+        try (VhdDisk disk = Vhd.create(sibling, CreateOptions.differencing(base))) {
+            disk.flush();
+        }
+        try (VhdDisk a = Vhd.openReadOnly(child); VhdDisk b = Vhd.open(sibling, OpenOptions.READ_WRITE)) {
+            assertTrue(a.parent().orElseThrow() == b.parent().orElseThrow(), "one shared parent");
+            IOException busy = assertThrows(IOException.class, () -> Vhd.open(base, OpenOptions.READ_WRITE));
+            assertTrue(busy.getMessage().contains("in use"), busy.getMessage());
+        }
+        try (VhdDisk writable = Vhd.open(base, OpenOptions.READ_WRITE)) {
+            assertEquals(4 * MIB, writable.size());
+        }
+    }
+}

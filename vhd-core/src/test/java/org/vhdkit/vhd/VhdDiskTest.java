@@ -1,0 +1,357 @@
+package org.vhdkit.vhd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileSystem;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.vhdkit.vhd.format.BlockAllocationTable;
+import org.vhdkit.vhd.format.DiskType;
+import org.vhdkit.vhd.format.Footer;
+
+/**
+ * The disks against a model: every write is applied to a byte array as well, and every read must
+ * give what the array holds. Runs on the default file system (mapped) and on jimfs (channel I/O).
+ */
+class VhdDiskTest {
+    enum Where { DISK, JIMFS }
+
+    private static final int MIB = 1 << 20;
+
+    @TempDir
+    Path tmp;
+    private FileSystem jimfs;
+
+    @AfterEach
+    void closeJimfs() throws IOException {
+        if (jimfs != null) {
+            jimfs.close();
+        }
+    }
+
+    private Path dir(Where where) throws IOException {
+        if (where == Where.DISK) {
+            return tmp;
+        }
+        jimfs = Jimfs.newFileSystem(Configuration.unix());
+        Path dir = jimfs.getPath("/images");
+        Files.createDirectories(dir);
+        return dir;
+    }
+
+    /** Random writes of every shape: aligned, unaligned, straddling blocks, partial sectors. */
+    private static void randomWrites(VirtualDisk disk, byte[] model, Random random, int count) throws IOException {
+        for (int i = 0; i < count; i++) {
+            int length = switch (random.nextInt(4)) {
+                case 0 -> 1 + random.nextInt(511);          // part of a sector
+                case 1 -> 512 * (1 + random.nextInt(16));   // whole sectors
+                case 2 -> 1 + random.nextInt(300_000);      // anything, often across a block edge
+                default -> 4096;
+            };
+            long offset = random.nextInt(4) == 0
+                    ? Math.max(0, (random.nextLong(model.length / (2 * MIB)) + 1) * (2L * MIB) - length / 2)
+                    : random.nextLong(model.length - length);
+            offset = Math.min(offset, model.length - length);
+            byte[] data = new byte[length];
+            random.nextBytes(data);
+            disk.write(offset, data);
+            System.arraycopy(data, 0, model, (int) offset, length);
+        }
+    }
+
+    private static void assertReadsAs(byte[] model, VirtualDisk disk) throws IOException {
+        byte[] all = new byte[model.length];
+        disk.read(0, all);
+        for (int i = 0; i < model.length; i++) {
+            if (all[i] != model[i]) {
+                throw new AssertionError(disk.name() + ": byte " + i + " reads " + all[i] + ", expected " + model[i]);
+            }
+        }
+        // Unaligned small reads take the other paths.
+        Random random = new Random(7);
+        for (int i = 0; i < 200; i++) {
+            int length = 1 + random.nextInt(5000);
+            int offset = random.nextInt(model.length - length);
+            byte[] part = new byte[length];
+            disk.read(offset, part);
+            for (int j = 0; j < length; j++) {
+                if (part[j] != model[offset + j]) {
+                    throw new AssertionError(disk.name() + ": byte " + (offset + j) + " read wrong in a read of "
+                            + length + " at " + offset);
+                }
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Where.class)
+    void dynamicDiskReadsBackWhatWasWrittenAndKeepsItAcrossReopening(Where where) throws IOException {
+        Path path = dir(where).resolve("dynamic.vhd");
+        byte[] model = new byte[9 * MIB];
+        try (VhdDisk disk = Vhd.create(path, CreateOptions.dynamic(model.length))) {
+            assertEquals(DiskType.DYNAMIC, disk.type());
+            assertReadsAs(model, disk);
+            randomWrites(disk, model, new Random(1), 300);
+            assertReadsAs(model, disk);
+        }
+        try (VhdDisk disk = Vhd.openReadOnly(path)) {
+            assertReadsAs(model, disk);
+            assertTrue(disk.warnings().isEmpty(), disk.warnings().toString());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Where.class)
+    void fixedDiskIsItsDataThenTheFooter(Where where) throws IOException {
+        Path path = dir(where).resolve("fixed.vhd");
+        byte[] model = new byte[3 * MIB];
+        try (VhdDisk disk = Vhd.create(path, CreateOptions.fixed(model.length))) {
+            randomWrites(disk, model, new Random(2), 50);
+        }
+        assertEquals(model.length + Footer.SIZE, Files.size(path));
+        byte[] file = Files.readAllBytes(path);
+        assertArrayEquals(model, java.util.Arrays.copyOf(file, model.length));
+        try (VhdDisk disk = Vhd.openReadOnly(path)) {
+            assertEquals(DiskType.FIXED, disk.type());
+            assertReadsAs(model, disk);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Where.class)
+    void differencingChainReadsThroughEveryLevelSectorBySector(Where where) throws IOException {
+        Path dir = dir(where);
+        byte[] model = new byte[8 * MIB + 4096];
+        Random random = new Random(3);
+        Path base = dir.resolve("base.vhd");
+        try (VhdDisk disk = Vhd.create(base, CreateOptions.dynamic(model.length))) {
+            randomWrites(disk, model, random, 80);
+        }
+        Path previous = base;
+        List<byte[]> levels = new ArrayList<>();
+        for (int level = 1; level <= 3; level++) {
+            Path child = dir.resolve("level" + level + ".vhd");
+            try (VhdDisk disk = Vhd.create(child, CreateOptions.differencing(previous))) {
+                assertEquals(DiskType.DIFFERENCING, disk.type());
+                assertReadsAs(model, disk);
+                randomWrites(disk, model, random, 80);
+                assertReadsAs(model, disk);
+            }
+            levels.add(model.clone());
+            previous = child;
+        }
+        try (VhdDisk top = Vhd.openReadOnly(previous)) {
+            assertReadsAs(model, top);
+            assertEquals(List.of("level2.vhd", "level1.vhd", "base.vhd"), chainNames(top));
+        }
+        // Each level still reads as it was when its child was made: children never write down.
+        try (VhdDisk middle = Vhd.openReadOnly(dir.resolve("level2.vhd"))) {
+            assertReadsAs(levels.get(1), middle);
+        }
+    }
+
+    private static List<String> chainNames(VhdDisk disk) {
+        List<String> names = new ArrayList<>();
+        for (VhdDisk p = disk.parent().orElse(null); p != null; p = p.parent().orElse(null)) {
+            names.add(p.path().getFileName().toString());
+        }
+        return names;
+    }
+
+    @Test
+    void partialSectorWritesInAChildKeepTheRestOfTheSectorFromTheParent() throws IOException {
+        Path base = tmp.resolve("base.vhd");
+        byte[] pattern = new byte[4 * MIB];
+        new Random(4).nextBytes(pattern);
+        try (VhdDisk disk = Vhd.create(base, CreateOptions.dynamic(pattern.length))) {
+            disk.write(0, pattern);
+        }
+        Path child = tmp.resolve("child.vhd");
+        try (VhdDisk disk = Vhd.create(child, CreateOptions.differencing(base))) {
+            disk.write(2 * MIB - 3, new byte[] {1, 2, 3, 4, 5, 6}); // three bytes either side of a block edge
+            System.arraycopy(new byte[] {1, 2, 3, 4, 5, 6}, 0, pattern, 2 * MIB - 3, 6);
+            byte[] back = new byte[1024];
+            disk.read(2 * MIB - 512, back);
+            assertArrayEquals(java.util.Arrays.copyOfRange(pattern, 2 * MIB - 512, 2 * MIB + 512), back);
+            // Only the two sectors written are held by the child.
+            List<Extent> extents = disk.extents(0, pattern.length);
+            assertEquals(List.of(new Extent(0, 2 * MIB - 512, 1), new Extent(2 * MIB - 512, 1024, 0),
+                    new Extent(2 * MIB + 512, 2 * MIB - 512, 1)), extents);
+        }
+    }
+
+    @Test
+    void aDynamicDiskAllocatesOnlyWhatIsWrittenAndItsLayoutIsHyperVs() throws IOException {
+        Path path = tmp.resolve("layout.vhd");
+        try (VhdDisk disk = Vhd.create(path, CreateOptions.dynamic(10 * MIB))) {
+            assertEquals(8192, disk.fileSize()); // header, table to 4 KiB, footer in the sector before 8 KiB
+            assertEquals(List.of(new Extent(0, 10 * MIB, Extent.ZERO)), disk.extents(0, 10 * MIB));
+            disk.write(5 * MIB, new byte[] {42});
+            BlockAllocationTable bat = disk.blockAllocationTable().orElseThrow();
+            assertEquals(1, bat.allocatedCount());
+            assertEquals(15, bat.sector(2)); // bitmap at 7680, data 4 KiB-aligned at 8192
+            assertEquals(8192 + 2 * MIB + 512, disk.fileSize());
+            assertEquals(List.of(new Extent(0, 4 * MIB, Extent.ZERO), new Extent(4 * MIB, 2 * MIB, 0),
+                    new Extent(6 * MIB, 4 * MIB, Extent.ZERO)), disk.extents(0, 10 * MIB));
+        }
+    }
+
+    /**
+     * A crash before flush must leave an image that opens and reads as before the write: the table
+     * entry of a new block reaches the file only after the block itself is durable.
+     */
+    @Test
+    void aNewBlocksTableEntryReachesTheFileOnlyAtFlush() throws IOException {
+        Path path = tmp.resolve("ordered.vhd");
+        try (VhdDisk disk = Vhd.create(path, CreateOptions.dynamic(10 * MIB))) {
+            disk.write(0, new byte[] {7});
+            Path snapshot = tmp.resolve("as-if-crashed.vhd");
+            Files.copy(path, snapshot);
+            try (VhdDisk crashed = Vhd.openReadOnly(snapshot)) {
+                assertEquals(0, crashed.blockAllocationTable().orElseThrow().allocatedCount());
+                byte[] one = new byte[1];
+                crashed.read(0, one);
+                assertEquals(0, one[0]);
+                assertTrue(crashed.fileSize() > 8192, "the block's space is there, unreferenced (a leak)");
+            }
+            disk.flush();
+            Path flushed = tmp.resolve("flushed.vhd");
+            Files.copy(path, flushed);
+            try (VhdDisk after = Vhd.openReadOnly(flushed)) {
+                byte[] one = new byte[1];
+                after.read(0, one);
+                assertEquals(7, one[0]);
+            }
+        }
+    }
+
+    @Test
+    void aDamagedTrailingFooterIsReadFromItsCopy() throws IOException {
+        Path path = tmp.resolve("torn.vhd");
+        try (VhdDisk disk = Vhd.create(path, CreateOptions.dynamic(4 * MIB))) {
+            disk.write(0, new byte[] {5});
+        }
+        long size = Files.size(path);
+        try (var channel = java.nio.channels.FileChannel.open(path, java.nio.file.StandardOpenOption.WRITE)) {
+            channel.write(java.nio.ByteBuffer.wrap(new byte[] {'X'}), size - 512);
+        }
+        try (VhdDisk disk = Vhd.openReadOnly(path)) {
+            assertEquals(1, disk.warnings().size());
+            assertTrue(disk.warnings().getFirst().contains("copy at offset 0"), disk.warnings().toString());
+            byte[] one = new byte[1];
+            disk.read(0, one);
+            assertEquals(5, one[0]);
+        }
+    }
+
+    @Test
+    void accessOutsideTheDiskIsRefused() throws IOException {
+        try (VhdDisk disk = Vhd.create(tmp.resolve("small.vhd"), CreateOptions.dynamic(MIB))) {
+            assertThrows(EOFException.class, () -> disk.read(MIB - 100, new byte[200]));
+            assertThrows(EOFException.class, () -> disk.write(-1, new byte[1]));
+            assertThrows(EOFException.class, () -> disk.read(Long.MAX_VALUE, new byte[1]));
+        }
+        try (VhdDisk disk = Vhd.openReadOnly(tmp.resolve("small.vhd"))) {
+            IOException refused = assertThrows(IOException.class, () -> disk.write(0, new byte[1]));
+            assertTrue(refused.getMessage().contains("read-only"), refused.getMessage());
+        }
+    }
+
+    @Test
+    void creationRefusesBadSizesAndLeavesNothingBehind() {
+        Path path = tmp.resolve("bad.vhd");
+        assertThrows(IllegalArgumentException.class, () -> Vhd.create(path, CreateOptions.dynamic(1000)));
+        assertThrows(IllegalArgumentException.class, () -> Vhd.create(path, CreateOptions.dynamic(Vhd.MAX_SIZE + 512)));
+        assertThrows(IllegalArgumentException.class,
+                () -> Vhd.create(path, CreateOptions.dynamic(MIB).withBlockSize(3000)));
+        assertFalse(Files.exists(path));
+    }
+
+    @Test
+    void theLargestDiskOpensQuicklyInLittleMemory() throws IOException {
+        Path path = tmp.resolve("max.vhd");
+        try (VhdDisk disk = Vhd.create(path, CreateOptions.dynamic(Vhd.MAX_SIZE))) {
+            disk.write(Vhd.MAX_SIZE - 512, new byte[] {1, 2, 3});
+        }
+        assertTrue(Files.size(path) < 16 * MIB, "an empty 2040 GiB disk is its table: " + Files.size(path));
+        try (VhdDisk disk = Vhd.openReadOnly(path)) {
+            assertEquals(Vhd.MAX_SIZE, disk.size());
+            assertEquals(1_044_480, disk.blockAllocationTable().orElseThrow().size());
+            byte[] back = new byte[3];
+            disk.read(Vhd.MAX_SIZE - 512, back);
+            assertArrayEquals(new byte[] {1, 2, 3}, back);
+        }
+    }
+
+    @Test
+    void concurrentWritersToOneBlockLoseNoSector() throws Exception {
+        Path base = tmp.resolve("base.vhd");
+        try (VhdDisk disk = Vhd.create(base, CreateOptions.dynamic(4 * MIB))) {
+            disk.write(0, filled(4 * MIB, (byte) 0x11));
+        }
+        Path child = tmp.resolve("child.vhd");
+        int threads = 4;
+        try (VhdDisk disk = Vhd.create(child, CreateOptions.differencing(base));
+             ExecutorService pool = Executors.newFixedThreadPool(threads)) {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int me = t;
+                done.add(pool.submit(() -> {
+                    // Thread t writes sectors t, t+4, t+8 ... of both blocks: neighbours share bitmap bytes.
+                    for (int sector = me; sector < 8192; sector += threads) {
+                        disk.write(sector * 512L, filled(512, (byte) (me + 1)));
+                    }
+                    return null;
+                }));
+            }
+            for (Future<?> f : done) {
+                f.get();
+            }
+            byte[] all = new byte[4 * MIB];
+            disk.read(0, all);
+            for (int sector = 0; sector < 8192; sector++) {
+                assertEquals((byte) (sector % threads + 1), all[sector * 512], "sector " + sector);
+            }
+            assertEquals(List.of(new Extent(0, 4 * MIB, 0)), disk.extents(0, 4 * MIB));
+        }
+    }
+
+    private static byte[] filled(int length, byte value) {
+        byte[] bytes = new byte[length];
+        java.util.Arrays.fill(bytes, value);
+        return bytes;
+    }
+
+    @Test
+    void memorySegmentsOfAnyKindCanBeReadInto() throws IOException {
+        try (VhdDisk disk = Vhd.create(tmp.resolve("seg.vhd"), CreateOptions.dynamic(4 * MIB));
+             var arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment src = arena.allocate(8192);
+            src.fill((byte) 3);
+            disk.write(2 * MIB - 4096, src);
+            MemorySegment dst = arena.allocate(8192);
+            disk.read(2 * MIB - 4096, dst);
+            assertEquals(-1, src.mismatch(dst));
+        }
+    }
+}

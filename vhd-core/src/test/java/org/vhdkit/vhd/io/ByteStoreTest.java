@@ -1,0 +1,213 @@
+package org.vhdkit.vhd.io;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.common.jimfs.Configuration;
+import com.google.common.jimfs.Jimfs;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystem;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Both stores, the mapped one on the default file system and the channel one on jimfs, behave alike. */
+class ByteStoreTest {
+    enum Where { MAPPED_ON_DISK, CHANNEL_ON_DISK, CHANNEL_ON_JIMFS }
+
+    @TempDir
+    Path tmp;
+    private FileSystem jimfs;
+
+    @AfterEach
+    void closeJimfs() throws IOException {
+        if (jimfs != null) {
+            jimfs.close();
+        }
+    }
+
+    private Path file(Where where, String name) throws IOException {
+        if (where == Where.CHANNEL_ON_JIMFS) {
+            if (jimfs == null) {
+                jimfs = Jimfs.newFileSystem(Configuration.unix());
+            }
+            Path dir = jimfs.getPath("/work");
+            Files.createDirectories(dir);
+            return dir.resolve(name);
+        }
+        return tmp.resolve(name);
+    }
+
+    private static ByteStore.Backing backing(Where where) {
+        return where == Where.MAPPED_ON_DISK ? ByteStore.Backing.MAPPED : ByteStore.Backing.CHANNEL;
+    }
+
+    @ParameterizedTest
+    @EnumSource(Where.class)
+    void writesReadBackAndSurviveReopening(Where where) throws IOException {
+        Path path = file(where, "a.bin");
+        byte[] data = new byte[100_000];
+        new Random(1).nextBytes(data);
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW, backing(where))) {
+            store.setSize(200_000);
+            store.write(12_345, MemorySegment.ofArray(data));
+            byte[] back = new byte[data.length];
+            store.read(12_345, MemorySegment.ofArray(back));
+            assertArrayEquals(data, back);
+            assertEquals(0, store.readByte(0));
+            assertEquals(data[7], store.readByte(12_345 + 7));
+            store.force();
+        }
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_ONLY, backing(where))) {
+            assertEquals(200_000, store.size());
+            assertArrayEquals(data, store.readBytes(12_345, data.length));
+            assertTrue(store.isReadOnly());
+            IOException refused = assertThrows(IOException.class, () -> store.writeByte(0, (byte) 1));
+            assertTrue(refused.getMessage().contains("read-only"), refused.getMessage());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Where.class)
+    void writesPastTheEndGrowTheFileAndReadsPastItAreRefused(Where where) throws IOException {
+        Path path = file(where, "grow.bin");
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW, backing(where))) {
+            store.writeBytes(4096, new byte[] {1, 2, 3});
+            assertEquals(4099, store.size());
+            assertEquals(0, store.readByte(100));
+            assertEquals(3, store.readByte(4098));
+            EOFException past = assertThrows(EOFException.class, () -> store.readBytes(4000, 200));
+            assertTrue(past.getMessage().contains("past the end"), past.getMessage());
+            store.setSize(1000);
+            assertEquals(1000, store.size());
+            assertThrows(EOFException.class, () -> store.readByte(1000));
+        }
+        assertEquals(1000, Files.size(path));
+    }
+
+    @ParameterizedTest
+    @EnumSource(Where.class)
+    void aSecondWriterInThisProcessIsRefusedAndReadersShare(Where where) throws IOException {
+        Path path = file(where, "locked.bin");
+        Files.write(path, new byte[512]);
+        try (ByteStore writer = ByteStore.open(path, ByteStore.Mode.READ_WRITE, backing(where))) {
+            IOException second = assertThrows(IOException.class,
+                    () -> ByteStore.open(path, ByteStore.Mode.READ_WRITE, backing(where)));
+            assertTrue(second.getMessage().contains("in use by this process"), second.getMessage());
+            assertThrows(IOException.class, () -> ByteStore.open(path, ByteStore.Mode.READ_ONLY, backing(where)));
+            writer.writeByte(0, (byte) 9);
+        }
+        try (ByteStore a = ByteStore.open(path, ByteStore.Mode.READ_ONLY, backing(where));
+             ByteStore b = ByteStore.open(path, ByteStore.Mode.READ_ONLY, backing(where))) {
+            assertEquals(9, a.readByte(0));
+            a.close();
+            assertEquals(9, b.readByte(0)); // closing one reader leaves the other working
+            assertThrows(IOException.class, () -> ByteStore.open(path, ByteStore.Mode.READ_WRITE, backing(where)));
+        }
+        assertThrows(FileAlreadyExistsException.class,
+                () -> ByteStore.open(path, ByteStore.Mode.CREATE_NEW, backing(where)));
+    }
+
+    @Test
+    void theDefaultFileSystemIsMappedAndOthersUseTheChannel() throws IOException {
+        Path onDisk = tmp.resolve("auto.bin");
+        Files.write(onDisk, new byte[512]);
+        try (ByteStore store = ByteStore.open(onDisk, ByteStore.Mode.READ_ONLY)) {
+            assertInstanceOf(MappedByteStore.class, store);
+        }
+        Path inMemory = file(Where.CHANNEL_ON_JIMFS, "auto.bin");
+        Files.write(inMemory, new byte[512]);
+        try (ByteStore store = ByteStore.open(inMemory, ByteStore.Mode.READ_ONLY)) {
+            assertInstanceOf(ChannelByteStore.class, store);
+        }
+    }
+
+    @Test
+    void aLockHeldByAnotherProcessIsRefusedNamingIt() throws Exception {
+        Path path = tmp.resolve("held.bin");
+        Files.write(path, new byte[512]);
+        Process holder = new ProcessBuilder("python3", "-c",
+                "import fcntl,sys,time\n"
+                        + "f=open(sys.argv[1],'r+b')\n"
+                        + "fcntl.lockf(f, fcntl.LOCK_EX)\n"
+                        + "print('locked', flush=True)\n"
+                        + "time.sleep(60)\n", path.toString())
+                .redirectErrorStream(true).start();
+        try {
+            String line = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine();
+            org.junit.jupiter.api.Assumptions.assumeTrue("locked".equals(line), "python3 could not lock the file: " + line);
+            IOException refused = assertThrows(IOException.class, () -> ByteStore.open(path, ByteStore.Mode.READ_WRITE));
+            assertTrue(refused.getMessage().contains("pid " + holder.pid()), refused.getMessage());
+            assertThrows(IOException.class, () -> ByteStore.open(path, ByteStore.Mode.READ_ONLY));
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+    }
+
+    /**
+     * Readers copy through the mapping while a writer appends far enough to make the store map its
+     * last chunk again; no reader may fail or see other bytes.
+     */
+    @Test
+    void readersKeepReadingWhileTheFileGrowsAndIsRemapped() throws Exception {
+        Path path = tmp.resolve("remap.bin");
+        byte[] head = new byte[8192];
+        new Random(2).nextBytes(head);
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
+            store.writeBytes(0, head);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread[] readers = new Thread[2];
+            for (int t = 0; t < readers.length; t++) {
+                readers[t] = new Thread(() -> {
+                    byte[] buffer = new byte[4096];
+                    MemorySegment segment = MemorySegment.ofArray(buffer);
+                    Random random = new Random();
+                    try {
+                        while (!stop.get()) {
+                            int at = random.nextInt(head.length - buffer.length);
+                            store.read(at, segment);
+                            for (int i = 0; i < buffer.length; i++) {
+                                if (buffer[i] != head[at + i]) {
+                                    throw new AssertionError("byte " + (at + i) + " read wrong");
+                                }
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                });
+                readers[t].start();
+            }
+            byte[] block = new byte[1 << 20];
+            long end = 3 * MappedByteStore.REMAP_LAG + head.length;
+            for (long at = head.length; at < end; at += block.length) {
+                block[0] = (byte) (at >>> 20);
+                store.writeBytes(at, block);
+                // Touch the tail too, so the store has cause to map it again.
+                assertEquals(block[0], store.readByte(at));
+            }
+            stop.set(true);
+            for (Thread reader : readers) {
+                reader.join();
+            }
+            if (failure.get() != null) {
+                throw new AssertionError("a reader failed while the file grew", failure.get());
+            }
+            assertArrayEquals(head, store.readBytes(0, head.length));
+        }
+    }
+}

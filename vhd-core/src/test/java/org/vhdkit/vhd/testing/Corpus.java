@@ -1,0 +1,101 @@
+package org.vhdkit.vhd.testing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.zip.GZIPInputStream;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The real images in {@code ../shared/vhd-corpus}, decompressed on demand into a test's temporary
+ * directory. Tests that use it are skipped, saying where they looked, when the folder is absent (a
+ * user's own clone); CI has it, and there they run.
+ */
+public final class Corpus {
+    /** The system property Surefire sets to the corpus folder. */
+    public static final String PROPERTY = "vhdkit.corpus";
+
+    private Corpus() {
+    }
+
+    /** The corpus folder; skips the calling test when it is absent. */
+    public static Path directory() {
+        String configured = System.getProperty(PROPERTY);
+        Path dir = configured != null ? Path.of(configured) : Path.of("..", "..", "shared", "vhd-corpus");
+        Assumptions.assumeTrue(Files.isDirectory(dir),
+                "the real-image corpus is not at " + dir.toAbsolutePath().normalize()
+                        + " (it lives in ../shared/vhd-corpus beside the project); skipping");
+        return dir;
+    }
+
+    /** The raw bytes of a corpus file that is stored uncompressed. */
+    public static byte[] bytes(String name) throws IOException {
+        return Files.readAllBytes(directory().resolve(name));
+    }
+
+    /**
+     * A corpus image decompressed once per build into {@code target/corpus-cache} and shared by every
+     * test that asks for it: for reading only. (The VirtualBox image is a 7.8 GB sparse file whose
+     * decompression alone takes half a minute.) Tests that change an image use {@link #image(String, Path)}.
+     */
+    public static synchronized Path cached(String name) throws IOException {
+        Path cache = Path.of(System.getProperty("vhdkit.corpusCache", "target/corpus-cache"), name);
+        Path done = cache.resolve(".complete");
+        if (Files.exists(done)) {
+            try (var files = Files.list(cache)) {
+                return files.filter(p -> !p.getFileName().toString().startsWith(".")).findFirst()
+                        .orElseThrow(() -> new IOException("empty cache " + cache));
+            }
+        }
+        if (Files.exists(cache)) {
+            try (var files = Files.walk(cache)) {
+                for (Path p : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    Files.delete(p);
+                }
+            }
+        }
+        Path image = image(name, cache);
+        Files.createFile(done);
+        return image;
+    }
+
+    /**
+     * Decompresses a corpus image ({@code .gz}, {@code .bz2}, or the tar.bz2 of
+     * {@code compactVD-3hfs}) into {@code into} and returns the image's path.
+     */
+    public static Path image(String name, Path into) throws IOException {
+        Path source = directory().resolve(name);
+        Files.createDirectories(into);
+        if (name.startsWith("compactVD")) {
+            ExternalTools.run(into, Duration.ofMinutes(2), java.util.List.of("tar", "-xjSf", source.toString()))
+                    .requireSuccess();
+            try (var files = Files.list(into)) {
+                return files.filter(p -> p.toString().endsWith(".vhd")).findFirst()
+                        .orElseThrow(() -> new IOException("no .vhd in " + source));
+            }
+        }
+        Path target = into.resolve(name.replaceAll("\\.(gz|bz2)$", ""));
+        if (name.endsWith(".gz")) {
+            try (InputStream in = new GZIPInputStream(Files.newInputStream(source))) {
+                Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } else if (name.endsWith(".bz2")) {
+            Process bzcat = new ProcessBuilder("bzcat", source.toString())
+                    .redirectOutput(target.toFile()).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            try {
+                if (bzcat.waitFor() != 0) {
+                    throw new IOException("bzcat " + source + " failed");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException(e);
+            }
+        } else {
+            Files.copy(source, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        return target;
+    }
+}
