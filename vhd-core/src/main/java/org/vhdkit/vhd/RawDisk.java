@@ -1,9 +1,7 @@
 package org.vhdkit.vhd;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
-import java.util.List;
 import org.vhdkit.vhd.io.ByteStore;
 
 /**
@@ -16,13 +14,11 @@ import org.vhdkit.vhd.io.ByteStore;
  *
  * <p>Thread-safety: as {@link VirtualDisk}.
  */
-public final class RawDisk implements VirtualDisk {
-    private final ByteStore store;
+public final class RawDisk extends FlatDisk {
     private final long size;
-    private volatile boolean closed;
 
     private RawDisk(ByteStore store, long size) {
-        this.store = store;
+        super(store);
         this.size = size;
     }
 
@@ -44,58 +40,7 @@ public final class RawDisk implements VirtualDisk {
     }
 
     @Override
-    public String name() {
-        return store.path().toString();
-    }
-
-    @Override
     public long size() {
         return size;
-    }
-
-    @Override
-    public boolean isReadOnly() {
-        return store.isReadOnly();
-    }
-
-    @Override
-    public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
-        Extents.checkRange(this, offset, length);
-        store.read(offset, dst, dstOffset, length);
-    }
-
-    @Override
-    public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
-        if (store.isReadOnly()) {
-            throw new IOException(name() + ": opened read-only; refusing to write");
-        }
-        Extents.checkRange(this, offset, length);
-        store.write(offset, src, srcOffset, length);
-    }
-
-    @Override
-    public void flush() throws IOException {
-        store.force();
-    }
-
-    @Override
-    public List<Extent> extents(long offset, long length) throws IOException {
-        Extents.checkRange(this, offset, length);
-        Extents extents = new Extents();
-        extents.add(offset, length, 0);
-        return extents.build();
-    }
-
-    @Override
-    public void close() throws IOException {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        try {
-            store.force();
-        } finally {
-            store.close();
-        }
     }
 }

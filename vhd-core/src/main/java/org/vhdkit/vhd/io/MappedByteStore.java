@@ -21,8 +21,9 @@ import java.util.List;
  * {@link Arena}, mapped when first touched; so there is no 2 GiB limit and opening a 2 TiB file maps
  * only what is read. A chunk's mapping never reaches past the end of the file (touching such pages
  * would fault). When the file grows, the newest bytes past the last chunk's mapping are served by
- * positional channel I/O until they amount to {@link #REMAP_LAG}; then that chunk is mapped again
- * to the new end. Appending 2 MiB blocks therefore costs one re-map per 64 MiB, not one per block.
+ * positional channel I/O until they amount to {@link #remapLag} (a sixteenth of the mapping, at
+ * least 1 MiB); then that chunk is mapped again to the new end. Appending 2 MiB blocks therefore
+ * costs a re-map per block only while the file is small, and about a hundred per 1 GiB chunk.
  *
  * <p>Re-mapping publishes a new {@link Mapping} and then closes the old chunk's arena. A thread
  * still copying through the old segment gets an {@link IllegalStateException} from the closed
@@ -36,8 +37,18 @@ final class MappedByteStore implements ByteStore {
     static final int CHUNK_SHIFT = 30;
     static final long CHUNK_SIZE = 1L << CHUNK_SHIFT;
     private static final long CHUNK_MASK = CHUNK_SIZE - 1;
-    /** How many bytes the file may grow past the last chunk's mapping before it is mapped again. */
-    static final long REMAP_LAG = 64L << 20;
+    /** The least growth past the last chunk's mapping that has it mapped again. */
+    static final long MIN_REMAP_LAG = 1L << 20;
+
+    /**
+     * How far the file may grow past a mapping of {@code mapped} bytes before it is mapped again:
+     * a sixteenth of the mapping, at least {@link #MIN_REMAP_LAG}. So a file that grows from nothing
+     * to a full chunk is re-mapped about a hundred times, and the part of it served by system calls
+     * is never more than a sixteenth of what is mapped.
+     */
+    static long remapLag(long mapped) {
+        return Math.max(MIN_REMAP_LAG, mapped >>> 4);
+    }
 
     private final OpenFile file;
     private final FileChannel channel;
@@ -90,7 +101,7 @@ final class MappedByteStore implements ByteStore {
                 return segment;
             }
             long available = Math.min(CHUNK_SIZE, size - ((long) chunk << CHUNK_SHIFT));
-            if (available - segment.byteSize() < REMAP_LAG && available < CHUNK_SIZE) {
+            if (available - segment.byteSize() < remapLag(segment.byteSize()) && available < CHUNK_SIZE) {
                 return null;
             }
         }

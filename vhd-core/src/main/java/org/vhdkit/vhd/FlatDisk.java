@@ -1,0 +1,72 @@
+package org.vhdkit.vhd;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+import org.vhdkit.vhd.io.ByteStore;
+
+/**
+ * A disk whose bytes lie in a store as they are, from offset 0: the data path of a fixed VHD and of
+ * a raw pass-through disk. Every read and write is one copy to or from the file.
+ *
+ * <p>Thread-safety: as {@link VirtualDisk}; there is no state beyond the store's.
+ */
+abstract sealed class FlatDisk implements VirtualDisk permits FixedVhd, RawDisk {
+    final ByteStore store;
+    private volatile boolean closed;
+
+    FlatDisk(ByteStore store) {
+        this.store = store;
+    }
+
+    @Override
+    public String name() {
+        return store.path().toString();
+    }
+
+    @Override
+    public boolean isReadOnly() {
+        return store.isReadOnly();
+    }
+
+    @Override
+    public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+        Extents.checkRange(this, offset, length);
+        store.read(offset, dst, dstOffset, length);
+    }
+
+    @Override
+    public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+        if (store.isReadOnly()) {
+            throw new IOException(name() + ": opened read-only; refusing to write");
+        }
+        Extents.checkRange(this, offset, length);
+        store.write(offset, src, srcOffset, length);
+    }
+
+    @Override
+    public void flush() throws IOException {
+        store.force();
+    }
+
+    @Override
+    public List<Extent> extents(long offset, long length) throws IOException {
+        Extents.checkRange(this, offset, length);
+        Extents extents = new Extents();
+        extents.add(offset, length, 0);
+        return extents.build();
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            store.force();
+        } finally {
+            store.close();
+        }
+    }
+}
