@@ -34,7 +34,7 @@ final class ParentPool {
         synchronized (ParentPool.class) {
             VhdDisk disk = BY_PATH.get(key);
             if (disk == null) {
-                disk = VhdReader.open(path, new OpenOptions(true, backing), depth);
+                disk = VhdReader.open(path, new OpenOptions(true, backing, true), depth);
                 BY_PATH.put(key, disk);
                 REFERENCES.put(disk, 1);
             } else {

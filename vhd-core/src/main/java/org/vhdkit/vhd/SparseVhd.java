@@ -54,6 +54,8 @@ final class SparseVhd implements VhdDisk {
     private final BlockAllocationTable bat;
     /** The parent of a differencing disk; null for a dynamic one. Owned by {@link ParentPool}. */
     private final VhdDisk parent;
+    /** A differencing disk opened without its parent: what it does not hold cannot be read. */
+    private final boolean detached;
     private final List<String> warnings;
 
     private final long size;
@@ -76,7 +78,7 @@ final class SparseVhd implements VhdDisk {
     private volatile boolean closed;
 
     SparseVhd(ByteStore store, Footer footer, DynamicHeader header, BlockAllocationTable bat,
-              VhdDisk parent, long trailer, long nextFree, List<String> warnings) {
+              VhdDisk parent, boolean detached, long trailer, long nextFree, List<String> warnings) {
         this.store = store;
         this.name = store.path().toString();
         this.footer = footer;
@@ -84,6 +86,7 @@ final class SparseVhd implements VhdDisk {
         this.header = header;
         this.bat = bat;
         this.parent = parent;
+        this.detached = detached;
         this.warnings = List.copyOf(warnings);
         this.size = footer.currentSize();
         this.blockSize = header.blockSize();
@@ -191,6 +194,10 @@ final class SparseVhd implements VhdDisk {
 
     /** Reads what lies under this disk: the parent's bytes, or zeros. */
     private void readBelow(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+        if (detached) {
+            throw new IOException(name + ": the " + length + " bytes at offset " + offset
+                    + " come from the parent, which was not opened (OpenOptions.withoutParent)");
+        }
         if (parent == null) {
             dst.asSlice(dstOffset, length).fill((byte) 0);
             return;
@@ -401,6 +408,10 @@ final class SparseVhd implements VhdDisk {
     }
 
     private void below(Extents extents, long offset, long length) throws IOException {
+        if (detached) {
+            extents.add(offset, length, 1); // the parent's, whatever it holds
+            return;
+        }
         if (parent == null) {
             extents.add(offset, length, Extent.ZERO);
             return;
@@ -450,6 +461,6 @@ final class SparseVhd implements VhdDisk {
 
     @Override
     public String toString() {
-        return "SparseVhd[" + name + ", " + (parent == null ? DiskType.DYNAMIC : DiskType.DIFFERENCING) + "]";
+        return "SparseVhd[" + name + ", " + footer.diskType() + (detached ? ", parent not open" : "") + "]";
     }
 }

@@ -156,7 +156,7 @@ final class VhdCreation {
         try {
             writing.writeInto(store);
             store.force();
-            return VhdReader.open(store, ByteStore.Backing.AUTO, 0);
+            return VhdReader.open(store, ByteStore.Backing.AUTO, true, 0);
         } catch (IOException | RuntimeException e) {
             try {
                 store.close();

@@ -30,7 +30,7 @@ final class VhdReader {
         ByteStore store = ByteStore.open(path, options.readOnly() ? ByteStore.Mode.READ_ONLY : ByteStore.Mode.READ_WRITE,
                 options.backing());
         try {
-            return open(store, options.backing(), depth);
+            return open(store, options.backing(), options.openParent(), depth);
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
@@ -38,7 +38,8 @@ final class VhdReader {
     }
 
     /** Opens the image in {@code store}, which the returned disk then owns. */
-    static VhdDisk open(ByteStore store, ByteStore.Backing backing, int depth) throws IOException {
+    static VhdDisk open(ByteStore store, ByteStore.Backing backing, boolean openParent, int depth)
+            throws IOException {
         String name = store.path().toString();
         long fileSize = store.size();
         List<String> warnings = new ArrayList<>();
@@ -81,12 +82,13 @@ final class VhdReader {
             nextFree = Math.max(nextFree, end);
         }
         VhdDisk parent = null;
-        if (footer.diskType() == DiskType.DIFFERENCING) {
+        if (footer.diskType() == DiskType.DIFFERENCING && openParent) {
             ParentResolver.Found resolved = ParentResolver.resolve(store, header, backing, depth);
             parent = resolved.parent();
             resolved.warning().ifPresent(warnings::add);
         }
-        return new SparseVhd(store, footer, header, bat, parent, found.position(), nextFree, warnings);
+        boolean detached = footer.diskType() == DiskType.DIFFERENCING && parent == null;
+        return new SparseVhd(store, footer, header, bat, parent, detached, found.position(), nextFree, warnings);
     }
 
     /**

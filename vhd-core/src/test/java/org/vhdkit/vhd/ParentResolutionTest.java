@@ -89,4 +89,22 @@ class ParentResolutionTest {
             assertEquals(4 * MIB, writable.size());
         }
     }
+
+    @Test
+    void aChildOpenedWithoutItsParentLeavesTheParentFreeForWriting() throws IOException {
+        Path child = chainIn(tmp.resolve("f"));
+        Path base = tmp.resolve("f/bases/base.vhd");
+        try (VhdDisk alone = Vhd.open(child, OpenOptions.READ_ONLY.withoutParent());
+             VhdDisk parent = Vhd.open(base, OpenOptions.READ_WRITE)) {
+            assertTrue(alone.parent().isEmpty());
+            byte[] own = new byte[1];
+            alone.read(1, own);
+            assertEquals(9, own[0]);
+            IOException below = assertThrows(IOException.class, () -> alone.read(0, new byte[1]));
+            assertTrue(below.getMessage().contains("not opened"), below.getMessage());
+            assertEquals(java.util.List.of(new Extent(0, 512, 0), new Extent(512, 4 * MIB - 512, 1)),
+                    alone.extents(0, 4 * MIB));
+            parent.write(0, new byte[] {7});
+        }
+    }
 }
