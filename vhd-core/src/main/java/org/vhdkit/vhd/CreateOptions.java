@@ -52,6 +52,11 @@ public record CreateOptions(DiskType type, long size, int blockSize, Optional<Pa
                 Optional.empty(), Optional.empty());
     }
 
+    /** These options with another size (for a differencing disk: larger than its parent). */
+    public CreateOptions withSize(long newSize) {
+        return new CreateOptions(type, newSize, blockSize, parent, zeroFill, creator, uniqueId, timestamp);
+    }
+
     public CreateOptions withBlockSize(int newBlockSize) {
         return new CreateOptions(type, size, newBlockSize, parent, zeroFill, creator, uniqueId, timestamp);
     }

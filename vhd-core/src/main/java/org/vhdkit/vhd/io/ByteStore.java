@@ -61,7 +61,7 @@ public sealed interface ByteStore extends Closeable permits MappedByteStore, Cha
         Backing chosen = backing == Backing.AUTO ? automaticBacking(path) : backing;
         OpenFile file = OpenFile.acquire(path, mode);
         try {
-            return chosen == Backing.MAPPED ? new MappedByteStore(file) : new ChannelByteStore(file);
+            return chosen == Backing.MAPPED ? new MappedByteStore(file, path) : new ChannelByteStore(file, path);
         } catch (IOException | RuntimeException e) {
             file.release();
             throw e;

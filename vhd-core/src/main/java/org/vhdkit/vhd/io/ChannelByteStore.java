@@ -17,6 +17,8 @@ import java.nio.file.Path;
  */
 final class ChannelByteStore implements ByteStore {
     private final OpenFile file;
+    /** The name this store was opened by (another store of the same file may use another). */
+    private final Path path;
     private final FileChannel channel;
     /** Orders changes of {@link #size}. */
     private final Object growLock = new Object();
@@ -24,15 +26,16 @@ final class ChannelByteStore implements ByteStore {
     private volatile long size;
     private volatile boolean closed;
 
-    ChannelByteStore(OpenFile file) throws IOException {
+    ChannelByteStore(OpenFile file, Path path) throws IOException {
         this.file = file;
+        this.path = path;
         this.channel = file.channel();
-        this.size = OpenFile.sizeOf(channel, file.path());
+        this.size = OpenFile.sizeOf(channel, path);
     }
 
     @Override
     public Path path() {
-        return file.path();
+        return path;
     }
 
     @Override
@@ -53,7 +56,7 @@ final class ChannelByteStore implements ByteStore {
     @Override
     public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
         ensureOpen();
-        readFully(channel, file.path(), offset, dst.asSlice(dstOffset, length).asByteBuffer());
+        readFully(channel, path, offset, dst.asSlice(dstOffset, length).asByteBuffer());
     }
 
     static void readFully(FileChannel channel, Path path, long offset, ByteBuffer buffer) throws IOException {
@@ -150,12 +153,12 @@ final class ChannelByteStore implements ByteStore {
     private void ensureWritable() throws IOException {
         ensureOpen();
         if (isReadOnly()) {
-            throw new IOException(file.path() + ": opened read-only; refusing to write");
+            throw new IOException(path + ": opened read-only; refusing to write");
         }
     }
 
     @Override
     public String toString() {
-        return "ChannelByteStore[" + file.path() + (isReadOnly() ? ", read-only" : "") + "]";
+        return "ChannelByteStore[" + path + (isReadOnly() ? ", read-only" : "") + "]";
     }
 }

@@ -51,6 +51,8 @@ final class MappedByteStore implements ByteStore {
     }
 
     private final OpenFile file;
+    /** The name this store was opened by (another store of the same file may use another). */
+    private final Path path;
     private final FileChannel channel;
     private final FileChannel.MapMode mapMode;
     /** Guards changes of {@link #mapping} and {@link #size}, and {@link #unclosed}. */
@@ -68,16 +70,17 @@ final class MappedByteStore implements ByteStore {
         }
     }
 
-    MappedByteStore(OpenFile file) throws IOException {
+    MappedByteStore(OpenFile file, Path path) throws IOException {
         this.file = file;
+        this.path = path;
         this.channel = file.channel();
         this.mapMode = file.writable() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
-        this.size = OpenFile.sizeOf(channel, file.path());
+        this.size = OpenFile.sizeOf(channel, path);
     }
 
     @Override
     public Path path() {
-        return file.path();
+        return path;
     }
 
     @Override
@@ -159,7 +162,7 @@ final class MappedByteStore implements ByteStore {
     private void checkRange(long offset, long length) throws IOException {
         ensureOpen();
         if (offset < 0 || length < 0 || offset > size - length) {
-            throw new EOFException(file.path() + ": access of " + length + " bytes at offset " + offset
+            throw new EOFException(path + ": access of " + length + " bytes at offset " + offset
                     + " runs past the end of the file (" + size + " bytes)");
         }
     }
@@ -178,7 +181,7 @@ final class MappedByteStore implements ByteStore {
             long n = Math.min(length, CHUNK_SIZE - at);
             MemorySegment segment = segment(chunk, at + n);
             if (segment == null) {
-                ChannelByteStore.readFully(channel, file.path(), offset, dst.asSlice(dstOffset, n).asByteBuffer());
+                ChannelByteStore.readFully(channel, path, offset, dst.asSlice(dstOffset, n).asByteBuffer());
             } else {
                 try {
                     MemorySegment.copy(segment, at, dst, dstOffset, n);
@@ -210,7 +213,7 @@ final class MappedByteStore implements ByteStore {
             MemorySegment segment = segment(chunk, at + 1);
             if (segment == null) {
                 ByteBuffer one = ByteBuffer.allocate(1);
-                ChannelByteStore.readFully(channel, file.path(), offset, one);
+                ChannelByteStore.readFully(channel, path, offset, one);
                 return one.get(0);
             }
             try {
@@ -363,12 +366,12 @@ final class MappedByteStore implements ByteStore {
     private void ensureWritable() throws IOException {
         ensureOpen();
         if (isReadOnly()) {
-            throw new IOException(file.path() + ": opened read-only; refusing to write");
+            throw new IOException(path + ": opened read-only; refusing to write");
         }
     }
 
     @Override
     public String toString() {
-        return "MappedByteStore[" + file.path() + (isReadOnly() ? ", read-only" : "") + "]";
+        return "MappedByteStore[" + path + (isReadOnly() ? ", read-only" : "") + "]";
     }
 }

@@ -34,21 +34,18 @@ final class OpenFile {
     private final FileKey key;
     private final Path path;
     private final FileChannel channel;
-    private final FileLock lock;
+    /** Releases the lock; null on a file system without locks. */
+    private final AutoCloseable lock;
     private final boolean writable;
     /** Guarded by {@code OpenFile.class}. */
     private int references = 1;
 
-    private OpenFile(FileKey key, Path path, FileChannel channel, FileLock lock, boolean writable) {
+    private OpenFile(FileKey key, Path path, FileChannel channel, AutoCloseable lock, boolean writable) {
         this.key = key;
         this.path = path;
         this.channel = channel;
         this.lock = lock;
         this.writable = writable;
-    }
-
-    Path path() {
-        return path;
     }
 
     FileChannel channel() {
@@ -67,6 +64,9 @@ final class OpenFile {
             }
             if (mode != ByteStore.Mode.CREATE_NEW && !Files.exists(path)) {
                 throw new NoSuchFileException(path.toString(), null, "no such file");
+            }
+            if (Files.isDirectory(path)) {
+                throw new IOException(path + ": is a directory, not a disk image");
             }
             FileKey key = mode == ByteStore.Mode.CREATE_NEW ? null : FileKey.of(path);
             if (key != null) {
@@ -87,7 +87,7 @@ final class OpenFile {
             };
             FileChannel channel = FileChannel.open(path, options);
             try {
-                FileLock lock = tryLock(path, channel, !write);
+                AutoCloseable lock = lock(path, channel, !write);
                 if (key == null) {
                     key = FileKey.of(path);
                 }
@@ -104,7 +104,32 @@ final class OpenFile {
         }
     }
 
-    private static FileLock tryLock(Path path, FileChannel channel, boolean shared) throws IOException {
+    /**
+     * Locks the whole file, shared or exclusive, without waiting: with an OFD lock where the host
+     * has them (see {@link OfdLock} for why), else with the JDK's.
+     */
+    private static AutoCloseable lock(Path path, FileChannel channel, boolean shared) throws IOException {
+        if (path.getFileSystem() == FileSystems.getDefault()) {
+            switch (OfdLock.tryAcquire(path, !shared)) {
+                case OfdLock.Attempt.Locked locked -> {
+                    return locked.lock();
+                }
+                case OfdLock.Attempt.Held held -> throw heldBy(path, shared);
+                case OfdLock.Attempt.Unsupported unsupported -> {
+                    // Fall back to the JDK's process-wide lock below.
+                }
+            }
+        }
+        FileLock lock = tryJdkLock(path, channel, shared);
+        return lock == null ? null : lock::release;
+    }
+
+    private static IOException heldBy(Path path, boolean shared) {
+        return new IOException(path + ": in use by " + HolderLookup.describe(path)
+                + (shared ? " (it is open for writing)" : " (it holds a lock on the file)"));
+    }
+
+    private static FileLock tryJdkLock(Path path, FileChannel channel, boolean shared) throws IOException {
         FileLock lock;
         try {
             lock = channel.tryLock(0, Long.MAX_VALUE, shared);
@@ -115,8 +140,7 @@ final class OpenFile {
             return null; // a file system without locks: nothing to enforce
         }
         if (lock == null) {
-            throw new IOException(path + ": in use by " + HolderLookup.describe(path)
-                    + (shared ? " (it is open for writing)" : " (it holds a lock on the file)"));
+            throw heldBy(path, shared);
         }
         return lock;
     }
@@ -146,9 +170,13 @@ final class OpenFile {
             OPEN.remove(key, this);
         }
         try {
-            if (lock != null && lock.isValid()) {
-                lock.release();
+            if (lock != null) {
+                lock.close();
             }
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException(path + ": releasing the lock failed", e);
         } finally {
             channel.close();
         }
@@ -175,7 +203,7 @@ final class OpenFile {
                 Object inode = Files.getAttribute(path, "unix:ino");
                 List<String> locks = Files.readAllLines(Path.of("/proc/locks"));
                 for (String line : locks) {
-                    // "1: POSIX  ADVISORY  WRITE 12345 08:01:1234567 0 EOF"
+                    // "1: POSIX  ADVISORY  WRITE 12345 08:01:1234567 0 EOF" (or OFDLCK: the pid that opened it)
                     String[] f = line.trim().split("\\s+");
                     if (f.length < 6) {
                         continue;

@@ -210,4 +210,38 @@ class ByteStoreTest {
             assertArrayEquals(head, store.readBytes(0, head.length));
         }
     }
+
+    /**
+     * POSIX locks, which the JDK takes, vanish when any descriptor of the file is closed in the
+     * process; the store's lock must not: reading the image with Files.readAllBytes while it is open
+     * for writing leaves it locked against other processes.
+     */
+    @Test
+    void closingAnotherChannelOfTheFileKeepsTheLock() throws Exception {
+        Path path = tmp.resolve("kept.bin");
+        Files.write(path, new byte[512]);
+        try (ByteStore writer = ByteStore.open(path, ByteStore.Mode.READ_WRITE)) {
+            Files.readAllBytes(path); // opens and closes a descriptor of the same file
+            Process other = new ProcessBuilder("python3", "-c",
+                    "import fcntl,sys\n"
+                            + "f=open(sys.argv[1],'r+b')\n"
+                            + "try:\n"
+                            + "    fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+                            + "    print('got it')\n"
+                            + "except OSError:\n"
+                            + "    print('refused')\n", path.toString())
+                    .redirectErrorStream(true).start();
+            String answer = new String(other.getInputStream().readAllBytes()).trim();
+            other.waitFor();
+            assertEquals("refused", answer, "another process could lock the file the store holds");
+            writer.writeByte(0, (byte) 1);
+        }
+    }
+
+    @Test
+    void aDirectoryIsRefusedByName() {
+        IOException refused = assertThrows(IOException.class, () -> ByteStore.open(tmp, ByteStore.Mode.READ_ONLY));
+        assertTrue(refused.getMessage().contains(tmp.toString()) && refused.getMessage().contains("directory"),
+                refused.getMessage());
+    }
 }
