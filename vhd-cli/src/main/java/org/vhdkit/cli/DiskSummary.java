@@ -1,9 +1,5 @@
 package org.vhdkit.cli;
 
-import java.io.IOException;
-import java.nio.channels.SeekableByteChannel;
-import java.nio.file.Files;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -11,8 +7,6 @@ import org.vhdkit.vhd.format.DiskGeometry;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.DynamicHeader;
 import org.vhdkit.vhd.format.Footer;
-import org.vhdkit.vhd.format.ParentLocator;
-import org.vhdkit.vhd.format.PlatformCode;
 import org.vhdkit.vhd.format.VhdTime;
 
 /**
@@ -79,13 +73,7 @@ record DiskSummary(String file, String type, long size, long originalSize, Geome
     record Locator(String platform, long offset, int length, long space, String path) {
     }
 
-    /** The largest locator data read for display. */
-    private static final int MAX_LOCATOR_BYTES = 1 << 16;
-
-    /**
-     * The summary of a layer; reads the parent locators' data from the file, so call it when the
-     * library no longer holds the file open (closing this read's channel would drop its lock).
-     */
+    /** The summary of a layer. */
     static DiskSummary of(LayerFacts layer) {
         Footer footer = layer.footer();
         DiskGeometry g = footer.geometry();
@@ -116,48 +104,14 @@ record DiskSummary(String file, String type, long size, long originalSize, Geome
     private static Parent parent(LayerFacts layer, DynamicHeader header) {
         return new Parent(header.parentName(), header.parentUuid().toString(),
                 VhdTime.toInstant(header.parentTimestamp()).toString(),
-                layer.parent().map(Object::toString).orElse(null), locators(layer, header));
+                layer.parent().map(Object::toString).orElse(null), locators(layer));
     }
 
-    private static List<Locator> locators(LayerFacts layer, DynamicHeader header) {
-        List<Locator> locators = new ArrayList<>();
-        SeekableByteChannel channel = null;
-        try {
-            for (ParentLocator l : header.locators()) {
-                if (l.isEmpty()) {
-                    continue;
-                }
-                String path = null;
-                Optional<PlatformCode> platform = l.platform();
-                if (platform.isPresent() && l.dataLength() > 0 && l.dataLength() <= MAX_LOCATOR_BYTES
-                        && l.dataOffset() >= 0 && l.dataOffset() + l.dataLength() <= layer.fileSize()) {
-                    try {
-                        if (channel == null) {
-                            channel = Files.newByteChannel(layer.path());
-                        }
-                        byte[] data = LayerFacts.read(channel, l.dataOffset(), l.dataLength());
-                        path = platform.get().decodePath(data, data.length).orElse(null);
-                    } catch (IOException e) {
-                        path = null; // shown without its text; the rest of info still stands
-                    }
-                }
-                locators.add(new Locator(FourCharacterCode.text(l.platformCode()), l.dataOffset(), l.dataLength(),
-                        l.dataSpaceBytes(), path));
-            }
-        } finally {
-            closeQuietly(channel);
-        }
-        return List.copyOf(locators);
-    }
-
-    private static void closeQuietly(SeekableByteChannel channel) {
-        if (channel != null) {
-            try {
-                channel.close();
-            } catch (IOException e) {
-                // Read-only: nothing was lost.
-            }
-        }
+    private static List<Locator> locators(LayerFacts layer) {
+        return layer.locators().stream()
+                .map(l -> new Locator(FourCharacterCode.text(l.locator().platformCode()), l.locator().dataOffset(),
+                        l.locator().dataLength(), l.locator().dataSpaceBytes(), l.path().orElse(null)))
+                .toList();
     }
 
     private static String versionText(int version) {

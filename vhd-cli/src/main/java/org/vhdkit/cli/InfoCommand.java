@@ -93,8 +93,6 @@ final class InfoCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw FileArguments.naming(file, e);
         }
-        // The locators' data is read only now that the disks are closed: closing a second channel to a
-        // file drops every POSIX lock this process holds on it, the library's included.
         List<DiskSummary> summaries = layers.stream().map(DiskSummary::of).toList();
         print(summaries.getFirst(), chain ? summaries.subList(1, summaries.size()) : null, warnings);
         return ExitCodes.OK;

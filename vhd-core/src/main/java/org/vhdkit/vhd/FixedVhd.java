@@ -55,6 +55,11 @@ final class FixedVhd extends FlatDisk implements VhdDisk {
     }
 
     @Override
+    public List<LocatorText> parentLocators() {
+        return List.of();
+    }
+
+    @Override
     public long fileSize() {
         return store.size();
     }

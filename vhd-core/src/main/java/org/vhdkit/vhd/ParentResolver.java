@@ -28,6 +28,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * <p>Thread-safety: stateless; safe from any thread.
  */
 final class ParentResolver {
+    /** The longest locator data read: a Windows path of 32767 UTF-16 units. */
+    private static final int MAX_LOCATOR_BYTES = 65536;
+
     private ParentResolver() {
     }
 
@@ -110,10 +113,11 @@ final class ParentResolver {
         return found;
     }
 
-    private static Optional<String> readLocator(ByteStore child, ParentLocator locator, PlatformCode platform)
+    static Optional<String> readLocator(ByteStore child, ParentLocator locator, PlatformCode platform)
             throws IOException {
         long end = locator.dataOffset() + locator.dataLength();
-        if (locator.dataLength() <= 0 || locator.dataOffset() < 0 || end > child.size()) {
+        if (locator.dataLength() <= 0 || locator.dataLength() > MAX_LOCATOR_BYTES || locator.dataOffset() < 0
+                || end > child.size()) {
             return Optional.empty();
         }
         byte[] data = child.readBytes(locator.dataOffset(), locator.dataLength());

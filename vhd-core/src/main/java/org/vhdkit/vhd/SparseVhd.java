@@ -140,6 +140,19 @@ final class SparseVhd implements VhdDisk {
     }
 
     @Override
+    public List<LocatorText> parentLocators() throws IOException {
+        List<LocatorText> texts = new ArrayList<>();
+        for (org.vhdkit.vhd.format.ParentLocator locator : header.locators()) {
+            if (!locator.isEmpty()) {
+                Optional<String> path = locator.platform().isEmpty() ? Optional.empty()
+                        : ParentResolver.readLocator(store, locator, locator.platform().get());
+                texts.add(new LocatorText(locator, path));
+            }
+        }
+        return List.copyOf(texts);
+    }
+
+    @Override
     public long fileSize() {
         return store.size();
     }

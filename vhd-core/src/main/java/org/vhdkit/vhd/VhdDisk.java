@@ -34,8 +34,17 @@ public sealed interface VhdDisk extends VirtualDisk permits FixedVhd, SparseVhd 
     /** The block allocation table of a dynamic or differencing disk. */
     Optional<BlockAllocationTable> blockAllocationTable();
 
-    /** The parent of a differencing disk, opened read-only. */
+    /**
+     * The parent of a differencing disk, opened read-only. It belongs to this disk, which closes it
+     * (or lets go of its share of it) when it is closed: do not close it yourself.
+     */
     Optional<VhdDisk> parent();
+
+    /**
+     * The non-empty parent locators of a differencing disk with the paths they spell, in table
+     * order; empty for other disks. Reads the locator data from the file.
+     */
+    List<LocatorText> parentLocators() throws java.io.IOException;
 
     /** The size of the file in bytes. */
     long fileSize();
