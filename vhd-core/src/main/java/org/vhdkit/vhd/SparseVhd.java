@@ -30,6 +30,13 @@ import org.vhdkit.vhd.io.ByteStore;
  * of {@link #BITMAP_LOCKS} stripes). A sector written only in part while its bit is clear is first
  * filled from below (zeros or the parent), so that the rest of it keeps reading the same.
  *
+ * <p>A differencing disk takes sectors from its parent in whole bitmap bytes (groups of eight
+ * sectors, 4 KiB): the clear sectors of a group a write touches are copied from the parent and the
+ * whole byte is set. The format would allow single sectors, but libvhdi (vhdimount, vhdiinfo, and
+ * the forensic tools built on it) misreads a clear bit that follows a set bit in the same byte as
+ * set, and would show the child's unwritten sectors in place of the parent's. Whole bytes read
+ * right everywhere, at the cost of copying up to seven sectors for a small write.
+ *
  * <h2>Allocation, and what a crash leaves</h2>
  * A new block goes after the last thing in the file, its data 4 KiB-aligned as Windows places it.
  * Under {@link #allocationLock}: the footer is written at the new end of the file first (so the
@@ -271,6 +278,15 @@ final class SparseVhd implements VhdDisk {
         long end = inBlock + length;
         int first = (int) (inBlock >>> SECTOR_SHIFT);
         int last = (int) ((end - 1) >>> SECTOR_SHIFT);
+        int markFrom = first;
+        int markTo = last + 1;
+        if (parent != null || detached) {
+            long blockStart = offset - inBlock;
+            markFrom = first & ~7;
+            markTo = Math.min((int) (blockSize >>> SECTOR_SHIFT), (last | 7) + 1);
+            copyClearSectorsFromBelow(bitmapOffset, blockStart, markFrom, first);
+            copyClearSectorsFromBelow(bitmapOffset, blockStart, last + 1, markTo);
+        }
         long at = inBlock;
         if ((at & (VirtualDisk.SECTOR_SIZE - 1)) != 0 || end < ((long) first + 1) << SECTOR_SHIFT) {
             at = writePartialSector(bitmapOffset, first, inBlock, end, offset, src, srcOffset);
@@ -286,7 +302,29 @@ final class SparseVhd implements VhdDisk {
                     src, srcOffset + (tailStart - inBlock));
         }
         VarHandle.releaseFence(); // the data before the bits that make it visible
-        SectorBitmap.set(store, bitmapOffset, first, last + 1);
+        SectorBitmap.set(store, bitmapOffset, markFrom, markTo);
+    }
+
+    /**
+     * Copies into the block, from below, every sector in {@code [from, to)} whose bit is clear, so
+     * that their bits can be set without changing what they read. {@code blockStart} is the disk
+     * offset of the block. The caller holds the block's lock.
+     */
+    private void copyClearSectorsFromBelow(long bitmapOffset, long blockStart, int from, int to) throws IOException {
+        long data = bitmapOffset + bitmapBytes;
+        int sector = from;
+        while (sector < to) {
+            int clearEnd = SectorBitmap.runEnd(store, bitmapOffset, sector, to, false);
+            if (clearEnd > sector) {
+                int count = clearEnd - sector;
+                MemorySegment sectors = MemorySegment.ofArray(new byte[count << SECTOR_SHIFT]);
+                readBelow(blockStart + ((long) sector << SECTOR_SHIFT), sectors, 0, sectors.byteSize());
+                store.write(data + ((long) sector << SECTOR_SHIFT), sectors);
+                sector = clearEnd;
+            } else {
+                sector = SectorBitmap.runEnd(store, bitmapOffset, sector, to, true);
+            }
+        }
     }
 
     /**

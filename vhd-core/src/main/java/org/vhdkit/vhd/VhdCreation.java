@@ -19,18 +19,20 @@ import org.vhdkit.vhd.format.VhdTime;
 import org.vhdkit.vhd.io.ByteStore;
 
 /**
- * Writes new images in the layout Hyper-V gives them.
+ * Writes new images, laid out as Hyper-V lays them out except where that trips qemu.
  *
  * <p>Dynamic and differencing: footer copy at 0, dynamic header at 512, parent locator data (a
- * differencing disk's relative and absolute Windows paths, each in whole sectors) from 1536, the
- * table after them padded with 0xFF to a 4 KiB boundary, and the trailing footer where the first
- * block's bitmap will go: the sector before a 4 KiB boundary, so that block data is 4 KiB-aligned.
- * Fixed: the data, then the footer.
+ * differencing disk's relative and absolute Windows paths, each in whole sectors) from 1536, then
+ * the table (padded with 0xFF to a whole sector) placed so that it ends where the first block's
+ * bitmap will go, and there the trailing footer: the sector before a 4 KiB boundary, so that block
+ * data is 4 KiB-aligned as Windows aligns it. (Hyper-V starts the table at 1536 and pads it with 0xFF
+ * to 4 KiB; qemu then writes its first block over that padding without clearing it, and the 0xFF
+ * bytes appear in the disk.) Fixed: the data, then the footer.
  *
  * <p>Thread-safety: stateless; safe from any thread.
  */
 final class VhdCreation {
-    private static final int TABLE_ALIGNMENT = 4096;
+    private static final int DATA_ALIGNMENT = 4096;
     private static final long ZERO_FILL_CHUNK = 1 << 20;
 
     private VhdCreation() {
@@ -125,15 +127,18 @@ final class VhdCreation {
             locatorData.add(absolute);
             next = absoluteAt + absoluteSpace;
         }
-        long tableOffset = next;
-        int tableLength = (int) (roundUp(tableOffset + entries * 4, TABLE_ALIGNMENT) - tableOffset);
+        // The table ends exactly where the first block's bitmap will go (the trailing footer's place
+        // until then), that block's data 4 KiB-aligned. qemu puts its first new block right after the
+        // table's last sector and does not clear it: any padding there would show through.
+        int tableLength = roundUp(entries * 4, VirtualDisk.SECTOR_SIZE);
+        long bitmapBytes = roundUp(Math.max(1, blockSize / (VirtualDisk.SECTOR_SIZE * 8)), VirtualDisk.SECTOR_SIZE);
+        long trailer = roundUp(next + tableLength + bitmapBytes, DATA_ALIGNMENT) - bitmapBytes;
+        long tableOffset = trailer - tableLength;
         DynamicHeader header = DynamicHeader.create(tableOffset, (int) entries, blockSize);
         if (link != null) {
             header = header.withParent(link.uuid(), link.timestamp(), link.name(), locators);
         }
         byte[] footerBytes = footer.encode();
-        long tableEnd = tableOffset + tableLength;
-        long trailer = roundUp(tableEnd + header.bitmapBytes(), TABLE_ALIGNMENT) - header.bitmapBytes();
         store.writeBytes(0, footerBytes);
         store.writeBytes(headerOffset, header.encode());
         long at = headerOffset + DynamicHeader.SIZE;

@@ -193,24 +193,29 @@ class VhdDiskTest {
             byte[] back = new byte[1024];
             disk.read(2 * MIB - 512, back);
             assertArrayEquals(java.util.Arrays.copyOfRange(pattern, 2 * MIB - 512, 2 * MIB + 512), back);
-            // Only the two sectors written are held by the child.
+            // The child holds the two 4 KiB groups of sectors written into (whole bitmap bytes).
             List<Extent> extents = disk.extents(0, pattern.length);
-            assertEquals(List.of(new Extent(0, 2 * MIB - 512, 1), new Extent(2 * MIB - 512, 1024, 0),
-                    new Extent(2 * MIB + 512, 2 * MIB - 512, 1)), extents);
+            assertEquals(List.of(new Extent(0, 2 * MIB - 4096, 1), new Extent(2 * MIB - 4096, 8192, 0),
+                    new Extent(2 * MIB + 4096, 2 * MIB - 4096, 1)), extents);
+            byte[] whole = new byte[pattern.length];
+            disk.read(0, whole);
+            assertArrayEquals(pattern, whole);
         }
     }
 
     @Test
-    void aDynamicDiskAllocatesOnlyWhatIsWrittenAndItsLayoutIsHyperVs() throws IOException {
+    void aDynamicDiskAllocatesOnlyWhatIsWrittenWithBlockDataAlignedAsWindowsAlignsIt() throws IOException {
         Path path = tmp.resolve("layout.vhd");
         try (VhdDisk disk = Vhd.create(path, CreateOptions.dynamic(10 * MIB))) {
-            assertEquals(8192, disk.fileSize()); // header, table to 4 KiB, footer in the sector before 8 KiB
+            // Header at 512, the table's one sector at 3072 ending where the footer sits, at 3584.
+            assertEquals(4096, disk.fileSize());
+            assertEquals(3072, disk.dynamicHeader().orElseThrow().tableOffset());
             assertEquals(List.of(new Extent(0, 10 * MIB, Extent.ZERO)), disk.extents(0, 10 * MIB));
             disk.write(5 * MIB, new byte[] {42});
             BlockAllocationTable bat = disk.blockAllocationTable().orElseThrow();
             assertEquals(1, bat.allocatedCount());
-            assertEquals(15, bat.sector(2)); // bitmap at 7680, data 4 KiB-aligned at 8192
-            assertEquals(8192 + 2 * MIB + 512, disk.fileSize());
+            assertEquals(7, bat.sector(2)); // bitmap at 3584 over the old footer, data 4 KiB-aligned at 4096
+            assertEquals(4096 + 2 * MIB + 512, disk.fileSize());
             assertEquals(List.of(new Extent(0, 4 * MIB, Extent.ZERO), new Extent(4 * MIB, 2 * MIB, 0),
                     new Extent(6 * MIB, 4 * MIB, Extent.ZERO)), disk.extents(0, 10 * MIB));
         }
@@ -232,7 +237,7 @@ class VhdDiskTest {
                 byte[] one = new byte[1];
                 crashed.read(0, one);
                 assertEquals(0, one[0]);
-                assertTrue(crashed.fileSize() > 8192, "the block's space is there, unreferenced (a leak)");
+                assertTrue(crashed.fileSize() > 4096, "the block's space is there, unreferenced (a leak)");
             }
             disk.flush();
             Path flushed = tmp.resolve("flushed.vhd");

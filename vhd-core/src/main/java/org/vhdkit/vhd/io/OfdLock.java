@@ -11,12 +11,25 @@ import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 
 /**
- * A whole-file lock of Linux's open-file-description kind ({@code F_OFD_SETLK}), taken on a
- * descriptor of its own through the foreign function interface.
+ * An image lock of Linux's open-file-description kind ({@code F_OFD_SETLK}), taken on a descriptor
+ * of its own through the foreign function interface, in the byte-range protocol qemu uses, so that
+ * vhdkit and qemu (qemu-img, qemu-io, a running VM) see each other's opens.
+ *
+ * <h2>The protocol</h2>
+ * Permission bit n of an open is shown by a shared lock on byte 100 + n while the opener uses it,
+ * and on byte 200 + n while it refuses to share it; before going ahead an opener looks for locks of
+ * others on the bytes that conflict. Bits: 0 consistent read, 1 write, 2 write-unchanged, 3 resize.
+ * <ul>
+ *   <li>A reader uses consistent read (byte 100) and refuses to share write (byte 201); it is
+ *       refused when someone writes (101) or refuses to share reading (200).</li>
+ *   <li>A writer uses and refuses to share all four (bytes 100-103 and 200-203); it is refused when
+ *       anyone holds any of them.</li>
+ * </ul>
+ * So readers share with readers, and a writer is alone, among vhdkit's opens and qemu's alike.
  *
  * <p>Why not {@link java.nio.channels.FileChannel#tryLock}: the JDK takes classic POSIX record
  * locks, which belong to the process and are dropped when <em>any</em> descriptor of the file is
@@ -36,8 +49,16 @@ final class OfdLock implements AutoCloseable {
     private static final int O_RDWR = 2;
     private static final int O_CLOEXEC = 0x80000;
     private static final int F_OFD_SETLK = 37;
+    private static final int F_OFD_GETLK = 36;
     private static final short F_RDLCK = 0;
     private static final short F_WRLCK = 1;
+    private static final short F_UNLCK = 2;
+    /** qemu's lock bytes: 100 + permission bit while used, 200 + bit while not shared. */
+    private static final long USED = 100;
+    private static final long UNSHARED = 200;
+    private static final long CONSISTENT_READ = 0;
+    private static final long WRITE = 1;
+    private static final long PERMISSIONS = 4;
     private static final int EACCES = 13;
     private static final int EAGAIN = 11;
 
@@ -51,6 +72,8 @@ final class OfdLock implements AutoCloseable {
             ValueLayout.JAVA_INT.withName("l_pid"),
             MemoryLayout.paddingLayout(4));
     private static final VarHandle L_TYPE = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_type"));
+    private static final VarHandle L_START = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_start"));
+    private static final VarHandle L_LEN = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_len"));
 
     private static final Native NATIVE = Native.load();
 
@@ -105,14 +128,24 @@ final class OfdLock implements AutoCloseable {
         }
     }
 
+    /** A byte range: {@code length} bytes from {@code start}. */
+    private record Range(long start, long length) {
+    }
+
     /**
-     * Tries to lock the whole of {@code path}: shared for a reader, exclusive for a writer. Never
-     * waits.
+     * Tries to lock {@code path} for reading (shared with other readers) or for writing (alone).
+     * Never waits.
      */
     static Attempt tryAcquire(Path path, boolean exclusive) throws IOException {
         if (NATIVE == null) {
             return new Attempt.Unsupported("not Linux, or native access is not enabled");
         }
+        List<Range> hold = exclusive
+                ? List.of(new Range(USED, PERMISSIONS), new Range(UNSHARED, PERMISSIONS))
+                : List.of(new Range(USED + CONSISTENT_READ, 1), new Range(UNSHARED + WRITE, 1));
+        List<Range> mustBeFree = exclusive
+                ? List.of(new Range(USED, PERMISSIONS), new Range(UNSHARED, PERMISSIONS))
+                : List.of(new Range(USED + WRITE, 1), new Range(UNSHARED + CONSISTENT_READ, 1));
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(NATIVE.errnoLayout());
             MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
@@ -121,21 +154,43 @@ final class OfdLock implements AutoCloseable {
                 return new Attempt.Unsupported("open failed with errno " + errno(state));
             }
             MemorySegment flock = arena.allocate(FLOCK);
-            L_TYPE.set(flock, 0L, exclusive ? F_WRLCK : F_RDLCK); // whence SEEK_SET, start 0, len 0: all of it
-            int result = (int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_SETLK, flock);
-            if (result == 0) {
-                return new Attempt.Locked(new OfdLock(fd));
+            Attempt outcome = null;
+            for (Range range : hold) {
+                setRange(flock, F_RDLCK, range);
+                if ((int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_SETLK, flock) != 0) {
+                    int error = errno(state);
+                    outcome = error == EAGAIN || error == EACCES
+                            ? new Attempt.Held()
+                            : new Attempt.Unsupported("fcntl(F_OFD_SETLK) failed with errno " + error);
+                    break;
+                }
             }
-            int error = errno(state);
-            int ignored = (int) NATIVE.close().invokeExact(fd);
-            return error == EAGAIN || error == EACCES
-                    ? new Attempt.Held()
-                    : new Attempt.Unsupported("fcntl(F_OFD_SETLK) failed with errno " + error);
+            for (int i = 0; outcome == null && i < mustBeFree.size(); i++) {
+                // Would a write lock on the range conflict? Then someone else holds part of it.
+                setRange(flock, F_WRLCK, mustBeFree.get(i));
+                if ((int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_GETLK, flock) != 0) {
+                    outcome = new Attempt.Unsupported("fcntl(F_OFD_GETLK) failed with errno " + errno(state));
+                } else if ((short) L_TYPE.get(flock, 0L) != F_UNLCK) {
+                    outcome = new Attempt.Held();
+                }
+            }
+            if (outcome != null) {
+                int ignored = (int) NATIVE.close().invokeExact(fd);
+                return outcome;
+            }
+            return new Attempt.Locked(new OfdLock(fd));
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Throwable e) {
             throw new IOException(path + ": locking failed", e);
         }
+    }
+
+    private static void setRange(MemorySegment flock, short type, Range range) {
+        flock.fill((byte) 0); // l_whence SEEK_SET, l_pid 0 as OFD locks require
+        L_TYPE.set(flock, 0L, type);
+        L_START.set(flock, 0L, range.start());
+        L_LEN.set(flock, 0L, range.length());
     }
 
     private static int errno(MemorySegment state) {

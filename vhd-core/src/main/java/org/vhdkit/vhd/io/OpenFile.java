@@ -196,30 +196,70 @@ final class OpenFile {
         }
     }
 
-    /** Names the process that holds a lock on a file, where the host tells (Linux's /proc/locks). */
+    /**
+     * Names the process that holds a lock on a file, where the host tells: Linux's /proc/locks
+     * gives the holder's pid for POSIX locks; for OFD locks (qemu's, and ours) it may give -1, and
+     * then the process with the file open is found among /proc/PID/fd.
+     */
     private static final class HolderLookup {
+        private static final String SELF = String.valueOf(ProcessHandle.current().pid());
+
         static String describe(Path path) {
             try {
-                Object inode = Files.getAttribute(path, "unix:ino");
-                List<String> locks = Files.readAllLines(Path.of("/proc/locks"));
-                for (String line : locks) {
-                    // "1: POSIX  ADVISORY  WRITE 12345 08:01:1234567 0 EOF" (or OFDLCK: the pid that opened it)
-                    String[] f = line.trim().split("\\s+");
-                    if (f.length < 6) {
-                        continue;
-                    }
-                    int at = f[1].equals("->") ? 1 : 0;
-                    String[] dev = f[5 + at].split(":");
-                    if (dev.length == 3 && dev[2].equals(String.valueOf(inode))) {
-                        String pid = f[4 + at];
-                        String command = commandOf(pid);
-                        return "another process (pid " + pid + (command.isEmpty() ? "" : ", " + command) + ")";
-                    }
+                String pid = fromLocks(path);
+                if (pid == null) {
+                    pid = fromOpenFiles(path);
+                }
+                if (pid != null) {
+                    String command = commandOf(pid);
+                    return "another process (pid " + pid + (command.isEmpty() ? "" : ", " + command) + ")";
                 }
             } catch (IOException | RuntimeException e) {
                 // Best effort only: fall through to the generic answer.
             }
             return "another process";
+        }
+
+        /** A pid from /proc/locks that locks the file's inode, other than this process and -1. */
+        private static String fromLocks(Path path) throws IOException {
+            Object inode = Files.getAttribute(path, "unix:ino");
+            for (String line : Files.readAllLines(Path.of("/proc/locks"))) {
+                // "1: POSIX  ADVISORY  WRITE 12345 08:01:1234567 0 EOF", or "-> ..." for a waiter
+                String[] f = line.trim().split("\\s+");
+                int at = f.length > 1 && f[1].equals("->") ? 1 : 0;
+                if (f.length < 6 + at) {
+                    continue;
+                }
+                String[] dev = f[5 + at].split(":");
+                String pid = f[4 + at];
+                if (dev.length == 3 && dev[2].equals(String.valueOf(inode)) && !pid.equals(SELF) && !pid.equals("-1")) {
+                    return pid;
+                }
+            }
+            return null;
+        }
+
+        /** A process other than this one with the file open, from /proc/PID/fd. */
+        private static String fromOpenFiles(Path path) throws IOException {
+            Path real = path.toRealPath();
+            try (var processes = Files.newDirectoryStream(Path.of("/proc"), p -> p.getFileName().toString().matches("\\d+"))) {
+                for (Path process : processes) {
+                    String pid = process.getFileName().toString();
+                    if (pid.equals(SELF)) {
+                        continue;
+                    }
+                    try (var fds = Files.newDirectoryStream(process.resolve("fd"))) {
+                        for (Path fd : fds) {
+                            if (real.equals(Files.readSymbolicLink(fd))) {
+                                return pid;
+                            }
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        // Gone, or not ours to look at.
+                    }
+                }
+            }
+            return null;
         }
 
         private static String commandOf(String pid) {
