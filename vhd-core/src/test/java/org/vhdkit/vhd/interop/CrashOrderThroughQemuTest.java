@@ -1,0 +1,146 @@
+package org.vhdkit.vhd.interop;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.vhd.CreateOptions;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.interop.Interop.Bytes;
+import org.vhdkit.vhd.interop.Interop.DiskModel;
+import org.vhdkit.vhd.testing.ExternalTools;
+
+/**
+ * What a crash leaves, as other tools see it: a dynamic disk written to a new block and not
+ * flushed is copied byte for byte (the file as the page cache holds it, as after a process crash)
+ * and the copy read by qemu-img and by us. SparseVhd writes the new block's data and the footer
+ * at the new end at once and the table entry only in flush(): the copy must read as the old
+ * content, with at most leaked space.
+ */
+class CrashOrderThroughQemuTest {
+    private static final long SIZE = 16L * Interop.MIB;
+    private static final int BLOCK = 2 * Interop.MIB;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void unflushedWriteToANewBlockLeavesAnImageQemuAndWeReadAsTheOldContent() throws IOException {
+        ExternalTools.assumeAvailable("qemu-img");
+        Path image = tmp.resolve("live.vhd");
+        Path crash = tmp.resolve("crash.vhd");
+        Random random = new Random(42);
+        DiskModel old = new DiskModel(SIZE);
+        DiskModel now;
+        try (VhdDisk disk = Vhd.create(image, CreateOptions.dynamic(SIZE))) {
+            Interop.writeRandom(disk, old, random, 1000, 5000);                // block 0
+            Interop.writeRandom(disk, old, random, 2L * BLOCK + 77, BLOCK);    // blocks 2 and 3
+            disk.flush();
+            long fileBefore = disk.fileSize();
+            now = old.copy();
+            Interop.writeRandom(disk, now, random, 5L * BLOCK + 512, 3000);   // new block 5, not flushed
+            Interop.writeRandom(disk, now, random, 7L * BLOCK - 100, 200);    // new blocks 6 and 7, not flushed
+            assertTrue(disk.fileSize() > fileBefore, "the new blocks are in the file already");
+            Files.copy(image, crash);
+
+            // The crash image: no corruption for qemu (it has no check for vpc: exit 63), qemu
+            // reads the old content, and so do we.
+            Interop.assertQemuCheckFindsNoCorruption(crash, true);
+            assertEquals(SIZE, Interop.qemuVirtualSize(crash));
+            Path raw = Interop.qemuConvertToRaw(crash, tmp.resolve("crash.raw"));
+            Interop.assertRawFileHolds("qemu-img convert of the crash image against the flushed content", raw,
+                    Bytes.of(old), SIZE);
+            try (VhdDisk copy = Vhd.openReadOnly(crash)) {
+                assertEquals(List.of(), copy.warnings());
+                assertEquals(3, copy.blockAllocationTable().orElseThrow().allocatedCount(),
+                        "only the flushed blocks are in the crash image's table");
+                Interop.assertSameBytes("our read of the crash image against the flushed content", Bytes.of(old),
+                        Bytes.of(copy), SIZE);
+            }
+        }
+        // And after close (a flush) the live image holds the new content, for qemu too.
+        Path raw = Interop.qemuConvertToRaw(image, tmp.resolve("live.raw"));
+        Interop.assertRawFileHolds("qemu-img convert of the closed image against everything written", raw,
+                Bytes.of(now), SIZE);
+    }
+
+    /** The crash image's leaked blocks are no obstacle to writing on: we reuse the file and qemu agrees. */
+    @Test
+    void crashImageCanBeWrittenOnAndQemuReadsTheResult() throws IOException {
+        ExternalTools.assumeAvailable("qemu-img");
+        Path image = tmp.resolve("live.vhd");
+        Path crash = tmp.resolve("crash.vhd");
+        Random random = new Random(43);
+        DiskModel model = new DiskModel(SIZE);
+        try (VhdDisk disk = Vhd.create(image, CreateOptions.dynamic(SIZE))) {
+            Interop.writeRandom(disk, model, random, 0, 4096);
+            disk.flush();
+            Interop.writeRandom(disk, new DiskModel(SIZE), random, 3L * BLOCK, 4096); // lost in the crash
+            Files.copy(image, crash);
+        }
+        try (VhdDisk disk = Vhd.open(crash, OpenOptions.READ_WRITE)) {
+            Interop.writeRandom(disk, model, random, 3L * BLOCK + 100, 1000);
+            Interop.writeRandom(disk, model, random, 6L * BLOCK - 10, 20);
+        }
+        Interop.assertQemuCheckFindsNoCorruption(crash, true);
+        Path raw = Interop.qemuConvertToRaw(crash, tmp.resolve("crash.raw"));
+        Interop.assertRawFileHolds("qemu-img convert of the crash image written on", raw, Bytes.of(model), SIZE);
+        try (VhdDisk disk = Vhd.openReadOnly(crash)) {
+            Interop.assertSameBytes("our read of the crash image written on", Bytes.of(model), Bytes.of(disk), SIZE);
+        }
+    }
+
+    /**
+     * qemu places a new block right after the last block the table references and never zeroes
+     * its data. In a crash image that is where our leaked block lies: qemu's new block then shows
+     * the leaked bitmap (0xFF) and the unflushed data of another block in the sectors it did not
+     * write, to qemu and to us alike. Documents the present behaviour: harmless to the table, but
+     * stale data becomes visible in the guest's unwritten sectors until 'check --repair' reclaims
+     * the leak before qemu writes. (The same qemu assumption as in QemuWritesIntoOursTest.)
+     */
+    @Test
+    void qemuWritingIntoACrashImageShowsTheLeakedBlockInItsNewBlock() throws IOException {
+        ExternalTools.assumeAvailable("qemu-img", "qemu-io");
+        Path image = tmp.resolve("live.vhd");
+        Path crash = tmp.resolve("crash.vhd");
+        byte[] lost = new byte[BLOCK];
+        Arrays.fill(lost, (byte) 0x77);
+        try (VhdDisk disk = Vhd.create(image, CreateOptions.dynamic(SIZE))) {
+            disk.write(0, new byte[] {1});
+            disk.flush();
+            disk.write(3L * BLOCK, lost); // a whole new block, never flushed
+            Files.copy(image, crash);
+        }
+        ExternalTools.run(Interop.TOOL_TIMEOUT, "qemu-io", "-f", "vpc", "-c", "write -P 0x5a " + 5L * BLOCK + " 512",
+                crash.toString()).requireSuccess();
+        Path raw = Interop.qemuConvertToRaw(crash, tmp.resolve("crash.raw"));
+        byte[] qemuBlock5 = new byte[BLOCK];
+        try (var ch = FileChannel.open(raw)) {
+            Bytes.of(ch).read(5L * BLOCK, qemuBlock5);
+        }
+        byte[] ourBlock5 = new byte[BLOCK];
+        try (VhdDisk disk = Vhd.openReadOnly(crash)) {
+            disk.read(5L * BLOCK, ourBlock5);
+        }
+        assertArrayEquals(qemuBlock5, ourBlock5, "qemu and we agree");
+        byte[] truth = new byte[BLOCK];
+        Arrays.fill(truth, 0, 512, (byte) 0x5a);
+        int firstWrong = Arrays.mismatch(truth, qemuBlock5);
+        assertTrue(firstWrong >= 512, "qemu's own sector is right");
+        // The leaked bitmap sits 3584 bytes into qemu's block data, the leaked data right after it.
+        assertEquals(3072, firstWrong, "the first stale byte: our leaked block's bitmap");
+        assertEquals((byte) 0xFF, qemuBlock5[3072]);
+        assertEquals((byte) 0x77, qemuBlock5[3584], "the lost write of block 3 shows in block 5");
+    }
+}
