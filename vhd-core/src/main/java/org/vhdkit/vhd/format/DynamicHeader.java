@@ -142,6 +142,25 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
      */
     public static DynamicHeader decode(String source, byte[] bytes, int at, long fileOffset)
             throws VhdFormatException {
+        return decode(source, bytes, at, fileOffset, true);
+    }
+
+    /**
+     * Decodes the header as {@link #decode} does, except that a stored checksum other than the computed
+     * one is kept in {@link #checksum()} rather than refused; every other field is validated. For a
+     * checker, which reports a wrong checksum on its own and must know whether the fields it covers
+     * are otherwise sound before it rewrites it.
+     *
+     * @throws VhdFormatException        when a field other than the checksum is refused
+     * @throws IndexOutOfBoundsException when {@code bytes} does not hold 1024 bytes at {@code at}
+     */
+    public static DynamicHeader decodeIgnoringChecksum(String source, byte[] bytes, int at, long fileOffset)
+            throws VhdFormatException {
+        return decode(source, bytes, at, fileOffset, false);
+    }
+
+    private static DynamicHeader decode(String source, byte[] bytes, int at, long fileOffset, boolean verifyChecksum)
+            throws VhdFormatException {
         Objects.requireNonNull(source, "source");
         Objects.checkFromIndexSize(at, SIZE, bytes.length);
         if (!Arrays.equals(bytes, at, at + COOKIE_BYTES.length, COOKIE_BYTES, 0, COOKIE_BYTES.length)) {
@@ -150,7 +169,7 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
         }
         int storedChecksum = BigEndian.readInt(bytes, at + CHECKSUM_OFFSET);
         int computedChecksum = Checksum.compute(bytes, at, SIZE, CHECKSUM_OFFSET);
-        if (storedChecksum != computedChecksum) {
+        if (verifyChecksum && storedChecksum != computedChecksum) {
             throw refuse(source, fileOffset, CHECKSUM_OFFSET, "Checksum",
                     String.format("stored 0x%08x, computed 0x%08x", storedChecksum, computedChecksum));
         }
