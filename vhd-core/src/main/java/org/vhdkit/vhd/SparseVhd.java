@@ -35,7 +35,8 @@ import org.vhdkit.vhd.io.ByteStore;
  * whole byte is set. The format would allow single sectors, but libvhdi (vhdimount, vhdiinfo, and
  * the forensic tools built on it) misreads a clear bit that follows a set bit in the same byte as
  * set, and would show the child's unwritten sectors in place of the parent's. Whole bytes read
- * right everywhere, at the cost of copying up to seven sectors for a small write.
+ * right everywhere, at the cost of copying up to seven sectors for a small write. (A disk opened
+ * without its parent cannot copy from it, and marks only the sectors written.)
  *
  * <h2>Allocation, and what a crash leaves</h2>
  * A new block goes after the last thing in the file, its data 4 KiB-aligned as Windows places it.
@@ -280,7 +281,7 @@ final class SparseVhd implements VhdDisk {
         int last = (int) ((end - 1) >>> SECTOR_SHIFT);
         int markFrom = first;
         int markTo = last + 1;
-        if (parent != null || detached) {
+        if (parent != null) {
             long blockStart = offset - inBlock;
             markFrom = first & ~7;
             markTo = Math.min((int) (blockSize >>> SECTOR_SHIFT), (last | 7) + 1);
@@ -369,7 +370,7 @@ final class SparseVhd implements VhdDisk {
             trailer = end;
             nextFree = end;
             // 2. Bitmap and data. Everything between the old end and the new footer reads as zero.
-            if (parent == null) {
+            if (footer.diskType() == DiskType.DYNAMIC) {
                 // Dynamic: the block holds every sector (the unwritten ones are zeros), as Windows marks it.
                 store.writeBytes(bitmapOffset, SectorBitmap.full((int) bitmapBytes));
                 store.write(data + inBlock, src, srcOffset, length);
