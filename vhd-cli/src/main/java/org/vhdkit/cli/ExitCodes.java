@@ -1,9 +1,8 @@
 package org.vhdkit.cli;
 
 /**
- * The exit codes of {@code vhd}, in the spirit of BSD's sysexits.h. Codes 1, 2 and 3 are kept for
- * results that are not errors: {@code compare} (the disks differ) and {@code check} (corrupt, or
- * leaked space only).
+ * The exit codes of {@code vhd}, in the spirit of BSD's sysexits.h. Codes 1, 2 and 3 are results,
+ * not errors: {@code compare} (the disks differ) and {@code check} (corrupt, or leaked space only).
  *
  * <p>The list in {@code vhd --help} ({@link Vhd}'s {@code exitCodeList}) must match these.
  *
@@ -14,6 +13,12 @@ package org.vhdkit.cli;
 final class ExitCodes {
     /** Success. */
     static final int OK = 0;
+    /** {@code compare}: the disks differ. */
+    static final int DIFFERENT = 1;
+    /** {@code check}: the image is corrupt (what remains after a repair). */
+    static final int CORRUPT = 2;
+    /** {@code check}: leaked space, and nothing worse. */
+    static final int LEAKS = 3;
     /** Usage error: an unknown option, a missing or unparsable argument, options that do not go together. */
     static final int USAGE = 64;
     /** Input refused: a damaged or foreign image, a parent that cannot be found, a size or block size out of range. */

@@ -28,15 +28,18 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "vhd",
         versionProvider = VersionProvider.class,
-        description = "Creates and inspects VHD virtual disk files: fixed, dynamic and differencing.",
+        description = "Creates, inspects, checks, converts and reshapes VHD virtual disk files: fixed, dynamic and differencing.",
         synopsisSubcommandLabel = "COMMAND",
-        subcommands = {CreateCommand.class, InfoCommand.class, CompletionCommand.class},
+        subcommands = {
+            CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class, CompareCommand.class,
+            DigestCommand.class, ConvertCommand.class, CompactCommand.class, MeasureCommand.class,
+            ResizeCommand.class, MergeCommand.class, RebaseCommand.class, SetCommand.class, CompletionCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             " 0:success",
-            " 1:compare: the disks differ (reserved)",
-            " 2:check: the image is corrupt (reserved)",
-            " 3:check: leaked space only (reserved)",
+            " 1:compare: the disks differ",
+            " 2:check: the image is corrupt",
+            " 3:check: leaked space only",
             "64:usage error: an unknown option, a missing or unparsable argument, options that do not go"
                     + " together",
             "65:input refused: a damaged or foreign image (the message names file, field and offset), a missing"
