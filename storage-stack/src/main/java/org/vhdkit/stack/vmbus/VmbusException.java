@@ -1,0 +1,27 @@
+package org.vhdkit.stack.vmbus;
+
+import java.util.Objects;
+
+/**
+ * The parent refused a VMBus request (an unknown channel, a bad GPADL, a ring it will not use), or
+ * the channel an operation needed is closed ({@link ChannelClosedException}). Device providers throw
+ * it from {@link VmbusDevice#packet} with {@link ChannelClosedReason#DEVICE_REFUSED} to close a
+ * channel whose guest sent something they refuse.
+ *
+ * <p>Immutable; safe to share between threads.
+ */
+public class VmbusException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    private final ChannelClosedReason reason;
+
+    public VmbusException(ChannelClosedReason reason, String detail) {
+        super(Objects.requireNonNull(reason, "reason") + ": " + detail);
+        this.reason = reason;
+    }
+
+    /** Why the request was refused. */
+    public ChannelClosedReason reason() {
+        return reason;
+    }
+}
