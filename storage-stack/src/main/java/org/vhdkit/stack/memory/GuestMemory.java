@@ -34,6 +34,7 @@ public final class GuestMemory implements AutoCloseable {
     private static final VarHandle ALIGNED_INT = ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     private final String owner;
+    /** Frees the memory; null in a {@link #guestView()}, which cannot. */
     private final Arena arena;
     private final MemorySegment bytes;
 
@@ -54,6 +55,15 @@ public final class GuestMemory implements AutoCloseable {
         }
         Arena arena = Arena.ofShared();
         return new GuestMemory(owner, arena, arena.allocate(size, PAGE_SIZE));
+    }
+
+    /**
+     * The same memory as its guest is given it: every access works alike, but {@link #close()} does
+     * nothing, so a guest program cannot free its memory under the parent's device threads. Only
+     * the partition that allocated the memory frees it.
+     */
+    public GuestMemory guestView() {
+        return new GuestMemory(owner, null, bytes);
     }
 
     /** The partition the memory belongs to, for messages. */
@@ -179,10 +189,13 @@ public final class GuestMemory implements AutoCloseable {
         }
     }
 
-    /** Releases the memory. Every segment {@link #slice} gave becomes unusable. */
+    /**
+     * Releases the memory; every segment {@link #slice} gave becomes unusable. Does nothing on a
+     * {@link #guestView()}.
+     */
     @Override
     public void close() {
-        if (arena.scope().isAlive()) {
+        if (arena != null && arena.scope().isAlive()) {
             arena.close();
         }
     }

@@ -42,4 +42,14 @@ class GuestMemoryTest {
         assertThrows(IllegalArgumentException.class, () -> GuestMemory.allocate("vm", 1000));
         assertThrows(IllegalArgumentException.class, () -> GuestMemory.allocate("vm", 0));
     }
+
+    @Test
+    void aGuestViewSharesTheBytesButCannotFreeThem() throws GuestMemoryException {
+        try (GuestMemory memory = GuestMemory.allocate("vm1", GuestMemory.PAGE_SIZE)) {
+            GuestMemory view = memory.guestView();
+            view.setInt(0, 42);
+            view.close();
+            assertEquals(42, memory.getInt(0), "the memory is still there after the view was closed");
+        }
+    }
 }

@@ -1,0 +1,233 @@
+package org.vhdkit.stack.vm;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32C;
+import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.memory.GuestMemoryException;
+
+/**
+ * A saved VM's state in its folder: {@code memory.bin} (guest memory, byte for byte),
+ * {@code devices.vsv} (each device's saved bytes, by name) and {@code saved-state.json}, the
+ * manifest, written last. Each file is written atomically; the manifest's presence is what makes a
+ * VM Saved, so a crash while saving leaves the VM Off with stray files that the next save replaces
+ * or {@link #delete} removes. The manifest carries each file's size and CRC-32C, checked on load.
+ *
+ * <p>{@code devices.vsv}: the ASCII magic {@code VHDKVSV1}, a big-endian int count, then per device
+ * its name (modified UTF-8, as {@link DataOutputStream#writeUTF}), an int length and that many bytes.
+ *
+ * <p>Thread-safety: stateless; the VM serializes saving and loading its own folder.
+ */
+final class SavedState {
+    static final String MEMORY = "memory.bin";
+    static final String DEVICES = "devices.vsv";
+    static final String MANIFEST = "saved-state.json";
+    private static final int FORMAT = 1;
+    private static final byte[] MAGIC = {'V', 'H', 'D', 'K', 'V', 'S', 'V', '1'};
+    private static final int CHUNK = 1 << 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What the manifest says. */
+    record Manifest(long memoryBytes, long memoryCrc, long devicesBytes, long devicesCrc) {
+    }
+
+    private SavedState() {
+    }
+
+    static boolean exists(Path folder) {
+        return Files.exists(folder.resolve(MANIFEST));
+    }
+
+    /** Writes memory, device state and, last, the manifest. */
+    static void write(Path folder, GuestMemory memory, Map<String, byte[]> devices, AtomicFile.BeforeRename hook)
+            throws IOException {
+        Files.deleteIfExists(folder.resolve(MANIFEST)); // no stale manifest may vouch for new files
+        CRC32C memoryCrc = new CRC32C();
+        AtomicFile.write(folder.resolve(MEMORY), channel -> {
+            for (long gpa = 0; gpa < memory.size(); gpa += CHUNK) {
+                long length = Math.min(CHUNK, memory.size() - gpa);
+                ByteBuffer chunk = slice(memory, gpa, length).asByteBuffer();
+                memoryCrc.update(chunk.duplicate());
+                AtomicFile.writeFully(channel, chunk);
+            }
+        }, hook);
+        byte[] deviceBytes = encodeDevices(devices);
+        CRC32C devicesCrc = new CRC32C();
+        devicesCrc.update(deviceBytes);
+        AtomicFile.write(folder.resolve(DEVICES), channel -> AtomicFile.writeFully(channel, ByteBuffer.wrap(deviceBytes)),
+                hook);
+        ObjectNode manifest = JSON.createObjectNode();
+        manifest.put("format", FORMAT);
+        manifest.put("memoryBytes", memory.size());
+        manifest.put("memoryCrc32c", memoryCrc.getValue());
+        manifest.put("devicesBytes", deviceBytes.length);
+        manifest.put("devicesCrc32c", devicesCrc.getValue());
+        byte[] manifestBytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest);
+        AtomicFile.write(folder.resolve(MANIFEST), channel -> AtomicFile.writeFully(channel, ByteBuffer.wrap(manifestBytes)),
+                hook);
+    }
+
+    /** Reads and checks the manifest against the VM's memory size. */
+    static Manifest readManifest(Path folder, long memoryBytes) throws VmException {
+        Path file = folder.resolve(MANIFEST);
+        JsonNode n;
+        try {
+            n = JSON.readTree(Files.readAllBytes(file));
+        } catch (NoSuchFileException e) {
+            throw new VmException(file + ": no such file");
+        } catch (JsonProcessingException e) {
+            throw new VmException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new VmException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (n == null || !n.isObject() || n.path("format").asInt(-1) != FORMAT) {
+            throw new VmException(file + ": not a saved-state manifest of format " + FORMAT);
+        }
+        Manifest m = new Manifest(number(n, "memoryBytes", file), number(n, "memoryCrc32c", file),
+                number(n, "devicesBytes", file), number(n, "devicesCrc32c", file));
+        if (m.memoryBytes() != memoryBytes) {
+            throw new VmException(file + ": memoryBytes: the saved state holds " + m.memoryBytes()
+                    + " bytes of memory but the VM has " + memoryBytes);
+        }
+        return m;
+    }
+
+    private static long number(JsonNode n, String field, Path file) throws VmException {
+        JsonNode v = n.get(field);
+        if (v == null || !v.isIntegralNumber() || v.longValue() < 0) {
+            throw new VmException(file + ": " + field + ": missing or not a whole number");
+        }
+        return v.longValue();
+    }
+
+    /** Loads {@code memory.bin} into {@code memory}, checking its size and checksum. */
+    static void loadMemory(Path folder, Manifest manifest, GuestMemory memory) throws IOException {
+        Path file = folder.resolve(MEMORY);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (channel.size() != manifest.memoryBytes() || memory.size() != manifest.memoryBytes()) {
+                throw new VmException(file + ": holds " + channel.size() + " bytes, not the " + manifest.memoryBytes()
+                        + " bytes of the saved memory");
+            }
+            CRC32C crc = new CRC32C();
+            for (long gpa = 0; gpa < memory.size(); gpa += CHUNK) {
+                long length = Math.min(CHUNK, memory.size() - gpa);
+                ByteBuffer chunk = slice(memory, gpa, length).asByteBuffer();
+                while (chunk.hasRemaining()) {
+                    if (channel.read(chunk, gpa + chunk.position()) < 0) {
+                        throw new VmException(file + ": ends early, at byte " + (gpa + chunk.position()));
+                    }
+                }
+                crc.update(chunk.flip());
+            }
+            if (crc.getValue() != manifest.memoryCrc()) {
+                throw new VmException(file + ": its checksum does not match the manifest; the saved memory is damaged");
+            }
+        } catch (NoSuchFileException e) {
+            throw new VmException(file + ": no such file; the saved state is incomplete");
+        }
+    }
+
+    /** Reads {@code devices.vsv}, checking its size and checksum. */
+    static Map<String, byte[]> readDevices(Path folder, Manifest manifest) throws IOException {
+        Path file = folder.resolve(DEVICES);
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            throw new VmException(file + ": no such file; the saved state is incomplete");
+        }
+        CRC32C crc = new CRC32C();
+        crc.update(bytes);
+        if (bytes.length != manifest.devicesBytes() || crc.getValue() != manifest.devicesCrc()) {
+            throw new VmException(file + ": its size or checksum does not match the manifest; the saved device"
+                    + " state is damaged");
+        }
+        return decodeDevices(file, bytes);
+    }
+
+    static byte[] encodeDevices(Map<String, byte[]> devices) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(bytes)) {
+            out.write(MAGIC);
+            out.writeInt(devices.size());
+            for (Map.Entry<String, byte[]> e : devices.entrySet()) {
+                out.writeUTF(e.getKey());
+                out.writeInt(e.getValue().length);
+                out.write(e.getValue());
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    static Map<String, byte[]> decodeDevices(Path file, byte[] bytes) throws VmException {
+        Map<String, byte[]> devices = new LinkedHashMap<>();
+        try (DataInputStream in = new DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
+            byte[] magic = new byte[MAGIC.length];
+            in.readFully(magic);
+            if (!Arrays.equals(magic, MAGIC)) {
+                throw new VmException(file + ": not a device state file (bad magic)");
+            }
+            int count = in.readInt();
+            if (count < 0 || count > 4096) {
+                throw new VmException(file + ": device count " + count + " is out of range");
+            }
+            for (int i = 0; i < count; i++) {
+                String name = in.readUTF();
+                int length = in.readInt();
+                if (length < 0 || length > in.available()) {
+                    throw new VmException(file + ": device '" + name + "' claims " + length + " bytes; the file has "
+                            + in.available() + " left");
+                }
+                byte[] state = new byte[length];
+                in.readFully(state);
+                if (devices.put(name, state) != null) {
+                    throw new VmException(file + ": device '" + name + "' appears twice");
+                }
+            }
+            if (in.available() != 0) {
+                throw new VmException(file + ": " + in.available() + " bytes follow the last device");
+            }
+        } catch (EOFException e) {
+            throw new VmException(file + ": ends in the middle of a device's state");
+        } catch (VmException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new VmException(file + ": cannot be decoded: " + e.getMessage(), e);
+        }
+        return devices;
+    }
+
+    /** Removes the saved state: the manifest first (the VM is no longer Saved), then the files. */
+    static void delete(Path folder) throws IOException {
+        Files.deleteIfExists(folder.resolve(MANIFEST));
+        AtomicFile.forceFolder(folder);
+        Files.deleteIfExists(folder.resolve(MEMORY));
+        Files.deleteIfExists(folder.resolve(DEVICES));
+        AtomicFile.forceFolder(folder);
+    }
+
+    private static MemorySegment slice(GuestMemory memory, long gpa, long length) {
+        try {
+            return memory.slice(gpa, length);
+        } catch (GuestMemoryException e) {
+            throw new IllegalStateException(e); // gpa and length lie inside by construction
+        }
+    }
+}

@@ -1,0 +1,507 @@
+package org.vhdkit.stack.vm;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.partition.ChildPartition;
+import org.vhdkit.stack.partition.GuestProgram;
+import org.vhdkit.stack.partition.PartitionListener;
+
+/**
+ * One VM of a {@link Hypervisor}: its configuration, its state and its lifecycle, as Hyper-V's
+ * manager offers them.
+ *
+ * <h2>States and operations</h2>
+ * <pre>
+ *   operation            allowed from       leads to (through)
+ *   start                Off, Saved         Running (Starting)
+ *   turnOff              Running, Paused    Off (Stopping)
+ *   shutDown             Running            Off, when the guest powers off
+ *   pause                Running            Paused
+ *   resume               Paused             Running
+ *   save                 Running, Paused    Saved (Saving)
+ *   deleteSavedState     Saved              Off
+ *   reconfigure          Off                Off
+ *   delete               Off, Saved         (gone)
+ * </pre>
+ * Anything else is refused with a {@link VmStateException} naming the state ("cannot pause 'vm1':
+ * it is Off"), and so is any operation while another is under way (the VM is then Starting, Saving
+ * or Stopping, or Running or Paused with a pause or resume under way). A VM also turns Off by itself
+ * when its guest powers off or its guest program throws ({@link #lastStopReason()} says why).
+ *
+ * <h2>Running a VM</h2>
+ * {@link #start} makes a child partition with the configured memory and processors, a
+ * {@link VmWorker} in the parent, lets the {@link DeviceProvider}s assemble the devices, and starts
+ * every processor on the given {@link GuestProgram}. From Saved it first loads guest memory and
+ * device state, and the program is re-entered with {@code resumed()} true (see {@link GuestProgram}
+ * for this restart model). Turning off stops the processors, the worker and the devices and releases
+ * the memory; saving pauses the processors, writes memory and device state to the VM's folder and
+ * then does the same.
+ *
+ * <p>Thread-safety: every method may be called from any thread. The state, configuration and
+ * current run are guarded by the monitor {@code guard}; an operation marks itself under way there
+ * and does its slow work outside it, so readers never wait on an operation.
+ */
+public final class VirtualMachine {
+    private static final System.Logger LOG = System.getLogger(VirtualMachine.class.getName());
+
+    private record Run(ChildPartition partition, VmWorker worker) {
+    }
+
+    private final Hypervisor hypervisor;
+    private final Path folder;
+    private final UUID id;
+    private final Object guard = new Object();
+    private VmConfiguration configuration; // guarded by guard
+    private VmState state; // guarded by guard
+    private Operation busy; // guarded by guard
+    private Run run; // guarded by guard; set while Running or Paused
+    private String lastStopReason; // guarded by guard
+    private long lastIntercepts; // guarded by guard
+    private long lastUnhandled; // guarded by guard
+    private boolean deleted; // guarded by guard
+
+    private final PartitionListener listener = new PartitionListener() {
+        @Override
+        public void guestFailed(ChildPartition partition, int processor, Throwable failure) {
+            String reason = "the guest program failed on processor " + processor + ": " + failure;
+            LOG.log(Level.WARNING, "'" + partition.name() + "' stops: " + reason, failure);
+            stopLater(partition, reason);
+        }
+
+        @Override
+        public void guestPoweredOff(ChildPartition partition, int processor) {
+            LOG.log(Level.INFO, "''{0}'' powered itself off", partition.name());
+            stopLater(partition, "the guest powered off");
+        }
+    };
+
+    VirtualMachine(Hypervisor hypervisor, Path folder, VmConfiguration configuration, VmState state) {
+        this.hypervisor = hypervisor;
+        this.folder = folder;
+        this.id = configuration.id();
+        this.configuration = configuration;
+        this.state = state;
+    }
+
+    /** The VM's name. */
+    public String name() {
+        synchronized (guard) {
+            return configuration.name();
+        }
+    }
+
+    /** The VM's id, fixed for its life. */
+    public UUID id() {
+        return id;
+    }
+
+    /** The VM's folder: its configuration and, when Saved, its saved state. */
+    public Path folder() {
+        return folder;
+    }
+
+    /** The VM's current configuration. */
+    public VmConfiguration configuration() {
+        synchronized (guard) {
+            return configuration;
+        }
+    }
+
+    /** The VM's state now. */
+    public VmState state() {
+        synchronized (guard) {
+            return state;
+        }
+    }
+
+    /** Why the VM last stopped ("turned off", "saved", "the guest powered off", a guest failure), if it has run. */
+    public Optional<String> lastStopReason() {
+        synchronized (guard) {
+            return Optional.ofNullable(lastStopReason);
+        }
+    }
+
+    /** The worker of the current run, while the VM is Running or Paused: its devices, for hot add and diagnostics. */
+    public Optional<VmWorker> worker() {
+        synchronized (guard) {
+            return run == null ? Optional.empty() : Optional.of(run.worker());
+        }
+    }
+
+    /** Port I/O intercepts handled in the current run (or the last one, when stopped). */
+    public long intercepts() {
+        synchronized (guard) {
+            return run == null ? lastIntercepts : run.worker().intercepts();
+        }
+    }
+
+    /** Port accesses that no device decoded, in the current run (or the last one). */
+    public long unhandledPortAccesses() {
+        synchronized (guard) {
+            return run == null ? lastUnhandled : run.worker().unhandledPortAccesses();
+        }
+    }
+
+    /** Waits up to {@code timeout} for the VM to be in {@code wanted}; returns whether it is. */
+    public boolean awaitState(VmState wanted, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (guard) {
+            while (state != wanted) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                TimeUnit.NANOSECONDS.timedWait(guard, left);
+            }
+            return true;
+        }
+    }
+
+    // ---- operations ----
+
+    /**
+     * Starts the VM running {@code program} on every processor; from Saved, restores memory and
+     * devices first and re-enters the program with {@code resumed()} true. Returns once the
+     * processors run. Refused unless Off or Saved; on failure (a device that cannot be made, a
+     * damaged saved state, too little host memory) the VM stays as it was and nothing is left held.
+     */
+    public void start(GuestProgram program) throws VmException {
+        Objects.requireNonNull(program, "program");
+        VmState from = begin(Operation.START, VmState.STARTING);
+        VmConfiguration config = configuration();
+        boolean resume = from == VmState.SAVED;
+        HypervisorOptions options = hypervisor.options();
+        ChildPartition partition = null;
+        VmWorker worker = null;
+        try {
+            SavedState.Manifest manifest = null;
+            Map<String, byte[]> deviceStates = null;
+            if (resume) {
+                manifest = SavedState.readManifest(folder, config.memoryBytes());
+                deviceStates = SavedState.readDevices(folder, manifest);
+            }
+            partition = hypervisor.parent().createChild(config.name(), config.memoryBytes(), config.processors(), listener);
+            ChildPartition p = partition;
+            worker = new VmWorker(config, partition, reason -> stopLater(p, reason));
+            if (config.integrationComponents()) {
+                GuestShutdown shutdown = new GuestShutdown(config.name(), partition.newSignal());
+                worker.offerGuestService(GuestShutdown.class, shutdown);
+                worker.setShutdownService(shutdown);
+            }
+            for (DeviceProvider provider : options.deviceProviders()) {
+                provider.attach(worker);
+            }
+            worker.start();
+            if (resume) {
+                SavedState.loadMemory(folder, manifest, partition.memory());
+                worker.restoreDevices(deviceStates, options.deviceTimeout());
+                SavedState.delete(folder); // from here on the VM is no longer Saved, even after a crash
+            }
+            synchronized (guard) {
+                run = new Run(partition, worker);
+                lastStopReason = null;
+            }
+            partition.start(program, resume);
+        } catch (IOException | RuntimeException | OutOfMemoryError e) {
+            synchronized (guard) {
+                run = null;
+            }
+            teardown(partition, worker);
+            VmState back = from == VmState.SAVED && !SavedState.exists(folder) ? VmState.OFF : from;
+            end(back);
+            String why = e instanceof OutOfMemoryError
+                    ? "the host cannot give it " + VmConfiguration.describe(config.memoryBytes()) + " of memory"
+                    : e.getMessage() != null ? e.getMessage() : e.toString();
+            throw new VmException("cannot start '" + config.name() + "': " + why, e);
+        }
+        end(VmState.RUNNING);
+    }
+
+    /**
+     * Turns the VM off at once, as pulling the plug: processors stopped wherever they are (a
+     * processor blocked in port I/O or a wait is woken to stop), the worker and devices released,
+     * guest memory freed. A processor that does not stop within the grace period is abandoned and
+     * its memory released under it. Refused unless Running or Paused.
+     */
+    public void turnOff() throws VmException {
+        begin(Operation.TURN_OFF, VmState.STOPPING);
+        finish("turned off");
+    }
+
+    /**
+     * Asks the guest to shut down through its shutdown integration service and waits up to
+     * {@code timeout} for it to power off. Refused unless Running, if the VM has no shutdown service
+     * (integration components off) or the guest does not listen; on timeout refused with the VM
+     * still running (turn it off then).
+     */
+    public void shutDown(Duration timeout) throws VmException {
+        ShutdownService service;
+        ChildPartition partition;
+        String name;
+        synchronized (guard) {
+            checkAllowed(Operation.SHUT_DOWN);
+            partition = run.partition();
+            service = run.worker().shutdownService();
+            name = configuration.name();
+        }
+        if (service == null) {
+            throw new VmException("cannot shut down '" + name + "': its integration components are off, so it"
+                    + " has no shutdown service; turn it off instead");
+        }
+        service.requestShutdown("the host asked for a shutdown");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        try {
+            synchronized (guard) {
+                while (run != null && run.partition() == partition) {
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        throw new VmException("'" + name + "' did not shut down within " + timeout.toMillis()
+                                + " ms; it is still " + state + " (turn it off to stop it at once)");
+                    }
+                    TimeUnit.NANOSECONDS.timedWait(guard, left);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new VmException("stopped waiting for '" + name + "' to shut down: interrupted");
+        }
+    }
+
+    /**
+     * Pauses every processor at its next safe point. Refused unless Running; refused, with the VM
+     * still Running, if some processor does not reach a safe point within the pause timeout.
+     */
+    public void pause() throws VmException {
+        begin(Operation.PAUSE, null);
+        Run r = currentRun();
+        String failure = pauseProcessors(r);
+        if (failure != null) {
+            end(VmState.RUNNING);
+            throw new VmException("cannot pause '" + r.partition().name() + "': " + failure + "; it is still Running");
+        }
+        end(VmState.PAUSED);
+    }
+
+    /** Lets the processors run on from where they were paused. Refused unless Paused. */
+    public void resume() throws VmException {
+        begin(Operation.RESUME, null);
+        currentRun().partition().resume();
+        end(VmState.RUNNING);
+    }
+
+    /**
+     * Saves the VM: pauses it, writes guest memory and every device's state into its folder, then
+     * stops it and releases its memory; it is then Saved, also for a later hypervisor over the same
+     * folder. Refused unless Running or Paused; on failure the VM goes on as it was.
+     */
+    public void save() throws VmException {
+        VmState from = begin(Operation.SAVE, VmState.SAVING);
+        Run r = currentRun();
+        String name = r.partition().name();
+        if (from == VmState.RUNNING) {
+            String failure = pauseProcessors(r);
+            if (failure != null) {
+                end(VmState.RUNNING);
+                throw new VmException("cannot save '" + name + "': " + failure + "; it is still Running");
+            }
+        }
+        try {
+            Map<String, byte[]> devices = r.worker().saveDevices(hypervisor.options().deviceTimeout());
+            SavedState.write(folder, r.partition().memory(), devices, hypervisor.beforeRename());
+        } catch (IOException | RuntimeException e) {
+            try {
+                SavedState.delete(folder);
+            } catch (IOException cleanup) {
+                e.addSuppressed(cleanup);
+            }
+            if (from == VmState.RUNNING) {
+                r.partition().resume();
+            }
+            end(from);
+            throw new VmException("cannot save '" + name + "': "
+                    + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
+        }
+        finishAs("saved", VmState.SAVED);
+    }
+
+    /** Discards the saved state; the VM is then Off. Refused unless Saved. */
+    public void deleteSavedState() throws VmException {
+        begin(Operation.DELETE_SAVED_STATE, null);
+        try {
+            SavedState.delete(folder);
+        } catch (IOException e) {
+            end(VmState.SAVED);
+            throw new VmException("cannot delete the saved state of '" + name() + "': " + e.getMessage(), e);
+        }
+        end(VmState.OFF);
+    }
+
+    /**
+     * Replaces the configuration (same id; the name may change if no other VM has it) and writes it
+     * atomically. Refused unless Off, and refused if it breaks a rule.
+     */
+    public void reconfigure(VmConfiguration next) throws VmException {
+        Objects.requireNonNull(next, "next");
+        begin(Operation.RECONFIGURE, null);
+        try {
+            if (!next.id().equals(id)) {
+                throw new VmConfigurationException("id", "a VM's id cannot change (it is " + id + ", not " + next.id() + ")");
+            }
+            next.validate();
+            hypervisor.store(this, next);
+            synchronized (guard) {
+                configuration = next;
+            }
+        } finally {
+            end(VmState.OFF);
+        }
+    }
+
+    /** Deletes the VM's folder (its configuration and any saved state; never its disks). Refused unless Off or Saved. */
+    void delete() throws VmException {
+        VmState from = begin(Operation.DELETE, null);
+        try {
+            hypervisor.removeFolder(this);
+            synchronized (guard) {
+                deleted = true;
+            }
+        } finally {
+            end(from);
+        }
+    }
+
+    /** Turns the VM off if it runs, waiting for an operation under way: the hypervisor is closing. */
+    void turnOffForClose() {
+        Run r;
+        synchronized (guard) {
+            r = run;
+        }
+        if (r != null) {
+            stopNow(r.partition(), "the hypervisor closed");
+        }
+    }
+
+    // ---- the machinery ----
+
+    private VmState begin(Operation op, VmState during) throws VmException {
+        synchronized (guard) {
+            checkAllowed(op);
+            VmState from = state;
+            busy = op;
+            if (during != null) {
+                state = during;
+                guard.notifyAll();
+            }
+            return from;
+        }
+    }
+
+    private void checkAllowed(Operation op) throws VmException {
+        if (deleted) {
+            throw new VmException("cannot " + op.verb() + " '" + configuration.name() + "': it has been deleted");
+        }
+        if (busy != null && !state.isTransient()) {
+            throw new VmStateException(configuration.name(), op.verb(), state, " (" + busy.verb() + " under way)");
+        }
+        if (busy != null || !op.allowedFrom(state)) {
+            throw new VmStateException(configuration.name(), op.verb(), state, null);
+        }
+    }
+
+    private void end(VmState to) {
+        synchronized (guard) {
+            state = to;
+            busy = null;
+            guard.notifyAll();
+        }
+    }
+
+    private Run currentRun() {
+        synchronized (guard) {
+            return Objects.requireNonNull(run, "a Running or Paused VM has a run");
+        }
+    }
+
+    /** Pauses the processors; returns null when paused, or why not. */
+    private String pauseProcessors(Run r) {
+        Duration timeout = hypervisor.options().pauseTimeout();
+        try {
+            return r.partition().pause(timeout) ? null
+                    : "its guest did not reach a safe point within " + timeout.toMillis() + " ms";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted while waiting for its processors";
+        }
+    }
+
+    /** Ends the current run (the operation is under way, state Stopping or Saving) and rests in Off. */
+    private void finish(String reason) {
+        finishAs(reason, VmState.OFF);
+    }
+
+    private void finishAs(String reason, VmState to) {
+        Run r = currentRun();
+        teardown(r.partition(), r.worker());
+        synchronized (guard) {
+            lastIntercepts = r.worker().intercepts();
+            lastUnhandled = r.worker().unhandledPortAccesses();
+            run = null;
+            lastStopReason = reason;
+        }
+        end(to);
+    }
+
+    private void teardown(ChildPartition partition, VmWorker worker) {
+        Duration grace = hypervisor.options().stopGrace();
+        if (partition != null) {
+            partition.stop(grace);
+        }
+        if (worker != null) {
+            worker.stop(grace);
+        }
+        if (partition != null) {
+            partition.destroy();
+        }
+    }
+
+    /** A guest failure or power-off, reported on a processor or worker thread: stop on another thread. */
+    private void stopLater(ChildPartition partition, String reason) {
+        Thread.ofPlatform().daemon(true).name(partition.name() + "/stop").start(() -> stopNow(partition, reason));
+    }
+
+    /** Turns off the run on {@code partition}, if it is still the current one, after any operation under way. */
+    private void stopNow(ChildPartition partition, String reason) {
+        synchronized (guard) {
+            try {
+                while (busy != null) {
+                    guard.wait();
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            if (run == null || run.partition() != partition) {
+                return; // that run already ended
+            }
+            busy = Operation.TURN_OFF;
+            state = VmState.STOPPING;
+            guard.notifyAll();
+        }
+        LOG.log(Level.INFO, "''{0}'' turns off: {1}", partition.name(), reason);
+        finish(reason);
+    }
+
+    @Override
+    public String toString() {
+        synchronized (guard) {
+            return "VirtualMachine[" + configuration.name() + ", " + state + "]";
+        }
+    }
+}
