@@ -364,6 +364,53 @@ public final class VirtualMachine {
         }
     }
 
+    /**
+     * Stores {@code next} as the configuration of this Running or Paused VM after the device layer
+     * hot added or removed a SCSI disk (the only change a running VM's configuration may take), so
+     * that a save, a restart or a later hypervisor sees the disk where the guest saw it. The device
+     * layer makes the change first and calls this to record it; it undoes its change if this throws.
+     * Refused unless Running or Paused with no operation under way, if {@code next} differs from the
+     * configuration in anything but its SCSI attachments, or if it breaks a rule.
+     */
+    public void recordHotPlug(VmConfiguration next) throws VmException {
+        Objects.requireNonNull(next, "next");
+        VmState from;
+        VmConfiguration current;
+        synchronized (guard) {
+            if (deleted) {
+                throw new VmException("cannot hot-plug a disk into '" + configuration.name() + "': it has been deleted");
+            }
+            if (busy != null || (state != VmState.RUNNING && state != VmState.PAUSED)) {
+                throw new VmStateException(configuration.name(), "hot-plug a disk into", state,
+                        busy == null ? null : " (" + busy.verb() + " under way)");
+            }
+            current = configuration;
+            from = state;
+            busy = Operation.RECONFIGURE;
+        }
+        try {
+            if (!sameButScsi(current, next)) {
+                throw new VmConfigurationException("attachments", "a running VM's configuration changes only in its"
+                        + " SCSI attachments (hot add and remove); turn it off to change anything else");
+            }
+            next.validate();
+            hypervisor.store(this, next);
+            synchronized (guard) {
+                configuration = next;
+            }
+        } finally {
+            end(from);
+        }
+    }
+
+    private static boolean sameButScsi(VmConfiguration a, VmConfiguration b) {
+        return a.name().equals(b.name()) && a.id().equals(b.id()) && a.memoryBytes() == b.memoryBytes()
+                && a.processors() == b.processors() && a.integrationComponents() == b.integrationComponents()
+                && a.bootOrder().equals(b.bootOrder())
+                && a.attachments().stream().filter(x -> x.slot().bus() != Slot.Bus.SCSI).toList()
+                        .equals(b.attachments().stream().filter(x -> x.slot().bus() != Slot.Bus.SCSI).toList());
+    }
+
     /** Deletes the VM's folder (its configuration and any saved state; never its disks). Refused unless Off or Saved. */
     void delete() throws VmException {
         VmState from = begin(Operation.DELETE, null);

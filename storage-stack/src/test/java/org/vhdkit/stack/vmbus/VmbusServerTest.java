@@ -289,7 +289,11 @@ class VmbusServerTest {
         writer.join(10_000);
         assertFalse(writer.isAlive());
         assertNull(failure.get());
-        assertEquals(1, channel.interruptsFromParent(), "one signal: free space crossed the pending send size");
+        // Free space crossing the pending send size signals the writer; if it wakes before the reader
+        // has freed enough, it asks again and is signalled once more. Never zero, never a storm.
+        long interrupts = channel.interruptsFromParent();
+        assertTrue(interrupts >= 1 && interrupts <= 2,
+                interrupts + " signals; expected 1 (or 2 when the writer woke early and asked again)");
         assertEquals(0, vm.memory.getInt(channel.link().toParent.controlGpa() + Ring.PENDING_SEND_SIZE));
         channel.close();
     }

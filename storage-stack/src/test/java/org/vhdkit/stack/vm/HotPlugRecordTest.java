@@ -1,0 +1,45 @@
+package org.vhdkit.stack.vm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** VirtualMachine.recordHotPlug: the seam through which hot add and remove reach the stored configuration. */
+class HotPlugRecordTest {
+    @TempDir
+    Path root;
+
+    @Test
+    void aRunningVmRecordsScsiChangesOnly() throws Exception {
+        Attachment disk = Attachment.disk(Slot.scsi(0, 1), root.resolve("b.vhd"));
+        try (Hypervisor h = Hypervisor.open(root, TestVms.options())) {
+            VirtualMachine vm = h.create(TestVms.config("vm"));
+            VmStateException off = assertThrows(VmStateException.class,
+                    () -> vm.recordHotPlug(vm.configuration().withAttachment(disk)));
+            assertEquals("cannot hot-plug a disk into 'vm': it is Off", off.getMessage());
+            vm.start(TestVms.counting());
+            VmConfigurationException memory = assertThrows(VmConfigurationException.class,
+                    () -> vm.recordHotPlug(vm.configuration().withMemoryBytes(2 * TestVms.MEMORY)));
+            assertTrue(memory.getMessage().contains("only in its SCSI attachments"), memory.getMessage());
+            assertThrows(VmConfigurationException.class, () -> vm.recordHotPlug(
+                    vm.configuration().withAttachment(Attachment.disk(Slot.ide(0, 0), root.resolve("c.vhd")))));
+            assertThrows(VmConfigurationException.class, () -> vm.recordHotPlug(
+                    vm.configuration().withAttachment(Attachment.disk(Slot.scsi(0, 1), Path.of("relative.vhd")))));
+            vm.recordHotPlug(vm.configuration().withAttachment(disk));
+            assertEquals(List.of(disk), vm.configuration().attachments());
+            assertEquals(VmState.RUNNING, vm.state());
+            vm.pause();
+            vm.recordHotPlug(vm.configuration().withoutAttachment(disk.slot()).withAttachment(disk));
+            assertEquals(VmState.PAUSED, vm.state());
+            vm.turnOff();
+        }
+        try (Hypervisor h = Hypervisor.open(root, TestVms.options())) {
+            assertEquals(List.of(disk), h.get("vm").configuration().attachments(), "stored in the VM's folder");
+        }
+    }
+}
