@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import org.vhdkit.stack.bus.WorkerBus;
 import org.vhdkit.stack.storvsp.StorVsp;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.DeviceProvider;
@@ -24,12 +25,11 @@ import org.vhdkit.stack.vmbus.VmbusServer;
  * {@code HypervisorOptions.defaults().withDeviceProvider(SyntheticStorage.create())}.
  *
  * <h2>When a VM starts</h2>
- * For a VM with integration components on, the provider takes the VM's VMBus server (making it, as
- * the worker's "vmbus" device, and offering its guest side {@link VmbusGuest} to the guest, when no
- * provider has yet), opens every SCSI disk of the configuration, and offers one storage channel per
- * controller that has a disk, served by a {@link StorVsp}. A disk that does not open (missing, held
- * by another VM or process, damaged) refuses the start with its message, and whatever was opened is
- * closed again. A VM with integration components off gets no VMBus: its SCSI disks are not opened
+ * For a VM with integration components on, the provider takes the VM's VMBus server (the shared
+ * {@link WorkerBus}, which offers its guest side {@link VmbusGuest} to the guest), opens every SCSI
+ * disk of the configuration, and offers one storage channel per controller that has a disk, served
+ * by a {@link StorVsp}. A disk that does not open (missing, held by another VM or process, damaged)
+ * refuses the start with its message, and whatever was opened is closed again. A VM with integration components off gets no VMBus: its SCSI disks are not opened
  * (its guest could not see them; Hyper-V's guests need their integration components for SCSI).
  *
  * <h2>Hot add and remove</h2>
@@ -93,15 +93,7 @@ public final class SyntheticStorage implements DeviceProvider {
     }
 
     private VmbusServer bus(VmWorker worker) {
-        for (VmDevice d : worker.devices()) {
-            if (d instanceof Bus b) {
-                return b.server();
-            }
-        }
-        VmbusServer server = VmbusServer.create(worker.memory(), poll);
-        worker.addDevice(new Bus(server));
-        worker.offerGuestService(VmbusGuest.class, server.guest());
-        return server;
+        return WorkerBus.of(worker, poll);
     }
 
     /**
@@ -174,7 +166,7 @@ public final class SyntheticStorage implements DeviceProvider {
 
     /** The VMBus server of the running VM, if it has one: its signal and interrupt counters. */
     public static Optional<VmbusServer> bus(VirtualMachine vm) {
-        return vm.worker().flatMap(w -> find(w, Bus.class)).map(Bus::server);
+        return WorkerBus.find(vm);
     }
 
     private static Controllers controllers(VirtualMachine vm, String what) throws VmException {

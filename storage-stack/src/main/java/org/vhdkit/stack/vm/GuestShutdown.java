@@ -5,8 +5,9 @@ import org.vhdkit.stack.partition.GuestSignal;
 
 /**
  * The guest's side of the shutdown integration service, offered to the guest of every VM with
- * integration components on (until the VMBus-based service replaces it). A guest program takes it
- * from its context, says it listens, and watches for a request:
+ * integration components on (with {@code IntegrationServices} among the providers, the VMBus service
+ * asks through this one only when the guest has not opened its shutdown channel). A guest program
+ * takes it from its context, says it listens, and watches for a request:
  *
  * <pre>{@code
  * GuestShutdown shutdown = guest.service(GuestShutdown.class).orElseThrow();

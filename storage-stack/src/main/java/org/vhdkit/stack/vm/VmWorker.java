@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -127,8 +128,13 @@ public final class VmWorker {
         shutdownService = Objects.requireNonNull(service, "service");
     }
 
-    ShutdownService shutdownService() {
-        return shutdownService;
+    /**
+     * The VM's shutdown integration service installed so far: the default {@link GuestShutdown} for a
+     * VM with integration components on, none with them off, or what a provider installed. A
+     * provider replacing it may keep it as a fallback. Thread-safe.
+     */
+    public Optional<ShutdownService> shutdownService() {
+        return Optional.ofNullable(shutdownService);
     }
 
     /** The VM's devices, in the order added. Thread-safe after assembly. */

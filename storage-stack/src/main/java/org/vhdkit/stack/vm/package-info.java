@@ -15,8 +15,9 @@
  *   <li>{@link org.vhdkit.stack.vm.VmDevice#saveState}/{@code restoreState}: device state through
  *       save and restore; {@code release()}: close disks and stop threads on stop.
  *   <li>{@link org.vhdkit.stack.vm.ShutdownService}: how an orderly shutdown reaches the guest; the
- *       default is {@link org.vhdkit.stack.vm.GuestShutdown}, a guest service, until the VMBus
- *       integration service replaces it.
+ *       default is {@link org.vhdkit.stack.vm.GuestShutdown}, a guest service; the VMBus
+ *       integration service ({@code org.vhdkit.stack.ic.IntegrationServices}) replaces it and keeps
+ *       it as a fallback for guests that listen only there.
  * </ul>
  */
 package org.vhdkit.stack.vm;

@@ -1,0 +1,20 @@
+package org.vhdkit.stack.ic;
+
+/**
+ * A guest's integration service cannot run: the partition has no VMBus or no such offer, the
+ * channel does not open or closed, the parent sent what the library cannot make sense of, or the
+ * guest's handler failed.
+ *
+ * <p>Immutable; safe to share between threads.
+ */
+public final class IcException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    public IcException(String message) {
+        super(message);
+    }
+
+    public IcException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}
