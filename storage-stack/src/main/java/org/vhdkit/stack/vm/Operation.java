@@ -17,7 +17,10 @@ enum Operation {
     SAVE("save", EnumSet.of(VmState.RUNNING, VmState.PAUSED)),
     DELETE_SAVED_STATE("delete the saved state of", EnumSet.of(VmState.SAVED)),
     RECONFIGURE("reconfigure", EnumSet.of(VmState.OFF)),
-    DELETE("delete", EnumSet.of(VmState.OFF, VmState.SAVED));
+    DELETE("delete", EnumSet.of(VmState.OFF, VmState.SAVED)),
+    SWITCH_DISKS("switch the disks of", EnumSet.of(VmState.OFF, VmState.SAVED)),
+    RESTORE("restore a snapshot into", EnumSet.of(VmState.OFF, VmState.SAVED)),
+    COPY_SAVED_STATE("copy the saved state of", EnumSet.of(VmState.SAVED));
 
     private final String verb;
     private final Set<VmState> from;
@@ -42,7 +45,8 @@ enum Operation {
             case TURN_OFF, SHUT_DOWN, DELETE_SAVED_STATE -> VmState.OFF;
             case PAUSE -> VmState.PAUSED;
             case SAVE -> VmState.SAVED;
-            case RECONFIGURE, DELETE -> from;
+            case RECONFIGURE, DELETE, SWITCH_DISKS, COPY_SAVED_STATE -> from;
+            case RESTORE -> VmState.OFF; // without a saved state given; Saved with one
         };
     }
 }

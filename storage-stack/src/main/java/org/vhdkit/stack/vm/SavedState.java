@@ -223,6 +223,44 @@ final class SavedState {
         AtomicFile.forceFolder(folder);
     }
 
+    /**
+     * Copies the saved state in {@code from} (as {@link #write} left it) to {@code to}: memory and
+     * device state first, each atomically, the manifest last, so that {@code to} holds a saved state
+     * only once it is whole. The copy is checked against the manifest (sizes and checksums) first.
+     */
+    static void copy(Path from, Path to, long memoryBytes, AtomicFile.BeforeRename hook) throws IOException {
+        Manifest manifest = readManifest(from, memoryBytes);
+        readDevices(from, manifest); // checks size and checksum
+        Path memoryFile = from.resolve(MEMORY);
+        long memorySize;
+        try {
+            memorySize = Files.size(memoryFile);
+        } catch (NoSuchFileException e) {
+            throw new VmException(memoryFile + ": no such file; the saved state is incomplete");
+        }
+        if (memorySize != manifest.memoryBytes()) {
+            throw new VmException(memoryFile + ": holds " + memorySize + " bytes, not the " + manifest.memoryBytes()
+                    + " bytes of the saved memory"); // its checksum is checked when it is loaded
+        }
+        Files.deleteIfExists(to.resolve(MANIFEST));
+        AtomicFile.forceFolder(to);
+        for (String name : new String[] {MEMORY, DEVICES}) {
+            Path source = from.resolve(name);
+            AtomicFile.write(to.resolve(name), channel -> {
+                try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ)) {
+                    long size = in.size();
+                    long done = 0;
+                    while (done < size) {
+                        done += in.transferTo(done, size - done, channel);
+                    }
+                }
+            }, hook);
+        }
+        byte[] manifestBytes = Files.readAllBytes(from.resolve(MANIFEST));
+        AtomicFile.write(to.resolve(MANIFEST), channel -> AtomicFile.writeFully(channel, ByteBuffer.wrap(manifestBytes)),
+                hook);
+    }
+
     private static MemorySegment slice(GuestMemory memory, long gpa, long length) {
         try {
             return memory.slice(gpa, length);

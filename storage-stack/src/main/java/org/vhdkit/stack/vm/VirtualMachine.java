@@ -29,6 +29,9 @@ import org.vhdkit.stack.partition.PartitionListener;
  *   deleteSavedState     Saved              Off
  *   reconfigure          Off                Off
  *   delete               Off, Saved         (gone)
+ *   switchDisks          Off, Saved         as it was
+ *   restoreState         Off, Saved         Off, or Saved with a saved state given
+ *   copySavedStateTo     Saved              Saved
  * </pre>
  * Anything else is refused with a {@link VmStateException} naming the state ("cannot pause 'vm1':
  * it is Off"), and so is any operation while another is under way (the VM is then Starting, Saving
@@ -66,6 +69,7 @@ public final class VirtualMachine {
     private long lastIntercepts; // guarded by guard
     private long lastUnhandled; // guarded by guard
     private boolean deleted; // guarded by guard
+    private GuestProgram program; // guarded by guard; the program of the current or last start
 
     private final PartitionListener listener = new PartitionListener() {
         @Override
@@ -207,6 +211,7 @@ public final class VirtualMachine {
             synchronized (guard) {
                 run = new Run(partition, worker);
                 lastStopReason = null;
+                this.program = program;
             }
             partition.start(program, resume);
         } catch (IOException | RuntimeException | OutOfMemoryError e) {
@@ -237,9 +242,9 @@ public final class VirtualMachine {
 
     /**
      * Asks the guest to shut down through its shutdown integration service and waits up to
-     * {@code timeout} for it to power off. Refused unless Running, if the VM has no shutdown service
-     * (integration components off) or the guest does not listen; on timeout refused with the VM
-     * still running (turn it off then).
+     * {@code timeout} (in all: the guest's answer, then its power off) for it to power off. Refused
+     * unless Running, if the VM has no shutdown service (integration components off), the guest does
+     * not listen or refuses; on timeout refused with the VM still running (turn it off then).
      */
     public void shutDown(Duration timeout) throws VmException {
         ShutdownService service;
@@ -248,15 +253,15 @@ public final class VirtualMachine {
         synchronized (guard) {
             checkAllowed(Operation.SHUT_DOWN);
             partition = run.partition();
-            service = run.worker().shutdownService();
+            service = run.worker().shutdownService().orElse(null);
             name = configuration.name();
         }
         if (service == null) {
             throw new VmException("cannot shut down '" + name + "': its integration components are off, so it"
                     + " has no shutdown service; turn it off instead");
         }
-        service.requestShutdown("the host asked for a shutdown");
         long deadline = System.nanoTime() + timeout.toNanos();
+        service.requestShutdown("the host asked for a shutdown", timeout);
         try {
             synchronized (guard) {
                 while (run != null && run.partition() == partition) {
@@ -401,6 +406,115 @@ public final class VirtualMachine {
         } finally {
             end(from);
         }
+    }
+
+    /**
+     * The guest program of the current run, or of the last one since this hypervisor opened the
+     * VM: what a snapshot of a running VM restarts it with. Thread-safe.
+     */
+    public Optional<GuestProgram> program() {
+        synchronized (guard) {
+            return Optional.ofNullable(program);
+        }
+    }
+
+    /**
+     * Points the VM's disks at other files: {@code next} must equal the configuration but for the
+     * paths of its {@link Attachment.Kind#DISK} attachments (same slots, kinds, read-only flags, in
+     * the same order). Allowed when Off or Saved (a saved state stays valid when each disk is
+     * replaced by one with the same content, as a differencing disk made on it is); the snapshot
+     * tree uses it to put new differencing disks under a VM. Written atomically. Thread-safe.
+     */
+    public void switchDisks(VmConfiguration next) throws VmException {
+        Objects.requireNonNull(next, "next");
+        VmState from = begin(Operation.SWITCH_DISKS, null);
+        try {
+            VmConfiguration current = configuration();
+            if (!sameButDiskPaths(current, next)) {
+                throw new VmConfigurationException("attachments", "only the paths of the disks may change when"
+                        + " switching the disks of '" + current.name() + "'");
+            }
+            next.validate();
+            hypervisor.store(this, next);
+            synchronized (guard) {
+                configuration = next;
+            }
+        } finally {
+            end(from);
+        }
+    }
+
+    /**
+     * Puts a stored state in place of the VM's: its configuration becomes {@code next} (same id; the
+     * name must be free), any saved state it has is discarded, and when {@code savedState} is given
+     * (a folder holding a saved state, as {@link #copySavedStateTo} writes it) that state is copied
+     * in and the VM becomes Saved, else it is Off. Allowed when Off or Saved. A crash part way leaves
+     * the VM Off (the saved state's manifest is written last), with {@code next} or the old
+     * configuration; doing it again completes it. Thread-safe.
+     */
+    public void restoreState(VmConfiguration next, Optional<Path> savedState) throws VmException {
+        Objects.requireNonNull(next, "next");
+        Objects.requireNonNull(savedState, "savedState");
+        VmState from = begin(Operation.RESTORE, null);
+        VmState to = from;
+        try {
+            if (!next.id().equals(id)) {
+                throw new VmConfigurationException("id", "a VM's id cannot change (it is " + id + ", not " + next.id() + ")");
+            }
+            next.validate();
+            try {
+                SavedState.delete(folder);
+                to = VmState.OFF;
+                hypervisor.store(this, next);
+                synchronized (guard) {
+                    configuration = next;
+                }
+                if (savedState.isPresent()) {
+                    SavedState.copy(savedState.get(), folder, next.memoryBytes(), hypervisor.beforeRename());
+                    to = VmState.SAVED;
+                }
+            } catch (IOException e) {
+                throw new VmException("cannot restore a stored state into '" + next.name() + "': " + e.getMessage(), e);
+            }
+        } finally {
+            end(to);
+        }
+    }
+
+    /**
+     * Copies this Saved VM's saved state (memory, device state, manifest last) into {@code target},
+     * an existing folder; the VM stays Saved. The snapshot tree keeps a running VM's snapshot this
+     * way. Thread-safe.
+     */
+    public void copySavedStateTo(Path target) throws VmException {
+        Objects.requireNonNull(target, "target");
+        begin(Operation.COPY_SAVED_STATE, null);
+        try {
+            SavedState.copy(folder, target, configuration().memoryBytes(), AtomicFile.BeforeRename.NONE);
+        } catch (IOException e) {
+            throw new VmException("cannot copy the saved state of '" + name() + "' to " + target + ": "
+                    + e.getMessage(), e);
+        } finally {
+            end(VmState.SAVED);
+        }
+    }
+
+    private static boolean sameButDiskPaths(VmConfiguration a, VmConfiguration b) {
+        if (!(a.name().equals(b.name()) && a.id().equals(b.id()) && a.memoryBytes() == b.memoryBytes()
+                && a.processors() == b.processors() && a.integrationComponents() == b.integrationComponents()
+                && a.bootOrder().equals(b.bootOrder()) && a.attachments().size() == b.attachments().size())) {
+            return false;
+        }
+        for (int i = 0; i < a.attachments().size(); i++) {
+            Attachment x = a.attachments().get(i);
+            Attachment y = b.attachments().get(i);
+            boolean same = x.slot().equals(y.slot()) && x.kind() == y.kind() && x.readOnly() == y.readOnly()
+                    && (x.kind() == Attachment.Kind.DISK || Objects.equals(x.path(), y.path()));
+            if (!same) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean sameButScsi(VmConfiguration a, VmConfiguration b) {

@@ -75,6 +75,13 @@ class LifecycleTest {
             case DELETE_SAVED_STATE -> vm.deleteSavedState();
             case RECONFIGURE -> vm.reconfigure(vm.configuration().withProcessors(2));
             case DELETE -> hypervisor.delete(vm.name());
+            case SWITCH_DISKS -> vm.switchDisks(vm.configuration());
+            case RESTORE -> vm.restoreState(vm.configuration(), java.util.Optional.empty());
+            case COPY_SAVED_STATE -> {
+                java.nio.file.Path copy = java.nio.file.Files.createTempDirectory(root, ".copy");
+                vm.copySavedStateTo(copy);
+                assertTrue(java.nio.file.Files.exists(copy.resolve("saved-state.json")));
+            }
         }
     }
 

@@ -1,0 +1,7 @@
+/**
+ * The snapshot tree of a VM, as Hyper-V keeps it: take, apply, revert, delete (with merge),
+ * rename, list and export snapshots, built from differencing disks (AVHD files) in the VM's folder.
+ * {@link org.vhdkit.stack.snapshot.Snapshots} is the entry point; see it for the files, the model
+ * and how every change survives a crash.
+ */
+package org.vhdkit.stack.snapshot;
