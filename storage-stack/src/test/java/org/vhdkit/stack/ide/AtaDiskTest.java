@@ -33,6 +33,7 @@ import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.testing.ExternalTools;
+import org.vhdkit.vhd.testing.HugeDisk;
 
 /** ATA disks on the emulated IDE controller, driven by a guest through PIO and DMA. */
 @Timeout(60)

@@ -15,6 +15,7 @@ import org.vhdkit.stack.scsi.ScsiCommand.Direction;
 import org.vhdkit.vhd.Extent;
 import org.vhdkit.vhd.MemoryDisk;
 import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.testing.HugeDisk;
 
 /** The CD/DVD logical unit, command by command, from MMC/SPC field layouts. */
 class CdRomTest {

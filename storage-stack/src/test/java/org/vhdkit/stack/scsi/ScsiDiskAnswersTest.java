@@ -10,6 +10,7 @@ import static org.vhdkit.stack.scsi.Scsi.in;
 import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.vhd.testing.HugeDisk;
 
 /**
  * The data-in answers byte for byte against the SPC-3 / SBC-3 layouts: standard INQUIRY, every VPD

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.vhdkit.stack.scsi.ScsiCommand.Direction;
+import org.vhdkit.vhd.testing.HugeDisk;
 
 /** Every refusal, with the exact sense bytes it reports, and what it leaves untouched. */
 class ScsiDiskErrorTest {

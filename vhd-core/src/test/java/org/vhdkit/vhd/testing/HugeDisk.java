@@ -1,4 +1,4 @@
-package org.vhdkit.stack.scsi;
+package org.vhdkit.vhd.testing;
 
 import java.io.EOFException;
 import java.lang.foreign.MemorySegment;
@@ -6,8 +6,11 @@ import java.util.List;
 import org.vhdkit.vhd.Extent;
 import org.vhdkit.vhd.VirtualDisk;
 
-/** A disk of any size that holds nothing (reads zeros, drops writes): for capacity answers. */
-record HugeDisk(long size) implements VirtualDisk {
+/**
+ * A disk of any size that holds nothing (reads zeros, drops writes): for tests of what a device
+ * answers about a disk too large to back with a file (capacity words, READ CAPACITY).
+ */
+public record HugeDisk(long size) implements VirtualDisk {
     @Override
     public String name() {
         return "huge";
