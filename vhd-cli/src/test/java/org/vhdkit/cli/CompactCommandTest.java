@@ -6,36 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.util.Random;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 
 /** {@code vhd compact}, in process on jimfs (working directory /work). */
-class CompactCommandTest {
+class CompactCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
     private static final UUID ID = UUID.fromString("3f2504e0-4f89-11d3-9a0c-0305e82c3301");
 
-    private FileSystem fs;
-
-    @BeforeEach
-    void openFileSystem() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
-    }
 
     /** An 8 MiB dynamic disk: block 1 holds data, blocks 0, 2 and 3 were written with zeros. */
     private byte[] diskWithZeroedBlocks() throws IOException {

@@ -5,10 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,7 +13,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,10 +21,9 @@ import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 
 /** {@code vhd compare}, in process on jimfs (working directory /work), and its exit status against qemu-img compare. */
-class CompareCommandTest {
+class CompareCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
 
-    private FileSystem fs;
     private byte[] bytes;
 
     @TempDir
@@ -36,16 +31,10 @@ class CompareCommandTest {
 
     @BeforeEach
     void openFileSystem() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
         bytes = new byte[3 * MIB];
         byte[] data = new byte[100_000];
         new Random(2).nextBytes(data);
         System.arraycopy(data, 0, bytes, 2 * MIB + 5, data.length);
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
     }
 
     /** {@code content} as a dynamic VHD holding only its non-zero 2 MiB blocks. */

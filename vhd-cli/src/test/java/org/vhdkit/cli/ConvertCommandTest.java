@@ -6,17 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.Vhd;
@@ -26,20 +21,9 @@ import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.transform.Conversion;
 
 /** {@code vhd convert}, in process on jimfs (working directory /work). */
-class ConvertCommandTest {
+class ConvertCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
 
-    private FileSystem fs;
-
-    @BeforeEach
-    void openFileSystem() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
-    }
 
     /** A dynamic disk of {@code size} bytes with random data in some of its blocks; returns its contents. */
     private byte[] dynamicDisk(String name, int size, long seed) throws IOException {

@@ -6,14 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -21,18 +16,7 @@ import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.format.DiskType;
 
 /** {@code vhd create}, in process on jimfs (working directory /work). */
-class CreateCommandTest {
-    private FileSystem fs;
-
-    @BeforeEach
-    void openFileSystem() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
-    }
+class CreateCommandTest extends OnJimfs {
 
     private VhdDisk open(String name) throws IOException {
         return org.vhdkit.vhd.Vhd.openReadOnly(fs.getPath(name));

@@ -5,11 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +14,6 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,10 +22,9 @@ import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 
 /** {@code vhd digest}, in process on jimfs (working directory /work), and once against sha256sum. */
-class DigestCommandTest {
+class DigestCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
 
-    private FileSystem fs;
     private byte[] bytes;
 
     @TempDir
@@ -37,18 +32,12 @@ class DigestCommandTest {
 
     @BeforeEach
     void openFileSystem() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
         bytes = new byte[5 * MIB + 1024];
         Random random = new Random(1);
         byte[] data = new byte[300_000];
         random.nextBytes(data);
         System.arraycopy(data, 0, bytes, 1000, data.length);
         System.arraycopy(data, 0, bytes, 4 * MIB + 17, data.length);
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
     }
 
     /** {@link #bytes} as raw.img, fixed.vhd, dynamic.vhd and a chain base.vhd, child.vhd in {@code dir}. */

@@ -6,10 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
@@ -19,28 +16,15 @@ import java.util.List;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.VhdDisk;
 
 /** {@code vhd info}, in process on jimfs (working directory /work). */
-class InfoCommandTest {
+class InfoCommandTest extends OnJimfs {
     private static final String ID = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
     private static final Pattern LINE = Pattern.compile("([A-Za-z ()]+): +(.*)");
 
-    private FileSystem fs;
-
-    @BeforeEach
-    void openFileSystem() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
-    }
 
     /** Writes a byte at each offset, allocating the blocks there. */
     private void write(String name, long... offsets) throws IOException {

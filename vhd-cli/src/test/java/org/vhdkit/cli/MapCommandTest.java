@@ -6,37 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.VhdDisk;
 
 /** {@code vhd map}, in process on jimfs (working directory /work). */
-class MapCommandTest {
+class MapCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
 
-    private FileSystem fs;
-
-    @BeforeEach
-    void openFileSystem() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
-    }
 
     /**
      * base.vhd (dynamic, 8 MiB): blocks 0 and 3 (a dynamic block holds all its sectors). middle.vhd:

@@ -5,14 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -21,20 +16,9 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 
 /** {@code vhd measure}, in process on jimfs (working directory /work), against what create and convert write. */
-class MeasureCommandTest {
+class MeasureCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
 
-    private FileSystem fs;
-
-    @BeforeEach
-    void openFileSystem() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
-    }
 
     @Test
     void aNewDynamicDisk() {

@@ -7,14 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.CreateOptions;
@@ -22,16 +18,14 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 
 /** {@code vhd merge} and its alias {@code vhd commit}, in process on jimfs (working directory /work). */
-class MergeCommandTest {
+class MergeCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
 
-    private FileSystem fs;
     /** What base.vhd, mid.vhd and top.vhd show. */
     private final byte[][] models = new byte[3][];
 
     @BeforeEach
     void writeAChain() throws IOException {
-        fs = Jimfs.newFileSystem(Configuration.unix());
         byte[] model = new byte[6 * MIB];
         Random random = new Random(1);
         String[] names = {"base.vhd", "mid.vhd", "top.vhd"};
@@ -50,11 +44,6 @@ class MergeCommandTest {
             }
             models[level] = model.clone();
         }
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
     }
 
     private byte[] contents(String name) throws IOException {

@@ -6,13 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.CreateOptions;
@@ -20,16 +16,14 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 
 /** {@code vhd rebase} and its alias {@code vhd set-parent}, in process on jimfs (working directory /work). */
-class RebaseCommandTest {
+class RebaseCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
 
-    private FileSystem fs;
     /** What child.vhd shows. */
     private byte[] model;
 
     @BeforeEach
     void writeAChain() throws IOException {
-        fs = Jimfs.newFileSystem(Configuration.unix());
         Files.createDirectories(fs.getPath("old"));
         model = new byte[4 * MIB];
         Random random = new Random(1);
@@ -43,11 +37,6 @@ class RebaseCommandTest {
             disk.write(MIB + 3, data);
         }
         System.arraycopy(data, 0, model, MIB + 3, data.length);
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
     }
 
     private byte[] contents(String name) throws IOException {

@@ -7,14 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.Random;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.CreateOptions;
@@ -23,15 +19,13 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 
 /** {@code vhd resize}, in process on jimfs (working directory /work). */
-class ResizeCommandTest {
+class ResizeCommandTest extends OnJimfs {
     private static final int MIB = 1 << 20;
 
-    private FileSystem fs;
     private byte[] model;
 
     @BeforeEach
     void openFileSystem() throws IOException {
-        fs = Jimfs.newFileSystem(Configuration.unix());
         model = new byte[8 * MIB];
         byte[] data = new byte[3 * MIB];
         new Random(1).nextBytes(data);
@@ -39,11 +33,6 @@ class ResizeCommandTest {
         try (VhdDisk disk = Vhd.create(fs.getPath("disk.vhd"), CreateOptions.dynamic(model.length))) {
             disk.write(0, model);
         }
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
     }
 
     private byte[] contents() throws IOException {

@@ -6,33 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.common.jimfs.Configuration;
-import com.google.common.jimfs.Jimfs;
 import java.io.IOException;
-import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.format.Footer;
 
 /** {@code vhd set}, in process on jimfs (working directory /work). */
-class SetCommandTest {
+class SetCommandTest extends OnJimfs {
     private static final String OLD = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
     private static final String NEW = "0123abcd-4567-89ef-0123-456789abcdef";
 
-    private FileSystem fs;
-
     @BeforeEach
     void createADisk() {
-        fs = Jimfs.newFileSystem(Configuration.unix());
         vhd(fs, "create", "--size", "4M", "--uuid", OLD, "disk.vhd").assertSuccess();
-    }
-
-    @AfterEach
-    void closeFileSystem() throws IOException {
-        fs.close();
     }
 
     /** Both footers of disk.vhd, the copy at 0 first. */
