@@ -45,7 +45,10 @@ public final class ExternalTools {
             "vhdiinfo", "libvhdi-utils",
             "vhdimount", "libvhdi-utils",
             "fusermount", "fuse3",
-            "fusermount3", "fuse3");
+            "fusermount3", "fuse3",
+            "xorriso", "xorriso",
+            "nbdinfo", "libnbd-bin",
+            "losetup", "mount");
 
     /** Searched after PATH: a non-root PATH often lacks the sbin folders. */
     private static final List<Path> EXTRA_DIRS =
