@@ -23,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.vhdkit.vhd.testing.ExternalTools;
 
 /** Both stores, the mapped one on the default file system and the channel one on jimfs, behave alike. */
 class ByteStoreTest {
@@ -137,6 +138,7 @@ class ByteStoreTest {
 
     @Test
     void aLockHeldByAnotherProcessIsRefusedNamingIt() throws Exception {
+        ExternalTools.assumeAvailable("python3"); // the other process: a few lines of Python holding a lock
         Path path = tmp.resolve("held.bin");
         Files.write(path, new byte[512]);
         Process holder = new ProcessBuilder("python3", "-c",
@@ -218,6 +220,7 @@ class ByteStoreTest {
      */
     @Test
     void closingAnotherChannelOfTheFileKeepsTheLock() throws Exception {
+        ExternalTools.assumeAvailable("python3");
         Path path = tmp.resolve("kept.bin");
         Files.write(path, new byte[512]);
         try (ByteStore writer = ByteStore.open(path, ByteStore.Mode.READ_WRITE)) {
