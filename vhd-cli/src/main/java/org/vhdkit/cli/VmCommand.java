@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.vhdkit.stack.ic.IntegrationServices;
+import org.vhdkit.stack.ide.EmulatedIde;
 import org.vhdkit.stack.storage.SyntheticStorage;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.HypervisorOptions;
@@ -73,7 +75,7 @@ import picocli.CommandLine.Model.CommandSpec;
             VmCreateCommand.class, VmListCommand.class, VmShowCommand.class, VmSetCommand.class,
             VmDeleteCommand.class, VmAttachCommand.class, VmDetachCommand.class, VmStartCommand.class, VmRunCommand.class,
             VmStateCommands.Stop.class, VmStateCommands.Shutdown.class, VmStateCommands.Pause.class,
-            VmStateCommands.Resume.class, VmStateCommands.Save.class},
+            VmStateCommands.Resume.class, VmStateCommands.Save.class, VmSnapshotCommand.class, VmCheckCommand.class, VmDvdCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
             "  vhd vm create --memory 1G web",
@@ -84,10 +86,14 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd vm --vm-root /srv/vms list"})
 final class VmCommand implements Callable<Integer> {
     /**
-     * How VMs run: their SCSI disks through the synthetic storage path (StorVSP on VMBus). The
-     * emulated IDE controller is not there yet; {@link VmStartCommand} warns about IDE attachments.
+     * How VMs run: their SCSI disks through the synthetic storage path (StorVSP on VMBus), the
+     * shutdown integration service on the same VMBus, and the emulated IDE controller with the
+     * {@code ide:C:D} disks and DVD drives.
      */
-    static final HypervisorOptions OPTIONS = HypervisorOptions.defaults().withDeviceProvider(SyntheticStorage.create());
+    static final HypervisorOptions OPTIONS = HypervisorOptions.defaults()
+            .withDeviceProvider(SyntheticStorage.create())
+            .withDeviceProvider(IntegrationServices.create())
+            .withDeviceProvider(EmulatedIde.create());
 
     /** How long a command waits for a folder another short-lived vhd process holds. */
     static final Duration FOLDER_WAIT = Duration.ofSeconds(5);

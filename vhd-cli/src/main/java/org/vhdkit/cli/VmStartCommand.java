@@ -1,13 +1,16 @@
 package org.vhdkit.cli;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.vhdkit.stack.ic.IcException;
+import org.vhdkit.stack.ic.ShutdownGuest;
+import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.partition.GuestProgram;
-import org.vhdkit.stack.vm.Attachment;
+import org.vhdkit.stack.storvsc.GuestPages;
 import org.vhdkit.stack.vm.GuestShutdown;
-import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
@@ -41,8 +44,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "Ctrl-C turns every VM this process hosts off (disks flushed and closed) and exits 130.",
             "If another 'vhd vm start' already hosts the folder, the VM is started in that process instead and"
                     + " this command returns at once.",
-            "The guest is an idle program: it answers shutdown requests when integration components are on,"
-                    + " and otherwise does nothing."},
+            "The guest is an idle program: it answers shutdown requests over VMBus (the shutdown integration service)"
+                    + " when integration components are on, and otherwise does nothing. IDE disks and DVD drives are"
+                    + " emulated; SCSI disks go through the synthetic storage path."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  vhd vm start web                  # until it stops; Ctrl-C turns it off",
@@ -87,7 +91,6 @@ final class VmStartCommand implements Callable<Integer> {
         } catch (VmException e) {
             throw VmCommand.failure(e);
         }
-        warnUnemulated(machine, err);
         String started = (resuming ? "Resumed '" + machine.name() + "' from its saved state" : "Started '"
                 + machine.name() + "'");
         long pid = ProcessHandle.current().pid();
@@ -123,33 +126,43 @@ final class VmStartCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * Says on {@code err} which attachments of the started {@code vm} its guest cannot see: IDE
-     * devices, until the emulated IDE controller is among the device providers.
-     */
-    static void warnUnemulated(VirtualMachine vm, PrintWriter err) {
-        for (Attachment a : vm.configuration().attachments()) {
-            if (a.slot().bus() == Slot.Bus.IDE) {
-                err.println("vhd: warning: '" + vm.name() + "': " + a.slot() + " (" + VmAttachCommand.describe(a)
-                        + ") is not opened: this build does not emulate IDE yet, so the guest cannot see it");
-            }
-        }
-        err.flush();
-    }
+    /** Where the idle guest puts the shutdown channel's rings: {@link ShutdownGuest#RING_PAGES} pages from 64 KiB. */
+    static final long IC_PAGES = 0x1_0000;
+
+    /** How often the idle guest, serving the VMBus channel, looks at the default shutdown service too. */
+    private static final Duration FALLBACK_POLL = Duration.ofMillis(100);
 
     /**
      * The guest of a VM started without a workload. On processor 0 with integration components on,
-     * it listens for a shutdown request and powers off when one comes; otherwise it halts at once
-     * (the VM runs on with halted processors). Restartable: a resumed run starts listening again.
+     * it answers shutdown requests and powers off when one comes: over VMBus through the shutdown
+     * integration service ({@link ShutdownGuest}) once it has opened the channel, and through the
+     * VM's default shutdown service ({@link GuestShutdown}) before that, when the parent offers no
+     * channel, or after the channel closed. Otherwise it halts at once (the VM runs on with halted
+     * processors). Restartable: a resumed run opens the channel again (the parent keeps none through
+     * a save).
      */
     static GuestProgram idleGuest() {
         return guest -> {
-            Optional<GuestShutdown> shutdown = guest.service(GuestShutdown.class);
-            if (guest.processor() != 0 || shutdown.isEmpty()) {
+            Optional<GuestShutdown> fallback = guest.service(GuestShutdown.class);
+            if (guest.processor() != 0 || fallback.isEmpty()) {
                 return;
             }
-            shutdown.get().listen();
-            guest.await(shutdown.get().requests());
+            GuestShutdown local = fallback.get();
+            local.listen(); // answers while the channel is not open yet
+            try {
+                // Not closed: the channel lives until the VM stops (the parent keeps none through a
+                // stop or a save), and a stopping processor must not talk to the bus on its way out.
+                ShutdownGuest ic = ShutdownGuest.open(guest, new GuestPages(guest.memory(), IC_PAGES,
+                        (long) ShutdownGuest.RING_PAGES * GuestMemory.PAGE_SIZE));
+                // An accepted request powers the VM off inside serve; a request that came to the
+                // default service before the channel opened is seen between two serves.
+                while (!guest.poll(local.requests())) {
+                    ic.serve(ShutdownGuest.Handler.POWER_OFF, FALLBACK_POLL);
+                }
+            } catch (IcException e) {
+                // No channel offered, or it closed: the default service is the one left.
+                guest.await(local.requests());
+            }
             guest.powerOff();
         };
     }

@@ -50,7 +50,8 @@ class VmRunCommandTest {
         assertTrue(lines.get(2).startsWith("  verify: 4096 requests, 16 MiB in "), lines.get(2));
         assertTrue(lines.get(3).matches("  mix: {4}2000 requests, 7.81 MiB in .* IOPS, .*"), lines.get(3));
         assertTrue(lines.get(4).startsWith("  flush:  1 request, 0 bytes in "), lines.get(4));
-        assertEquals("Intercepts: 0 for 10193 requests (0.000 per request)", lines.get(5));
+        assertTrue(lines.get(5).matches("Intercepts: 0 for 10193 requests \\(0\\.000 per request\\); VMBus signals: [0-9]+"
+                + " \\([0-9.]+ per request\\)"), lines.get(5));
         assertEquals("'web' is Off", lines.get(6));
         assertEquals(7, lines.size());
 
@@ -70,8 +71,10 @@ class VmRunCommandTest {
         vms.vm("run", "web", "--workload", "pattern", "--seed", "7").assertSuccess();
         JsonNode clean = vms.vm("run", "web", "-o", "json", "--workload", "verify", "--seed", "7").assertSuccess()
                 .json();
-        assertEquals(List.of("name", "disk", "path", "blockSize", "queueDepth", "phases", "requests", "intercepts",
-                "interceptsPerRequest", "state", "stopReason", "clean"), fields(clean));
+        assertEquals(List.of("name", "disk", "path", "mode", "blockSize", "queueDepth", "phases", "requests",
+                "intercepts", "interceptsPerRequest", "signals", "signalsPerRequest", "state", "stopReason", "clean"),
+                fields(clean));
+        assertEquals("synthetic", clean.get("mode").asText());
         assertEquals(List.of("verify", "flush"), StreamSupport.stream(clean.get("phases").spliterator(), false)
                 .map(p -> p.get("phase").asText()).toList());
         assertEquals(List.of("phase", "requests", "bytes", "seconds", "iops", "megabytesPerSecond",
@@ -117,8 +120,10 @@ class VmRunCommandTest {
                 .contains("'fast' is not a workload; use pattern, verify or random"));
         assertEquals(prefix + "nothing is attached at scsi:0:1",
                 vms.vm("run", "web", "--disk", "scsi:0:1").assertFailure(ExitCodes.REFUSED));
-        assertEquals(prefix + "ide:0:0 is on IDE; the workload drives SCSI disks",
+        assertEquals(prefix + "nothing is attached at ide:0:0",
                 vms.vm("run", "web", "--disk", "ide:0:0").assertFailure(ExitCodes.REFUSED));
+        assertEquals("vhd: --mode is for IDE disks; scsi:0:0 is on the synthetic SCSI path; try 'vhd vm run --help'",
+                vms.vm("run", "web", "--mode", "pio").assertFailure(ExitCodes.USAGE));
 
         vms.vm("detach", "web", "--controller", "scsi:0:0").assertSuccess();
         vms.vm("attach", "web", "--controller", "scsi:2:9", "--read-only", disk.toString()).assertSuccess();
@@ -129,7 +134,7 @@ class VmRunCommandTest {
                 + " which needs them ('vhd vm set --integration on web')",
                 vms.vm("run", "web", "--workload", "verify").assertFailure(ExitCodes.REFUSED));
         vms.vm("create", "bare").assertSuccess();
-        assertEquals("vhd: cannot run the workload on 'bare': it has no SCSI disk; attach one with 'vhd vm attach bare"
+        assertEquals("vhd: cannot run the workload on 'bare': it has no disk; attach one with 'vhd vm attach bare"
                 + " --controller scsi:0 --lun 0 DISK.vhd'", vms.vm("run", "bare").assertFailure(ExitCodes.REFUSED));
     }
 
@@ -142,6 +147,54 @@ class VmRunCommandTest {
         CliRun run = vms.vm("run", "web", "--disk", "scsi:2:9", "--span", "2M").assertSuccess();
         assertTrue(run.out().startsWith("Workload on scsi:2:9 of 'web' (" + disk + ")"), run.out());
         assertTrue(run.out().contains("  write:  32 requests, 2 MiB in "), run.out());
+    }
+
+    @Test
+    void anIdeDiskByPioAndDmaReportsItsIntercepts() throws Exception {
+        Path ide = VmFolder.dynamicVhd(tmp, "ide.vhd", 1 << 20);
+        vms.vm("attach", "web", "--controller", "ide:0:0", ide.toString()).assertSuccess();
+        CliRun pio = vms.vm("run", "web", "--disk", "ide:0:0", "--mode", "pio", "--seed", "5").assertSuccess();
+        List<String> lines = pio.out().lines().toList();
+        assertEquals("Workload on ide:0:0 of 'web' (" + ide + "): 64 KiB requests, one at a time by PIO (emulated"
+                + " IDE)", lines.get(0));
+        assertTrue(lines.get(1).startsWith("  write:  16 requests, 1 MiB in "), lines.get(1));
+        assertTrue(lines.get(2).startsWith("  verify: 16 requests, 1 MiB in "), lines.get(2));
+        assertTrue(lines.get(3).startsWith("  flush:  1 request, 0 bytes in "), lines.get(3));
+        assertTrue(lines.get(4).matches("Intercepts: [0-9]+ for 33 requests \\([0-9.]+ per request\\); VMBus signals: 0"
+                + " \\(0\\.000 per request\\)"), lines.get(4));
+        assertEquals("'web' is Off", lines.get(5));
+
+        JsonNode dma = vms.vm("run", "web", "-o", "json", "--disk", "ide:0:0", "--mode", "dma", "--workload",
+                "verify", "--seed", "5").assertSuccess().json();
+        assertEquals("dma", dma.get("mode").asText());
+        assertEquals(1, dma.get("queueDepth").asInt());
+        assertTrue(dma.get("clean").asBoolean());
+        JsonNode pioJson = vms.vm("run", "web", "-o", "json", "--disk", "ide:0:0", "--mode", "pio", "--workload",
+                "verify", "--seed", "5").assertSuccess().json();
+        // PIO traps every data word: hundreds of intercepts per 64 KiB request; DMA a handful.
+        assertTrue(pioJson.get("interceptsPerRequest").asDouble() > 100, pioJson.toString());
+        assertTrue(dma.get("interceptsPerRequest").asDouble() < pioJson.get("interceptsPerRequest").asDouble(),
+                dma + " vs " + pioJson);
+        // The synthetic run beside it: no intercepts, at most a signal or so per request.
+        JsonNode scsi = vms.vm("run", "web", "-o", "json", "--disk", "scsi:0:0").assertSuccess().json();
+        assertEquals(0, scsi.get("intercepts").asLong());
+        assertTrue(scsi.get("signalsPerRequest").asDouble() <= 1.0, scsi.toString());
+
+        CliRun wrongSeed = vms.vm("run", "web", "--disk", "ide:0:0", "--workload", "verify", "--seed", "6");
+        assertEquals(ExitCodes.DIFFERENT, wrongSeed.exitCode(), wrongSeed.out() + wrongSeed.err());
+        assertTrue(wrongSeed.out().contains("sectors differ, the first at LBA 0"), wrongSeed.out());
+
+        String prefix = "vhd: cannot run the workload on 'web': ";
+        assertEquals(prefix + "ide:0:0 is on IDE, where the workload writes and verifies the pattern only; use"
+                + " --workload pattern,verify, or a SCSI disk for random",
+                vms.vm("run", "web", "--disk", "ide:0:0", "--workload", "random").assertFailure(ExitCodes.REFUSED));
+        assertEquals("vhd: --queue-depth is for SCSI disks; IDE has no queue (one request at a time); try 'vhd vm"
+                + " run --help'", vms.vm("run", "web", "--disk", "ide:0:0", "--queue-depth", "4")
+                .assertFailure(ExitCodes.USAGE));
+        assertTrue(vms.vm("run", "web", "--disk", "ide:0:0", "--mode", "udma").assertFailure(ExitCodes.USAGE)
+                .contains("'udma' is not an IDE mode; use pio, pio-multiple or dma"));
+        CliRun check = CliRun.vhd(FileSystems.getDefault(), "check", ide.toString()).assertSuccess();
+        assertTrue(check.out().contains("clean"), check.out());
     }
 
     private static List<String> fields(JsonNode node) {
