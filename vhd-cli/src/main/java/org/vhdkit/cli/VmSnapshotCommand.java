@@ -126,15 +126,12 @@ final class VmSnapshotCommand implements Callable<Integer> {
         return "'" + s.name() + "' (" + s.id() + ")";
     }
 
-    /** {@code vhd vm snapshot create}. */
-    @Command(name = "create",
-            description = {
-                "Takes a snapshot of a VM in any state: Off or Saved as it is; Running or Paused by saving it,"
-                        + " snapshotting it with its saved state and starting it again (paused again if it was).",
-                "Without SNAPSHOT the name is 'NAME - (date time)', as Hyper-V names them. At most 50 per VM."},
-            footerHeading = "%nExamples:%n",
-            footer = {"  vhd vm snapshot create web before-upgrade"})
-    static final class Create implements Callable<Integer> {
+    /**
+     * What every snapshot subcommand has: its spec, the {@code vm snapshot} command above it (which
+     * runs it on the VM's tree, through the host when one runs), {@code --output}, and the VM's name
+     * as its first parameter.
+     */
+    abstract static class OnVm implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
@@ -146,6 +143,17 @@ final class VmSnapshotCommand implements Callable<Integer> {
 
         @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String name;
+    }
+
+    /** {@code vhd vm snapshot create}. */
+    @Command(name = "create",
+            description = {
+                "Takes a snapshot of a VM in any state: Off or Saved as it is; Running or Paused by saving it,"
+                        + " snapshotting it with its saved state and starting it again (paused again if it was).",
+                "Without SNAPSHOT the name is 'NAME - (date time)', as Hyper-V names them. At most 50 per VM."},
+            footerHeading = "%nExamples:%n",
+            footer = {"  vhd vm snapshot create web before-upgrade"})
+    static final class Create extends OnVm {
 
         @Parameters(index = "1", arity = "0..1", paramLabel = "SNAPSHOT", description = "The snapshot's name.")
         String snapshot;
@@ -168,20 +176,9 @@ final class VmSnapshotCommand implements Callable<Integer> {
                         + " [{id, name, created, parent, savedState, layers}]."},
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm snapshot list web", "  vhd vm snapshot list --output json web"})
-    static final class ListTree implements Callable<Integer> {
+    static final class ListTree extends OnVm {
         private static final ObjectMapper MAPPER = new ObjectMapper();
 
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmSnapshotCommand parent;
-
-        @Mixin
-        OutputOption output;
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
 
         @Override
         public Integer call() throws Exception {
@@ -213,21 +210,9 @@ final class VmSnapshotCommand implements Callable<Integer> {
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm snapshot apply web before-upgrade",
                 "  vhd vm snapshot apply --snapshot-first web before-upgrade"})
-    static final class Apply implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmSnapshotCommand parent;
-
-        @Mixin
-        OutputOption output;
-
+    static final class Apply extends OnVm {
         @Option(names = "--snapshot-first", description = "Take a snapshot of the VM as it is before applying.")
         boolean snapshotFirst;
-
-        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
-        String name;
 
         @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "The snapshot: its id, or its name.")
         String snapshot;
@@ -248,18 +233,7 @@ final class VmSnapshotCommand implements Callable<Integer> {
             description = {"Applies the snapshot 'Now' sits on: the VM goes back to it, discarding what it held since."},
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm snapshot revert web"})
-    static final class Revert implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmSnapshotCommand parent;
-
-        @Mixin
-        OutputOption output;
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
+    static final class Revert extends OnVm {
 
         @Override
         public Integer call() throws Exception {
@@ -284,21 +258,9 @@ final class VmSnapshotCommand implements Callable<Integer> {
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm snapshot delete web before-upgrade",
                 "  vhd vm snapshot delete --delete-subtree web before-upgrade"})
-    static final class Delete implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmSnapshotCommand parent;
-
-        @Mixin
-        OutputOption output;
-
+    static final class Delete extends OnVm {
         @Option(names = "--delete-subtree", description = "Delete every snapshot under it too.")
         boolean subtree;
-
-        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
-        String name;
 
         @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "The snapshot: its id, or its name.")
         String snapshot;
@@ -321,18 +283,7 @@ final class VmSnapshotCommand implements Callable<Integer> {
                     + " snapshot is meant, and its id is used instead."},
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm snapshot rename web 'web - (2026-11-21 12:00:00)' before-upgrade"})
-    static final class Rename implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmSnapshotCommand parent;
-
-        @Mixin
-        OutputOption output;
-
-        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
-        String name;
+    static final class Rename extends OnVm {
 
         @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "The snapshot: its id, or its name.")
         String snapshot;
@@ -360,18 +311,7 @@ final class VmSnapshotCommand implements Callable<Integer> {
                         + " this works while the VM runs."},
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm snapshot export web before-upgrade /backup"})
-    static final class Export implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmSnapshotCommand parent;
-
-        @Mixin
-        OutputOption output;
-
-        @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
-        String name;
+    static final class Export extends OnVm {
 
         @Parameters(index = "1", paramLabel = "SNAPSHOT", description = "The snapshot: its id, or its name.")
         String snapshot;
