@@ -63,6 +63,24 @@ final class VmStateCommands {
         });
     }
 
+    /**
+     * What every state command has: its spec, the {@code vm} command above it (root folder, host),
+     * {@code --output}, and the VM's name.
+     */
+    abstract static class OnVm implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @ParentCommand
+        VmCommand vm;
+
+        @Mixin
+        OutputOption output;
+
+        @Parameters(paramLabel = "NAME", description = "The VM.")
+        String name;
+    }
+
     @Command(name = "stop",
             description = {
                 "Turns a running or paused VM off at once, as pulling the plug: its processors stop where they are,"
@@ -74,21 +92,9 @@ final class VmStateCommands {
             footer = {
                 "  vhd vm stop web",
                 "  vhd vm stop --discard-saved-state web"})
-    static final class Stop implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmCommand vm;
-
-        @Mixin
-        OutputOption output;
-
+    static final class Stop extends OnVm {
         @Option(names = "--discard-saved-state", description = "For a Saved VM: delete its saved state; it is then Off.")
         boolean discard;
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
 
         @Override
         public Integer call() throws Exception {
@@ -113,23 +119,11 @@ final class VmStateCommands {
             footer = {
                 "  vhd vm shutdown web",
                 "  vhd vm shutdown --timeout 2m web"})
-    static final class Shutdown implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmCommand vm;
-
-        @Mixin
-        OutputOption output;
-
+    static final class Shutdown extends OnVm {
         @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
                 description = "How long to wait for the guest to power off: e.g. 30s (the default), 2m, 500ms;"
                         + " a bare number is seconds.")
         Duration timeout = Duration.ofSeconds(30);
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
 
         @Override
         public Integer call() throws Exception {
@@ -145,18 +139,7 @@ final class VmStateCommands {
                     + " 'vhd vm resume' lets them run on.",
             footerHeading = "%nExamples:%n",
             footer = "  vhd vm pause web")
-    static final class Pause implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmCommand vm;
-
-        @Mixin
-        OutputOption output;
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
+    static final class Pause extends OnVm {
 
         @Override
         public Integer call() throws Exception {
@@ -171,18 +154,7 @@ final class VmStateCommands {
             description = "Lets a paused VM run on from where it was paused. (A Saved VM is resumed by 'vhd vm start'.)",
             footerHeading = "%nExamples:%n",
             footer = "  vhd vm resume web")
-    static final class Resume implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmCommand vm;
-
-        @Mixin
-        OutputOption output;
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
+    static final class Resume extends OnVm {
 
         @Override
         public Integer call() throws Exception {
@@ -202,18 +174,7 @@ final class VmStateCommands {
             footer = {
                 "  vhd vm save web",
                 "  vhd vm start web                  # resumes from the saved state"})
-    static final class Save implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmCommand vm;
-
-        @Mixin
-        OutputOption output;
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
+    static final class Save extends OnVm {
 
         @Override
         public Integer call() throws Exception {
