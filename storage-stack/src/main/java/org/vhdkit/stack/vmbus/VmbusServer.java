@@ -407,6 +407,10 @@ public final class VmbusServer implements AutoCloseable {
             return;
         }
         slot.channel = null;
+        // The consumer may see the closure and exit before the closing thread reaches channelClosed.
+        if (channel.closure() != null) {
+            slot.lastClosure = channel.closure();
+        }
         channel.link().gpadl.inUse = false;
         goneSignalsToParent += channel.signalsFromGuest();
         goneInterruptsToGuest += channel.interruptsToGuest();
