@@ -73,7 +73,7 @@ final class SparseVhd implements VhdDisk {
 
     /** Guards {@link #nextFree}, {@link #trailer}, {@link #unsavedEntries} and the allocation sequence. */
     private final Object allocationLock = new Object();
-    /** Where the area of the next new block may start. */
+    /** Where the area of the next new block may start: the end of the last block (or of the metadata). */
     private long nextFree;
     /** Where the trailing footer is, or -1 when there is none (the file was opened from the copy). */
     private long trailer;
@@ -358,6 +358,7 @@ final class SparseVhd implements VhdDisk {
                 writeAllocated(block, existing << SECTOR_SHIFT, inBlock, offset, src, srcOffset, length);
                 return;
             }
+            reclaimTail();
             long bitmapOffset = alignedBitmapOffset(nextFree);
             long data = bitmapOffset + bitmapBytes;
             long end = data + blockSize;
@@ -383,6 +384,26 @@ final class SparseVhd implements VhdDisk {
             bat.set(block, bitmapOffset >>> SECTOR_SHIFT);
             unsavedEntries.add(block);
         }
+    }
+
+    /**
+     * Cuts off the space between the last block and the trailing footer that no table entry names,
+     * before the first new block would be placed after it. A process killed between writing a block
+     * and flushing its entry leaves exactly that; appending after it would turn a tail that
+     * {@code check --repair} cuts off into a gap inside the file that only a compaction closes. The
+     * footer is written at the end of the last block and made durable before the file is cut after
+     * it, so a crash in between leaves a file with a valid footer at its end either way. Holds
+     * allocationLock.
+     */
+    private void reclaimTail() throws IOException {
+        if (trailer <= nextFree) {
+            return; // the usual case: only the first allocation after opening a crashed image gets here
+        }
+        store.write(nextFree, footerBytes);
+        store.force();
+        store.setSize(nextFree + Footer.SIZE);
+        store.force();
+        trailer = nextFree;
     }
 
     /** The first bitmap position at or after {@code from} whose block data is 4 KiB-aligned. */

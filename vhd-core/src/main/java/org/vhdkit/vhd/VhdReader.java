@@ -64,7 +64,11 @@ final class VhdReader {
                 store.readBytes(header.tableOffset(), Math.multiplyExact(entries, 4)), entries);
         long dataEnd = found.position() >= 0 ? found.position() : roundUpToSector(fileSize);
         long metadataEnd = metadataEnd(headerOffset, header);
-        long nextFree = Math.max(dataEnd, metadataEnd);
+        // Where new blocks go: after the last block; a crash can leave space between it and the trailing
+        // footer that no entry names, which the first allocation reclaims (SparseVhd#reclaimTail). Only
+        // with the footer exactly at the end; otherwise after everything in the file, as before.
+        boolean trailerAtEnd = found.position() >= 0 && found.position() == fileSize - Footer.SIZE;
+        long nextFree = trailerAtEnd ? metadataEnd : Math.max(dataEnd, metadataEnd);
         long blockBytes = header.bitmapBytes() + (long) header.blockSize();
         for (int block = 0; block < entries; block++) {
             long sector = bat.sector(block);
