@@ -45,9 +45,14 @@ final class SnapshotVms {
 
     /** A VM with a dynamic base VHD at scsi:0:0 that lives in the VM's folder (so vhdimount finds every layer). */
     static VirtualMachine vm(Hypervisor h, String name) throws IOException {
+        return vm(h, name, SIZE);
+    }
+
+    /** The same with a base VHD of {@code size} bytes. */
+    static VirtualMachine vm(Hypervisor h, String name, long size) throws IOException {
         VirtualMachine vm = h.create(VmConfiguration.create(name, HyperVLimits.MIN_MEMORY_BYTES, 1));
         Path base = vm.folder().resolve("base.vhd");
-        try (VhdDisk d = Vhd.create(base, CreateOptions.dynamic(SIZE))) {
+        try (VhdDisk d = Vhd.create(base, CreateOptions.dynamic(size))) {
             d.flush();
         }
         vm.reconfigure(vm.configuration().withAttachment(Attachment.disk(SLOT, base)));
