@@ -48,8 +48,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "Opens the file read-only unless --repair is given. Each finding has a stable code; see the JSON.",
             "--repair fixes only what needs no guessing: a damaged trailing footer (from its copy at offset 0),"
                     + " a damaged copy (from the trailer), a checksum whose other fields are valid, leaked space"
-                    + " before the trailing footer (the footer moved down, the file truncated). It says what it"
-                    + " did, and what it could not.",
+                    + " before the trailing footer (the footer moved down, the file truncated), a table larger"
+                    + " than the footer's size needs, as an interrupted resize leaves it (the header's count set"
+                    + " to the size's). It says what it did, and what it could not.",
             "Crash-safe: --repair changes the file in place, one step at a time, each leaving a valid image: a"
                     + " footer or checksum is rewritten within one sector, and a footer is written at its new"
                     + " place and flushed before the file is truncated to it. It needs the file to itself.",

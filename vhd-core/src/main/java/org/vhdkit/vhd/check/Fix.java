@@ -39,6 +39,21 @@ sealed interface Fix {
     }
 
     /**
+     * Rewrites one sector, whose new bytes were computed from what the inspection read (a header
+     * sector with a field and its checksum changed): a crash leaves the old sector or the new one.
+     *
+     * @param offset where the sector starts
+     * @param sector its 512 new bytes
+     */
+    record RewriteSector(long offset, byte[] sector, int order) implements Fix {
+        @Override
+        public void apply(ByteStore store) throws IOException {
+            store.writeBytes(offset, sector);
+            store.force();
+        }
+    }
+
+    /**
      * Rewrites the footer copy at offset 0 with the footer in force: one sector.
      *
      * @param footer the 512 bytes to write

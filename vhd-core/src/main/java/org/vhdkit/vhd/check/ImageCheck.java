@@ -36,7 +36,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * <tr><td>SAVED_STATE, SIZE_ABOVE_LIMIT</td><td>warning</td><td>no</td><td>footer fields worth knowing</td></tr>
  * <tr><td>HEADER_PAST_END, HEADER_DAMAGED</td><td>corrupt</td><td>no</td><td>no usable dynamic header</td></tr>
  * <tr><td>HEADER_CHECKSUM</td><td>corrupt</td><td>when every other field is valid</td><td>the dynamic header's checksum is wrong</td></tr>
- * <tr><td>TABLE_SIZE, TABLE_OUTSIDE_FILE</td><td>corrupt</td><td>no</td><td>the table does not fit the disk or the file</td></tr>
+ * <tr><td>TABLE_SIZE</td><td>corrupt</td><td>when the table is larger (Max Table Entries set to what the
+ * footer's size needs)</td><td>the table does not fit the disk</td></tr>
+ * <tr><td>TABLE_OUTSIDE_FILE</td><td>corrupt</td><td>no</td><td>the table does not fit the file</td></tr>
  * <tr><td>LOCATOR_OUTSIDE_FILE, LOCATOR_TOO_LONG</td><td>corrupt</td><td>no</td><td>a parent locator's data</td></tr>
  * <tr><td>STRUCTURES_OVERLAP</td><td>corrupt</td><td>no</td><td>header, table and locator data overlap</td></tr>
  * <tr><td>BLOCK_PAST_END</td><td>corrupt</td><td>no</td><td>a table entry points past the end of the file</td></tr>
@@ -88,7 +90,8 @@ public final class ImageCheck {
      * Checks the image at {@code path} and repairs what can be repaired without guessing: a damaged
      * trailing footer (from its copy), a damaged copy (from the trailer), a checksum whose structure's
      * other fields are valid, leaked space before the trailing footer (the footer moved down and the
-     * file truncated). Each step is crash-safe; see {@link Fix}.
+     * file truncated), a table with more entries than the footer's size needs (what a resize stopped
+     * between its header and footer writes leaves; the header's count set to the size's). Each step is crash-safe; see {@link Fix}.
      *
      * @param progress as for {@link #check}
      * @return every finding of the check, each marked with whether it was repaired;

@@ -321,6 +321,17 @@ final class Inspection {
         } else {
             unknownLayout("the Block Allocation Table cannot be read");
         }
+        if (layout.tableTooLarge != null) {
+            if (headerChecksum == null) {
+                layout.tableTooLarge.repairedBy(new Fix.RewriteSector(headerAt,
+                                headerSectorWithEntries(headerBytes, layout.tableNeeds), 0),
+                        "set Max Table Entries to " + layout.tableNeeds + ", what the footer's size needs (one sector;"
+                                + " a resize stopped between its header and footer writes leaves the table larger:"
+                                + " run it again to grow)");
+            } else {
+                layout.tableTooLarge.notRepairable("not repairable while the dynamic header's checksum is wrong too");
+            }
+        }
         if (headerChecksum != null) {
             if (headerSound) {
                 headerChecksum.repairedBy(new Fix.RewriteChecksum(headerAt + HEADER_CHECKSUM,
@@ -331,6 +342,24 @@ final class Inspection {
                         + " (see the other findings), so the checksum may be the one field that is right");
             }
         }
+    }
+
+    /**
+     * The first sector of the dynamic header with Max Table Entries set to {@code entries} and the
+     * checksum computed anew; both fields lie in that sector.
+     */
+    private static byte[] headerSectorWithEntries(byte[] headerBytes, int entries) {
+        byte[] changed = headerBytes.clone();
+        putInt(changed, HEADER_MAX_TABLE_ENTRIES, entries);
+        putInt(changed, HEADER_CHECKSUM, Checksum.compute(changed, 0, DynamicHeader.SIZE, HEADER_CHECKSUM));
+        return Arrays.copyOf(changed, SECTOR);
+    }
+
+    private static void putInt(byte[] bytes, int at, int value) {
+        bytes[at] = (byte) (value >>> 24);
+        bytes[at + 1] = (byte) (value >>> 16);
+        bytes[at + 2] = (byte) (value >>> 8);
+        bytes[at + 3] = (byte) value;
     }
 
     /** The trailing footer's problem cannot be repaired: where it belongs is not known. */
@@ -496,6 +525,9 @@ final class Inspection {
         private final List<Region> regions = new ArrayList<>();
         private boolean tableReadable;
         private boolean pastEnd;
+        /** The TABLE_SIZE finding of a table with more entries than the footer's size needs, if any. */
+        private Findings.Pending tableTooLarge;
+        private int tableNeeds;
 
         SparseLayout(DynamicHeader header, long headerAt, long limit) {
             this.header = header;
@@ -522,10 +554,16 @@ final class Inspection {
             long needed = Math.ceilDiv(footer.currentSize(), Integer.toUnsignedLong(header.blockSize()));
             if (entries < needed || entries > needed + 1) {
                 long at = headerAt + HEADER_MAX_TABLE_ENTRIES;
-                findings.corrupt("TABLE_SIZE", at, Messages.at("dynamic header Max Table Entries", at, String.format(
+                Findings.Pending finding = findings.corrupt("TABLE_SIZE", at, Messages.at(
+                        "dynamic header Max Table Entries", at, String.format(
                                 "%d entries, but a disk of %d bytes in blocks of %d bytes needs %d", entries,
                                 footer.currentSize(), header.blockSize(), needed)),
-                        "not repairable: which of the disk's size and the table's is right cannot be told");
+                        "not repairable: the table is too small for the disk, and which of the disk's size and"
+                                + " the table's is right cannot be told");
+                if (entries > needed) {
+                    tableTooLarge = finding;
+                    tableNeeds = (int) needed;
+                }
                 sound = false;
             }
             long tableOffset = header.tableOffset();

@@ -54,7 +54,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * Between (2) and (3) (growing) or (4) and (2) (shrinking) the table has more entries than the size
  * needs: a state the specification allows and qemu reads (at the old size, or the new smaller one),
  * but which {@link Vhd#open} refuses, because its check against fuzzed headers allows at most one
- * spare entry. Running the same resize again completes it, whatever step it stopped at.
+ * spare entry. Running the same resize again completes it, whatever step it stopped at; or
+ * {@code ImageCheck.repair} ({@code vhd check --repair}) sets the header's count back to what the
+ * footer's size needs, which leaves the disk at that size with all its data.
  *
  * <p>Thread-safety: stateless; safe from any thread. The edit holds the file's exclusive lock.
  */

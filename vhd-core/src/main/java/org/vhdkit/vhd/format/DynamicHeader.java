@@ -268,8 +268,10 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
         long needed = Math.ceilDiv(currentSize, Integer.toUnsignedLong(blockSize));
         if (entries < needed || entries > needed + 1) {
             throw refuse(source, fileOffset, MAX_TABLE_ENTRIES_OFFSET, "Max Table Entries",
-                    String.format("%d entries, but a disk of %d bytes needs %d (blocks of %d bytes)",
-                            entries, currentSize, needed, blockSize));
+                    String.format("%d entries, but a disk of %d bytes needs %d (blocks of %d bytes)%s",
+                            entries, currentSize, needed, blockSize, entries > needed
+                                    ? "; a resize stopped between its steps leaves this: run it again, or"
+                                            + " 'vhd check --repair' to keep the footer's size" : ""));
         }
         long tableBytes = entries * 4;
         long tableEnd = tableOffset > Long.MAX_VALUE - tableBytes ? Long.MAX_VALUE : tableOffset + tableBytes;

@@ -437,6 +437,23 @@ class ImageCheckTest {
                 f.message());
     }
 
+    /** What a resize stopped between its header and footer writes leaves: the footer's size wins. */
+    @Test
+    void aTableLargerThanTheSizeNeedsIsCutBackToIt() throws IOException {
+        Image image = Faults.dynamic(tmp.resolve("d.vhd"), 24);
+        byte[] header = Faults.read(image.path(), 512, 1024);
+        var decoded = org.vhdkit.vhd.format.DynamicHeader.decode("h", header, 0, 512);
+        Faults.poke(image.path(), 512, decoded.withMaxTableEntries(20).encode()); // 6 needed; 0xFF in the padding
+        Finding f = finding(check(image.path()), "TABLE_SIZE");
+        assertTrue(f.repairable(), f.toString());
+        assertTrue(f.action().contains("set Max Table Entries to 6"), f.action());
+        CheckReport repaired = repair(image.path());
+        assertEquals(Status.CLEAN, repaired.status(), repaired.toString());
+        assertTrue(finding(repaired, "TABLE_SIZE").repaired());
+        assertArrayEquals(header, Faults.read(image.path(), 512, 1024), "the header as it was");
+        assertClean(check(image.path()));
+    }
+
     @Test
     void thousandsOfBadEntriesAreSummedUp() throws IOException {
         Path path = tmp.resolve("big.vhd");

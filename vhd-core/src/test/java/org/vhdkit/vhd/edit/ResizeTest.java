@@ -3,6 +3,7 @@ package org.vhdkit.vhd.edit;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.vhd.edit.EditTesting.MIB;
@@ -29,6 +30,8 @@ import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.check.CheckReport;
+import org.vhdkit.vhd.check.ImageCheck;
 import org.vhdkit.vhd.format.DiskGeometry;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.DynamicHeader;
@@ -439,6 +442,7 @@ class ResizeTest {
                 assertTrue(e.getMessage().contains("Max Table Entries"), where + ": " + e.getMessage());
                 long qemuSize = EditTesting.qemuVirtualSize(copy);
                 assertTrue(qemuSize == model.length || qemuSize == newSize, where + ": qemu size " + qemuSize);
+                assertCheckRepairsTheTable(copy, model, where);
             }
             Resize.run(copy, newSize, false, ProgressListener.NONE, Checkpoint.NONE);
             try (VhdDisk disk = Vhd.openReadOnly(copy)) {
@@ -447,6 +451,25 @@ class ResizeTest {
             }
             Files.delete(copy);
         }
+    }
+
+    /**
+     * The state the reader refuses is one {@code check --repair} takes back to the footer's size, on a
+     * copy: the header's count goes down to what that size needs, and the data is all there.
+     */
+    private void assertCheckRepairsTheTable(Path crashed, byte[] model, String where) throws IOException {
+        Path copy = tmp.resolve("repaired.vhd");
+        Files.copy(crashed, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        CheckReport report = ImageCheck.repair(copy, ProgressListener.NONE);
+        assertTrue(report.findings().stream().anyMatch(f -> f.code().equals("TABLE_SIZE") && f.repaired()),
+                where + ": " + report);
+        assertNotEquals(CheckReport.Status.CORRUPT, report.status(), where + ": " + report);
+        try (VhdDisk disk = Vhd.openReadOnly(copy)) {
+            byte[] shown = new byte[(int) Math.min(disk.size(), model.length)];
+            disk.read(0, shown);
+            assertArrayEquals(Arrays.copyOf(model, shown.length), shown, where + ", repaired");
+        }
+        Files.delete(copy);
     }
 
     @Test
