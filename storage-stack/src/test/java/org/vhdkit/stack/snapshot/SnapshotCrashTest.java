@@ -1,5 +1,6 @@
 package org.vhdkit.stack.snapshot;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,25 +8,56 @@ import static org.vhdkit.stack.snapshot.SnapshotVms.assertShows;
 import static org.vhdkit.stack.snapshot.SnapshotVms.disk;
 import static org.vhdkit.stack.snapshot.SnapshotVms.write;
 
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
 
 /**
- * The process stopped between two steps of a take, an apply or a delete (a test hook throws where
- * the crash would be, and the hypervisor is dropped): reopened, the tree is consistent (after
- * {@code repair} at most deleted files nothing names) and no snapshot's content is lost.
+ * A take, an apply or a delete cut short between two of its steps, two ways: a test hook throws
+ * where the crash would be and the hypervisor is closed ({@link Cut#THROWN}), or a child JVM runs the
+ * operation and halts there ({@link Cut#KILLED}: {@link Runtime#halt}, so no finally block, no close,
+ * no shutdown hook, what {@code kill -9} leaves). A delete whose merge moves 24 MiB is also killed
+ * with SIGKILL at random moments. Reopened, the tree is consistent (after {@code repair} at most
+ * deleted files nothing names), every image is clean and no snapshot's content is lost.
  */
-@Timeout(60)
+@Timeout(120)
 class SnapshotCrashTest {
+    /** The disk of the random-kill test: large enough that its merge takes a while. */
+    private static final long LARGE = 48L << 20;
+    /** The exit status of a child that halted itself at its step, as a shell reports a SIGKILL. */
+    private static final int HALTED = 137;
+
     @TempDir
     Path dir;
+
+    /** The VM root the next hypervisor opens; the random test takes a fresh one per round. */
+    private String rootName = "vms";
+
+    enum Cut { THROWN, KILLED }
 
     static final class Crash extends RuntimeException {
         Crash(String step) {
@@ -41,6 +73,88 @@ class SnapshotCrashTest {
         };
     }
 
+    private Path root() {
+        return dir.resolve(rootName);
+    }
+
+    /** What a scenario does before its operation is cut: builds the VM "vm" and its tree, fills models. */
+    @FunctionalInterface
+    private interface Setup {
+        Snapshots run(Hypervisor h, Map<String, byte[]> models) throws Exception;
+    }
+
+    /**
+     * Sets the scenario up, then runs {@code op} on {@code snapshot} and cuts it at the first step whose
+     * name starts with {@code step}, {@code how} the test says.
+     */
+    private Map<String, byte[]> cut(Cut how, Setup setup, String op, String snapshot, String step) throws Exception {
+        Map<String, byte[]> models = new LinkedHashMap<>();
+        try (Hypervisor h = SnapshotVms.hypervisor(root())) {
+            Snapshots tree = setup.run(h, models);
+            if (how == Cut.THROWN) {
+                tree.checkpoint(crashAt(step));
+                assertThrows(Crash.class, () -> operate(tree, op, snapshot));
+            }
+        }
+        if (how == Cut.KILLED) {
+            StringBuilder out = new StringBuilder();
+            int status = finish(child(op, snapshot, step), out);
+            assertTrue(out.toString().contains("halting at " + step), "the child never reached '" + step + "': " + out);
+            assertEquals(HALTED, status, out::toString);
+        }
+        return models;
+    }
+
+    private static void operate(Snapshots tree, String op, String snapshot) throws Exception {
+        switch (op) {
+            case "take" -> tree.take(snapshot);
+            case "apply" -> tree.apply(snapshot, false);
+            case "delete" -> tree.delete(snapshot, false);
+            default -> throw new IllegalArgumentException(op);
+        }
+    }
+
+    /**
+     * The child process: {@code <vm root> <take|apply|delete> <snapshot> [<step prefix>]}. Prints
+     * "ready" just before the operation; halts at the first step whose name starts with the prefix.
+     */
+    public static void main(String[] args) throws Exception {
+        String haltAt = args.length > 3 ? args[3] : null;
+        try (Hypervisor h = SnapshotVms.hypervisor(Path.of(args[0]))) {
+            Snapshots tree = Snapshots.of(h.get("vm"));
+            if (haltAt != null) {
+                tree.checkpoint(step -> {
+                    if (step.startsWith(haltAt)) {
+                        System.out.println("halting at " + step);
+                        System.out.flush();
+                        Runtime.getRuntime().halt(HALTED);
+                    }
+                });
+            }
+            System.out.println("ready");
+            System.out.flush();
+            operate(tree, args[1], args[2]);
+        }
+        System.out.println("done");
+    }
+
+    private Process child(String... args) throws IOException {
+        List<String> argv = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
+                "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
+                "-Djava.util.logging.config.file=" + Path.of("src", "test", "resources", "logging.properties")
+                        .toAbsolutePath(), SnapshotCrashTest.class.getName(), root().toString()));
+        argv.addAll(List.of(args));
+        return new ProcessBuilder(argv).redirectErrorStream(true).start();
+    }
+
+    /** Runs the child to its end and returns its exit status, with its output for failure messages. */
+    private static int finish(Process p, StringBuilder out) throws Exception {
+        p.getOutputStream().close();
+        out.append(new String(p.getInputStream().readAllBytes(), UTF_8));
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child did not end: " + out);
+        return p.exitValue();
+    }
+
     private static void assertConsistentAfterRepair(Snapshots tree, VirtualMachine vm) throws Exception {
         Snapshots.CheckResult repaired = tree.repair();
         assertTrue(repaired.consistent(), repaired.problems() + " after " + repaired.repairs());
@@ -48,27 +162,35 @@ class SnapshotCrashTest {
         SnapshotVms.assertAllClean(vm);
     }
 
+    private static Stream<Arguments> both(String... steps) {
+        return Stream.of(Cut.values()).flatMap(how -> Stream.of(steps).map(step -> Arguments.of(how, step)));
+    }
+
+    static Stream<Arguments> takeSteps() {
+        return both("take: recorded", "take: created", "take: disks switched", "take: done");
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"take: recorded", "take: created", "take: disks switched", "take: done"})
-    void aTakeCutShort(String step) throws Exception {
-        byte[] model = new byte[(int) SnapshotVms.SIZE];
-        byte[] a;
-        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+    @MethodSource("takeSteps")
+    void aTakeCutShort(Cut how, String step) throws Exception {
+        Map<String, byte[]> m = cut(how, (h, models) -> {
             VirtualMachine vm = SnapshotVms.vm(h, "vm");
             Snapshots tree = Snapshots.of(vm);
+            byte[] model = new byte[(int) SnapshotVms.SIZE];
             write(vm, model, 'A');
-            a = model.clone();
+            models.put("s1", model.clone());
             tree.take("s1");
             write(vm, model, 'B');
-            tree.checkpoint(crashAt(step));
-            assertThrows(Crash.class, () -> tree.take("s2"));
-        }
-        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+            models.put("Now", model);
+            return tree;
+        }, "take", "s2", step);
+        byte[] model = m.get("Now");
+        try (Hypervisor h = SnapshotVms.hypervisor(root())) {
             VirtualMachine vm = h.get("vm");
             Snapshots tree = Snapshots.of(vm);
             boolean committed = !step.equals("take: recorded") && !step.equals("take: created");
             assertEquals(committed ? List.of("s1", "s2") : List.of("s1"), tree.list().stream().map(Snapshot::name).toList());
-            assertShows(tree.find("s1").layers().get(SnapshotVms.SLOT), a, "s1");
+            assertShows(tree.find("s1").layers().get(SnapshotVms.SLOT), m.get("s1"), "s1");
             if (committed) {
                 assertShows(tree.find("s2").layers().get(SnapshotVms.SLOT), model, "s2");
                 assertEquals(Optional.of("s2"), tree.now().map(Snapshot::name));
@@ -81,85 +203,87 @@ class SnapshotCrashTest {
         }
     }
 
+    static Stream<Arguments> applySteps() {
+        return both("apply: recorded", "apply: created", "apply: state restored", "apply: done", "merge: recorded");
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"apply: recorded", "apply: created", "apply: state restored", "apply: done", "merge: recorded"})
-    void anApplyCutShort(String step) throws Exception {
-        byte[] model = new byte[(int) SnapshotVms.SIZE];
-        byte[] a;
-        byte[] b;
-        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+    @MethodSource("applySteps")
+    void anApplyCutShort(Cut how, String step) throws Exception {
+        Map<String, byte[]> m = cut(how, (h, models) -> {
             VirtualMachine vm = SnapshotVms.vm(h, "vm");
             Snapshots tree = Snapshots.of(vm);
+            byte[] model = new byte[(int) SnapshotVms.SIZE];
             write(vm, model, 'A');
-            a = model.clone();
+            models.put("s1", model.clone());
             tree.take("s1");
             write(vm, model, 'B');
-            b = model.clone();
+            models.put("s2", model.clone());
             tree.take("s2");
             write(vm, model, 'C');
-            tree.checkpoint(crashAt(step));
-            assertThrows(Crash.class, () -> tree.apply("s1", false));
-        }
-        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+            models.put("Now", model);
+            return tree;
+        }, "apply", "s1", step);
+        try (Hypervisor h = SnapshotVms.hypervisor(root())) {
             VirtualMachine vm = h.get("vm");
             Snapshots tree = Snapshots.of(vm);
-            assertShows(tree.find("s1").layers().get(SnapshotVms.SLOT), a, "s1");
-            assertShows(tree.find("s2").layers().get(SnapshotVms.SLOT), b, "s2");
+            assertShows(tree.find("s1").layers().get(SnapshotVms.SLOT), m.get("s1"), "s1");
+            assertShows(tree.find("s2").layers().get(SnapshotVms.SLOT), m.get("s2"), "s2");
             boolean committed = !step.equals("apply: recorded") && !step.equals("apply: created");
-            assertShows(disk(vm), committed ? a : model, "Now");
+            assertShows(disk(vm), committed ? m.get("s1") : m.get("Now"), "Now");
             assertEquals(Optional.of(committed ? "s1" : "s2"), tree.now().map(Snapshot::name));
             assertConsistentAfterRepair(tree, vm);
         }
     }
 
+    static Stream<Arguments> deleteSteps() {
+        return both("delete: recorded", "merge: rebased", "merge: recorded");
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"delete: recorded", "merge: rebased", "merge: recorded"})
-    void aDeleteCutShortInItsMerge(String step) throws Exception {
-        byte[] model = new byte[(int) SnapshotVms.SIZE];
-        byte[] a;
-        byte[] b;
-        Path s2Layer;
-        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+    @MethodSource("deleteSteps")
+    void aDeleteCutShortInItsMerge(Cut how, String step) throws Exception {
+        Path[] s2Layer = new Path[1];
+        Map<String, byte[]> m = cut(how, (h, models) -> {
             VirtualMachine vm = SnapshotVms.vm(h, "vm");
             Snapshots tree = Snapshots.of(vm);
+            byte[] model = new byte[(int) SnapshotVms.SIZE];
             write(vm, model, 'A');
-            a = model.clone();
+            models.put("s1", model.clone());
             tree.take("s1");
             write(vm, model, 'B');
-            b = model.clone();
+            models.put("s2", model.clone());
             tree.take("s2");
             write(vm, model, 'C');
+            models.put("s3", model.clone());
             tree.take("s3"); // s2's layer has one dependent: s3's layer, which the merge rebases
             write(vm, model, 'D');
-            s2Layer = tree.find("s2").layers().get(SnapshotVms.SLOT);
-            tree.checkpoint(crashAt(step));
-            assertThrows(Crash.class, () -> tree.delete("s2", false));
-        }
-        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+            models.put("Now", model);
+            s2Layer[0] = tree.find("s2").layers().get(SnapshotVms.SLOT);
+            return tree;
+        }, "delete", "s2", step);
+        try (Hypervisor h = SnapshotVms.hypervisor(root())) {
             VirtualMachine vm = h.get("vm");
             Snapshots tree = Snapshots.of(vm); // the merge is redone on open
             assertEquals(List.of("s1", "s3"), tree.list().stream().map(Snapshot::name).toList());
             assertEquals(Optional.of(tree.find("s1").id()), tree.find("s3").parent());
-            assertShows(tree.find("s1").layers().get(SnapshotVms.SLOT), a, "s1");
-            assertShows(disk(vm), model, "Now");
-            assertTrue(!java.nio.file.Files.exists(s2Layer) || tree.check().problems().stream()
-                    .anyMatch(p -> p.contains(s2Layer.getFileName().toString())), "s2's layer is merged, or reported");
+            assertShows(tree.find("s1").layers().get(SnapshotVms.SLOT), m.get("s1"), "s1");
+            assertShows(tree.find("s3").layers().get(SnapshotVms.SLOT), m.get("s3"), "s3");
+            assertShows(disk(vm), m.get("Now"), "Now");
+            assertTrue(!Files.exists(s2Layer[0]) || tree.check().problems().stream()
+                    .anyMatch(p -> p.contains(s2Layer[0].getFileName().toString())), "s2's layer is merged, or reported");
             assertConsistentAfterRepair(tree, vm);
-            assertTrue(!java.nio.file.Files.exists(s2Layer), "s2's layer is gone");
+            assertTrue(!Files.exists(s2Layer[0]), "s2's layer is gone");
             tree.apply("s3", false);
-            byte[] s3 = b.clone();
-            byte[] region = new byte[SnapshotVms.REGION];
-            java.util.Arrays.fill(region, (byte) 'C');
-            System.arraycopy(region, 0, s3, 2 * SnapshotVms.REGION + 4096, SnapshotVms.REGION);
-            System.arraycopy(region, 0, s3, 0, 512);
-            assertShows(disk(vm), s3, "s3 still shows C over B over A");
+            assertShows(disk(vm), m.get("s3"), "s3 still shows C over B over A");
         }
     }
 
+    /** Thrown only: the running VM's guest program lives in this process, which a child cannot take over. */
     @ParameterizedTest
     @ValueSource(strings = {"take: saved state copied", "take: disks switched"})
     void aRunningTakeCutShort(String step) throws Exception {
-        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+        try (Hypervisor h = SnapshotVms.hypervisor(root())) {
             VirtualMachine vm = SnapshotVms.vm(h, "vm");
             Snapshots tree = Snapshots.of(vm);
             vm.start(g -> {
@@ -171,7 +295,7 @@ class SnapshotCrashTest {
             tree.checkpoint(crashAt(step));
             assertThrows(Crash.class, () -> tree.take("running"));
         }
-        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+        try (Hypervisor h = SnapshotVms.hypervisor(root())) {
             VirtualMachine vm = h.get("vm");
             Snapshots tree = Snapshots.of(vm);
             assertEquals(org.vhdkit.stack.vm.VmState.SAVED, vm.state(), "saved before the crash, and still");
@@ -184,9 +308,88 @@ class SnapshotCrashTest {
                 tree.apply("running", false);
                 assertEquals(org.vhdkit.stack.vm.VmState.SAVED, vm.state(), "the snapshot's saved state came back");
             } else {
-                assertTrue(java.nio.file.Files.notExists(vm.folder().resolve("snapshots")) || java.nio.file.Files
+                assertTrue(Files.notExists(vm.folder().resolve("snapshots")) || java.nio.file.Files
                         .list(vm.folder().resolve("snapshots")).findAny().isEmpty(), "no saved state left behind");
             }
         }
+    }
+
+    /**
+     * A delete whose merge copies 24 MiB, killed with SIGKILL at moments spread over its run (seeded,
+     * printed): wherever the kill lands (before, inside or after the copy), nothing is lost.
+     */
+    @Test
+    void aDeleteKilledAtRandomMomentsInsideItsMerge() throws Exception {
+        long seed = new Random().nextLong();
+        System.out.println("SnapshotKillTest seed " + seed);
+        Random random = new Random(seed);
+        int killed = 0;
+        int deleted = 0;
+        for (int round = 0; round < 4; round++) {
+            rootName = "round" + round;
+            Map<String, String> before = new LinkedHashMap<>();
+            try (Hypervisor h = SnapshotVms.hypervisor(root())) {
+                VirtualMachine vm = SnapshotVms.vm(h, "vm", LARGE);
+                Snapshots tree = Snapshots.of(vm);
+                fill(vm, random, 0, 16 << 20);
+                tree.take("s1");
+                fill(vm, random, 8 << 20, 24 << 20); // s2's layer: 24 MiB the merge moves into s3's
+                tree.take("s2");
+                fill(vm, random, 20 << 20, 1 << 20);
+                tree.take("s3");
+                fill(vm, random, 40 << 20, 1 << 20);
+                before.put("s1", sha256(tree.find("s1").layers().get(SnapshotVms.SLOT)));
+                before.put("s2", sha256(tree.find("s2").layers().get(SnapshotVms.SLOT)));
+                before.put("s3", sha256(tree.find("s3").layers().get(SnapshotVms.SLOT)));
+                before.put("Now", sha256(disk(vm)));
+            }
+            Process p = child("delete", "s2");
+            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), UTF_8));
+            assertEquals("ready", out.readLine());
+            Thread.sleep(random.nextInt(400));
+            p.destroyForcibly();
+            assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+            killed += p.exitValue() == 0 ? 0 : 1;
+            try (Hypervisor h = SnapshotVms.hypervisor(root())) {
+                VirtualMachine vm = h.get("vm");
+                Snapshots tree = Snapshots.of(vm);
+                List<String> names = tree.list().stream().map(Snapshot::name).toList();
+                if (names.contains("s2")) { // killed before the delete was recorded: it did not happen
+                    assertEquals(List.of("s1", "s2", "s3"), names, "seed " + seed);
+                    assertEquals(before.get("s2"), sha256(tree.find("s2").layers().get(SnapshotVms.SLOT)), "s2, seed " + seed);
+                } else {
+                    assertEquals(List.of("s1", "s3"), names, "seed " + seed);
+                    deleted++;
+                }
+                assertEquals(before.get("s1"), sha256(tree.find("s1").layers().get(SnapshotVms.SLOT)), "s1, seed " + seed);
+                assertEquals(before.get("s3"), sha256(tree.find("s3").layers().get(SnapshotVms.SLOT)), "s3, seed " + seed);
+                assertEquals(before.get("Now"), sha256(disk(vm)), "Now, seed " + seed);
+                assertConsistentAfterRepair(tree, vm);
+            }
+        }
+        System.out.printf("SnapshotKillTest: of 4 deletes, %d killed before they finished, %d recorded as done%n",
+                killed, deleted);
+    }
+
+    /** Writes {@code length} random bytes at {@code offset} of the Off VM's disk. */
+    private static void fill(VirtualMachine vm, Random random, long offset, int length) throws IOException {
+        byte[] data = new byte[length];
+        random.nextBytes(data);
+        try (VhdDisk d = Vhd.open(disk(vm), OpenOptions.READ_WRITE)) {
+            d.write(offset, data);
+            d.flush();
+        }
+    }
+
+    private static String sha256(Path file) throws Exception {
+        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        byte[] buffer = new byte[1 << 20]; // the sizes here are whole MiB
+        try (VhdDisk d = Vhd.openReadOnly(file)) {
+            for (long at = 0; at < d.size(); at += buffer.length) {
+                d.read(at, buffer);
+                md.update(buffer);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
     }
 }

@@ -9,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import org.vhdkit.stack.storage.SyntheticStorage;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.HyperVLimits;
@@ -93,9 +91,5 @@ final class SnapshotVms {
                 assertEquals(CheckReport.Status.CLEAN, r.status(), p + ": " + r);
             }
         }
-    }
-
-    static Map<String, byte[]> models() {
-        return new HashMap<>();
     }
 }
