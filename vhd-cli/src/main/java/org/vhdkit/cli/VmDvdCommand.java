@@ -25,20 +25,19 @@ import picocli.CommandLine.Model.CommandSpec;
  * {@code vhd vm dvd insert|eject}: changes the medium of a VM's DVD drive (an {@code ide:C:D}
  * attachment of kind DVD). On a Running or Paused VM, in the process hosting it, the running drive
  * changes ({@link EmulatedIde#insert}, {@link EmulatedIde#eject}) and the guest sees a medium change
- * as from a real drive; the configuration keeps its medium (a running VM's configuration takes only
- * SCSI changes), so the next start finds that one. On an Off VM the configuration changes. A Saved
- * VM's devices are part of its saved state: refused.
+ * as from a real drive; the configuration records the new medium too, so a restart finds it. On an
+ * Off VM only the configuration changes. A Saved VM's devices are part of its saved state: refused.
  *
  * <p>JSON: {@code vm, slot, media} (the image now in the drive, or null), {@code previous} (what it
- * held, or null), {@code running} (whether the running drive changed rather than the configuration).
+ * held, or null), {@code running} (whether a running drive changed as well as the configuration).
  *
  * <p>Thread-safety: a command object serves one run on one thread.
  */
 @Command(name = "dvd",
         description = {
-            "Inserts an ISO image into a VM's DVD drive, or ejects it. On a running VM the drive changes at once and"
-                    + " the guest sees the medium change (its configuration keeps the medium it names, which the next"
-                    + " start puts back); on a VM that is Off the configuration changes."},
+            "Inserts an ISO image into a VM's DVD drive, or ejects it, and records it in the VM's configuration. On"
+                    + " a running VM the drive changes at once and the guest sees the medium change; on a VM that is"
+                    + " Off the next start finds the new medium."},
         synopsisSubcommandLabel = "COMMAND",
         subcommands = {VmDvdCommand.Insert.class, VmDvdCommand.Eject.class},
         footerHeading = "%nExamples:%n",
@@ -95,8 +94,7 @@ final class VmDvdCommand implements Callable<Integer> {
                 } else {
                     VmAttachCommand.refuseSaved(machine, state, what);
                     previous = drive.media();
-                    Attachment changed = iso != null ? Attachment.dvd(slot, iso) : Attachment.emptyDvd(slot);
-                    machine.reconfigure(config.withoutAttachment(slot).withAttachment(changed));
+                    machine.reconfigure(config.withMedia(slot, iso)); // the drive keeps its place in the boot order
                 }
             } catch (VmException e) {
                 throw VmCommand.failure(e, what);
@@ -108,11 +106,10 @@ final class VmDvdCommand implements Callable<Integer> {
             } else if (iso != null) {
                 out.println("Inserted " + iso + " into " + slot + " of '" + machine.name() + "'"
                         + previous.map(p -> ", ejecting " + p).orElse("")
-                        + (running ? "; the guest sees the medium change (until the VM stops)" : ""));
+                        + (running ? "; the guest sees the medium change" : ""));
             } else {
                 out.println(previous.map(p -> "Ejected " + p + " from ").orElse("Nothing to eject from ") + slot
-                        + " of '" + machine.name() + "'" + (running && previous.isPresent() ? " (until the VM stops)"
-                        : ""));
+                        + " of '" + machine.name() + "'");
             }
             out.flush();
             return ExitCodes.OK;

@@ -55,8 +55,10 @@ import org.vhdkit.vhd.VirtualDisk;
  * {@link #insert}, {@link #eject} and {@link #media} change and show what a DVD drive holds on a
  * running (or paused) VM. The change is made on the VM's worker between two port accesses, and the
  * guest sees it as a real drive's: NOT READY / MEDIUM NOT PRESENT while empty, then UNIT ATTENTION /
- * MEDIUM MAY HAVE CHANGED once, then the data. The VM's stored configuration is not changed (a
- * running VM's configuration takes only SCSI changes): a restart finds the configured medium.
+ * MEDIUM MAY HAVE CHANGED once, then the data. {@link #insert} and {@link #eject} then record the
+ * drive's new medium in the VM's stored configuration, so a save, a restart or another process sees
+ * it; an eject by the guest (START STOP UNIT) is not recorded, as a real drive's tray opening does
+ * not change what the VM's settings name.
  *
  * <p>Thread-safety: the provider holds no state and may serve any number of VMs at once. The media
  * methods may be called from any thread; they run their change on the VM's worker thread, which
@@ -190,6 +192,22 @@ public final class EmulatedIde implements DeviceProvider {
             closeQuietly(disk);
             throw e;
         }
+        recordMedia(vm, slot, iso);
+    }
+
+    /**
+     * Stores what the drive at {@code slot} now holds in the VM's configuration, so that a save, a
+     * restart or another {@code vhd} process finds it there. The drive has changed already; when the
+     * configuration cannot follow (a save under way, say), the error says so and the next start
+     * comes up with the medium the configuration names.
+     */
+    private static void recordMedia(VirtualMachine vm, Slot slot, Path iso) throws VmException {
+        try {
+            vm.recordHotPlug(c -> c.withMedia(slot, iso));
+        } catch (VmException e) {
+            throw new VmException((iso == null ? "ejected " + slot : "inserted " + iso + " into " + slot) + " of '"
+                    + vm.name() + "', but its configuration could not record it: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -210,6 +228,9 @@ public final class EmulatedIde implements DeviceProvider {
             return new Ejected(drive.unit().eject(), path);
         }, "eject " + slot + " of '" + vm.name() + "'");
         e.disk().ifPresent(EmulatedIde::closeQuietly);
+        if (vm.configuration().attachment(slot).flatMap(Attachment::media).isPresent()) {
+            recordMedia(vm, slot, null); // also after the guest ejected it, which the configuration does not follow
+        }
         return e.disk().isPresent() ? Optional.ofNullable(e.path()) : Optional.empty();
     }
 

@@ -4,11 +4,13 @@ import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.UnaryOperator;
 import org.vhdkit.stack.partition.ChildPartition;
 import org.vhdkit.stack.partition.GuestProgram;
 import org.vhdkit.stack.partition.PartitionListener;
@@ -371,14 +373,24 @@ public final class VirtualMachine {
 
     /**
      * Stores {@code next} as the configuration of this Running or Paused VM after the device layer
-     * hot added or removed a SCSI disk (the only change a running VM's configuration may take), so
-     * that a save, a restart or a later hypervisor sees the disk where the guest saw it. The device
-     * layer makes the change first and calls this to record it; it undoes its change if this throws.
-     * Refused unless Running or Paused with no operation under way, if {@code next} differs from the
-     * configuration in anything but its SCSI attachments, or if it breaks a rule.
+     * hot added or removed a SCSI disk or changed the medium of a DVD drive (the only changes a
+     * running VM's configuration may take), so that a save, a restart or a later hypervisor sees the
+     * disk or medium where the guest saw it. The device layer makes the change first and calls this
+     * to record it; it undoes its change if this throws. Refused unless Running or Paused with no
+     * operation under way, if {@code next} differs from the configuration in anything but its SCSI
+     * attachments and its DVD drives' media, or if it breaks a rule.
      */
     public void recordHotPlug(VmConfiguration next) throws VmException {
         Objects.requireNonNull(next, "next");
+        recordHotPlug(current -> next);
+    }
+
+    /**
+     * The same, with the new configuration computed from the one in force while no other operation
+     * can change it: for a change to one slot that must not undo another's recorded meanwhile.
+     */
+    public void recordHotPlug(UnaryOperator<VmConfiguration> change) throws VmException {
+        Objects.requireNonNull(change, "change");
         VmState from;
         VmConfiguration current;
         synchronized (guard) {
@@ -394,9 +406,11 @@ public final class VirtualMachine {
             busy = Operation.RECONFIGURE;
         }
         try {
-            if (!sameButScsi(current, next)) {
+            VmConfiguration next = Objects.requireNonNull(change.apply(current), "the changed configuration");
+            if (!sameButHotPluggable(current, next)) {
                 throw new VmConfigurationException("attachments", "a running VM's configuration changes only in its"
-                        + " SCSI attachments (hot add and remove); turn it off to change anything else");
+                        + " SCSI attachments (hot add and remove) and its DVD drives' media; turn it off to change"
+                        + " anything else");
             }
             next.validate();
             hypervisor.store(this, next);
@@ -517,12 +531,17 @@ public final class VirtualMachine {
         return true;
     }
 
-    private static boolean sameButScsi(VmConfiguration a, VmConfiguration b) {
+    private static boolean sameButHotPluggable(VmConfiguration a, VmConfiguration b) {
         return a.name().equals(b.name()) && a.id().equals(b.id()) && a.memoryBytes() == b.memoryBytes()
                 && a.processors() == b.processors() && a.integrationComponents() == b.integrationComponents()
                 && a.bootOrder().equals(b.bootOrder())
-                && a.attachments().stream().filter(x -> x.slot().bus() != Slot.Bus.SCSI).toList()
-                        .equals(b.attachments().stream().filter(x -> x.slot().bus() != Slot.Bus.SCSI).toList());
+                && fixedWhileRunning(a).equals(fixedWhileRunning(b));
+    }
+
+    /** The attachments outside SCSI, DVD drives without their media: what a running VM keeps. */
+    private static List<Attachment> fixedWhileRunning(VmConfiguration c) {
+        return c.attachments().stream().filter(x -> x.slot().bus() != Slot.Bus.SCSI)
+                .map(x -> x.kind() == Attachment.Kind.DVD ? Attachment.emptyDvd(x.slot()) : x).toList();
     }
 
     /** Deletes the VM's folder (its configuration and any saved state; never its disks). Refused unless Off or Saved. */

@@ -79,6 +79,20 @@ public record VmConfiguration(
         return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, list, bootOrder);
     }
 
+    /**
+     * The DVD drive at {@code slot} holding {@code iso}, or empty when it is null; its place in the
+     * attachments and the boot order stay.
+     *
+     * @throws IllegalArgumentException when there is no DVD drive at {@code slot}
+     */
+    public VmConfiguration withMedia(Slot slot, Path iso) {
+        Attachment drive = attachment(slot).filter(a -> a.kind() == Attachment.Kind.DVD)
+                .orElseThrow(() -> new IllegalArgumentException("no DVD drive at " + slot));
+        Attachment changed = iso == null ? Attachment.emptyDvd(drive.slot()) : Attachment.dvd(drive.slot(), iso);
+        List<Attachment> list = attachments.stream().map(a -> a == drive ? changed : a).toList();
+        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, list, bootOrder);
+    }
+
     /** Removes whatever is attached at {@code slot}, and the slot from the boot order. */
     public VmConfiguration withoutAttachment(Slot slot) {
         List<Attachment> list = attachments.stream().filter(a -> !a.slot().equals(slot)).toList();

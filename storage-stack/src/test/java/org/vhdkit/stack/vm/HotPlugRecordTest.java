@@ -15,7 +15,7 @@ class HotPlugRecordTest {
     Path root;
 
     @Test
-    void aRunningVmRecordsScsiChangesOnly() throws Exception {
+    void aRunningVmRecordsScsiChangesAndDvdMediaOnly() throws Exception {
         Attachment disk = Attachment.disk(Slot.scsi(0, 1), root.resolve("b.vhd"));
         try (Hypervisor h = Hypervisor.open(root, TestVms.options())) {
             VirtualMachine vm = h.create(TestVms.config("vm"));
@@ -40,6 +40,30 @@ class HotPlugRecordTest {
         }
         try (Hypervisor h = Hypervisor.open(root, TestVms.options())) {
             assertEquals(List.of(disk), h.get("vm").configuration().attachments(), "stored in the VM's folder");
+        }
+    }
+
+    /** A DVD drive's medium may change while the VM runs; the drive itself, and its place at boot, may not. */
+    @Test
+    void aDvdDrivesMediumChangesInPlace() throws Exception {
+        Slot dvd = Slot.ide(1, 0);
+        Attachment boot = Attachment.disk(Slot.ide(0, 0), root.resolve("boot.vhd"));
+        try (Hypervisor h = Hypervisor.open(root, TestVms.options())) {
+            VirtualMachine vm = h.create(TestVms.config("vm").withAttachment(boot)
+                    .withAttachment(Attachment.emptyDvd(dvd)).withBootOrder(List.of(dvd, boot.slot())));
+            vm.start(TestVms.counting());
+            Path iso = root.resolve("tools.iso");
+            vm.recordHotPlug(c -> c.withMedia(dvd, iso));
+            assertEquals(List.of(boot, Attachment.dvd(dvd, iso)), vm.configuration().attachments());
+            assertEquals(List.of(dvd, boot.slot()), vm.configuration().bootOrder(), "the boot order stays");
+            assertThrows(VmConfigurationException.class, () -> vm.recordHotPlug(c -> c.withoutAttachment(dvd)
+                    .withAttachment(Attachment.emptyDvd(Slot.ide(1, 1)))), "a drive does not move while running");
+            assertThrows(IllegalArgumentException.class, () -> vm.configuration().withMedia(boot.slot(), iso));
+            vm.turnOff();
+        }
+        try (Hypervisor h = Hypervisor.open(root, TestVms.options())) {
+            assertEquals(java.util.Optional.of(root.resolve("tools.iso")),
+                    h.get("vm").configuration().attachment(dvd).flatMap(Attachment::media));
         }
     }
 }
