@@ -11,6 +11,7 @@ import java.util.concurrent.Callable;
 import org.vhdkit.stack.ic.IntegrationServices;
 import org.vhdkit.stack.ide.EmulatedIde;
 import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.vm.FolderInUseException;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.HypervisorOptions;
 import org.vhdkit.stack.vm.VirtualMachine;
@@ -199,9 +200,8 @@ final class VmCommand implements Callable<Integer> {
     private static Hypervisor openUnlessHeld(Path dir, boolean last) throws VmException {
         try {
             return Hypervisor.open(dir, OPTIONS);
-        } catch (VmException e) {
-            // The library has no type for "locked by another process"; its message is the one sign.
-            if (!last && e.getCause() == null && e.getMessage().endsWith("in use by another hypervisor")) {
+        } catch (FolderInUseException e) {
+            if (!last) {
                 return null;
             }
             throw e;

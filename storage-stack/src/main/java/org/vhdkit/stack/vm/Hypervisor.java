@@ -79,7 +79,11 @@ public final class Hypervisor implements AutoCloseable {
         return open(root, HypervisorOptions.defaults());
     }
 
-    /** Opens the VMs under {@code root} (created if missing). */
+    /**
+     * Opens the VMs under {@code root} (created if missing).
+     *
+     * @throws FolderInUseException when another hypervisor has the folder open
+     */
     public static Hypervisor open(Path root, HypervisorOptions options) throws VmException {
         Objects.requireNonNull(options, "options");
         Path dir = root.toAbsolutePath().normalize();
@@ -94,7 +98,7 @@ public final class Hypervisor implements AutoCloseable {
                 lock = null;
             }
             if (lock == null) {
-                throw new VmException(dir + ": the VM folder is in use by another hypervisor");
+                throw new FolderInUseException(dir);
             }
             Hypervisor h = new Hypervisor(dir, options, channel, lock);
             h.load();

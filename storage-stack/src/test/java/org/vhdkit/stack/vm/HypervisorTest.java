@@ -95,8 +95,9 @@ class HypervisorTest {
     @Test
     void aFolderIsUsedByOneHypervisorAtATime() throws Exception {
         try (Hypervisor h = open()) {
-            VmException e = assertThrows(VmException.class, this::open);
+            FolderInUseException e = assertThrows(FolderInUseException.class, this::open);
             assertEquals(h.root() + ": the VM folder is in use by another hypervisor", e.getMessage());
+            assertEquals(h.root(), e.folder());
         }
         open().close();
     }
