@@ -171,7 +171,7 @@ class VmRunCommandTest {
         assertTrue(dma.get("clean").asBoolean());
         JsonNode pioJson = vms.vm("run", "web", "-o", "json", "--disk", "ide:0:0", "--mode", "pio", "--workload",
                 "verify", "--seed", "5").assertSuccess().json();
-        // PIO traps every data word: hundreds of intercepts per 64 KiB request; DMA a handful.
+        // PIO: a REP INSD/OUTSD and a status read per sector, hundreds of intercepts per 64 KiB request; DMA a handful.
         assertTrue(pioJson.get("interceptsPerRequest").asDouble() > 100, pioJson.toString());
         assertTrue(dma.get("interceptsPerRequest").asDouble() < pioJson.get("interceptsPerRequest").asDouble(),
                 dma + " vs " + pioJson);

@@ -56,8 +56,8 @@ public final class ChildPartition {
         this.name = name;
         this.processorCount = processorCount;
         this.listener = Objects.requireNonNull(listener, "listener");
-        this.intercepts = new InterceptQueue(processorCount);
         this.memory = GuestMemory.allocate(name, memoryBytes);
+        this.intercepts = new InterceptQueue(processorCount, memory);
     }
 
     /** The partition's name (its VM's name), for messages and thread names. Thread-safe. */

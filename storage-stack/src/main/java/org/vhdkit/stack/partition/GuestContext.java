@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.memory.GuestMemoryException;
 
 /**
  * Everything a guest program can reach: the machine as one virtual processor sees it. There is one
@@ -93,6 +94,49 @@ public final class GuestContext {
     /** OUT of four bytes. */
     public void out32(int port, int value) {
         portIo(port, 4, true, value);
+    }
+
+    /**
+     * REP INS: {@code count} INs of {@code size} bytes (1, 2 or 4) from {@code port}, stored one after
+     * another into guest memory from {@code gpa}. The VM worker moves the values itself: one
+     * intercept for each page of memory the string touches, not one per value.
+     *
+     * @throws GuestMemoryException when the string does not lie in guest memory (nothing is read)
+     */
+    public void inString(int port, int size, long gpa, int count) throws GuestMemoryException {
+        string(port, size, false, gpa, count);
+    }
+
+    /**
+     * REP OUTS: {@code count} OUTs of {@code size} bytes to {@code port}, taken one after another from
+     * guest memory at {@code gpa}; one intercept for each page the string touches.
+     *
+     * @throws GuestMemoryException when the string does not lie in guest memory (nothing is written)
+     */
+    public void outString(int port, int size, long gpa, int count) throws GuestMemoryException {
+        string(port, size, true, gpa, count);
+    }
+
+    private void string(int port, int size, boolean write, long gpa, int count) throws GuestMemoryException {
+        InterceptQueue.mask(size);
+        if (count < 0) {
+            throw new IllegalArgumentException("a string of " + count + " values");
+        }
+        guestMemory.check(gpa, (long) count * size);
+        long at = gpa;
+        int left = count;
+        while (left > 0) {
+            long pageEnd = (at | (GuestMemory.PAGE_SIZE - 1)) + 1;
+            int n = (int) Math.min(left, Math.max(1, (pageEnd - at) / size));
+            partition.enterBlocking(vp);
+            try {
+                partition.intercepts().string(vp, port, size, write, at, n);
+            } finally {
+                partition.exitBlocking(vp);
+            }
+            at += (long) n * size;
+            left -= n;
+        }
     }
 
     private int portIo(int port, int size, boolean write, int value) {

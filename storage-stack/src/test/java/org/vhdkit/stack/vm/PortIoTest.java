@@ -64,6 +64,55 @@ class PortIoTest {
         }
     }
 
+    /** REP INS and REP OUTS: the worker moves the values; one intercept per page the string touches. */
+    @Test
+    void aStringAccessIsOneInterceptPerPageAndStaysInsideGuestMemory() throws Exception {
+        int fifo = 0x1F0;
+        List<Integer> written = new CopyOnWriteArrayList<>();
+        DeviceProvider provider = worker -> worker.mapPorts(fifo, 1, new PortIoDevice() {
+            private int next;
+
+            @Override
+            public String name() {
+                return "fifo";
+            }
+
+            @Override
+            public int read(int port, int size) {
+                return next++ | 0xAB0000; // masked to the access size
+            }
+
+            @Override
+            public void write(int port, int size, int value) {
+                written.add(value);
+            }
+        });
+        try (Hypervisor h = Hypervisor.open(root, TestVms.options().withDeviceProvider(provider))) {
+            VirtualMachine vm = h.create(TestVms.config("vm"));
+            BlockingQueue<Object> out = new ArrayBlockingQueue<>(8);
+            vm.start(g -> {
+                g.inString(fifo, 2, 4096 - 4, 2 + 2048); // 2 values end page 0, 2048 fill page 1: 2 intercepts
+                boolean inOrder = true;
+                for (int i = 0; i < 2050; i++) {
+                    inOrder &= g.memory().getShort(4096 - 4 + 2L * i) == (short) i;
+                }
+                out.add(inOrder);
+                g.memory().setInt(3 * 4096, 0x11223344);
+                g.outString(fifo, 1, 3 * 4096, 4); // 1 intercept
+                var refused = assertThrows(org.vhdkit.stack.memory.GuestMemoryException.class,
+                        () -> g.inString(fifo, 4, g.memory().size() - 4, 2));
+                out.add(refused.getMessage());
+                out.add("done");
+            });
+            assertEquals(true, out.poll(5, TimeUnit.SECONDS), "the values land one after another, in order");
+            assertTrue(out.poll(5, TimeUnit.SECONDS).toString().contains("vm"), "the refusal names the partition");
+            assertEquals("done", out.poll(5, TimeUnit.SECONDS));
+            assertEquals(List.of(0x44, 0x33, 0x22, 0x11), written, "OUTS takes bytes from memory in order");
+            assertEquals(3, vm.intercepts(), "two pages in, one out; nothing for the string outside memory");
+            vm.turnOff();
+        }
+    }
+
     @Test
     void devicesReachTheGuestThroughServicesSignalsAndWorkerTasks() throws Exception {
         DeviceProvider provider = worker -> {

@@ -21,7 +21,9 @@ import org.vhdkit.stack.partition.GuestSignal;
  *       {@link #readCd} reads 2048-byte blocks; {@link #requestSense} fetches the sense of a failure.
  * </ul>
  * Data moves between the device and guest memory at the addresses given: by the processor through
- * the data port (32 bits an access) for PIO, by the controller for DMA.
+ * the data port for PIO (a DRQ block of ATA data by one REP INSD / REP OUTSD, which costs an intercept
+ * per page rather than one per 32 bits; ATAPI data and IDENTIFY by single accesses), by the
+ * controller for DMA.
  *
  * <p>Thread-safety: a driver belongs to the processor whose context it was given; use it only there.
  */
@@ -226,17 +228,16 @@ public final class IdeDriver {
                         + left + " left", status, ctx.in8(base + 1));
             }
             int n = Math.min(left, block);
-            try {
-                for (int i = 0; i < n * SECTOR; i += 4, at += 4) {
-                    if (write) {
-                        ctx.out32(base, memory.getInt(at));
-                    } else {
-                        memory.setInt(at, ctx.in32(base));
-                    }
+            try { // REP OUTSD / REP INSD of the DRQ block, as a legacy driver moves it
+                if (write) {
+                    ctx.outString(base, 4, at, n * SECTOR / 4);
+                } else {
+                    ctx.inString(base, 4, at, n * SECTOR / 4);
                 }
             } catch (GuestMemoryException e) {
                 throw new IllegalArgumentException("the buffer is outside guest memory", e);
             }
+            at += (long) n * SECTOR;
             left -= n;
             if (write || left > 0) {
                 status = awaitInterrupt();
