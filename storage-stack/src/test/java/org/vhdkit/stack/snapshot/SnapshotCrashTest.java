@@ -105,6 +105,25 @@ class SnapshotCrashTest {
         return models;
     }
 
+    /**
+     * The VM "vm" with pattern A written, snapshot {@code names[0]} taken, pattern B written, and so
+     * on, then one pattern more for "Now"; {@code models} gets what each snapshot and Now show.
+     */
+    private static Snapshots history(Hypervisor h, Map<String, byte[]> models, String... names) throws IOException {
+        VirtualMachine vm = SnapshotVms.vm(h, "vm");
+        Snapshots tree = Snapshots.of(vm);
+        byte[] model = new byte[(int) SnapshotVms.SIZE];
+        char letter = 'A';
+        for (String name : names) {
+            write(vm, model, letter++);
+            models.put(name, model.clone());
+            tree.take(name);
+        }
+        write(vm, model, letter);
+        models.put("Now", model);
+        return tree;
+    }
+
     private static void operate(Snapshots tree, String op, String snapshot) throws Exception {
         switch (op) {
             case "take" -> tree.take(snapshot);
@@ -173,17 +192,7 @@ class SnapshotCrashTest {
     @ParameterizedTest
     @MethodSource("takeSteps")
     void aTakeCutShort(Cut how, String step) throws Exception {
-        Map<String, byte[]> m = cut(how, (h, models) -> {
-            VirtualMachine vm = SnapshotVms.vm(h, "vm");
-            Snapshots tree = Snapshots.of(vm);
-            byte[] model = new byte[(int) SnapshotVms.SIZE];
-            write(vm, model, 'A');
-            models.put("s1", model.clone());
-            tree.take("s1");
-            write(vm, model, 'B');
-            models.put("Now", model);
-            return tree;
-        }, "take", "s2", step);
+        Map<String, byte[]> m = cut(how, (h, models) -> history(h, models, "s1"), "take", "s2", step);
         byte[] model = m.get("Now");
         try (Hypervisor h = SnapshotVms.hypervisor(root())) {
             VirtualMachine vm = h.get("vm");
@@ -210,20 +219,7 @@ class SnapshotCrashTest {
     @ParameterizedTest
     @MethodSource("applySteps")
     void anApplyCutShort(Cut how, String step) throws Exception {
-        Map<String, byte[]> m = cut(how, (h, models) -> {
-            VirtualMachine vm = SnapshotVms.vm(h, "vm");
-            Snapshots tree = Snapshots.of(vm);
-            byte[] model = new byte[(int) SnapshotVms.SIZE];
-            write(vm, model, 'A');
-            models.put("s1", model.clone());
-            tree.take("s1");
-            write(vm, model, 'B');
-            models.put("s2", model.clone());
-            tree.take("s2");
-            write(vm, model, 'C');
-            models.put("Now", model);
-            return tree;
-        }, "apply", "s1", step);
+        Map<String, byte[]> m = cut(how, (h, models) -> history(h, models, "s1", "s2"), "apply", "s1", step);
         try (Hypervisor h = SnapshotVms.hypervisor(root())) {
             VirtualMachine vm = h.get("vm");
             Snapshots tree = Snapshots.of(vm);
@@ -245,20 +241,7 @@ class SnapshotCrashTest {
     void aDeleteCutShortInItsMerge(Cut how, String step) throws Exception {
         Path[] s2Layer = new Path[1];
         Map<String, byte[]> m = cut(how, (h, models) -> {
-            VirtualMachine vm = SnapshotVms.vm(h, "vm");
-            Snapshots tree = Snapshots.of(vm);
-            byte[] model = new byte[(int) SnapshotVms.SIZE];
-            write(vm, model, 'A');
-            models.put("s1", model.clone());
-            tree.take("s1");
-            write(vm, model, 'B');
-            models.put("s2", model.clone());
-            tree.take("s2");
-            write(vm, model, 'C');
-            models.put("s3", model.clone());
-            tree.take("s3"); // s2's layer has one dependent: s3's layer, which the merge rebases
-            write(vm, model, 'D');
-            models.put("Now", model);
+            Snapshots tree = history(h, models, "s1", "s2", "s3"); // s2's layer has one dependent, s3's
             s2Layer[0] = tree.find("s2").layers().get(SnapshotVms.SLOT);
             return tree;
         }, "delete", "s2", step);
