@@ -2,7 +2,6 @@ package org.vhdkit.vhd.format;
 
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
@@ -163,16 +162,8 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
             throws VhdFormatException {
         Objects.requireNonNull(source, "source");
         Objects.checkFromIndexSize(at, SIZE, bytes.length);
-        if (!Arrays.equals(bytes, at, at + COOKIE_BYTES.length, COOKIE_BYTES, 0, COOKIE_BYTES.length)) {
-            throw refuse(source, fileOffset, COOKIE_OFFSET, "Cookie",
-                    BigEndian.quoted(bytes, at, COOKIE_BYTES.length) + ", expected \"" + COOKIE + "\"");
-        }
-        int storedChecksum = BigEndian.readInt(bytes, at + CHECKSUM_OFFSET);
-        int computedChecksum = Checksum.compute(bytes, at, SIZE, CHECKSUM_OFFSET);
-        if (verifyChecksum && storedChecksum != computedChecksum) {
-            throw refuse(source, fileOffset, CHECKSUM_OFFSET, "Checksum",
-                    String.format("stored 0x%08x, computed 0x%08x", storedChecksum, computedChecksum));
-        }
+        int storedChecksum = Envelope.check(source, "dynamic header", bytes, at, fileOffset, COOKIE_BYTES,
+                COOKIE, SIZE, CHECKSUM_OFFSET, verifyChecksum);
         int headerVersion = BigEndian.readInt(bytes, at + HEADER_VERSION_OFFSET);
         if (headerVersion >>> 16 != HEADER_VERSION >>> 16) {
             throw refuse(source, fileOffset, HEADER_VERSION_OFFSET, "Header Version",

@@ -1,7 +1,6 @@
 package org.vhdkit.vhd.format;
 
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.UUID;
@@ -149,16 +148,8 @@ public record Footer(int features, int formatVersion, long dataOffset, long time
             throws VhdFormatException {
         Objects.requireNonNull(source, "source");
         Objects.checkFromIndexSize(at, SIZE, bytes.length);
-        if (!Arrays.equals(bytes, at, at + COOKIE_BYTES.length, COOKIE_BYTES, 0, COOKIE_BYTES.length)) {
-            throw refuse(source, fileOffset, COOKIE_OFFSET, "Cookie",
-                    BigEndian.quoted(bytes, at, COOKIE_BYTES.length) + ", expected \"" + COOKIE + "\"");
-        }
-        int storedChecksum = BigEndian.readInt(bytes, at + CHECKSUM_OFFSET);
-        int computedChecksum = Checksum.compute(bytes, at, SIZE, CHECKSUM_OFFSET);
-        if (verifyChecksum && storedChecksum != computedChecksum) {
-            throw refuse(source, fileOffset, CHECKSUM_OFFSET, "Checksum",
-                    String.format("stored 0x%08x, computed 0x%08x", storedChecksum, computedChecksum));
-        }
+        int storedChecksum = Envelope.check(source, "footer", bytes, at, fileOffset, COOKIE_BYTES,
+                COOKIE, SIZE, CHECKSUM_OFFSET, verifyChecksum);
         int formatVersion = BigEndian.readInt(bytes, at + FORMAT_VERSION_OFFSET);
         if (formatVersion >>> 16 != FORMAT_VERSION >>> 16) {
             throw refuse(source, fileOffset, FORMAT_VERSION_OFFSET, "File Format Version",
