@@ -208,7 +208,11 @@ public final class CdRom implements LogicalUnit {
         }
         switch (op) {
             case Cdb.TEST_UNIT_READY -> c.good(0);
-            case Cdb.REQUEST_SENSE -> requestSense(c, cdb);
+            case Cdb.REQUEST_SENSE -> unitAttentions.requestSense(c, cdb, () -> {
+                Sense last = pendingSense;
+                pendingSense = null;
+                return last;
+            });
             case Cdb.INQUIRY -> inquiry(c, cdb);
             case Cdb.READ_CAPACITY_10 -> {
                 byte[] data = new byte[8];
@@ -259,30 +263,6 @@ public final class CdRom implements LogicalUnit {
         } catch (IOException | RuntimeException e) {
             c.checkCondition(Sense.UNRECOVERED_READ_ERROR);
         }
-    }
-
-    private void requestSense(ScsiCommand c, byte[] cdb) {
-        if (cdb[1] != 0) {
-            c.checkCondition(Sense.INVALID_FIELD_IN_CDB);
-            return;
-        }
-        int n = Math.min(Cdb.u8(cdb, 4), Sense.FIXED_LENGTH);
-        if (n > 0 && (c.direction() != Direction.IN || c.dataLength() < n)) {
-            c.checkCondition(Sense.INVALID_FIELD_IN_CDB);
-            return;
-        }
-        Sense sense = unitAttentions.take();
-        if (sense == null) {
-            sense = pendingSense;
-            pendingSense = null;
-        }
-        if (sense == null) {
-            sense = Sense.NO_SENSE;
-        }
-        if (n > 0) {
-            c.put(sense.toFixed(), n);
-        }
-        c.good(n);
     }
 
     private void inquiry(ScsiCommand c, byte[] cdb) {

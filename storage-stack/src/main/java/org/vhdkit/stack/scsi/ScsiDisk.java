@@ -286,7 +286,7 @@ public final class ScsiDisk implements LogicalUnit {
         long blocks = size >>> BLOCK_SHIFT;
         switch (op) {
             case Cdb.TEST_UNIT_READY, Cdb.START_STOP_UNIT -> c.good(0);
-            case Cdb.REQUEST_SENSE -> requestSense(c, cdb);
+            case Cdb.REQUEST_SENSE -> unitAttentions.requestSense(c, cdb, () -> pendingSense.getAndSet(null));
             case Cdb.INQUIRY -> inquiry(c, cdb, blocks);
             case Cdb.MODE_SENSE_6, Cdb.MODE_SENSE_10 -> modeSense(c, cdb, op == Cdb.MODE_SENSE_10);
             case Cdb.READ_CAPACITY_10 -> readCapacity10(c, cdb, blocks);
@@ -564,33 +564,6 @@ public final class ScsiDisk implements LogicalUnit {
     }
 
     // ---- data-in commands ----
-
-    /**
-     * REQUEST SENSE: the oldest unit attention, else the pending sense, else NO SENSE, in fixed
-     * format (DESC must be 0); taking it clears it.
-     */
-    private void requestSense(ScsiCommand c, byte[] cdb) {
-        if (cdb[1] != 0) {
-            c.checkCondition(Sense.INVALID_FIELD_IN_CDB);
-            return;
-        }
-        int n = Math.min(Cdb.u8(cdb, 4), Sense.FIXED_LENGTH);
-        if (n > 0 && (c.direction() != Direction.IN || c.dataLength() < n)) {
-            c.checkCondition(Sense.INVALID_FIELD_IN_CDB);
-            return;
-        }
-        Sense sense = unitAttentions.take();
-        if (sense == null) {
-            sense = pendingSense.getAndSet(null);
-        }
-        if (sense == null) {
-            sense = Sense.NO_SENSE;
-        }
-        if (n > 0) {
-            c.put(sense.toFixed(), n);
-        }
-        c.good(n);
-    }
 
     private void inquiry(ScsiCommand c, byte[] cdb, long blocks) {
         int flags = Cdb.u8(cdb, 1);
