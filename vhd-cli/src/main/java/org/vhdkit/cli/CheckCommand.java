@@ -48,12 +48,14 @@ import picocli.CommandLine.Model.CommandSpec;
             "Opens the file read-only unless --repair is given. Each finding has a stable code; see the JSON.",
             "--repair fixes only what needs no guessing: a damaged trailing footer (from its copy at offset 0),"
                     + " a damaged copy (from the trailer), a checksum whose other fields are valid, leaked space"
-                    + " before the trailing footer (the footer moved down, the file truncated), a table larger"
+                    + " before the trailing footer (the footer moved down, the file truncated), leaked space"
+                    + " between blocks (blocks moved there from the end of the file, which is then cut), a table larger"
                     + " than the footer's size needs, as an interrupted resize leaves it (the header's count set"
                     + " to the size's). It says what it did, and what it could not.",
             "Crash-safe: --repair changes the file in place, one step at a time, each leaving a valid image: a"
-                    + " footer or checksum is rewritten within one sector, and a footer is written at its new"
-                    + " place and flushed before the file is truncated to it. It needs the file to itself.",
+                    + " footer or checksum is rewritten within one sector; a moved block is copied and flushed"
+                    + " before its table entry points at the copy; a footer is written at its new place and"
+                    + " flushed before the file is truncated to it. It needs the file to itself.",
             "Exit code 0: clean (warnings allowed); 2: corrupt; 3: leaked space only. After --repair, the"
                     + " code says what remains."},
         footerHeading = "%nExamples:%n",

@@ -1,6 +1,7 @@
 package org.vhdkit.vhd.check;
 
 import java.io.IOException;
+import java.util.List;
 import org.vhdkit.vhd.io.ByteStore;
 
 /**
@@ -68,6 +69,64 @@ sealed interface Fix {
         public void apply(ByteStore store) throws IOException {
             store.writeBytes(0, footer);
             store.force();
+        }
+    }
+
+    /**
+     * Closes gaps inside the file: moves blocks from its end into them, then moves the trailing
+     * footer down to the new end ({@code trailer}) and cuts the file there. Each move copies the
+     * block's bitmap and data into its gap (space nothing references) and forces them, then points
+     * the block's table entry at the copy (four bytes within one sector) and forces that: a crash
+     * leaves the block at its old place or at its new one, the other copy as leaked space.
+     *
+     * @param moves       the blocks to move, in order
+     * @param tableOffset where the Block Allocation Table starts
+     * @param blockBytes  a block's bitmap and data
+     * @param trailer     the footer at the new end, applied last
+     */
+    record MoveBlocks(List<Move> moves, long tableOffset, long blockBytes, WriteTrailer trailer) implements Fix {
+        private static final int SECTOR_SIZE = 512;
+        private static final int COPY_CHUNK = 1 << 20;
+
+        /** Block {@code block}'s bitmap and data go from offset {@code from} to {@code to}. */
+        record Move(int block, long from, long to) {
+        }
+
+        public MoveBlocks {
+            moves = List.copyOf(moves);
+        }
+
+        @Override
+        public int order() {
+            return 2;
+        }
+
+        @Override
+        public void apply(ByteStore store) throws IOException {
+            if (store.size() != trailer.oldSize()) {
+                throw new IOException(store.path() + ": the file changed size from " + trailer.oldSize() + " to "
+                        + store.size() + " bytes while it was being repaired; nothing more was written");
+            }
+            for (Move move : moves) {
+                long entryAt = tableOffset + 4L * move.block();
+                byte[] entry = store.readBytes(entryAt, 4);
+                long sector = ((entry[0] & 0xFFL) << 24) | ((entry[1] & 0xFF) << 16) | ((entry[2] & 0xFF) << 8)
+                        | (entry[3] & 0xFF);
+                if (sector * SECTOR_SIZE != move.from()) {
+                    throw new IOException(store.path() + ": BAT entry " + move.block() + " at offset " + entryAt
+                            + " changed while the image was being repaired; nothing more was written");
+                }
+                for (long done = 0; done < blockBytes; done += COPY_CHUNK) {
+                    int n = (int) Math.min(COPY_CHUNK, blockBytes - done);
+                    store.writeBytes(move.to() + done, store.readBytes(move.from() + done, n));
+                }
+                store.force();
+                long to = move.to() / SECTOR_SIZE;
+                store.writeBytes(entryAt,
+                        new byte[] {(byte) (to >>> 24), (byte) (to >>> 16), (byte) (to >>> 8), (byte) to});
+                store.force();
+            }
+            trailer.apply(store);
         }
     }
 

@@ -46,7 +46,8 @@ import org.vhdkit.vhd.io.ByteStore;
  * <tr><td>BLOCK_OVERLAPS_METADATA</td><td>corrupt</td><td>no</td><td>a block over the headers, table or locator data</td></tr>
  * <tr><td>DATA_NOT_IN_BITMAP</td><td>corrupt</td><td>no (it would be a guess)</td><td>dynamic disk: data in a sector whose bitmap bit is clear</td></tr>
  * <tr><td>LEAKED_TAIL</td><td>leak</td><td>yes (footer moved down, file truncated)</td><td>unreferenced space before the trailing footer</td></tr>
- * <tr><td>LEAKED_GAP</td><td>leak</td><td>no</td><td>unreferenced space between structures</td></tr>
+ * <tr><td>LEAKED_GAP</td><td>leak</td><td>when blocks from further on fit it (moved there from the end of the
+ * file, which is then cut)</td><td>unreferenced space between structures</td></tr>
  * <tr><td>PARENT_NOT_FOUND</td><td>corrupt</td><td>no</td><td>no parent with the UUID the child was linked to</td></tr>
  * <tr><td>PARENT_TIMESTAMP</td><td>warning</td><td>no</td><td>the parent changed after the link was made</td></tr>
  * <tr><td>PARENT_NOT_CHECKED</td><td>warning</td><td>no</td><td>the child is too damaged to follow its link</td></tr>
@@ -90,8 +91,9 @@ public final class ImageCheck {
      * Checks the image at {@code path} and repairs what can be repaired without guessing: a damaged
      * trailing footer (from its copy), a damaged copy (from the trailer), a checksum whose structure's
      * other fields are valid, leaked space before the trailing footer (the footer moved down and the
-     * file truncated), a table with more entries than the footer's size needs (what a resize stopped
-     * between its header and footer writes leaves; the header's count set to the size's). Each step is crash-safe; see {@link Fix}.
+     * file truncated), leaked space between structures (blocks moved from the end of the file into
+     * it, the file then cut), a table with more entries than the footer's size needs (what a resize
+     * stopped between its header and footer writes leaves; the header's count set to the size's). Each step is crash-safe; see {@link Fix}.
      *
      * @param progress as for {@link #check}
      * @return every finding of the check, each marked with whether it was repaired;

@@ -45,7 +45,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * sector after its table. A run of unreferenced bytes is padding, not a leak, when it is shorter than
  * {@value #PADDING} bytes or ends no later than that layout puts the next structure. Other runs are
  * leaks: before the trailing footer (repaired by moving the footer down and truncating the file), or
- * between structures (not repairable in place).
+ * between structures (repaired by moving blocks from the end of the file into them, last block first,
+ * when they fit with their data 4 KiB-aligned; then the footer moves down). No block is moved while
+ * anything found puts the table or the blocks in doubt.
  *
  * <p>Not thread-safe: one inspection, one thread. Reads only; the store may be read-only.
  */
@@ -59,6 +61,10 @@ final class Inspection {
     private static final int TABLE_CHUNK_ENTRIES = 1 << 18;
     private static final int DATA_CHUNK = 1 << 20;
     private static final byte[] ZERO_SECTOR = new byte[SECTOR];
+    /** Findings that put the table, the blocks or the header's structures in doubt: no block is moved then. */
+    private static final Set<String> LAYOUT_CODES = Set.of("BLOCKS_OVERLAP", "BLOCK_OVERLAPS_METADATA",
+            "BLOCK_PAST_END", "FILE_TOO_SHORT", "HEADER_CHECKSUM", "HEADER_DAMAGED", "HEADER_PAST_END",
+            "LOCATOR_OUTSIDE_FILE", "LOCATOR_TOO_LONG", "STRUCTURES_OVERLAP", "TABLE_OUTSIDE_FILE", "TABLE_SIZE");
 
     /** Field offsets inside the structures, for messages and checksum repairs. */
     private static final int FOOTER_DATA_OFFSET = 16;
@@ -505,6 +511,10 @@ final class Inspection {
         }
     }
 
+    /** A run of unreferenced bytes between two structures, and its finding. */
+    private record Gap(long start, long end, Findings.Pending finding) {
+    }
+
     private static boolean isSet(byte[] bitmap, int sector) {
         return (bitmap[sector >>> 3] & (0x80 >>> (sector & 7))) != 0;
     }
@@ -694,15 +704,17 @@ final class Inspection {
         void checkSpace() {
             long covered = 0;
             Region before = null;
+            List<Gap> gaps = new ArrayList<>();
             for (Region region : regions) { // sorted by checkOverlaps
                 if (region.start() >= limit) {
                     break; // past the end of the file's data: reported as such
                 }
                 if (!isPadding(covered, region.start())) {
-                    findings.leak("LEAKED_GAP", covered, Messages.at("file", covered, "the " + (region.start() - covered)
-                                    + " bytes at " + Messages.range(covered, region.start()) + " between "
-                                    + before.describe() + " and " + region.describe() + " belong to nothing"),
-                            "not repairable in place: closing a gap means moving blocks ('vhd compact' does)");
+                    gaps.add(new Gap(covered, region.start(), findings.leak("LEAKED_GAP", covered, Messages.at("file",
+                                    covered, "the " + (region.start() - covered) + " bytes at "
+                                            + Messages.range(covered, region.start()) + " between " + before.describe()
+                                            + " and " + region.describe() + " belong to nothing"),
+                            "not repairable in place: no block from further on fits it ('vhd compact' closes it)")));
                 }
                 if (region.end() > covered) {
                     covered = region.end();
@@ -724,6 +736,9 @@ final class Inspection {
                 unknownLayout(because);
                 return;
             }
+            if (!gaps.isEmpty() && layoutSound() && planMoves(gaps, tailLeak ? dataEnd : -1, tail)) {
+                return;
+            }
             if (!tailLeak && trailerFinding == null) {
                 return;
             }
@@ -743,6 +758,72 @@ final class Inspection {
                         : "rewrite the trailing footer with its checksum computed (every other field is valid)";
                 trailerFinding.repairedBy(fix, what + ": write it at offset " + position + resize);
             }
+        }
+
+        /** Whether nothing found so far puts the table, the blocks or the header's structures in doubt. */
+        private boolean layoutSound() {
+            return LAYOUT_CODES.stream().noneMatch(findings::has);
+        }
+
+        /**
+         * Plans the closing of {@code gaps} by moving blocks from the end of the file into them (the
+         * last block first, each into the first gap before it where it fits with its data 4 KiB-aligned),
+         * and the trailing footer down to the new end. Gives the plan as one fix to every gap it closes,
+         * to the leak before the trailer (at {@code tailLeak}, or -1) and to a trailer problem. Returns
+         * false when no block fits any gap.
+         */
+        private boolean planMoves(List<Gap> gaps, long tailLeak, String tail) {
+            List<Region> blocks = regions.stream().filter(Region::isBlock).sorted().toList();
+            int last = blocks.size() - 1; // blocks[0..last] stay where they are
+            List<Fix.MoveBlocks.Move> moves = new ArrayList<>();
+            long[] filled = new long[gaps.size()];
+            long movedEnd = 0;
+            for (int g = 0; g < gaps.size(); g++) {
+                Gap gap = gaps.get(g);
+                long at = gap.start();
+                while (last >= 0 && blocks.get(last).start() >= gap.end()) {
+                    long to = roundUp(at + header.bitmapBytes(), DATA_ALIGNMENT) - header.bitmapBytes();
+                    if (to + blockBytes > gap.end()) {
+                        break;
+                    }
+                    Region block = blocks.get(last--);
+                    moves.add(new Fix.MoveBlocks.Move(block.index(), block.start(), to));
+                    at = to + blockBytes;
+                    movedEnd = Math.max(movedEnd, at);
+                }
+                filled[g] = at;
+            }
+            if (moves.isEmpty()) {
+                return false;
+            }
+            long dataEnd = movedEnd;
+            for (Region region : regions) {
+                if (!region.isBlock()) {
+                    dataEnd = Math.max(dataEnd, region.end());
+                }
+            }
+            for (int b = 0; b <= last; b++) {
+                dataEnd = Math.max(dataEnd, blocks.get(b).end());
+            }
+            long position = trailerPlace(dataEnd);
+            Fix.MoveBlocks fix = new Fix.MoveBlocks(moves, header.tableOffset(), blockBytes,
+                    new Fix.WriteTrailer(position, footer.encode(), fileSize));
+            String what = "move " + (moves.size() == 1 ? "block " + moves.getFirst().block() : moves.size() + " blocks")
+                    + " from the end of the file into the gaps, then the trailing footer down to offset " + position
+                    + " and cut the file from " + fileSize + " to " + fix.trailer().newSize() + " bytes";
+            for (int g = 0; g < gaps.size(); g++) {
+                if (isPadding(filled[g], gaps.get(g).end())) {
+                    gaps.get(g).finding().repairedBy(fix, what);
+                }
+            }
+            if (tailLeak >= 0) {
+                findings.leak("LEAKED_TAIL", tailLeak, Messages.at("file", tailLeak, tail), "").repairedBy(fix, what);
+            }
+            if (trailerFinding != null) {
+                trailerFinding.repairedBy(fix,
+                        "write the trailing footer anew at offset " + position + " (" + what + ")");
+            }
+            return true;
         }
 
         /**

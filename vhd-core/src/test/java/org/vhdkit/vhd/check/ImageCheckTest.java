@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -522,6 +523,63 @@ class ImageCheckTest {
         assertEquals(Status.LEAKS, report.status());
         assertRepaired(repair(image.path()), image);
         assertArrayEquals(sound, Files.readAllBytes(image.path()));
+    }
+
+    /** The image with the table entry of the block lowest in the file cleared, and what it then reads as. */
+    private static Image withFirstBlockLeaked(Image image) throws IOException {
+        Layout layout = Faults.layout(image.path());
+        int first = -1;
+        for (int i = 0; i < layout.table().length; i++) {
+            if (layout.table()[i] != -1 && (first < 0 || layout.bitmapAt(i) < layout.bitmapAt(first))) {
+                first = i;
+            }
+        }
+        Faults.setEntry(image.path(), layout, first, 0xFFFFFFFFL);
+        byte[] model = image.model().clone();
+        Arrays.fill(model, first * 2 * MIB, (first + 1) * 2 * MIB, (byte) 0);
+        return new Image(image.path(), model);
+    }
+
+    @Test
+    void aLeakedBlockInsideTheFileIsClosedByMovingTheLastBlockIntoIt() throws IOException {
+        Image original = Faults.dynamic(tmp.resolve("d.vhd"), 28);
+        Layout before = Faults.layout(original.path());
+        Image leaked = withFirstBlockLeaked(original);
+        CheckReport report = check(leaked.path());
+        assertEquals(List.of("LEAKED_GAP"), codes(report));
+        assertEquals(Status.LEAKS, report.status());
+        Finding gap = finding(report, "LEAKED_GAP");
+        assertTrue(gap.repairable(), gap.toString());
+        assertTrue(gap.action().startsWith("move block " + before.lastBlock() + " from the end of the file into"),
+                gap.action());
+        assertRepaired(repair(leaked.path()), leaked);
+        Layout after = Faults.layout(leaked.path());
+        long lastBegan = before.bitmapAt(before.lastBlock());
+        assertTrue(after.trailerAt() <= lastBegan && after.trailerAt() > lastBegan - 4096,
+                "the file ends where the last block began (but for its alignment): " + after.trailerAt());
+        assertTrue(after.fileSize() <= before.fileSize() - 2 * MIB, after.fileSize() + " of " + before.fileSize());
+    }
+
+    /**
+     * A block move copies the block into the gap and forces it, then switches its table entry: a
+     * crash after either step leaves an image that reads right and has only leaks, which a repair
+     * then reclaims.
+     */
+    @Test
+    void aCrashInTheMiddleOfABlockMoveLeavesAValidImage() throws IOException {
+        Image leaked = withFirstBlockLeaked(Faults.dynamic(tmp.resolve("d.vhd"), 29));
+        Fix.MoveBlocks fix;
+        try (ByteStore store = ByteStore.open(leaked.path(), ByteStore.Mode.READ_ONLY)) {
+            fix = (Fix.MoveBlocks) Inspection.run(store, ProgressListener.NONE, true).fixes().getFirst();
+        }
+        Fix.MoveBlocks.Move move = fix.moves().getFirst();
+        Faults.poke(leaked.path(), move.to(), Faults.read(leaked.path(), move.from(), (int) fix.blockBytes()));
+        Faults.assertReadsAs(leaked.model(), leaked.path());
+        assertEquals(Status.LEAKS, check(leaked.path()).status(), "copied, not yet switched");
+        Faults.setEntry(leaked.path(), Faults.layout(leaked.path()), move.block(), move.to() / 512);
+        Faults.assertReadsAs(leaked.model(), leaked.path());
+        assertEquals(List.of("LEAKED_TAIL"), codes(check(leaked.path())), "switched, the old place not yet cut off");
+        assertRepaired(repair(leaked.path()), leaked);
     }
 
     /** A trailer damaged and leaked space before it: one fix repairs both. */
