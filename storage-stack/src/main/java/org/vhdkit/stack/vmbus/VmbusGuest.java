@@ -108,11 +108,7 @@ public final class VmbusGuest {
     void close(GuestChannel channel) {
         server.guestClose(channel.link());
         if (channel.ownedGpadl() >= 0) {
-            try {
-                server.teardownGpadl(channel.ownedGpadl());
-            } catch (VmbusException e) {
-                // Already torn down, or the parent still busy with it past the wait: it stays registered.
-            }
+            server.releaseClosedChannelsGpadl(channel.ownedGpadl());
         }
     }
 

@@ -285,6 +285,19 @@ public final class VmbusServer implements AutoCloseable {
         return gpadl.handle();
     }
 
+    /**
+     * Tears down the GPADL a channel the guest library opened and has just closed, if the parent is
+     * done with it. It is not when the consumer is still finishing (the closing thread was interrupted,
+     * as when the VM stops): the GPADL then stays registered, to go with the bus, and nothing is
+     * logged, as the guest did nothing wrong.
+     */
+    synchronized void releaseClosedChannelsGpadl(int handle) {
+        Gpadl gpadl = gpadls.get(handle);
+        if (gpadl != null && !gpadl.inUse) {
+            gpadls.remove(handle);
+        }
+    }
+
     synchronized void teardownGpadl(int handle) throws VmbusException {
         Gpadl gpadl = gpadl(handle);
         if (gpadl.inUse) {
