@@ -113,9 +113,10 @@ class KilledWriterTest {
 
         Process child = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
                 "--enable-native-access=ALL-UNNAMED", "-cp", System.getProperty("java.class.path"),
-                KilledWriterTest.class.getName(), image.toString(), Long.toString(seed)).redirectErrorStream(true).start();
+                KilledWriterTest.class.getName(), image.toString(), Long.toString(seed))
+                .redirectError(dir.resolve("child.err").toFile()).start(); // standard output carries only the protocol
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), UTF_8));
-        assertEquals("ready", out.readLine());
+        assertEquals("ready", out.readLine(), () -> "the child did not start: " + errors(dir));
         // Kill it a little after a random flush, so that the kill lands among writes and flushes.
         int killAfter = FLUSH_EVERY * random.nextInt(50) + FLUSH_EVERY - 1;
         int flushed = -1;
@@ -164,6 +165,14 @@ class KilledWriterTest {
         CheckReport after = ImageCheck.repair(image, ProgressListener.NONE);
         assertEquals(CheckReport.Status.CLEAN, after.status(), "seed " + seed + ": " + after);
         assertShowsOutside(image, model, unknown, "written on and repaired, seed " + seed);
+    }
+
+    private static String errors(Path dir) {
+        try {
+            return java.nio.file.Files.readString(dir.resolve("child.err"));
+        } catch (IOException e) {
+            return e.toString();
+        }
     }
 
     private static void assertShowsOutside(Path image, byte[] model, BitSet unknown, String what) throws IOException {

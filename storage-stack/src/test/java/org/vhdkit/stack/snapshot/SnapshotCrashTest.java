@@ -163,13 +163,25 @@ class SnapshotCrashTest {
                 "-Djava.util.logging.config.file=" + Path.of("src", "test", "resources", "logging.properties")
                         .toAbsolutePath(), SnapshotCrashTest.class.getName(), root().toString()));
         argv.addAll(List.of(args));
-        return new ProcessBuilder(argv).redirectErrorStream(true).start();
+        // Standard output carries only the protocol ("ready", "halting at ...", "done"); errors go to a file.
+        return new ProcessBuilder(argv).redirectError(dir.resolve(rootName + ".child.err").toFile()).start();
+    }
+
+    private String childErrors() {
+        try {
+            Path err = dir.resolve(rootName + ".child.err");
+            return Files.exists(err) ? Files.readString(err) : "";
+        } catch (IOException e) {
+            return e.toString();
+        }
     }
 
     /** Runs the child to its end and returns its exit status, with its output for failure messages. */
-    private static int finish(Process p, StringBuilder out) throws Exception {
+    private int finish(Process p, StringBuilder out) throws Exception {
         p.getOutputStream().close();
         out.append(new String(p.getInputStream().readAllBytes(), UTF_8));
+        p.waitFor(60, TimeUnit.SECONDS);
+        out.append(childErrors());
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the child did not end: " + out);
         return p.exitValue();
     }
@@ -328,7 +340,7 @@ class SnapshotCrashTest {
             }
             Process p = child("delete", "s2");
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), UTF_8));
-            assertEquals("ready", out.readLine());
+            assertEquals("ready", out.readLine(), () -> "the child did not start: " + childErrors());
             Thread.sleep(random.nextInt(400));
             p.destroyForcibly();
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
