@@ -251,11 +251,27 @@ class HostileIdeTest {
                     Attachment.dvd(Slot.ide(1, 1), iso));
             int[] ports = {0x1F0, 0x1F1, 0x1F2, 0x1F3, 0x1F4, 0x1F5, 0x1F6, 0x1F7, 0x3F6, 0x170, 0x171, 0x172, 0x173,
                 0x174, 0x175, 0x176, 0x177, 0x376, BM, BM + 2, BM + 4, BM + 6, BM + 8, BM + 10, BM + 12};
+            int[] strings = new int[2]; // string accesses made, and those refused as outside guest memory
             String result = IdeVms.run(vm, g -> {
                 Random random = new Random(42);
                 for (int i = 0; i < 20_000; i++) {
                     int port = ports[random.nextInt(ports.length)];
                     int size = 1 << random.nextInt(3);
+                    if (random.nextInt(16) == 0) { // REP INS / REP OUTS of up to 2048 values, anywhere
+                        long gpa = (long) (random.nextDouble() * (g.memory().size() + 8192)) - 4096;
+                        int count = 1 + random.nextInt(2048);
+                        try {
+                            if (random.nextBoolean()) {
+                                g.inString(port, size, gpa, count);
+                            } else {
+                                g.outString(port, size, gpa, count);
+                            }
+                        } catch (org.vhdkit.stack.memory.GuestMemoryException outside) {
+                            strings[1]++; // refused before any access
+                        }
+                        strings[0]++;
+                        continue;
+                    }
                     if (random.nextBoolean()) {
                         g.in8(port);
                     } else {
@@ -288,6 +304,7 @@ class HostileIdeTest {
             });
             assertEquals("alive", result);
             assertEquals(VmState.RUNNING, vm.state());
+            assertTrue(strings[0] > 1000 && strings[1] > 0 && strings[1] < strings[0], Arrays.toString(strings));
             vm.turnOff();
         }
         assertEquals(CheckReport.Status.CLEAN, ImageCheck.check(vhd, ProgressListener.NONE).status());
