@@ -88,6 +88,39 @@ class VmProcessIT {
         assertEquals("", pattern.err());
     }
 
+    /**
+     * The process hosting a VM is killed (SIGKILL) while the guest writes: the folder shows the VM
+     * Off, the disk has at most leaked space, and what the guest flushed before reads back.
+     */
+    @Test
+    void aHostKilledMidWorkloadLosesNothingTheGuestFlushed() throws Exception {
+        try (VhdDisk d = org.vhdkit.vhd.Vhd.create(tmp.resolve("d.vhd"), CreateOptions.dynamic(64 << 20))) {
+            assertTrue(d.size() > 0);
+        }
+        assertEquals(0, run("create", "--memory", "16M", "web").exitCode());
+        assertEquals(0, run("attach", "web", "--controller", "scsi:0:0", "d.vhd").exitCode());
+        Result pattern = run("run", "web", "--workload", "pattern", "--seed", "7"); // ends with a flush
+        assertEquals(0, pattern.exitCode(), pattern.toString());
+
+        // Random writes of the same pattern over it, in place, until killed.
+        Process host = vhd("run", "web", "--workload", "random", "--read-percent", "0", "--count", "100000000",
+                "--seed", "7").start();
+        host.getOutputStream().close();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!run("list").out().contains("web   Running")) {
+            assertTrue(System.nanoTime() < deadline, "the VM is not seen running");
+        }
+        Thread.sleep(500);
+        host.toHandle().destroyForcibly();
+        assertTrue(host.waitFor(30, TimeUnit.SECONDS));
+
+        assertTrue(run("list").out().contains("web   Off"), "a VM whose host died is Off");
+        Result check = run("check", "web");
+        assertTrue(check.exitCode() == 0 || check.exitCode() == 3, check.toString());
+        Result verify = run("run", "web", "--workload", "verify", "--seed", "7");
+        assertEquals(0, verify.exitCode(), "the flushed pattern reads back: " + verify);
+    }
+
     @Test
     void aSecondTerminalSeesTheRunningVmAndSavesIt() throws Exception {
         assertEquals(0, run("create", "--memory", "8M", "web").exitCode());
