@@ -55,10 +55,9 @@ import org.vhdkit.vhd.VirtualDisk;
  * {@link #insert}, {@link #eject} and {@link #media} change and show what a DVD drive holds on a
  * running (or paused) VM. The change is made on the VM's worker between two port accesses, and the
  * guest sees it as a real drive's: NOT READY / MEDIUM NOT PRESENT while empty, then UNIT ATTENTION /
- * MEDIUM MAY HAVE CHANGED once, then the data. {@link #insert} and {@link #eject} then record the
- * drive's new medium in the VM's stored configuration, so a save, a restart or another process sees
- * it; an eject by the guest (START STOP UNIT) is not recorded, as a real drive's tray opening does
- * not change what the VM's settings name.
+ * MEDIUM MAY HAVE CHANGED once, then the data. {@link #insert}, {@link #eject} and an eject by the
+ * guest (START STOP UNIT) then record the drive's new medium in the VM's stored configuration, so a
+ * save, a restart or another process sees it.
  *
  * <p>Thread-safety: the provider holds no state and may serve any number of VMs at once. The media
  * methods may be called from any thread; they run their change on the VM's worker thread, which
@@ -119,7 +118,7 @@ public final class EmulatedIde implements DeviceProvider {
         }
         String serial = serial(worker.configuration().id(), slot);
         if (a.kind() == Attachment.Kind.DVD) {
-            CdRom cd = new CdRom(worker.vmName() + "/" + slot, disk -> guestEjected(controller, slot, disk));
+            CdRom cd = new CdRom(worker.vmName() + "/" + slot, disk -> guestEjected(worker, controller, slot, disk));
             AtapiDrive drive = new AtapiDrive(channel, cd, serial);
             channel.drives[slot.unit()] = drive;
             if (a.path() != null) {
@@ -152,10 +151,19 @@ public final class EmulatedIde implements DeviceProvider {
                 + HexFormat.of().withUpperCase().toHexDigits(id.getLeastSignificantBits()).substring(0, 4);
     }
 
-    /** The guest ejected the medium (START STOP UNIT): close it. On the worker thread. */
-    private static void guestEjected(IdeController controller, Slot slot, VirtualDisk disk) {
+    /**
+     * The guest ejected the medium (START STOP UNIT): close it, and record the empty drive in the
+     * configuration, as a host-side eject does. On the worker thread.
+     */
+    private static void guestEjected(VmWorker worker, IdeController controller, Slot slot, VirtualDisk disk) {
         controller.media[slot.controller()][slot.unit()] = null;
         closeQuietly(disk);
+        try {
+            worker.recordChange(c -> c.withMedia(slot, null));
+        } catch (VmException e) {
+            LOG.log(Level.WARNING, "''{0}'': the guest ejected the medium at {1}, but the configuration could not"
+                    + " record it (the next start puts it back): {2}", worker.vmName(), slot, e.getMessage());
+        }
     }
 
     private static void closeQuietly(VirtualDisk disk) {
@@ -229,7 +237,7 @@ public final class EmulatedIde implements DeviceProvider {
         }, "eject " + slot + " of '" + vm.name() + "'");
         e.disk().ifPresent(EmulatedIde::closeQuietly);
         if (vm.configuration().attachment(slot).flatMap(Attachment::media).isPresent()) {
-            recordMedia(vm, slot, null); // also after the guest ejected it, which the configuration does not follow
+            recordMedia(vm, slot, null);
         }
         return e.disk().isPresent() ? Optional.ofNullable(e.path()) : Optional.empty();
     }

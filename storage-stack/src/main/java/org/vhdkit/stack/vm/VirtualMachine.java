@@ -195,7 +195,7 @@ public final class VirtualMachine {
             }
             partition = hypervisor.parent().createChild(config.name(), config.memoryBytes(), config.processors(), listener);
             ChildPartition p = partition;
-            worker = new VmWorker(config, partition, reason -> stopLater(p, reason));
+            worker = new VmWorker(config, partition, reason -> stopLater(p, reason), this::recordHotPlug);
             if (config.integrationComponents()) {
                 GuestShutdown shutdown = new GuestShutdown(config.name(), partition.newSignal());
                 worker.offerGuestService(GuestShutdown.class, shutdown);

@@ -22,6 +22,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
+import java.util.function.UnaryOperator;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.partition.ChildPartition;
 import org.vhdkit.stack.partition.GuestSignal;
@@ -49,6 +50,7 @@ public final class VmWorker {
     private final VmConfiguration configuration;
     private final ChildPartition partition;
     private final Consumer<String> failure;
+    private final ConfigurationRecorder recorder;
     private final PortIoBus bus = new PortIoBus();
     private final List<VmDevice> devices = new ArrayList<>();
     private final ConcurrentLinkedQueue<Runnable> tasks = new ConcurrentLinkedQueue<>();
@@ -58,11 +60,30 @@ public final class VmWorker {
     private volatile boolean stopping;
     private final AtomicBoolean released = new AtomicBoolean();
 
-    VmWorker(VmConfiguration configuration, ChildPartition partition, Consumer<String> failure) {
+    /** How a change the running VM's devices made reaches its stored configuration. */
+    @FunctionalInterface
+    interface ConfigurationRecorder {
+        void record(UnaryOperator<VmConfiguration> change) throws VmException;
+    }
+
+    VmWorker(VmConfiguration configuration, ChildPartition partition, Consumer<String> failure,
+             ConfigurationRecorder recorder) {
         this.configuration = configuration;
         this.partition = partition;
         this.failure = failure;
+        this.recorder = recorder;
         this.thread = Thread.ofPlatform().name(configuration.name() + "/worker").daemon(true).unstarted(this::loop);
+    }
+
+    /**
+     * Records in the VM's stored configuration a change its devices made on their own while it runs
+     * (a guest ejecting a DVD), as {@link VirtualMachine#recordHotPlug(UnaryOperator)} does. Thread-safe;
+     * may be called on the worker thread.
+     *
+     * @throws VmException when the VM is not Running or Paused, or busy with another operation
+     */
+    public void recordChange(UnaryOperator<VmConfiguration> change) throws VmException {
+        recorder.record(change);
     }
 
     /** The configuration the VM started with. Thread-safe. */

@@ -241,6 +241,8 @@ class AtapiTest {
             });
             assertEquals(List.of("ready", "refused 5 53/02", "NOT READY 3A"), log);
             assertEquals(Optional.empty(), EmulatedIde.media(vm, DVD), "the host sees the guest's eject");
+            assertEquals(Optional.empty(), vm.configuration().attachment(DVD).flatMap(Attachment::media),
+                    "and the configuration records it");
             vm.turnOff();
         }
     }
