@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
@@ -88,8 +89,20 @@ class KilledCommandsIT {
         return !ended;
     }
 
-    private String where(int round) {
-        return "round " + round + ", seed " + seed;
+    /** One round of a test, in its own folder: returns whether the kill caught the command running. */
+    @FunctionalInterface
+    private interface Round {
+        boolean run(Path dir, String where) throws Exception;
+    }
+
+    private void rounds(String command, Round round) throws Exception {
+        int killed = 0;
+        for (int i = 0; i < ROUNDS; i++) {
+            killed += round.run(Files.createDirectories(tmp.resolve(command + i)), "round " + i + ", seed " + seed)
+                    ? 1 : 0;
+        }
+        System.out.printf("KilledCommandsIT %s: %d of %d runs killed before they ended (seed %d)%n", command, killed,
+                ROUNDS, seed);
     }
 
     /** A dynamic disk with random data in most blocks and zeros written over every third. */
@@ -133,50 +146,42 @@ class KilledCommandsIT {
 
     @Test
     void compactKilledLeavesTheDiskAsItWasAndRunsAgain() throws Exception {
-        int killed = 0;
-        for (int round = 0; round < ROUNDS; round++) {
-            Path dir = Files.createDirectories(tmp.resolve("compact" + round));
+        rounds("compact", (dir, where) -> {
             Path image = disk(dir, "d.vhd", 192L * MIB);
             String before = sha256(image);
-            killed += kill(dir, "compact", "d.vhd") ? 1 : 0;
-            assertEquals(before, sha256(image), where(round));
-            assertNotEquals(CheckReport.Status.CORRUPT, status(image), where(round));
-            assertEquals(0, run(dir, "compact", "d.vhd"), where(round));
-            assertEquals(before, sha256(image), where(round));
-            assertEquals(CheckReport.Status.CLEAN, status(image), where(round));
-            assertTrue(partials(dir) <= 1, "at most the killed run's staging file is left: " + where(round));
-        }
-        System.out.printf("KilledCommandsIT compact: %d of %d runs killed before they ended (seed %d)%n", killed,
-                ROUNDS, seed);
+            boolean killed = kill(dir, "compact", "d.vhd");
+            assertEquals(before, sha256(image), where);
+            assertNotEquals(CheckReport.Status.CORRUPT, status(image), where);
+            assertEquals(0, run(dir, "compact", "d.vhd"), where);
+            assertEquals(before, sha256(image), where);
+            assertEquals(CheckReport.Status.CLEAN, status(image), where);
+            assertTrue(partials(dir) <= 1, "at most the killed run's staging file is left: " + where);
+            return killed;
+        });
     }
 
     @Test
     void convertKilledLeavesNoTargetOrAWholeOne() throws Exception {
-        int killed = 0;
-        for (int round = 0; round < ROUNDS; round++) {
-            Path dir = Files.createDirectories(tmp.resolve("convert" + round));
+        rounds("convert", (dir, where) -> {
             Path source = disk(dir, "d.vhd", 192L * MIB);
             String before = sha256(source);
-            killed += kill(dir, "convert", "--type", "fixed", "d.vhd", "f.vhd") ? 1 : 0;
-            assertEquals(before, sha256(source), where(round));
+            boolean killed = kill(dir, "convert", "--type", "fixed", "d.vhd", "f.vhd");
+            assertEquals(before, sha256(source), where);
             Path target = dir.resolve("f.vhd");
             if (Files.exists(target)) { // renamed into place only once whole
-                assertEquals(before, sha256(target), where(round));
+                assertEquals(before, sha256(target), where);
                 Files.delete(target);
             }
-            assertEquals(0, run(dir, "convert", "--type", "fixed", "d.vhd", "f.vhd"), where(round));
-            assertEquals(before, sha256(target), where(round));
-            assertEquals(CheckReport.Status.CLEAN, status(target), where(round));
-        }
-        System.out.printf("KilledCommandsIT convert: %d of %d runs killed before they ended (seed %d)%n", killed,
-                ROUNDS, seed);
+            assertEquals(0, run(dir, "convert", "--type", "fixed", "d.vhd", "f.vhd"), where);
+            assertEquals(before, sha256(target), where);
+            assertEquals(CheckReport.Status.CLEAN, status(target), where);
+            return killed;
+        });
     }
 
     @Test
     void mergeKilledKeepsTheChildReadingTheSameAndRunsAgain() throws Exception {
-        int killed = 0;
-        for (int round = 0; round < ROUNDS; round++) {
-            Path dir = Files.createDirectories(tmp.resolve("merge" + round));
+        rounds("merge", (dir, where) -> {
             Path base = disk(dir, "base.vhd", 128L * MIB);
             Path child = dir.resolve("child.vhd");
             try (VhdDisk d = Vhd.create(child, CreateOptions.differencing(base))) {
@@ -187,41 +192,40 @@ class KilledCommandsIT {
                 }
             }
             String shown = sha256(child);
-            killed += kill(dir, "merge", "child.vhd") ? 1 : 0;
-            assertNotEquals(CheckReport.Status.CORRUPT, status(base), where(round));
+            boolean killed = kill(dir, "merge", "child.vhd");
+            assertNotEquals(CheckReport.Status.CORRUPT, status(base), where);
             if (Files.exists(child)) {
-                assertEquals(shown, sha256(child), "the child reads the same however far the merge got: " + where(round));
-                assertEquals(0, run(dir, "merge", "child.vhd"), where(round));
+                assertEquals(shown, sha256(child), "the child reads the same however far the merge got: " + where);
+                assertEquals(0, run(dir, "merge", "child.vhd"), where);
             }
-            assertTrue(Files.notExists(child), where(round));
-            assertEquals(shown, sha256(base), "the parent shows what the child showed: " + where(round));
-            assertNotEquals(CheckReport.Status.CORRUPT, status(base), where(round));
-        }
-        System.out.printf("KilledCommandsIT merge: %d of %d runs killed before they ended (seed %d)%n", killed,
-                ROUNDS, seed);
+            assertTrue(Files.notExists(child), where);
+            assertEquals(shown, sha256(base), "the parent shows what the child showed: " + where);
+            assertNotEquals(CheckReport.Status.CORRUPT, status(base), where);
+            return killed;
+        });
     }
 
     @Test
     void resizeKilledKeepsTheDataAndRunsAgain() throws Exception {
-        for (int round = 0; round < ROUNDS; round++) {
-            Path dir = Files.createDirectories(tmp.resolve("resize" + round));
+        rounds("resize", (dir, where) -> {
             Path image = disk(dir, "d.vhd", 64L * MIB);
             byte[] before = new byte[64 * MIB];
             try (VhdDisk d = Vhd.openReadOnly(image)) {
                 d.read(0, before);
             }
-            kill(dir, "resize", "--size", "100G", "d.vhd"); // the table moves: steps at both ends of the file
+            boolean killed = kill(dir, "resize", "--size", "100G", "d.vhd"); // the table moves: steps at both ends
             if (status(image) == CheckReport.Status.CORRUPT) { // stopped between its header and footer writes
-                assertEquals(0, run(dir, "resize", "--size", "100G", "d.vhd"), where(round));
+                assertEquals(0, run(dir, "resize", "--size", "100G", "d.vhd"), where);
             }
-            assertEquals(0, run(dir, "resize", "--size", "100G", "d.vhd"), where(round));
+            assertEquals(0, run(dir, "resize", "--size", "100G", "d.vhd"), where);
             try (VhdDisk d = Vhd.open(image, OpenOptions.READ_ONLY)) {
-                assertEquals(100L << 30, d.size(), where(round));
+                assertEquals(100L << 30, d.size(), where);
                 byte[] after = new byte[64 * MIB];
                 d.read(0, after);
-                assertTrue(java.util.Arrays.equals(before, after), where(round));
+                assertTrue(Arrays.equals(before, after), where);
             }
-            assertNotEquals(CheckReport.Status.CORRUPT, status(image), where(round));
-        }
+            assertNotEquals(CheckReport.Status.CORRUPT, status(image), where);
+            return killed;
+        });
     }
 }
