@@ -188,8 +188,8 @@ final class VmRunCommand implements Callable<Integer> {
                 throw CommandFailure.refused(what + ": " + target.slot() + " is attached read-only, and the"
                         + " workload would write to it; use --workload verify" + (ide ? "" : ", or --read-percent 100"));
             }
-            Run run = ide ? ideRun(config, target, chosen, what) : syntheticRun(config, target, chosen, depth,
-                    mixCount, mixDuration, what);
+            Run run = ide ? ideRun(config, target, chosen, mixCount, mixDuration, what) : syntheticRun(config, target,
+                    chosen, depth, mixCount, mixDuration, what);
             try {
                 machine.start(run.program());
             } catch (VmException e) {
@@ -292,12 +292,8 @@ final class VmRunCommand implements Callable<Integer> {
     }
 
     /** The IDE workload on an IDE disk, through the guest's ATA driver and the emulated controller. */
-    private Run ideRun(VmConfiguration config, Attachment target, Set<Phase> chosen, String what)
-            throws CommandFailure {
-        if (chosen.contains(Phase.RANDOM)) {
-            throw CommandFailure.refused(what + ": " + target.slot() + " is on IDE, where the workload writes and"
-                    + " verifies the pattern only; use --workload pattern,verify, or a SCSI disk for random");
-        }
+    private Run ideRun(VmConfiguration config, Attachment target, Set<Phase> chosen, long mixCount,
+                       Duration mixDuration, String what) throws CommandFailure {
         if (queueDepth != null && queueDepth != 1) {
             throw new ParameterException(spec.commandLine(), "--queue-depth is for SCSI disks; IDE has no queue"
                     + " (one request at a time)");
@@ -307,7 +303,8 @@ final class VmRunCommand implements Callable<Integer> {
         try {
             plan = new IdeWorkload.Plan(target.slot().controller(), target.slot().unit(), how, 0,
                     span == null ? 0 : span / 512, Math.toIntExact(Math.min(blockSize, Integer.MAX_VALUE)), seed,
-                    chosen.contains(Phase.PATTERN), chosen.contains(Phase.VERIFY), true);
+                    chosen.contains(Phase.PATTERN), chosen.contains(Phase.VERIFY), true, mixCount, readPercent,
+                    mixDuration);
         } catch (IllegalArgumentException e) {
             throw CommandFailure.refused(what + ": " + e.getMessage(), e);
         }

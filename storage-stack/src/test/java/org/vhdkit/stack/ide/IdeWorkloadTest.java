@@ -51,6 +51,17 @@ class IdeWorkloadTest {
             assertTrue(pio.awaitFinished(Duration.ofSeconds(20)));
             assertTrue(pio.reports().stream().allMatch(Workload.Report::clean), pio.reports().toString());
             vm.turnOff();
+            // The random mix, as the synthetic workload runs it: reads checked, writes of the same pattern.
+            IdeWorkload mix = new IdeWorkload(IdeWorkload.Plan.writeAndVerify(IdeDriver.Mode.DMA, 5).withDisk(0, 1)
+                    .withPhases(false, true).withBlockSize(4096).withMix(300, 50, Duration.ZERO));
+            vm.start(mix);
+            assertTrue(mix.awaitFinished(Duration.ofSeconds(20)));
+            List<Workload.Report> mixed = mix.reports();
+            assertEquals(List.of("verify", "mix", "flush"), mixed.stream().map(Workload.Report::phase).toList());
+            assertEquals(300, mixed.get(1).requests());
+            assertEquals(300L * 4096, mixed.get(1).bytes());
+            assertTrue(mixed.stream().allMatch(Workload.Report::clean), mixed.toString());
+            vm.turnOff();
         }
         assertEquals(CheckReport.Status.CLEAN, ImageCheck.check(vhd, ProgressListener.NONE).status());
         try (VhdDisk d = Vhd.openReadOnly(vhd)) {

@@ -1,8 +1,10 @@
 package org.vhdkit.stack.ide.guest;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.vhdkit.stack.memory.GuestMemory;
@@ -16,13 +18,14 @@ import org.vhdkit.stack.workload.Workload.Report;
  * The guest workload on an IDE disk: a {@link GuestProgram} that writes the built-in workload's
  * verifiable pattern (the same bytes per sector as {@link Workload}, so
  * {@link Workload#expectedSector} checks the disk from outside) across a region of an ATA disk
- * through {@link IdeDriver} by PIO or DMA, reads it back and compares, flushes, and halts or powers
- * off. One request at a time (IDE has no queue). Each phase ends with a {@link Workload.Report}
- * (signals and interrupts 0: the emulated path has neither; the parent adds its intercept count
- * with {@link Report#withIntercepts}).
+ * through {@link IdeDriver} by PIO or DMA, reads it back and compares, runs a random mix of reads and
+ * writes of that pattern, flushes, and halts or powers off. One request at a time (IDE has no
+ * queue). Each phase ends with a {@link Workload.Report} (signals and interrupts 0: the emulated path
+ * has neither; the parent adds its intercept count with {@link Report#withIntercepts}).
  *
  * <p>It is the IDE counterpart of {@link Workload}, whose request engine is built on the synthetic
- * driver's queue; it has no mix phase and no restart model (a resumed VM runs it from the top).
+ * driver's queue; its phases are the same (the mix as "mix", with the same rules), but it has no
+ * restart model (a resumed VM runs it from the top).
  *
  * <pre>
  *   0x1000     the driver's scratch page (PRD table, sense)
@@ -48,13 +51,22 @@ public final class IdeWorkload implements GuestProgram {
      * @param blockSize  bytes per request, a multiple of 512 up to 256 KiB
      * @param seed       the pattern's seed
      * @param write      run the write phase
-     * @param verify     run the verify phase
+     * @param verify     run the verify phase, and check the mix's reads
      * @param powerOff   power the VM off when done, rather than halting
+     * @param mixCount    random requests to run after the other phases; 0 for none (unless a duration is given)
+     * @param readPercent the share of reads in the mix, 0 to 100; the rest write the pattern
+     * @param mixDuration how long the mix runs at most; zero for no limit but the count
      */
     public record Plan(int channel, int unit, IdeDriver.Mode mode, long firstBlock, long blocks, int blockSize,
-            long seed, boolean write, boolean verify, boolean powerOff) {
+            long seed, boolean write, boolean verify, boolean powerOff, long mixCount, int readPercent,
+            Duration mixDuration) {
         public Plan {
             Objects.requireNonNull(mode, "mode");
+            Objects.requireNonNull(mixDuration, "mixDuration");
+            if (mixCount < 0 || readPercent < 0 || readPercent > 100 || mixDuration.isNegative()) {
+                throw new IllegalArgumentException("a mix of " + mixCount + " requests, " + readPercent
+                        + "% reads, for " + mixDuration);
+            }
             if (channel < 0 || channel > 1 || unit < 0 || unit > 1 || firstBlock < 0 || blocks < 0) {
                 throw new IllegalArgumentException("no such IDE device or region: " + channel + ":" + unit + ", "
                         + firstBlock + "+" + blocks);
@@ -66,27 +78,38 @@ public final class IdeWorkload implements GuestProgram {
 
         /** Write and verify all of the primary master in 64 KiB requests by {@code mode}. */
         public static Plan writeAndVerify(IdeDriver.Mode mode, long seed) {
-            return new Plan(0, 0, mode, 0, 0, 64 * 1024, seed, true, true, false);
+            return new Plan(0, 0, mode, 0, 0, 64 * 1024, seed, true, true, false, 0, 0, Duration.ZERO);
         }
 
         public Plan withDisk(int newChannel, int newUnit) {
-            return new Plan(newChannel, newUnit, mode, firstBlock, blocks, blockSize, seed, write, verify, powerOff);
+            return new Plan(newChannel, newUnit, mode, firstBlock, blocks, blockSize, seed, write, verify, powerOff,
+                    mixCount, readPercent, mixDuration);
         }
 
         public Plan withRegion(long first, long count) {
-            return new Plan(channel, unit, mode, first, count, blockSize, seed, write, verify, powerOff);
+            return new Plan(channel, unit, mode, first, count, blockSize, seed, write, verify, powerOff, mixCount,
+                    readPercent, mixDuration);
         }
 
         public Plan withBlockSize(int size) {
-            return new Plan(channel, unit, mode, firstBlock, blocks, size, seed, write, verify, powerOff);
+            return new Plan(channel, unit, mode, firstBlock, blocks, size, seed, write, verify, powerOff, mixCount,
+                    readPercent, mixDuration);
         }
 
         public Plan withPhases(boolean newWrite, boolean newVerify) {
-            return new Plan(channel, unit, mode, firstBlock, blocks, blockSize, seed, newWrite, newVerify, powerOff);
+            return new Plan(channel, unit, mode, firstBlock, blocks, blockSize, seed, newWrite, newVerify, powerOff,
+                    mixCount, readPercent, mixDuration);
         }
 
         public Plan withPowerOff(boolean off) {
-            return new Plan(channel, unit, mode, firstBlock, blocks, blockSize, seed, write, verify, off);
+            return new Plan(channel, unit, mode, firstBlock, blocks, blockSize, seed, write, verify, off, mixCount,
+                    readPercent, mixDuration);
+        }
+
+        /** A random mix after the other phases: {@code count} requests (or for {@code duration}). */
+        public Plan withMix(long count, int percentReads, Duration duration) {
+            return new Plan(channel, unit, mode, firstBlock, blocks, blockSize, seed, write, verify, powerOff, count,
+                    percentReads, duration);
         }
     }
 
@@ -121,7 +144,8 @@ public final class IdeWorkload implements GuestProgram {
             IdeDriver d = IdeDriver.open(ctx, plan.channel(), plan.unit(), SCRATCH);
             IdeDriver.Identity id = d.identify();
             if (id.packet()) {
-                throw new IdeException("IDE " + plan.channel() + ":" + plan.unit() + " is a DVD drive, not a disk", 0, 0);
+                throw new IdeException("IDE " + plan.channel() + ":" + plan.unit() + " is a DVD drive, not a disk",
+                        0, 0);
             }
             if (plan.mode() == IdeDriver.Mode.PIO_MULTIPLE) {
                 d.setMultiple(Math.min(16, id.maxMultiple()));
@@ -137,6 +161,9 @@ public final class IdeWorkload implements GuestProgram {
             }
             if (plan.verify()) {
                 phase(ctx, d, "verify", first, count, false);
+            }
+            if (plan.mixCount() > 0 || !plan.mixDuration().isZero()) {
+                mix(ctx, d, first, count);
             }
             long start = System.nanoTime();
             long failed = 0;
@@ -184,6 +211,42 @@ public final class IdeWorkload implements GuestProgram {
         }
         report(new Report(name, requests, count * SECTOR, System.nanoTime() - start, 0, 0, mismatches, firstMismatch,
                 0, -1));
+    }
+
+    /**
+     * Random requests of the block size, aligned to it in the region: {@code readPercent} of them
+     * reads (checked against the pattern when the plan verifies), the rest writes of the pattern.
+     */
+    private void mix(GuestContext ctx, IdeDriver d, long first, long count) throws IdeException, GuestMemoryException {
+        GuestMemory m = ctx.memory();
+        int per = plan.blockSize() / SECTOR;
+        long slots = Math.max(1, count / per);
+        Random random = new Random(plan.seed());
+        long deadline = plan.mixDuration().isZero() ? Long.MAX_VALUE : System.nanoTime() + plan.mixDuration().toNanos();
+        long requests = 0;
+        long bytes = 0;
+        long mismatches = 0;
+        long firstMismatch = -1;
+        long start = System.nanoTime();
+        while ((plan.mixCount() == 0 || requests < plan.mixCount()) && System.nanoTime() < deadline) {
+            long lba = first + (long) (random.nextDouble() * slots) * per;
+            int n = (int) Math.min(per, first + count - lba);
+            if (random.nextInt(100) < plan.readPercent()) {
+                d.read(lba, n, BUFFER, plan.mode());
+                for (int s = 0; plan.verify() && s < n; s++) {
+                    if (!sectorMatches(m, BUFFER + (long) s * SECTOR, lba + s) && mismatches++ == 0) {
+                        firstMismatch = lba + s;
+                    }
+                }
+            } else {
+                fill(m, lba, n);
+                d.write(lba, n, BUFFER, plan.mode());
+            }
+            requests++;
+            bytes += (long) n * SECTOR;
+            ctx.safePoint();
+        }
+        report(new Report("mix", requests, bytes, System.nanoTime() - start, 0, 0, mismatches, firstMismatch, 0, -1));
     }
 
     private void fill(GuestMemory m, long lba, int sectors) throws GuestMemoryException {
