@@ -5,7 +5,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Slot;
@@ -19,9 +18,6 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm attach}: puts a VHD, a DVD drive or a pass-through disk at a controller slot. On an
@@ -51,16 +47,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd vm attach web --controller ide:1:0 --dvd /isos/setup.iso",
             "  vhd vm attach web --controller ide:1:1 --dvd        # an empty DVD drive",
             "  vhd vm attach web --controller scsi:1 --lun 0 --passthrough /dev/loop0"})
-final class VmAttachCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
-
+final class VmAttachCommand extends OneVmCommand {
     @Mixin
     VmSlotOptions where;
 
@@ -74,9 +61,6 @@ final class VmAttachCommand implements Callable<Integer> {
     @Option(names = "--passthrough", paramLabel = "DEVICE",
             description = "A raw host file or block device, e.g. /dev/loop0, attached as the disk itself.")
     Path passthrough;
-
-    @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
-    String name;
 
     @Parameters(index = "1", arity = "0..1", paramLabel = "FILE",
             description = "The VHD file (or, with --dvd, the ISO image).")

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import org.vhdkit.stack.snapshot.Snapshot;
 import org.vhdkit.stack.snapshot.Snapshots;
 import org.vhdkit.stack.vm.Attachment;
@@ -25,12 +24,7 @@ import org.vhdkit.vhd.check.Finding;
 import org.vhdkit.vhd.check.ImageCheck;
 import org.vhdkit.vhd.format.VhdFormatException;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm check}: whether a VM's snapshot tree and its files agree ({@link Snapshots#check},
@@ -61,21 +55,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd vm check web",
             "  vhd vm check --repair web",
             "  vhd vm check --output json web"})
-final class VmCheckCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
-
+final class VmCheckCommand extends OneVmCommand {
     @Option(names = "--repair", description = "Repair the tree and the images, in place. The VM must be Off or Saved.")
     boolean repair;
-
-    @Parameters(paramLabel = "NAME", description = "The VM.")
-    String name;
 
     record Item(String severity, String code, String message, Long offset, boolean repaired) {
         static Item of(Finding f) {

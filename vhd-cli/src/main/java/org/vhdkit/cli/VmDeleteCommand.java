@@ -2,17 +2,11 @@ package org.vhdkit.cli;
 
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.concurrent.Callable;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm delete}: removes a VM's folder (its configuration and any saved state), never its
@@ -30,19 +24,7 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {
             "  vhd vm delete web",
             "  vhd vm delete --output json web | jq -r '.kept[]'"})
-final class VmDeleteCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
-
-    @Parameters(paramLabel = "NAME", description = "The VM.")
-    String name;
-
+final class VmDeleteCommand extends OneVmCommand {
     /** The JSON document. */
     record Deleted(String name, String id, String folder, boolean savedStateDiscarded, List<String> kept) {
     }

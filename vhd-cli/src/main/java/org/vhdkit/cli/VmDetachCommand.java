@@ -1,7 +1,6 @@
 package org.vhdkit.cli;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
@@ -10,10 +9,6 @@ import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm detach}: empties a controller slot; the file stays as it is. On a running VM it is a
@@ -31,21 +26,9 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {
             "  vhd vm detach web --controller scsi:0 --lun 1",
             "  vhd vm detach web --controller ide:1:0"})
-final class VmDetachCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
-
+final class VmDetachCommand extends OneVmCommand {
     @Mixin
     VmSlotOptions where;
-
-    @Parameters(paramLabel = "NAME", description = "The VM.")
-    String name;
 
     @Override
     public Integer call() throws Exception {

@@ -4,7 +4,6 @@ import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
@@ -13,13 +12,8 @@ import org.vhdkit.stack.vm.VmConfigurationException;
 import org.vhdkit.stack.vm.VmException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm set}: changes a VM's settings (Set-VM): memory, processors, integration components,
@@ -41,16 +35,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd vm set --boot ide:1:0,ide:0:0 web   # DVD first, then the disk",
             "  vhd vm set --boot none web",
             "  vhd vm set --rename web2 web"})
-final class VmSetCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
-
+final class VmSetCommand extends OneVmCommand {
     @Option(names = "--memory", paramLabel = "SIZE", converter = Size.Converter.class,
             description = "Guest memory, e.g. 1G.")
     Long memory;
@@ -70,9 +55,6 @@ final class VmSetCommand implements Callable<Integer> {
 
     @Option(names = "--rename", paramLabel = "NEW-NAME", description = "A new name, unique in the folder.")
     String rename;
-
-    @Parameters(paramLabel = "NAME", description = "The VM.")
-    String name;
 
     /** The JSON document. */
     record Changes(String name, List<String> changed, VmDescription before, VmDescription after) {

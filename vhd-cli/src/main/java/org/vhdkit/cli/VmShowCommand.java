@@ -1,13 +1,7 @@
 package org.vhdkit.cli;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm show}: one VM's configuration, state and attachments; with {@code --output json}
@@ -20,19 +14,7 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {
             "  vhd vm show web",
             "  vhd vm show --output json web | jq -r '.attachments[].path'"})
-final class VmShowCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
-
-    @Parameters(paramLabel = "NAME", description = "The VM.")
-    String name;
-
+final class VmShowCommand extends OneVmCommand {
     @Override
     public Integer call() throws Exception {
         return vm.execute(spec, session -> {

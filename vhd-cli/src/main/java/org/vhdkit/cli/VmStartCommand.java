@@ -4,7 +4,6 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import org.vhdkit.stack.ic.IcException;
 import org.vhdkit.stack.ic.ShutdownGuest;
 import org.vhdkit.stack.memory.GuestMemory;
@@ -15,11 +14,6 @@ import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm start}: starts a VM (from Saved: resumes it) and hosts it in this process until it
@@ -52,19 +46,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd vm start web                  # until it stops; Ctrl-C turns it off",
             "  vhd vm start web &                # then, e.g., 'vhd vm shutdown web'",
             "  vhd vm start --output json web    # one JSON report when it has stopped"})
-final class VmStartCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
-
-    @Parameters(paramLabel = "NAME", description = "The VM.")
-    String name;
-
+final class VmStartCommand extends OneVmCommand {
     /** One VM in the report: how it ended, or Running when started in another host. */
     record Outcome(String name, String state, String stopReason) {
         static Outcome of(VirtualMachine vm) {

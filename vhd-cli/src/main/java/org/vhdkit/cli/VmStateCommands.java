@@ -3,18 +3,13 @@ package org.vhdkit.cli;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /**
@@ -63,24 +58,6 @@ final class VmStateCommands {
         });
     }
 
-    /**
-     * What every state command has: its spec, the {@code vm} command above it (root folder, host),
-     * {@code --output}, and the VM's name.
-     */
-    abstract static class OnVm implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmCommand vm;
-
-        @Mixin
-        OutputOption output;
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
-    }
-
     @Command(name = "stop",
             description = {
                 "Turns a running or paused VM off at once, as pulling the plug: its processors stop where they are,"
@@ -92,7 +69,7 @@ final class VmStateCommands {
             footer = {
                 "  vhd vm stop web",
                 "  vhd vm stop --discard-saved-state web"})
-    static final class Stop extends OnVm {
+    static final class Stop extends OneVmCommand {
         @Option(names = "--discard-saved-state", description = "For a Saved VM: delete its saved state; it is then Off.")
         boolean discard;
 
@@ -119,7 +96,7 @@ final class VmStateCommands {
             footer = {
                 "  vhd vm shutdown web",
                 "  vhd vm shutdown --timeout 2m web"})
-    static final class Shutdown extends OnVm {
+    static final class Shutdown extends OneVmCommand {
         @Option(names = "--timeout", paramLabel = "DURATION", converter = DurationConverter.class,
                 description = "How long to wait for the guest to power off: e.g. 30s (the default), 2m, 500ms;"
                         + " a bare number is seconds.")
@@ -139,7 +116,7 @@ final class VmStateCommands {
                     + " 'vhd vm resume' lets them run on.",
             footerHeading = "%nExamples:%n",
             footer = "  vhd vm pause web")
-    static final class Pause extends OnVm {
+    static final class Pause extends OneVmCommand {
 
         @Override
         public Integer call() throws Exception {
@@ -154,7 +131,7 @@ final class VmStateCommands {
             description = "Lets a paused VM run on from where it was paused. (A Saved VM is resumed by 'vhd vm start'.)",
             footerHeading = "%nExamples:%n",
             footer = "  vhd vm resume web")
-    static final class Resume extends OnVm {
+    static final class Resume extends OneVmCommand {
 
         @Override
         public Integer call() throws Exception {
@@ -174,7 +151,7 @@ final class VmStateCommands {
             footer = {
                 "  vhd vm save web",
                 "  vhd vm start web                  # resumes from the saved state"})
-    static final class Save extends OnVm {
+    static final class Save extends OneVmCommand {
 
         @Override
         public Integer call() throws Exception {
