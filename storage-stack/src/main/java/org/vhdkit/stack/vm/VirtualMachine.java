@@ -362,10 +362,7 @@ public final class VirtualMachine {
                 throw new VmConfigurationException("id", "a VM's id cannot change (it is " + id + ", not " + next.id() + ")");
             }
             next.validate();
-            hypervisor.store(this, next);
-            synchronized (guard) {
-                configuration = next;
-            }
+            store(next);
         } finally {
             end(VmState.OFF);
         }
@@ -413,10 +410,7 @@ public final class VirtualMachine {
                         + " anything else");
             }
             next.validate();
-            hypervisor.store(this, next);
-            synchronized (guard) {
-                configuration = next;
-            }
+            store(next);
         } finally {
             end(from);
         }
@@ -449,10 +443,7 @@ public final class VirtualMachine {
                         + " switching the disks of '" + current.name() + "'");
             }
             next.validate();
-            hypervisor.store(this, next);
-            synchronized (guard) {
-                configuration = next;
-            }
+            store(next);
         } finally {
             end(from);
         }
@@ -479,10 +470,7 @@ public final class VirtualMachine {
             try {
                 SavedState.delete(folder);
                 to = VmState.OFF;
-                hypervisor.store(this, next);
-                synchronized (guard) {
-                    configuration = next;
-                }
+                store(next);
                 if (savedState.isPresent()) {
                     SavedState.copy(savedState.get(), folder, next.memoryBytes(), hypervisor.beforeRename());
                     to = VmState.SAVED;
@@ -529,6 +517,14 @@ public final class VirtualMachine {
             }
         }
         return true;
+    }
+
+    /** Writes {@code next}, validated, to the VM's folder (atomically), then makes it the configuration. */
+    private void store(VmConfiguration next) throws VmException {
+        hypervisor.store(this, next);
+        synchronized (guard) {
+            configuration = next;
+        }
     }
 
     private static boolean sameButHotPluggable(VmConfiguration a, VmConfiguration b) {
