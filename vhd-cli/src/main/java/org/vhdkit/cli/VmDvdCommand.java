@@ -116,12 +116,8 @@ final class VmDvdCommand implements Callable<Integer> {
         });
     }
 
-    /** {@code vhd vm dvd insert}. */
-    @Command(name = "insert",
-            description = {"Puts ISO into the DVD drive at --controller ide:C:D, ejecting what it held."},
-            footerHeading = "%nExamples:%n",
-            footer = {"  vhd vm dvd insert web --controller ide:1:0 /isos/tools.iso"})
-    static final class Insert implements Callable<Integer> {
+    /** What insert and eject share: the spec, the {@code dvd} command above, --output, the slot, the VM's name. */
+    abstract static class OnDrive implements Callable<Integer> {
         @Spec
         CommandSpec spec;
 
@@ -136,7 +132,14 @@ final class VmDvdCommand implements Callable<Integer> {
 
         @Parameters(index = "0", paramLabel = "NAME", description = "The VM.")
         String name;
+    }
 
+    /** {@code vhd vm dvd insert}. */
+    @Command(name = "insert",
+            description = {"Puts ISO into the DVD drive at --controller ide:C:D, ejecting what it held."},
+            footerHeading = "%nExamples:%n",
+            footer = {"  vhd vm dvd insert web --controller ide:1:0 /isos/tools.iso"})
+    static final class Insert extends OnDrive {
         @Parameters(index = "1", paramLabel = "ISO", description = "The ISO image (read only).")
         Path iso;
 
@@ -151,22 +154,7 @@ final class VmDvdCommand implements Callable<Integer> {
             description = {"Takes the medium out of the DVD drive at --controller ide:C:D, leaving it empty."},
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm dvd eject web --controller ide:1:0"})
-    static final class Eject implements Callable<Integer> {
-        @Spec
-        CommandSpec spec;
-
-        @ParentCommand
-        VmDvdCommand parent;
-
-        @Mixin
-        OutputOption output;
-
-        @Mixin
-        VmSlotOptions where;
-
-        @Parameters(paramLabel = "NAME", description = "The VM.")
-        String name;
-
+    static final class Eject extends OnDrive {
         @Override
         public Integer call() throws Exception {
             return parent.change(spec, output, name, where.slot(spec), null);
