@@ -1,18 +1,13 @@
 package org.vhdkit.cli;
 
 import java.io.PrintWriter;
-import java.util.concurrent.Callable;
 import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmException;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm create}: a new VM, Off, with nothing attached. Prints one line, or with
@@ -30,18 +25,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd vm create web",
             "  vhd vm create --memory 2G --processors 2 db",
             "  vhd vm create --no-integration --memory 64M legacy   # emulated devices only"})
-final class VmCreateCommand implements Callable<Integer> {
+final class VmCreateCommand extends VmSubcommand {
     /** Hyper-V's default for a new VM. */
     static final long DEFAULT_MEMORY = 512L << 20;
-
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
 
     @Option(names = "--memory", paramLabel = "SIZE", converter = Size.Converter.class,
             description = "Guest memory, e.g. 512M (the default) or 2G.")

@@ -2,12 +2,7 @@ package org.vhdkit.cli;
 
 import java.io.PrintWriter;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm list}: the VMs of the folder, by name. With {@code --output json} one object:
@@ -22,16 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {
             "  vhd vm list",
             "  vhd vm list -o json | jq -r '.vms[] | select(.state == \"Running\").name'"})
-final class VmListCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
-
+final class VmListCommand extends VmSubcommand {
     /** The JSON document. */
     record Listing(String root, List<VmDescription> vms, List<String> problems) {
     }

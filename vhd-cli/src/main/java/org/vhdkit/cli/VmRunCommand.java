@@ -7,7 +7,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import org.vhdkit.stack.ide.guest.IdeDriver;
 import org.vhdkit.stack.ide.guest.IdeWorkload;
@@ -22,13 +21,8 @@ import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.workload.Workload;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
-import picocli.CommandLine.Parameters;
-import picocli.CommandLine.ParentCommand;
-import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd vm run}: starts a VM with the built-in guest workload on one of its disks, waits until
@@ -87,20 +81,11 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd vm run web --workload pattern,verify,random --duration 10s",
             "  vhd vm run web --disk scsi:1:3 --span 256M --output json",
             "  vhd vm run web --disk ide:0:0 --mode pio --span 8M"})
-final class VmRunCommand implements Callable<Integer> {
+final class VmRunCommand extends OneVmCommand {
     /** The workloads, in the order they run. */
     enum Phase {
         PATTERN, VERIFY, RANDOM
     }
-
-    @Spec
-    CommandSpec spec;
-
-    @ParentCommand
-    VmCommand vm;
-
-    @Mixin
-    OutputOption output;
 
     @Option(names = "--workload", paramLabel = "PHASES", split = ",", converter = PhaseConverter.class,
             description = "pattern, verify, random, or several comma-separated (default: pattern,verify).")
@@ -143,9 +128,6 @@ final class VmRunCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "N", description = "The pattern's seed, and the random mix's"
             + " (default 1). verify expects the seed the pattern was written with.")
     long seed = 1;
-
-    @Parameters(paramLabel = "NAME", description = "The VM.")
-    String name;
 
     /** One phase in the JSON. */
     record PhaseReport(String phase, long requests, long bytes, double seconds, double iops, double megabytesPerSecond,

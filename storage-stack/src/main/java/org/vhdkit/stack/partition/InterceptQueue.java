@@ -171,11 +171,11 @@ public final class InterceptQueue {
         }
     }
 
+    /** Posts the access in {@code s}; {@code size} was checked by the caller (mask). */
     private int post(VirtualProcessor vp, Slot s, int port, int size, boolean write) {
         if (port < 0 || port > 0xFFFF) {
             throw new IllegalArgumentException("port 0x" + Integer.toHexString(port) + " is not a 16-bit port");
         }
-        mask(size);
         s.port = port;
         s.size = size;
         s.write = write;
