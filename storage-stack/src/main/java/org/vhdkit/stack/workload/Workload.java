@@ -515,35 +515,47 @@ public final class Workload implements GuestProgram {
         }
 
         private void fill(long buffer, long lba, int count) throws GuestMemoryException {
-            for (int s = 0; s < count; s++) {
-                long at = buffer + (long) s * SECTOR;
-                long sectorLba = lba + s;
-                memory.setLong(at, sectorLba);
-                memory.setLong(at + 8, plan.seed());
-                long word = mix64(sectorLba ^ plan.seed());
-                for (int w = 2; w < SECTOR / 8; w++) {
-                    memory.setLong(at + 8L * w, word + w);
-                }
-            }
+            fillPattern(memory, buffer, lba, count, plan.seed());
         }
 
         private void check(long buffer, long lba, int count) throws GuestMemoryException {
             for (int s = 0; s < count; s++) {
-                long at = buffer + (long) s * SECTOR;
-                long sectorLba = lba + s;
-                boolean same = memory.getLong(at) == sectorLba && memory.getLong(at + 8) == plan.seed();
-                long word = mix64(sectorLba ^ plan.seed());
-                for (int w = 2; same && w < SECTOR / 8; w++) {
-                    same = memory.getLong(at + 8L * w) == word + w;
-                }
-                if (!same) {
+                if (!holdsPattern(memory, buffer + (long) s * SECTOR, lba + s, plan.seed())) {
                     if (mismatches == 0) {
-                        firstMismatch = sectorLba;
+                        firstMismatch = lba + s;
                     }
                     mismatches++;
                 }
             }
         }
+    }
+
+    /**
+     * Writes the pattern of sectors {@code lba} to {@code lba + count - 1} under {@code seed} into
+     * guest memory from {@code buffer}; allocates nothing. For guest programs on any disk path.
+     */
+    public static void fillPattern(GuestMemory memory, long buffer, long lba, int count, long seed)
+            throws GuestMemoryException {
+        for (int s = 0; s < count; s++) {
+            long at = buffer + (long) s * SECTOR;
+            long sectorLba = lba + s;
+            memory.setLong(at, sectorLba);
+            memory.setLong(at + 8, seed);
+            long word = mix64(sectorLba ^ seed);
+            for (int w = 2; w < SECTOR / 8; w++) {
+                memory.setLong(at + 8L * w, word + w);
+            }
+        }
+    }
+
+    /** Whether the sector at {@code at} in guest memory holds sector {@code lba}'s pattern; allocates nothing. */
+    public static boolean holdsPattern(GuestMemory memory, long at, long lba, long seed) throws GuestMemoryException {
+        boolean same = memory.getLong(at) == lba && memory.getLong(at + 8) == seed;
+        long word = mix64(lba ^ seed);
+        for (int w = 2; same && w < SECTOR / 8; w++) {
+            same = memory.getLong(at + 8L * w) == word + w;
+        }
+        return same;
     }
 
     /** The expected bytes of sector {@code lba} under {@code seed}: for checking a disk from outside. */

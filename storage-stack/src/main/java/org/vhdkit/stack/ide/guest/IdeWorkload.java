@@ -250,15 +250,10 @@ public final class IdeWorkload implements GuestProgram {
     }
 
     private void fill(GuestMemory m, long lba, int sectors) throws GuestMemoryException {
-        for (int s = 0; s < sectors; s++) {
-            m.write(BUFFER + (long) s * SECTOR, Workload.expectedSector(lba + s, plan.seed()));
-        }
+        Workload.fillPattern(m, BUFFER, lba, sectors, plan.seed());
     }
 
     private boolean sectorMatches(GuestMemory m, long at, long lba) throws GuestMemoryException {
-        byte[] expected = Workload.expectedSector(lba, plan.seed());
-        byte[] actual = new byte[SECTOR];
-        m.read(at, actual);
-        return java.util.Arrays.equals(expected, actual);
+        return Workload.holdsPattern(m, at, lba, plan.seed());
     }
 }
