@@ -7,10 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -24,6 +22,8 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
+import org.vhdkit.vhd.content.DigestAlgorithm;
+import org.vhdkit.vhd.content.DiskContents;
 
 /**
  * The commands that rewrite a file, each run as the real {@code vhd} (target/vhd.jar) and killed
@@ -122,16 +122,11 @@ class KilledCommandsIT {
         return path;
     }
 
-    private static String sha256(Path image) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        byte[] buffer = new byte[MIB];
+    /** The SHA-256 of what the disk (with its chain) shows, as {@code vhd digest} computes it. */
+    private static String sha256(Path image) throws IOException {
         try (VhdDisk d = Vhd.openReadOnly(image)) {
-            for (long at = 0; at < d.size(); at += buffer.length) {
-                d.read(at, buffer);
-                md.update(buffer);
-            }
+            return DiskContents.digest(d, DigestAlgorithm.SHA256, ProgressListener.NONE).hex();
         }
-        return HexFormat.of().formatHex(md.digest());
     }
 
     private static CheckReport.Status status(Path image) throws IOException {

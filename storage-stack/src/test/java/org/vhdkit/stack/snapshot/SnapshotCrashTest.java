@@ -13,9 +13,7 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -33,8 +31,11 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.content.DigestAlgorithm;
+import org.vhdkit.vhd.content.DiskContents;
 
 /**
  * A take, an apply or a delete cut short between two of its steps, two ways: a test hook throws
@@ -376,15 +377,10 @@ class SnapshotCrashTest {
         }
     }
 
-    private static String sha256(Path file) throws Exception {
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
-        byte[] buffer = new byte[1 << 20]; // the sizes here are whole MiB
+    /** The SHA-256 of what the disk (with its chain) shows, as {@code vhd digest} computes it. */
+    private static String sha256(Path file) throws IOException {
         try (VhdDisk d = Vhd.openReadOnly(file)) {
-            for (long at = 0; at < d.size(); at += buffer.length) {
-                d.read(at, buffer);
-                md.update(buffer);
-            }
+            return DiskContents.digest(d, DigestAlgorithm.SHA256, ProgressListener.NONE).hex();
         }
-        return HexFormat.of().formatHex(md.digest());
     }
 }
