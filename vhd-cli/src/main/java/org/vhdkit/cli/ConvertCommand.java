@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.transform.Conversion;
 import org.vhdkit.vhd.transform.ConvertOptions;
 import org.vhdkit.vhd.transform.ImageType;

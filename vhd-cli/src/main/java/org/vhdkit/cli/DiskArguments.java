@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import org.vhdkit.vhd.DiskImage;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * Opens the disks named on the command line whatever their format, as

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.transform.Conversion;
 

@@ -6,6 +6,8 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import org.vhdkit.vhd.disk.RawDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.Footer;
 import org.vhdkit.vhd.format.VhdFormatException;
 import org.vhdkit.vhd.io.ByteStore;

@@ -1,6 +1,7 @@
 package org.vhdkit.vhd;
 
 import java.util.Objects;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.io.ByteStore;
 
 /**

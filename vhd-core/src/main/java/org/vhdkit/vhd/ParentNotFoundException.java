@@ -15,7 +15,13 @@ public final class ParentNotFoundException extends IOException {
 
     private final transient List<String> tried;
 
-    ParentNotFoundException(String child, String parentName, String parentUuid, List<String> tried) {
+    /**
+     * @param child      the differencing disk, as the user named it
+     * @param parentName the parent's name as the child records it
+     * @param parentUuid the UUID the child was linked to
+     * @param tried      each place tried, with the reason it was passed over
+     */
+    public ParentNotFoundException(String child, String parentName, String parentUuid, List<String> tried) {
         super(child + ": parent '" + parentName + "' (UUID " + parentUuid + ") not found; tried "
                 + (tried.isEmpty() ? "nothing: the disk names no parent locator and no parent name" : String.join("; ", tried)));
         this.tried = List.copyOf(tried);

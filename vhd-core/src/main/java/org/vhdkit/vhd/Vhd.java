@@ -2,6 +2,9 @@ package org.vhdkit.vhd;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import org.vhdkit.vhd.disk.VirtualDisk;
+import org.vhdkit.vhd.image.VhdCreation;
+import org.vhdkit.vhd.image.VhdReader;
 
 /**
  * Opens and creates VHD files: the entry point of the library.
@@ -26,15 +29,15 @@ public final class Vhd {
     }
 
     /**
-     * Opens a fixed, dynamic or differencing VHD. A differencing disk's parents are found as
-     * {@link ParentResolver} describes and opened read-only.
+     * Opens a fixed, dynamic or differencing VHD. A differencing disk's parents are found through
+     * its parent locators, then by its parent's name beside it, and opened read-only.
      *
      * @throws org.vhdkit.vhd.format.VhdFormatException when the image is damaged or not a VHD
      * @throws ParentNotFoundException when a differencing disk's parent cannot be found
      * @throws IOException when the file cannot be opened, or is held by another writer
      */
     public static VhdDisk open(Path path, OpenOptions options) throws IOException {
-        return VhdReader.open(path, options, 0);
+        return VhdReader.open(path, options);
     }
 
     /** Opens a VHD read-only. */

@@ -3,6 +3,7 @@ package org.vhdkit.vhd;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.BlockAllocationTable;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.DynamicHeader;
@@ -14,8 +15,12 @@ import org.vhdkit.vhd.format.Footer;
  * <p>Thread-safety: as {@link VirtualDisk}; the accessors here return immutable values (or, for
  * {@link #blockAllocationTable()}, a table that is itself thread-safe) and may be called at any time
  * before {@link #close()}.
+ *
+ * <p>Implemented only by the fixed and sparse disks of {@code org.vhdkit.vhd.image}, which
+ * {@link Vhd} opens and creates; it cannot be sealed to them, as a sealed type outside a named
+ * module permits only its own package.
  */
-public sealed interface VhdDisk extends VirtualDisk permits FixedVhd, SparseVhd {
+public interface VhdDisk extends VirtualDisk {
 
     /** The file. */
     Path path();

@@ -2,7 +2,7 @@ package org.vhdkit.stack.ide;
 
 import java.io.IOException;
 import java.lang.System.Logger.Level;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * An ATA hard disk on an IDE channel, backed by any {@link VirtualDisk} (a VHD or a pass-through

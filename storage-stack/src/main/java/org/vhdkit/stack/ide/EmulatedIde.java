@@ -26,10 +26,10 @@ import org.vhdkit.stack.vm.VmDevice;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmWorker;
 import org.vhdkit.vhd.OpenOptions;
-import org.vhdkit.vhd.RawDisk;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.RawDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * The emulated IDE storage of VMs: the {@link DeviceProvider} that gives every VM its PIIX-style IDE

@@ -5,7 +5,7 @@ import java.lang.foreign.MemorySegment;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.GuestSignal;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * One IDE channel: the command block (data, error/features, sector count, LBA low/mid/high,

@@ -5,7 +5,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.function.Consumer;
 import org.vhdkit.stack.scsi.ScsiCommand.Direction;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * A CD/DVD-ROM drive as an MMC logical unit of 2048-byte blocks, holding an ISO image (any

@@ -9,7 +9,7 @@ import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.vhdkit.stack.scsi.ScsiCommand.Direction;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * A {@link VirtualDisk} seen as a SCSI logical unit: a direct-access block device of 512-byte

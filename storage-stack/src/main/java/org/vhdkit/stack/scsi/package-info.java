@@ -5,7 +5,7 @@
  *
  * <ul>
  *   <li>{@link org.vhdkit.stack.scsi.LogicalUnit}: the seam; {@link org.vhdkit.stack.scsi.ScsiDisk}
- *       implements it over a {@link org.vhdkit.vhd.VirtualDisk}.
+ *       implements it over a {@link org.vhdkit.vhd.disk.VirtualDisk}.
  *   <li>{@link org.vhdkit.stack.scsi.ScsiTarget}: the units of one controller by LUN; answers REPORT
  *       LUNS and commands to LUNs with no unit, and announces hot add and remove.
  *   <li>{@link org.vhdkit.stack.scsi.ScsiCommand}: one request's CDB, data buffer (a scatter-gather

@@ -35,7 +35,7 @@ import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.edit.ImageEdits;
 import org.vhdkit.vhd.edit.RebaseMode;
 import org.vhdkit.vhd.transform.Conversion;

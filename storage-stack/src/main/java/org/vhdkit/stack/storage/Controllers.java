@@ -24,10 +24,10 @@ import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.VmbusException;
 import org.vhdkit.stack.vmbus.VmbusServer;
 import org.vhdkit.vhd.OpenOptions;
-import org.vhdkit.vhd.RawDisk;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.RawDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * The synthetic SCSI controllers of one running VM ("scsi"): up to four, each a {@link ScsiTarget}

@@ -26,12 +26,12 @@ import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
-import org.vhdkit.vhd.MemoryDisk;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
 import org.vhdkit.vhd.ProgressListener;
+import org.vhdkit.vhd.disk.MemoryDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.HugeDisk;
 

@@ -12,9 +12,9 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.stack.scsi.ScsiCommand.Direction;
-import org.vhdkit.vhd.Extent;
-import org.vhdkit.vhd.MemoryDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.MemoryDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.HugeDisk;
 
 /** The CD/DVD logical unit, command by command, from MMC/SPC field layouts. */

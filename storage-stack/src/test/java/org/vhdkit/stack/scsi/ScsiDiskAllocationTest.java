@@ -13,10 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.scsi.ScsiCommand.Direction;
 import org.vhdkit.vhd.CreateOptions;
-import org.vhdkit.vhd.MemoryDisk;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.MemoryDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * A 4 KiB READ or WRITE into a preallocated buffer, through a reused command, allocates nothing on

@@ -27,7 +27,7 @@ import org.vhdkit.stack.scsi.ScsiCommand.Direction;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /** Data through READ, WRITE, WRITE SAME, UNMAP and the flushes, to memory and to a real dynamic VHD. */
 class ScsiDiskIoTest {

@@ -6,9 +6,9 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.vhdkit.vhd.Extent;
-import org.vhdkit.vhd.MemoryDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.MemoryDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * A disk for tests: memory behind it, every call checked against its size (a call outside is

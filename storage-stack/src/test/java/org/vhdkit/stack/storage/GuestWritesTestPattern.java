@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.io.IOException;
 import org.vhdkit.stack.workload.Workload;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /** Checks the workload's pattern on a disk from outside the guest. */
 final class GuestWritesTestPattern {

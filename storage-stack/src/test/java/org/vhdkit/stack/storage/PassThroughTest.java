@@ -19,7 +19,7 @@ import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.workload.Workload;
-import org.vhdkit.vhd.RawDisk;
+import org.vhdkit.vhd.disk.RawDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 
 /** Raw host files and block devices attached in place of a VHD. */

@@ -20,7 +20,7 @@ import org.vhdkit.stack.vmbus.GuestChannel;
 import org.vhdkit.stack.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusPacket;
 import org.vhdkit.stack.vmbus.VmbusServer;
-import org.vhdkit.vhd.MemoryDisk;
+import org.vhdkit.vhd.disk.MemoryDisk;
 
 /**
  * A hand-driven guest against one StorVsp, over a real VMBus server and guest memory, without a

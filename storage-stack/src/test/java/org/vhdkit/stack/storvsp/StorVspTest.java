@@ -19,7 +19,7 @@ import org.vhdkit.stack.scsi.ScsiDisk;
 import org.vhdkit.stack.vmbus.ChannelClosedReason;
 import org.vhdkit.stack.vmbus.GpaRangeList;
 import org.vhdkit.stack.vmbus.PacketType;
-import org.vhdkit.vhd.MemoryDisk;
+import org.vhdkit.vhd.disk.MemoryDisk;
 
 /** The storage protocol as the VSP speaks it, driven packet by packet by a hand-made guest. */
 class StorVspTest {

@@ -4,8 +4,8 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 import java.util.List;
-import org.vhdkit.vhd.Extent;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * Reads a disk's contents a window at a time into one reused buffer, reading only what

@@ -7,9 +7,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
-import org.vhdkit.vhd.Extent;
 import org.vhdkit.vhd.ProgressListener;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * Digests, comparisons and maps of what disks hold: the entry point of this package.

@@ -3,7 +3,7 @@ package org.vhdkit.vhd.content;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
-import org.vhdkit.vhd.Extent;
+import org.vhdkit.vhd.disk.Extent;
 
 /**
  * Which ranges of a disk hold data and where: the answer of {@link DiskContents#map}.

@@ -3,14 +3,14 @@ package org.vhdkit.vhd.content;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
-import org.vhdkit.vhd.RawDisk;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.RawDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.BlockAllocationTable;
 import org.vhdkit.vhd.format.DynamicHeader;
 
 /**
- * A disk and its ancestors, as layer numbers count them ({@link org.vhdkit.vhd.Extent#layer()}),
+ * A disk and its ancestors, as layer numbers count them ({@link org.vhdkit.vhd.disk.Extent#layer()}),
  * and where a layer keeps a byte in its file.
  *
  * <p>Where a byte is: a raw disk and a fixed VHD keep byte {@code n} of the disk at offset

@@ -3,7 +3,7 @@ package org.vhdkit.vhd.edit;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Optional;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.BlockAllocationTable;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.DynamicHeader;

@@ -13,10 +13,10 @@ import java.util.Optional;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.DiskImage;
 import org.vhdkit.vhd.ProgressListener;
-import org.vhdkit.vhd.RawDisk;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.RawDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.VhdFormatException;
 import org.vhdkit.vhd.io.ByteStore;
 

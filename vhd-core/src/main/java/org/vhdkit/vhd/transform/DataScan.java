@@ -4,9 +4,9 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-import org.vhdkit.vhd.Extent;
 import org.vhdkit.vhd.ProgressListener;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * Walks a disk from start to end and hands over the bytes that are not zero, in order.

@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.util.Objects;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.DynamicHeader;
 import org.vhdkit.vhd.format.Footer;
 

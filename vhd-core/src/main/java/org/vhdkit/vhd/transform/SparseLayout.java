@@ -1,6 +1,6 @@
 package org.vhdkit.vhd.transform;
 
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.DynamicHeader;
 import org.vhdkit.vhd.format.Footer;
 

@@ -24,14 +24,14 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.vhdkit.vhd.CreateOptions;
-import org.vhdkit.vhd.MemoryDisk;
 import org.vhdkit.vhd.ProgressListener;
-import org.vhdkit.vhd.RawDisk;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
 import org.vhdkit.vhd.content.ContentFixtures.Layout;
 import org.vhdkit.vhd.content.ContentFixtures.RecordingDisk;
+import org.vhdkit.vhd.disk.MemoryDisk;
+import org.vhdkit.vhd.disk.RawDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.Corpus;
 import org.vhdkit.vhd.testing.ExternalTools;
 

@@ -14,10 +14,10 @@ import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.vhdkit.vhd.CreateOptions;
-import org.vhdkit.vhd.Extent;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 
 /**
@@ -130,7 +130,7 @@ final class ContentFixtures {
 
     /** Opens what {@link #write} made, read-only. */
     static VirtualDisk open(Layout layout, Path file) throws IOException {
-        return layout == Layout.RAW ? org.vhdkit.vhd.RawDisk.open(file, true) : Vhd.openReadOnly(file);
+        return layout == Layout.RAW ? org.vhdkit.vhd.disk.RawDisk.open(file, true) : Vhd.openReadOnly(file);
     }
 
     /** A disk that passes everything to another and records the ranges it was asked to read. */

@@ -21,14 +21,14 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.vhd.CreateOptions;
-import org.vhdkit.vhd.Extent;
-import org.vhdkit.vhd.MemoryDisk;
 import org.vhdkit.vhd.OpenOptions;
-import org.vhdkit.vhd.RawDisk;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
 import org.vhdkit.vhd.content.ContentFixtures.QemuMapEntry;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.MemoryDisk;
+import org.vhdkit.vhd.disk.RawDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.Corpus;
 import org.vhdkit.vhd.testing.ExternalTools;
 

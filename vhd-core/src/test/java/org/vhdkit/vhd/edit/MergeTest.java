@@ -24,7 +24,7 @@ import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.VhdFormatException;
 

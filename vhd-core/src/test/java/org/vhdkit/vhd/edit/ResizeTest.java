@@ -362,7 +362,7 @@ class ResizeTest {
         ResizeResult result = ImageEdits.resize(path, newSize, false, ProgressListener.NONE);
         try (VhdDisk before = Vhd.openReadOnly(original); VhdDisk after = Vhd.openReadOnly(path)) {
             assertEquals(newSize, after.size());
-            for (org.vhdkit.vhd.Extent extent : before.extents(0, oldSize)) {
+            for (org.vhdkit.vhd.disk.Extent extent : before.extents(0, oldSize)) {
                 if (!extent.isData()) {
                     assertEquals(List.of(extent), after.extents(extent.offset(), extent.length()), name);
                     continue;

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.interop.Interop.Bytes;
 import org.vhdkit.vhd.interop.Interop.DiskModel;

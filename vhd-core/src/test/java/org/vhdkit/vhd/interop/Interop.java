@@ -19,8 +19,8 @@ import java.util.Random;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.vhdkit.vhd.Extent;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.ExternalTools.Result;
 

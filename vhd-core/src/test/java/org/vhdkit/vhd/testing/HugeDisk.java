@@ -3,8 +3,8 @@ package org.vhdkit.vhd.testing;
 import java.io.EOFException;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
-import org.vhdkit.vhd.Extent;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * A disk of any size that holds nothing (reads zeros, drops writes): for tests of what a device

@@ -17,7 +17,7 @@ import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /** Measurements against the files the library then writes: they must be equal, byte for byte. */
 class MeasurementTest {

@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import java.io.IOException;
 import java.net.URLDecoder;
@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.vhdkit.vhd.ParentNotFoundException;
+import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.format.DynamicHeader;
 import org.vhdkit.vhd.format.ParentLocator;
 import org.vhdkit.vhd.format.PlatformCode;

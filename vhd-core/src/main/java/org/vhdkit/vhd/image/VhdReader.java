@@ -1,9 +1,12 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.BlockAllocationTable;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.DynamicHeader;
@@ -20,10 +23,17 @@ import org.vhdkit.vhd.io.ByteStore;
  *
  * <p>Time and memory are in proportion to the table, not to the disk.
  *
+ * <p>Public for {@link org.vhdkit.vhd.Vhd#open}, the entry point, which says what it does.
+ *
  * <p>Thread-safety: stateless; safe from any thread.
  */
-final class VhdReader {
+public final class VhdReader {
     private VhdReader() {
+    }
+
+    /** Opens the image at {@code path} as {@link org.vhdkit.vhd.Vhd#open} describes. */
+    public static VhdDisk open(Path path, OpenOptions options) throws IOException {
+        return open(path, options, 0);
     }
 
     static VhdDisk open(Path path, OpenOptions options, int depth) throws IOException {

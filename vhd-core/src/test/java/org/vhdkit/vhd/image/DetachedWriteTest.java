@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
@@ -7,6 +7,10 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.vhd.CreateOptions;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
 
 /**
  * A differencing disk opened without its parent ({@link OpenOptions#withoutParent()}) and written

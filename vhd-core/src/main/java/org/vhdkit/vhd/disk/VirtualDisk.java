@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.disk;
 
 import java.io.Closeable;
 import java.io.IOException;
@@ -9,7 +9,7 @@ import java.util.List;
  * A disk as everything above the file format sees it: a run of bytes of fixed size, read and
  * written at byte offsets.
  *
- * <p>Implementations: fixed, dynamic and differencing VHD files ({@link Vhd}), raw host files and
+ * <p>Implementations: fixed, dynamic and differencing VHD files ({@link org.vhdkit.vhd.Vhd}), raw host files and
  * block devices ({@link RawDisk}), and memory ({@link MemoryDisk}).
  *
  * <h2>Durability</h2>

@@ -1,9 +1,13 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import org.vhdkit.vhd.LocatorText;
+import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.disk.FlatDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.BlockAllocationTable;
 import org.vhdkit.vhd.format.DynamicHeader;
 import org.vhdkit.vhd.format.Footer;

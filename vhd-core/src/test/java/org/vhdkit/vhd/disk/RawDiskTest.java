@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.disk;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -9,6 +9,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
+import org.vhdkit.vhd.CreateOptions;
+import org.vhdkit.vhd.Creator;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.BlockAllocationTable;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.DynamicHeader;
@@ -29,16 +34,19 @@ import org.vhdkit.vhd.io.ByteStore;
  * to 4 KiB; qemu then writes its first block over that padding without clearing it, and the 0xFF
  * bytes appear in the disk.) Fixed: the data, then the footer.
  *
+ * <p>Public for {@link Vhd#create}, the entry point, which says what it does.
+ *
  * <p>Thread-safety: stateless; safe from any thread.
  */
-final class VhdCreation {
+public final class VhdCreation {
     private static final int DATA_ALIGNMENT = 4096;
     private static final long ZERO_FILL_CHUNK = 1 << 20;
 
     private VhdCreation() {
     }
 
-    static VhdDisk create(Path path, CreateOptions options) throws IOException {
+    /** Creates the image at {@code path} as {@link Vhd#create} describes. */
+    public static VhdDisk create(Path path, CreateOptions options) throws IOException {
         UUID id = options.uniqueId().orElseGet(UUID::randomUUID);
         long timestamp = VhdTime.fromInstant(options.timestamp().orElseGet(Instant::now));
         Creator creator = options.creator();

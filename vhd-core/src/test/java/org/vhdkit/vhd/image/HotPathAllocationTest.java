@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +10,9 @@ import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.vhd.CreateOptions;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
 
 /**
  * Reads and writes of data a disk already holds allocate nothing on the heap, so a guest doing

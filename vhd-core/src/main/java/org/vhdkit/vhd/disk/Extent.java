@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.disk;
 
 /**
  * A range of a disk and the layer its bytes come from.

@@ -1,10 +1,12 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.io.ByteStore;
 
 /**

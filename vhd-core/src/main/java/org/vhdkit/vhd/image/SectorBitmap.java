@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import java.io.IOException;
 import org.vhdkit.vhd.io.ByteStore;

@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.disk;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -9,13 +9,18 @@ import org.vhdkit.vhd.io.ByteStore;
  * A disk whose bytes lie in a store as they are, from offset 0: the data path of a fixed VHD and of
  * a raw pass-through disk. Every read and write is one copy to or from the file.
  *
+ * <p>Subclassed by {@link RawDisk} and by the fixed VHD of {@code org.vhdkit.vhd.image}; it cannot be
+ * sealed to those two, as a sealed class outside a named module permits only its own package.
+ *
  * <p>Thread-safety: as {@link VirtualDisk}; there is no state beyond the store's.
  */
-abstract sealed class FlatDisk implements VirtualDisk permits FixedVhd, RawDisk {
-    final ByteStore store;
+public abstract class FlatDisk implements VirtualDisk {
+    /** The disk's bytes, from offset 0; owned by this disk, which closes it. */
+    protected final ByteStore store;
     private volatile boolean closed;
 
-    FlatDisk(ByteStore store) {
+    /** A disk over {@code store}, which it then owns. */
+    protected FlatDisk(ByteStore store) {
         this.store = store;
     }
 

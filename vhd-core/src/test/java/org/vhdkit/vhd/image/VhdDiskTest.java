@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,6 +25,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.vhdkit.vhd.CreateOptions;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.ProgressListener;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.BlockAllocationTable;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.Footer;

@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.disk;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;

@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.disk;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -7,11 +7,11 @@ import java.util.List;
  * Builds the list {@link VirtualDisk#extents} returns, merging neighbours of the same layer.
  * Not thread-safe: one per call.
  */
-final class Extents {
+public final class Extents {
     private final List<Extent> extents = new ArrayList<>();
 
     /** Appends a range that follows the last one. */
-    void add(long offset, long length, int layer) {
+    public void add(long offset, long length, int layer) {
         if (length == 0) {
             return;
         }
@@ -26,18 +26,18 @@ final class Extents {
     }
 
     /** Appends the parent's extents one layer deeper. */
-    void addFromParent(List<Extent> parentExtents) {
+    public void addFromParent(List<Extent> parentExtents) {
         for (Extent e : parentExtents) {
             add(e.offset(), e.length(), e.isData() ? e.layer() + 1 : Extent.ZERO);
         }
     }
 
-    List<Extent> build() {
+    public List<Extent> build() {
         return List.copyOf(extents);
     }
 
     /** Throws when the range does not lie inside a disk of {@code size} bytes. */
-    static void checkRange(VirtualDisk disk, long offset, long length) throws java.io.EOFException {
+    public static void checkRange(VirtualDisk disk, long offset, long length) throws java.io.EOFException {
         if (offset < 0 || length < 0 || offset > disk.size() - length) {
             throw new java.io.EOFException(disk.name() + ": range of " + length + " bytes at offset " + offset
                     + " is not inside the disk (" + disk.size() + " bytes)");

@@ -1,4 +1,4 @@
-package org.vhdkit.vhd;
+package org.vhdkit.vhd.image;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,6 +11,12 @@ import java.nio.file.StandardCopyOption;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.vhd.CreateOptions;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.ParentNotFoundException;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.disk.Extent;
 
 class ParentResolutionTest {
     private static final int MIB = 1 << 20;
