@@ -42,8 +42,8 @@ final class DiskArguments {
     /** The warnings of a VHD and of every parent below it, each once; none for a raw disk. */
     static List<String> warnings(VirtualDisk disk) {
         List<String> warnings = new ArrayList<>();
-        for (VirtualDisk layer = disk; layer instanceof VhdDisk vhd; layer = vhd.parent().orElse(null)) {
-            vhd.warnings().stream().filter(w -> !warnings.contains(w)).forEach(warnings::add);
+        for (VhdDisk layer : disk instanceof VhdDisk vhd ? vhd.chain() : List.<VhdDisk>of()) {
+            layer.warnings().stream().filter(w -> !warnings.contains(w)).forEach(warnings::add);
         }
         return warnings;
     }

@@ -79,7 +79,7 @@ final class InfoCommand implements Callable<Integer> {
         List<String> warnings = new ArrayList<>();
         FileArguments.checkNotDirectory(file);
         try (VhdDisk disk = org.vhdkit.vhd.Vhd.openReadOnly(file)) {
-            for (VhdDisk layer = disk; layer != null; layer = layer.parent().orElse(null)) {
+            for (VhdDisk layer : disk.chain()) {
                 layers.add(LayerFacts.of(layer));
                 layer.warnings().stream().filter(w -> !warnings.contains(w)).forEach(warnings::add);
             }

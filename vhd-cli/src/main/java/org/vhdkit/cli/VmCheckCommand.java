@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.Set;
 import org.vhdkit.stack.snapshot.Snapshot;
 import org.vhdkit.stack.snapshot.Snapshots;
@@ -127,8 +126,8 @@ final class VmCheckCommand extends OneVmCommand {
         for (Path top : tops) {
             all.add(top);
             try (VhdDisk disk = Vhd.openReadOnly(top)) {
-                for (Optional<VhdDisk> p = disk.parent(); p.isPresent(); p = p.get().parent()) {
-                    all.add(p.get().path());
+                for (VhdDisk layer : disk.chain()) {
+                    all.add(layer.path());
                 }
             } catch (VhdFormatException e) {
                 // ImageCheck of the file itself says what is wrong with it

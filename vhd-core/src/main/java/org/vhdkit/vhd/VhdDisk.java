@@ -1,6 +1,7 @@
 package org.vhdkit.vhd;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import org.vhdkit.vhd.disk.VirtualDisk;
@@ -44,6 +45,22 @@ public interface VhdDisk extends VirtualDisk {
      * (or lets go of its share of it) when it is closed: do not close it yourself.
      */
     Optional<VhdDisk> parent();
+
+    /**
+     * This disk and the parents open under it, top-down: this disk first, then its parent, its
+     * parent's parent and so on, the base last. For a disk opened with its parents, element
+     * {@code n} is layer {@code n} of {@link #extents}. Just this disk when it is not differencing or
+     * was opened without its parent. The parents belong to this disk, as {@link #parent()} says.
+     *
+     * <p>Thread-safety: a new immutable list on each call; the chain of an open disk does not change.
+     */
+    default List<VhdDisk> chain() {
+        List<VhdDisk> chain = new ArrayList<>();
+        for (VhdDisk layer = this; layer != null; layer = layer.parent().orElse(null)) {
+            chain.add(layer);
+        }
+        return List.copyOf(chain);
+    }
 
     /**
      * The non-empty parent locators of a differencing disk with the paths they spell, in table

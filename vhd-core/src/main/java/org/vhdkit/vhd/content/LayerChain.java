@@ -24,20 +24,13 @@ import org.vhdkit.vhd.format.DynamicHeader;
 final class LayerChain {
     private final List<VirtualDisk> disks;
 
-    private LayerChain(List<VirtualDisk> disks) {
+    private LayerChain(List<? extends VirtualDisk> disks) {
         this.disks = List.copyOf(disks);
     }
 
     /** {@code disk} and, for a differencing VHD opened with its parents, every ancestor. */
     static LayerChain of(VirtualDisk disk) {
-        List<VirtualDisk> disks = new ArrayList<>();
-        disks.add(disk);
-        VirtualDisk layer = disk;
-        while (layer instanceof VhdDisk vhd && vhd.parent().isPresent()) {
-            layer = vhd.parent().get();
-            disks.add(layer);
-        }
-        return new LayerChain(disks);
+        return new LayerChain(disk instanceof VhdDisk vhd ? vhd.chain() : List.of(disk));
     }
 
     /** Every layer, the disk first. */

@@ -119,7 +119,7 @@ final class Merge {
                         "a " + disk.type().name().toLowerCase(java.util.Locale.ROOT)
                                 + " disk has no parent to merge into; only a differencing disk can be merged");
             }
-            for (VhdDisk d = disk; d != null; d = d.parent().orElse(null)) {
+            for (VhdDisk d : disk.chain()) {
                 chain.add(new Layer(d.path(), d.size()));
             }
         }

@@ -79,7 +79,7 @@ final class Rebase {
         }
         UUID newParentUuid;
         try (VhdDisk parent = Vhd.open(newParent, OpenOptions.READ_ONLY)) {
-            for (VhdDisk d = parent; d != null; d = d.parent().orElse(null)) {
+            for (VhdDisk d : parent.chain()) {
                 if (Files.isSameFile(d.path(), child)) {
                     throw new VhdFormatException(child.toString(), "new parent", -1, newParent
                             + (d == parent ? " is this disk itself" : " has this disk in its own parent chain")

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Optional;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.DiskImage;
 import org.vhdkit.vhd.ProgressListener;
@@ -179,8 +178,8 @@ public final class Conversion {
     private static List<Path> filesOf(VirtualDisk disk) {
         List<Path> files = new ArrayList<>();
         if (disk instanceof VhdDisk vhd) {
-            for (Optional<VhdDisk> layer = Optional.of(vhd); layer.isPresent(); layer = layer.get().parent()) {
-                files.add(layer.get().path());
+            for (VhdDisk layer : vhd.chain()) {
+                files.add(layer.path());
             }
         } else if (disk instanceof RawDisk raw) {
             files.add(raw.path());

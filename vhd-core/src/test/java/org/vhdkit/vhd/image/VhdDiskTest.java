@@ -179,7 +179,7 @@ class VhdDiskTest {
 
     private static List<String> chainNames(VhdDisk disk) {
         List<String> names = new ArrayList<>();
-        for (VhdDisk p = disk.parent().orElse(null); p != null; p = p.parent().orElse(null)) {
+        for (VhdDisk p : disk.chain().subList(1, disk.chain().size())) {
             names.add(p.path().getFileName().toString());
         }
         return names;
