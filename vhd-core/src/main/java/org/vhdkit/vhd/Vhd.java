@@ -30,7 +30,8 @@ public final class Vhd {
 
     /**
      * Opens a fixed, dynamic or differencing VHD. A differencing disk's parents are found through
-     * its parent locators, then by its parent's name beside it, and opened read-only.
+     * its parent locators, then by its parent's name beside it, and opened read-only: in a pool of
+     * the disk's own, closed with it, unless {@link OpenOptions#withParents} names one to share.
      *
      * @throws org.vhdkit.vhd.format.VhdFormatException when the image is damaged or not a VHD
      * @throws ParentNotFoundException when a differencing disk's parent cannot be found

@@ -40,8 +40,9 @@ final class ParentResolver {
     record Found(VhdDisk parent, Optional<String> warning) {
     }
 
-    static Found resolve(ByteStore child, DynamicHeader header, ByteStore.Backing backing, int depth)
-            throws IOException {
+    /** Finds the parent of the differencing disk in {@code child} and takes it from {@code parents}. */
+    static Found resolve(ByteStore child, DynamicHeader header, ByteStore.Backing backing, ParentPool parents,
+                         int depth) throws IOException {
         String childName = child.path().toString();
         Map<Path, String> candidates = candidates(child, header);
         List<String> tried = new ArrayList<>();
@@ -54,7 +55,7 @@ final class ParentResolver {
             }
             VhdDisk parent;
             try {
-                parent = ParentPool.acquire(path, backing, depth + 1);
+                parent = parents.acquire(path, backing, depth + 1);
             } catch (ParentNotFoundException e) {
                 throw e; // the candidate is right but its own chain is broken: say that, not "not found"
             } catch (IOException e) {
@@ -63,7 +64,7 @@ final class ParentResolver {
             }
             if (!parent.footer().uniqueId().equals(header.parentUuid())) {
                 tried.add(how + ": its UUID is " + parent.footer().uniqueId() + ", not " + header.parentUuid());
-                ParentPool.release(parent);
+                parents.release(parent);
                 continue;
             }
             return new Found(parent, timestampWarning(childName, header, path));

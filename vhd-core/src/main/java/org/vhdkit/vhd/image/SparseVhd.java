@@ -65,8 +65,12 @@ final class SparseVhd implements VhdDisk {
     private final MemorySegment footerBytes;
     private final DynamicHeader header;
     private final BlockAllocationTable bat;
-    /** The parent of a differencing disk; null for a dynamic one. Owned by {@link ParentPool}. */
+    /** The parent of a differencing disk; null for a dynamic one. Held from {@link #parents}. */
     private final VhdDisk parent;
+    /** The pool {@link #parent} came from; null without a parent. */
+    private final ParentPool parents;
+    /** Whether this disk opened {@link #parents} for itself (it is the top of its chain), and closes it. */
+    private final boolean ownsParents;
     /** A differencing disk opened without its parent: what it does not hold cannot be read. */
     private final boolean detached;
     private final List<String> warnings;
@@ -91,7 +95,8 @@ final class SparseVhd implements VhdDisk {
     private volatile boolean closed;
 
     SparseVhd(ByteStore store, Footer footer, DynamicHeader header, BlockAllocationTable bat,
-              VhdDisk parent, boolean detached, long trailer, long nextFree, List<String> warnings) {
+              VhdDisk parent, ParentPool parents, boolean ownsParents, boolean detached, long trailer, long nextFree,
+              List<String> warnings) {
         this.store = store;
         this.name = store.path().toString();
         this.footer = footer;
@@ -99,6 +104,8 @@ final class SparseVhd implements VhdDisk {
         this.header = header;
         this.bat = bat;
         this.parent = parent;
+        this.parents = parents;
+        this.ownsParents = ownsParents;
         this.detached = detached;
         this.warnings = List.copyOf(warnings);
         this.size = footer.currentSize();
@@ -517,9 +524,21 @@ final class SparseVhd implements VhdDisk {
             try {
                 store.close();
             } finally {
-                if (parent != null) {
-                    ParentPool.release(parent);
-                }
+                releaseParent();
+            }
+        }
+    }
+
+    /** Lets go of the parent, and closes the pool it came from when this disk opened that for itself. */
+    private void releaseParent() throws IOException {
+        if (parent == null) {
+            return;
+        }
+        try {
+            parents.release(parent);
+        } finally {
+            if (ownsParents) {
+                parents.close();
             }
         }
     }

@@ -33,23 +33,30 @@ public final class VhdReader {
 
     /** Opens the image at {@code path} as {@link org.vhdkit.vhd.Vhd#open} describes. */
     public static VhdDisk open(Path path, OpenOptions options) throws IOException {
-        return open(path, options, 0);
+        return open(path, options, options.parents().orElse(null), 0);
     }
 
-    static VhdDisk open(Path path, OpenOptions options, int depth) throws IOException {
+    /**
+     * Opens the image at {@code path}, the disk at {@code depth} in its chain, taking its parents from
+     * {@code parents}; null for a pool of the disk's own, which it closes with itself.
+     */
+    static VhdDisk open(Path path, OpenOptions options, ParentPool parents, int depth) throws IOException {
         ByteStore store = ByteStore.open(path, options.readOnly() ? ByteStore.Mode.READ_ONLY : ByteStore.Mode.READ_WRITE,
                 options.backing());
         try {
-            return open(store, options.backing(), options.openParent(), depth);
+            return open(store, options.backing(), options.openParent(), parents, depth);
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
         }
     }
 
-    /** Opens the image in {@code store}, which the returned disk then owns. */
-    static VhdDisk open(ByteStore store, ByteStore.Backing backing, boolean openParent, int depth)
-            throws IOException {
+    /**
+     * Opens the image in {@code store}, which the returned disk then owns; {@code parents} as in
+     * {@link #open(Path, OpenOptions, ParentPool, int)}.
+     */
+    static VhdDisk open(ByteStore store, ByteStore.Backing backing, boolean openParent, ParentPool parents,
+                        int depth) throws IOException {
         String name = store.path().toString();
         long fileSize = store.size();
         List<String> warnings = new ArrayList<>();
@@ -95,14 +102,28 @@ public final class VhdReader {
             }
             nextFree = Math.max(nextFree, end);
         }
-        VhdDisk parent = null;
-        if (footer.diskType() == DiskType.DIFFERENCING && openParent) {
-            ParentResolver.Found resolved = ParentResolver.resolve(store, header, backing, depth);
-            parent = resolved.parent();
-            resolved.warning().ifPresent(warnings::add);
+        if (footer.diskType() != DiskType.DIFFERENCING || !openParent) {
+            boolean detached = footer.diskType() == DiskType.DIFFERENCING;
+            return new SparseVhd(store, footer, header, bat, null, null, false, detached, found.position(), nextFree,
+                    warnings);
         }
-        boolean detached = footer.diskType() == DiskType.DIFFERENCING && parent == null;
-        return new SparseVhd(store, footer, header, bat, parent, detached, found.position(), nextFree, warnings);
+        boolean ownPool = parents == null;
+        ParentPool pool = ownPool ? new ParentPool() : parents;
+        try {
+            ParentResolver.Found resolved = ParentResolver.resolve(store, header, backing, pool, depth);
+            resolved.warning().ifPresent(warnings::add);
+            return new SparseVhd(store, footer, header, bat, resolved.parent(), pool, ownPool, false, found.position(),
+                    nextFree, warnings);
+        } catch (IOException | RuntimeException e) {
+            if (ownPool) {
+                try {
+                    pool.close();
+                } catch (IOException closing) {
+                    e.addSuppressed(closing);
+                }
+            }
+            throw e;
+        }
     }
 
     /**

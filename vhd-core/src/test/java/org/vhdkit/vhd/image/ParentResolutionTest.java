@@ -81,18 +81,66 @@ class ParentResolutionTest {
     @Test
     void twoChildrenShareOneParentAndTheParentCannotBeOpenedForWritingMeanwhile() throws IOException {
         Path child = chainIn(tmp.resolve("e"));
-        Path sibling = tmp.resolve("e/sibling.vhd");
+        Path sibling = siblingIn(tmp.resolve("e"));
         Path base = tmp.resolve("e/bases/base.vhd");
-        try (VhdDisk disk = Vhd.create(sibling, CreateOptions.differencing(base))) {
+        try (ParentPool parents = new ParentPool();
+             VhdDisk a = Vhd.open(child, OpenOptions.READ_ONLY.withParents(parents));
+             VhdDisk b = Vhd.open(sibling, OpenOptions.READ_WRITE.withParents(parents))) {
+            assertTrue(a.parent().orElseThrow() == b.parent().orElseThrow(), "one shared parent");
+            assertInUse(base);
+        }
+        assertFreeForWriting(base);
+    }
+
+    @Test
+    void chainsOpenedApartEachOwnTheirParentsAndCloseThemAlone() throws IOException {
+        Path child = chainIn(tmp.resolve("g"));
+        Path sibling = siblingIn(tmp.resolve("g"));
+        Path base = tmp.resolve("g/bases/base.vhd");
+        try (VhdDisk a = Vhd.openReadOnly(child)) {
+            try (VhdDisk b = Vhd.openReadOnly(sibling)) {
+                assertTrue(a.parent().orElseThrow() != b.parent().orElseThrow(), "a parent of each chain's own");
+                assertEquals(2, b.chain().size());
+            }
+            byte[] back = new byte[3];
+            a.read(0, back);
+            assertEquals(1, back[0], "still read through its parent after the other chain closed");
+            assertEquals(9, back[1]);
+            assertInUse(base);
+        }
+        assertFreeForWriting(base);
+    }
+
+    /** A second child of the base of the chain in {@code dir}. */
+    private static Path siblingIn(Path dir) throws IOException {
+        Path sibling = dir.resolve("sibling.vhd");
+        try (VhdDisk disk = Vhd.create(sibling, CreateOptions.differencing(dir.resolve("bases/base.vhd")))) {
             disk.flush();
         }
-        try (VhdDisk a = Vhd.openReadOnly(child); VhdDisk b = Vhd.open(sibling, OpenOptions.READ_WRITE)) {
-            assertTrue(a.parent().orElseThrow() == b.parent().orElseThrow(), "one shared parent");
-            IOException busy = assertThrows(IOException.class, () -> Vhd.open(base, OpenOptions.READ_WRITE));
-            assertTrue(busy.getMessage().contains("in use"), busy.getMessage());
-        }
+        return sibling;
+    }
+
+    /** While a chain over {@code base} is open, the base cannot be opened for writing. */
+    private static void assertInUse(Path base) {
+        IOException busy = assertThrows(IOException.class, () -> Vhd.open(base, OpenOptions.READ_WRITE));
+        assertTrue(busy.getMessage().contains("in use"), busy.getMessage());
+    }
+
+    /** Once the chains over {@code base} are closed, it opens for writing. */
+    private static void assertFreeForWriting(Path base) throws IOException {
         try (VhdDisk writable = Vhd.open(base, OpenOptions.READ_WRITE)) {
             assertEquals(4 * MIB, writable.size());
+        }
+    }
+
+    @Test
+    void aClosedPoolOpensNothingMore() throws IOException {
+        Path child = chainIn(tmp.resolve("h"));
+        ParentPool parents = new ParentPool();
+        parents.close();
+        assertThrows(IllegalStateException.class, () -> Vhd.open(child, OpenOptions.READ_ONLY.withParents(parents)));
+        try (VhdDisk alone = Vhd.openReadOnly(child)) {
+            assertEquals(2, alone.chain().size());
         }
     }
 
