@@ -152,7 +152,7 @@ public final class ImageCheck {
                 VhdDisk parent = disk.parent().orElseThrow();
                 long modified = VhdTime.fromInstant(Files.getLastModifiedTime(parent.path()).toInstant());
                 if (modified != header.parentTimestamp()) {
-                    long at = disk.footer().dataOffset() + 56;
+                    long at = disk.footer().dataOffset() + DynamicHeader.PARENT_TIMESTAMP_OFFSET;
                     findings.add(new Finding(Severity.WARNING, "PARENT_TIMESTAMP", Messages.at(
                             "dynamic header Parent Time Stamp", at, "the link was made when the parent "
                                     + parent.path() + " was last modified at " + VhdTime.toInstant(header.parentTimestamp())

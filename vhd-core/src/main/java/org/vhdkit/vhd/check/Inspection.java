@@ -66,18 +66,6 @@ final class Inspection {
             "BLOCK_PAST_END", "FILE_TOO_SHORT", "HEADER_CHECKSUM", "HEADER_DAMAGED", "HEADER_PAST_END",
             "LOCATOR_OUTSIDE_FILE", "LOCATOR_TOO_LONG", "STRUCTURES_OVERLAP", "TABLE_OUTSIDE_FILE", "TABLE_SIZE");
 
-    /** Field offsets inside the structures, for messages and checksum repairs. */
-    private static final int FOOTER_DATA_OFFSET = 16;
-    private static final int FOOTER_CURRENT_SIZE = 48;
-    private static final int FOOTER_CHECKSUM = 64;
-    private static final int FOOTER_SAVED_STATE = 84;
-    private static final int HEADER_TABLE_OFFSET = 16;
-    private static final int HEADER_MAX_TABLE_ENTRIES = 28;
-    private static final int HEADER_CHECKSUM = 36;
-    private static final int HEADER_LOCATORS = 576;
-    private static final int LOCATOR_DATA_LENGTH = 8;
-    private static final int LOCATOR_DATA_OFFSET = 16;
-
     /** What an inspection found. */
     record Result(Optional<DiskType> type, List<Findings.Problem> problems) {
         Result {
@@ -229,14 +217,14 @@ final class Inspection {
 
     private void checkFooterFields() {
         if (footer.savedState()) {
-            findings.warning("SAVED_STATE", footerField(FOOTER_SAVED_STATE),
-                    Messages.at("footer Saved State", footerField(FOOTER_SAVED_STATE),
+            findings.warning("SAVED_STATE", footerField(Footer.SAVED_STATE_OFFSET),
+                    Messages.at("footer Saved State", footerField(Footer.SAVED_STATE_OFFSET),
                             "set: the disk belongs to a virtual machine in saved state"),
                     "not a fault: resume or discard the saved state of the virtual machine before changing the disk");
         }
         if (footer.currentSize() > Vhd.MAX_SIZE) {
-            findings.warning("SIZE_ABOVE_LIMIT", footerField(FOOTER_CURRENT_SIZE),
-                    Messages.at("footer Current Size", footerField(FOOTER_CURRENT_SIZE), footer.currentSize()
+            findings.warning("SIZE_ABOVE_LIMIT", footerField(Footer.CURRENT_SIZE_OFFSET),
+                    Messages.at("footer Current Size", footerField(Footer.CURRENT_SIZE_OFFSET), footer.currentSize()
                             + " bytes is above the 2040 GiB (" + Vhd.MAX_SIZE + " bytes) the format allows;"
                             + " Hyper-V refuses such a disk"),
                     "not a fault of the image's structure");
@@ -259,8 +247,8 @@ final class Inspection {
                 trailerFinding.repairedBy(fix, "write the footer, with its checksum computed, at offset " + size);
             }
         } else if (trailerAt < size) {
-            findings.corrupt("FIXED_SIZE_MISMATCH", footerField(FOOTER_CURRENT_SIZE),
-                    Messages.at("footer Current Size", footerField(FOOTER_CURRENT_SIZE), "the disk is " + size
+            findings.corrupt("FIXED_SIZE_MISMATCH", footerField(Footer.CURRENT_SIZE_OFFSET),
+                    Messages.at("footer Current Size", footerField(Footer.CURRENT_SIZE_OFFSET), "the disk is " + size
                             + " bytes, but the file holds only " + trailerAt + " bytes before its footer"),
                     "not repairable: the disk's last " + (size - trailerAt) + " bytes are not in the file");
             if (trailerFinding != null) {
@@ -273,8 +261,8 @@ final class Inspection {
             } else {
                 byte[] bytes = store.readBytes(trailerAt, Footer.SIZE);
                 trailerFinding.repairedBy(
-                        new Fix.RewriteChecksum(trailerAt + FOOTER_CHECKSUM,
-                                Checksum.compute(bytes, 0, Footer.SIZE, FOOTER_CHECKSUM), 2),
+                        new Fix.RewriteChecksum(trailerAt + Footer.CHECKSUM_OFFSET,
+                                Checksum.compute(bytes, 0, Footer.SIZE, Footer.CHECKSUM_OFFSET), 2),
                         "rewrite the checksum: every other field is valid and the Current Size matches the file");
             }
         }
@@ -288,8 +276,9 @@ final class Inspection {
         // Blocks and tables end before the trailing footer; with the trailer damaged, anywhere in the file.
         long limit = trailerAt >= 0 ? trailerAt : fileSize;
         if (headerAt > limit - DynamicHeader.SIZE) {
-            findings.corrupt("HEADER_PAST_END", footerField(FOOTER_DATA_OFFSET),
-                    Messages.at("footer Data Offset", footerField(FOOTER_DATA_OFFSET), "the dynamic header at offset "
+            long at = footerField(Footer.DATA_OFFSET_OFFSET);
+            findings.corrupt("HEADER_PAST_END", at,
+                    Messages.at("footer Data Offset", at, "the dynamic header at offset "
                             + headerAt + " runs past the end of the data (" + limit + " bytes of a file of "
                             + fileSize + "): the file is truncated or the field is wrong"),
                     "not repairable: the dynamic header is not in the file");
@@ -304,7 +293,7 @@ final class Inspection {
         } catch (VhdFormatException refused) {
             try {
                 header = DynamicHeader.decodeIgnoringChecksum(name, headerBytes, 0, headerAt);
-                headerChecksum = findings.corrupt("HEADER_CHECKSUM", headerAt + HEADER_CHECKSUM,
+                headerChecksum = findings.corrupt("HEADER_CHECKSUM", headerAt + DynamicHeader.CHECKSUM_OFFSET,
                         Messages.of(refused), "not repairable");
             } catch (VhdFormatException damaged) {
                 findings.corrupt("HEADER_DAMAGED", damaged.offset(), Messages.of(damaged),
@@ -340,8 +329,8 @@ final class Inspection {
         }
         if (headerChecksum != null) {
             if (headerSound) {
-                headerChecksum.repairedBy(new Fix.RewriteChecksum(headerAt + HEADER_CHECKSUM,
-                                Checksum.compute(headerBytes, 0, DynamicHeader.SIZE, HEADER_CHECKSUM), 0),
+                headerChecksum.repairedBy(new Fix.RewriteChecksum(headerAt + DynamicHeader.CHECKSUM_OFFSET,
+                                Checksum.compute(headerBytes, 0, DynamicHeader.SIZE, DynamicHeader.CHECKSUM_OFFSET), 0),
                         "rewrite the checksum: every other field of the dynamic header is valid");
             } else {
                 headerChecksum.notRepairable("not repairable: other fields of the dynamic header are wrong too"
@@ -356,8 +345,9 @@ final class Inspection {
      */
     private static byte[] headerSectorWithEntries(byte[] headerBytes, int entries) {
         byte[] changed = headerBytes.clone();
-        putInt(changed, HEADER_MAX_TABLE_ENTRIES, entries);
-        putInt(changed, HEADER_CHECKSUM, Checksum.compute(changed, 0, DynamicHeader.SIZE, HEADER_CHECKSUM));
+        putInt(changed, DynamicHeader.MAX_TABLE_ENTRIES_OFFSET, entries);
+        putInt(changed, DynamicHeader.CHECKSUM_OFFSET,
+                Checksum.compute(changed, 0, DynamicHeader.SIZE, DynamicHeader.CHECKSUM_OFFSET));
         return Arrays.copyOf(changed, SECTOR);
     }
 
@@ -392,7 +382,7 @@ final class Inspection {
             case VALID -> findings.corrupt("FOOTER_COPY_MISMATCH", 0, Messages.at("footer copy", 0,
                             "differs from the trailing footer in " + differences(copy.footer(), footer)), "")
                     .repairedBy(fix, rewrite);
-            case BAD_CHECKSUM -> findings.corrupt("FOOTER_COPY_CHECKSUM", FOOTER_CHECKSUM, copyMessage(copy), "")
+            case BAD_CHECKSUM -> findings.corrupt("FOOTER_COPY_CHECKSUM", Footer.CHECKSUM_OFFSET, copyMessage(copy), "")
                     .repairedBy(fix, rewrite);
             case DAMAGED -> findings.corrupt("FOOTER_COPY_DAMAGED", copy.problem().offset(), copyMessage(copy), "")
                     .repairedBy(fix, rewrite);
@@ -563,7 +553,7 @@ final class Inspection {
             long entries = Integer.toUnsignedLong(header.maxTableEntries());
             long needed = Math.ceilDiv(footer.currentSize(), Integer.toUnsignedLong(header.blockSize()));
             if (entries < needed || entries > needed + 1) {
-                long at = headerAt + HEADER_MAX_TABLE_ENTRIES;
+                long at = headerAt + DynamicHeader.MAX_TABLE_ENTRIES_OFFSET;
                 Findings.Pending finding = findings.corrupt("TABLE_SIZE", at, Messages.at(
                         "dynamic header Max Table Entries", at, String.format(
                                 "%d entries, but a disk of %d bytes in blocks of %d bytes needs %d", entries,
@@ -579,7 +569,7 @@ final class Inspection {
             long tableOffset = header.tableOffset();
             long tableEnd = tableOffset > Long.MAX_VALUE - entries * 4 ? Long.MAX_VALUE : tableOffset + entries * 4;
             if (tableOffset < Footer.SIZE || tableEnd > limit) {
-                long at = headerAt + HEADER_TABLE_OFFSET;
+                long at = headerAt + DynamicHeader.TABLE_OFFSET_OFFSET;
                 findings.corrupt("TABLE_OUTSIDE_FILE", at, Messages.at("dynamic header Table Offset", at,
                                 "the table of " + entries + " entries at " + Messages.range(tableOffset, tableEnd)
                                         + " is not inside " + Messages.range(Footer.SIZE, limit) + ", where the"
@@ -596,13 +586,14 @@ final class Inspection {
                 if (locator.isEmpty()) {
                     continue;
                 }
-                long entryAt = headerAt + HEADER_LOCATORS + (long) i * ParentLocator.SIZE;
+                long entryAt = headerAt + DynamicHeader.LOCATORS_OFFSET + (long) i * ParentLocator.SIZE;
                 String field = "dynamic header Parent Locator " + (i + 1);
                 long length = Integer.toUnsignedLong(locator.dataLength());
                 long start = locator.dataOffset();
                 if (start < 0 || start > limit - length) {
-                    findings.corrupt("LOCATOR_OUTSIDE_FILE", entryAt + LOCATOR_DATA_OFFSET, Messages.at(
-                                    field + " Platform Data Offset", entryAt + LOCATOR_DATA_OFFSET, "its data of "
+                    long at = entryAt + ParentLocator.DATA_OFFSET_OFFSET;
+                    findings.corrupt("LOCATOR_OUTSIDE_FILE", at, Messages.at(
+                                    field + " Platform Data Offset", at, "its data of "
                                             + length + " bytes at " + Long.toUnsignedString(start)
                                             + " lies outside the file's data (" + limit + " bytes)"),
                             "not repairable: the locator's data is not in the file");
@@ -610,8 +601,9 @@ final class Inspection {
                     continue;
                 }
                 if (length > locator.dataSpaceBytes()) {
-                    findings.corrupt("LOCATOR_TOO_LONG", entryAt + LOCATOR_DATA_LENGTH, Messages.at(
-                                    field + " Platform Data Length", entryAt + LOCATOR_DATA_LENGTH, "its data of "
+                    long at = entryAt + ParentLocator.DATA_LENGTH_OFFSET;
+                    findings.corrupt("LOCATOR_TOO_LONG", at, Messages.at(
+                                    field + " Platform Data Length", at, "its data of "
                                             + length + " bytes exceeds its data space of " + locator.dataSpaceBytes()
                                             + " bytes"),
                             "not repairable: which of the two fields is wrong cannot be told");

@@ -115,7 +115,7 @@ final class Merge {
         List<Layer> chain = new ArrayList<>();
         try (VhdDisk disk = Vhd.open(top, OpenOptions.READ_ONLY)) {
             if (disk.type() != DiskType.DIFFERENCING) {
-                throw new VhdFormatException(top.toString(), "footer Disk Type", disk.fileSize() - Footer.SIZE + 60,
+                throw new VhdFormatException(top.toString(), "footer Disk Type", disk.fileSize() - Footer.SIZE + Footer.DISK_TYPE_OFFSET,
                         "a " + disk.type().name().toLowerCase(java.util.Locale.ROOT)
                                 + " disk has no parent to merge into; only a differencing disk can be merged");
             }

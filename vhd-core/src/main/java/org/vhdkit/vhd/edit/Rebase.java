@@ -70,7 +70,7 @@ final class Rebase {
         long childSize;
         try (VhdDisk alone = Vhd.open(child, OpenOptions.READ_ONLY.withoutParent())) {
             if (alone.type() != DiskType.DIFFERENCING) {
-                throw new VhdFormatException(child.toString(), "footer Disk Type", alone.fileSize() - Footer.SIZE + 60,
+                throw new VhdFormatException(child.toString(), "footer Disk Type", alone.fileSize() - Footer.SIZE + Footer.DISK_TYPE_OFFSET,
                         "a " + alone.type().name().toLowerCase(java.util.Locale.ROOT) + " disk has no parent;"
                                 + " only a differencing disk can be given another");
             }

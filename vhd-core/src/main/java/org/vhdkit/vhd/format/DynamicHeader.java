@@ -62,20 +62,21 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
     /** The length of {@link #reserved()}. */
     public static final int RESERVED_SIZE = 4 + 512 + 256;
 
-    static final int COOKIE_OFFSET = 0;
-    static final int DATA_OFFSET_OFFSET = 8;
-    static final int TABLE_OFFSET_OFFSET = 16;
-    static final int HEADER_VERSION_OFFSET = 24;
-    static final int MAX_TABLE_ENTRIES_OFFSET = 28;
-    static final int BLOCK_SIZE_OFFSET = 32;
-    static final int CHECKSUM_OFFSET = 36;
-    static final int PARENT_UUID_OFFSET = 40;
-    static final int PARENT_TIMESTAMP_OFFSET = 56;
-    static final int RESERVED1_OFFSET = 60;
-    static final int PARENT_NAME_OFFSET = 64;
-    static final int PARENT_NAME_SIZE = 512;
-    static final int LOCATORS_OFFSET = 576;
-    static final int RESERVED2_OFFSET = 768;
+    // Where each field lies, from the start of the header (the specification's offsets).
+    public static final int COOKIE_OFFSET = 0;
+    public static final int DATA_OFFSET_OFFSET = 8;
+    public static final int TABLE_OFFSET_OFFSET = 16;
+    public static final int HEADER_VERSION_OFFSET = 24;
+    public static final int MAX_TABLE_ENTRIES_OFFSET = 28;
+    public static final int BLOCK_SIZE_OFFSET = 32;
+    public static final int CHECKSUM_OFFSET = 36;
+    public static final int PARENT_UUID_OFFSET = 40;
+    public static final int PARENT_TIMESTAMP_OFFSET = 56;
+    public static final int RESERVED1_OFFSET = 60;
+    public static final int PARENT_NAME_OFFSET = 64;
+    public static final int PARENT_NAME_SIZE = 512;
+    public static final int LOCATORS_OFFSET = 576;
+    public static final int RESERVED2_OFFSET = 768;
 
     /** Where the parts of the header go in {@link #reserved()}. */
     private static final int RESERVED1_AT = 0;

@@ -61,22 +61,23 @@ public record Footer(int features, int formatVersion, long dataOffset, long time
     /** The largest Current Size accepted: 2^62 bytes (the field is unsigned 64-bit). */
     public static final long MAX_CURRENT_SIZE = 1L << 62;
 
-    static final int COOKIE_OFFSET = 0;
-    static final int FEATURES_OFFSET = 8;
-    static final int FORMAT_VERSION_OFFSET = 12;
-    static final int DATA_OFFSET_OFFSET = 16;
-    static final int TIMESTAMP_OFFSET = 24;
-    static final int CREATOR_APPLICATION_OFFSET = 28;
-    static final int CREATOR_VERSION_OFFSET = 32;
-    static final int CREATOR_HOST_OS_OFFSET = 36;
-    static final int ORIGINAL_SIZE_OFFSET = 40;
-    static final int CURRENT_SIZE_OFFSET = 48;
-    static final int GEOMETRY_OFFSET = 56;
-    static final int DISK_TYPE_OFFSET = 60;
-    static final int CHECKSUM_OFFSET = 64;
-    static final int UNIQUE_ID_OFFSET = 68;
-    static final int SAVED_STATE_OFFSET = 84;
-    static final int RESERVED_OFFSET = 85;
+    // Where each field lies, from the start of the footer (the specification's offsets).
+    public static final int COOKIE_OFFSET = 0;
+    public static final int FEATURES_OFFSET = 8;
+    public static final int FORMAT_VERSION_OFFSET = 12;
+    public static final int DATA_OFFSET_OFFSET = 16;
+    public static final int TIMESTAMP_OFFSET = 24;
+    public static final int CREATOR_APPLICATION_OFFSET = 28;
+    public static final int CREATOR_VERSION_OFFSET = 32;
+    public static final int CREATOR_HOST_OS_OFFSET = 36;
+    public static final int ORIGINAL_SIZE_OFFSET = 40;
+    public static final int CURRENT_SIZE_OFFSET = 48;
+    public static final int GEOMETRY_OFFSET = 56;
+    public static final int DISK_TYPE_OFFSET = 60;
+    public static final int CHECKSUM_OFFSET = 64;
+    public static final int UNIQUE_ID_OFFSET = 68;
+    public static final int SAVED_STATE_OFFSET = 84;
+    public static final int RESERVED_OFFSET = 85;
 
     private static final byte[] COOKIE_BYTES = COOKIE.getBytes(StandardCharsets.US_ASCII);
 

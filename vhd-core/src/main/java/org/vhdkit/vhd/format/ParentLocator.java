@@ -27,11 +27,12 @@ public record ParentLocator(int platformCode, int dataSpace, int dataLength, int
     /** An unused entry: all zero. */
     public static final ParentLocator EMPTY = new ParentLocator(0, 0, 0, 0, 0);
 
-    static final int PLATFORM_CODE_OFFSET = 0;
-    static final int DATA_SPACE_OFFSET = 4;
-    static final int DATA_LENGTH_OFFSET = 8;
-    static final int RESERVED_OFFSET = 12;
-    static final int DATA_OFFSET_OFFSET = 16;
+    // Where each field lies, from the start of the entry (the specification's offsets).
+    public static final int PLATFORM_CODE_OFFSET = 0;
+    public static final int DATA_SPACE_OFFSET = 4;
+    public static final int DATA_LENGTH_OFFSET = 8;
+    public static final int RESERVED_OFFSET = 12;
+    public static final int DATA_OFFSET_OFFSET = 16;
 
     /**
      * A locator written the way this toolkit writes them: the data space in bytes, rounded up to whole

@@ -68,7 +68,7 @@ public final class VhdReader {
         Footer footer = found.footer();
         if (footer.diskType() == DiskType.FIXED) {
             if (found.position() != footer.currentSize()) {
-                throw new VhdFormatException(name, "footer Current Size", found.position() + 48,
+                throw new VhdFormatException(name, "footer Current Size", found.position() + Footer.CURRENT_SIZE_OFFSET,
                         "a fixed disk of " + footer.currentSize() + " bytes must be followed by its footer at that offset,"
                                 + " but the footer is at offset " + found.position());
             }
@@ -147,7 +147,7 @@ public final class VhdReader {
             DynamicHeader.decode(name, bytes, 0, headerOffset).validateAgainst(name, headerOffset,
                     footer.currentSize(), fileSize);
         }
-        throw new VhdFormatException(name, "footer Data Offset", Math.max(footerPosition, 0) + 16,
+        throw new VhdFormatException(name, "footer Data Offset", Math.max(footerPosition, 0) + Footer.DATA_OFFSET_OFFSET,
                 "the dynamic header at offset " + headerOffset + " runs past the end of the file (" + fileSize
                         + " bytes): the file is truncated");
     }

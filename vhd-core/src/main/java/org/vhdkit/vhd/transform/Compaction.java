@@ -144,9 +144,10 @@ public final class Compaction {
             }
             long length = Integer.toUnsignedLong(locator.dataLength());
             if (length > MAX_LOCATOR_BYTES) {
-                // The locator entries start 576 bytes into the header, 24 bytes each; the length is at 8.
+                long lengthAt = disk.footer().dataOffset() + DynamicHeader.LOCATORS_OFFSET + (long) ParentLocator.SIZE * i
+                        + ParentLocator.DATA_LENGTH_OFFSET;
                 throw new VhdFormatException(name, "dynamic header Parent Locator " + (i + 1) + " Platform Data Length",
-                        disk.footer().dataOffset() + 576 + 24L * i + 8, length + " bytes is more than a parent path"
+                        lengthAt, length + " bytes is more than a parent path"
                                 + " can take (" + MAX_LOCATOR_BYTES + "); refusing to copy it");
             }
             int space = locator.dataSpace();
