@@ -15,6 +15,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.vhdkit.vhd.testing.Corpus;
 
 /** The format records against the real-world images of {@code shared/vhd-corpus}. */
 class CorpusTest {
@@ -57,7 +58,7 @@ class CorpusTest {
     @ParameterizedTest
     @MethodSource("images")
     void trailingFooterHasTheReadmeValuesAndEncodesBackExactly(Expected expected) throws IOException {
-        Corpus.Image image = Corpus.image(expected.file());
+        Corpus.Excerpt image = Corpus.excerpt(expected.file());
         assertEquals(expected.fileSize(), image.size(), "file size");
         Footer footer = Footer.decode(expected.file(), image.tail(), 0, image.tailOffset());
         assertAll(
@@ -82,7 +83,7 @@ class CorpusTest {
     @ParameterizedTest
     @MethodSource("images")
     void geometryIsTheSpecificationsExceptForDisk2vhd(Expected expected) throws IOException {
-        Corpus.Image image = Corpus.image(expected.file());
+        Corpus.Excerpt image = Corpus.excerpt(expected.file());
         Footer footer = Footer.decode(expected.file(), image.tail(), 0, image.tailOffset());
         if (footer.creatorApplication().equals("d2v\0")) {
             assertEquals(DiskGeometry.MAX, footer.geometry());
@@ -96,7 +97,7 @@ class CorpusTest {
     @ParameterizedTest
     @MethodSource("images")
     void footerCopyOfSparseDisksIsTheTrailerAndFixedDisksHaveNone(Expected expected) throws IOException {
-        Corpus.Image image = Corpus.image(expected.file());
+        Corpus.Excerpt image = Corpus.excerpt(expected.file());
         byte[] first = image.headBytes(0, Footer.SIZE);
         if (expected.type() == DiskType.FIXED) {
             VhdFormatException e = assertThrows(VhdFormatException.class,
@@ -114,7 +115,7 @@ class CorpusTest {
     @ParameterizedTest
     @MethodSource("sparseImages")
     void dynamicHeaderHasTheReadmeValuesEncodesBackAndFitsItsFile(Expected expected) throws IOException {
-        Corpus.Image image = Corpus.image(expected.file());
+        Corpus.Excerpt image = Corpus.excerpt(expected.file());
         Footer footer = Footer.decode(expected.file(), image.tail(), 0, image.tailOffset());
         byte[] bytes = image.headBytes((int) footer.dataOffset(), DynamicHeader.SIZE);
         DynamicHeader header = DynamicHeader.decode(expected.file(), bytes, 0, footer.dataOffset());
@@ -218,7 +219,7 @@ class CorpusTest {
 
     @Test
     void afl5FooterCopyIsSound() throws IOException {
-        Corpus.Image image = Corpus.image(AFL5);
+        Corpus.Excerpt image = Corpus.excerpt(AFL5);
         assertEquals(1028, image.size(), "truncated: no trailing footer, header cut after 516 bytes");
         byte[] bytes = image.headBytes(0, Footer.SIZE);
         Footer footer = Footer.decode(AFL5, bytes, 0, 0);
@@ -231,7 +232,7 @@ class CorpusTest {
 
     @Test
     void afl5HeaderIsRefusedOnItsChecksum() throws IOException {
-        Corpus.Image image = Corpus.image(AFL5);
+        Corpus.Excerpt image = Corpus.excerpt(AFL5);
         byte[] header = image.headBytes(512, DynamicHeader.SIZE); // zero past the end of the file
         VhdFormatException e = assertThrows(VhdFormatException.class,
                 () -> DynamicHeader.decode(AFL5, header, 0, 512));
@@ -243,7 +244,7 @@ class CorpusTest {
 
     @Test
     void afl5HeaderWithItsChecksumMendedIsRefusedOnMaxTableEntries() throws IOException {
-        Corpus.Image image = Corpus.image(AFL5);
+        Corpus.Excerpt image = Corpus.excerpt(AFL5);
         Footer footer = Footer.decode(AFL5, image.headBytes(0, Footer.SIZE), 0, 0);
         byte[] bytes = image.headBytes(512, DynamicHeader.SIZE);
         BigEndian.writeInt(bytes, 36, Checksum.compute(bytes, 0, DynamicHeader.SIZE, 36));
@@ -265,7 +266,7 @@ class CorpusTest {
 
     @Test
     void compactVdFooterCopyAndHeader() throws IOException {
-        Corpus.Image image = Corpus.image(COMPACT_VD);
+        Corpus.Excerpt image = Corpus.excerpt(COMPACT_VD);
         assertEquals(7803328512L, image.size(), "size of the sparse file in the tar");
         byte[] first = image.headBytes(0, Footer.SIZE);
         Footer footer = Footer.decode(COMPACT_VD, first, 0, 0);
@@ -302,7 +303,7 @@ class CorpusTest {
     }
 
     private static Footer trailer(String name) throws IOException {
-        Corpus.Image image = Corpus.image(name);
+        Corpus.Excerpt image = Corpus.excerpt(name);
         return Footer.decode(name, image.tail(), 0, image.tailOffset());
     }
 }
