@@ -13,8 +13,9 @@
  *
  * <h2>Sparseness</h2>
  * Both operations skip ranges that read as zero: what the source's allocation map reports as
- * {@link org.vhdkit.vhd.disk.Extent#ZERO} is never read, and data that turns out to be zeros (in 4 KiB
- * pieces, or a dynamic target's blocks when they are smaller) is never written. A dynamic target therefore allocates only the blocks that hold non-zero
- * bytes, and a fixed or raw target is a sparse file with holes where the disk is zero.
+ * {@link org.vhdkit.vhd.disk.Extent#ZERO} is never read, and data that turns out to be zeros (in 4
+ * KiB pieces, or a dynamic target's blocks when they are smaller) is never written. A dynamic target
+ * therefore allocates only the blocks that hold non-zero bytes, and a fixed or raw target is a
+ * sparse file with holes where the disk is zero.
  */
 package org.vhdkit.vhd.transform;
