@@ -1,10 +1,8 @@
 package org.vhdkit.stack.storvsc;
 
-import static org.vhdkit.stack.storvsp.StorageProtocol.*;
+import static org.vhdkit.stack.protocol.storage.StorageProtocol.*;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -12,6 +10,11 @@ import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.BlockingWait;
 import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.protocol.storage.ChannelProperties;
+import org.vhdkit.stack.protocol.storage.PacketHeader;
+import org.vhdkit.stack.protocol.storage.ProtocolVersion;
+import org.vhdkit.stack.protocol.storage.SrbLayout;
+import org.vhdkit.stack.protocol.storage.SrbView;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
@@ -48,9 +51,6 @@ import org.vhdkit.stack.vmbus.VmbusPacket;
  * (their context is confined to it); use them from that thread only.
  */
 public final class StorvscController implements AutoCloseable {
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     /** Pages of each ring: a control page and 31 data pages (128 KiB), as Linux sizes them. */
     static final int RING_PAGES = 32;
     /** The most requests in flight unless told otherwise. */
@@ -83,6 +83,10 @@ public final class StorvscController implements AutoCloseable {
 
     private final VmbusPacket packet = new VmbusPacket();
     private final MemorySegment request = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
+    private final SrbView requestSrb = new SrbView(request, HEADER_LENGTH);
+    /** The payload of the packet just received, copied out so the SRB is read through a view. */
+    private final MemorySegment response = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
+    private final SrbView responseSrb = new SrbView(response, HEADER_LENGTH);
     private final GpaRangeList ranges = new GpaRangeList();
 
     // one slot per tag, plus the internal slot (index depth) for scans
@@ -305,10 +309,9 @@ public final class StorvscController implements AutoCloseable {
     /** Sends one initialization request and waits for its answer. */
     private void initCall(int operation, int proposedVersion) throws StorvscException {
         request.fill((byte) 0);
-        request.set(INT, 0, operation);
-        request.set(INT, 4, REQUEST_COMPLETION_FLAG);
+        PacketHeader.write(request, 0, operation, REQUEST_COMPLETION_FLAG, STATUS_SUCCESS);
         if (operation == QUERY_PROTOCOL_VERSION) {
-            request.set(SHORT, HEADER_LENGTH, (short) proposedVersion);
+            new ProtocolVersion(proposedVersion, 0).encode(request, HEADER_LENGTH);
         }
         long id = INIT_MARK | operation;
         initAnswered = false;
@@ -345,7 +348,7 @@ public final class StorvscController implements AutoCloseable {
 
     /**
      * Submits any CDB to {@code lun} with {@code bytes} of guest memory at {@code bufferGpa} moving
-     * in {@code dir} ({@link org.vhdkit.stack.storvsp.StorageProtocol#DATA_IN} or {@code DATA_OUT});
+     * in {@code dir} ({@link org.vhdkit.stack.protocol.storage.StorageProtocol#DATA_IN} or {@code DATA_OUT});
      * returns its tag. For commands the disk methods do not cover; the parent judges the CDB.
      */
     public int submitCdb(StorvscDisk disk, byte[] cdb, long bufferGpa, int bytes, int dir) throws StorvscException {
@@ -392,23 +395,18 @@ public final class StorvscController implements AutoCloseable {
         txid[slot] = id;
         state[slot] = IN_FLIGHT;
         inFlight++;
-        int srbLength = srbLength(version);
+        SrbLayout layout = SrbLayout.of(version);
         request.fill((byte) 0);
-        request.set(INT, 0, EXECUTE_SRB);
-        request.set(INT, 4, REQUEST_COMPLETION_FLAG);
-        int b = HEADER_LENGTH;
-        request.set(SHORT, b + SRB_LENGTH, (short) srbLength);
-        request.set(ValueLayout.JAVA_BYTE, b + SRB_LUN, (byte) slotDisk[slot].lun());
-        request.set(ValueLayout.JAVA_BYTE, b + SRB_CDB_LENGTH, (byte) cdbLength[slot]);
-        request.set(ValueLayout.JAVA_BYTE, b + SRB_SENSE_LENGTH, (byte) senseLength(version));
-        request.set(ValueLayout.JAVA_BYTE, b + SRB_DATA_IN, (byte) direction[slot]);
-        request.set(INT, b + SRB_TRANSFER_LENGTH, length[slot]);
-        MemorySegment.copy(cdbs, slot * MAX_CDB_LENGTH, request, ValueLayout.JAVA_BYTE, b + SRB_CDB, MAX_CDB_LENGTH);
-        if (version >= VERSION_WIN8) {
+        PacketHeader.write(request, 0, EXECUTE_SRB, REQUEST_COMPLETION_FLAG, STATUS_SUCCESS);
+        SrbView srb = requestSrb;
+        srb.length(layout.length()).lun(slotDisk[slot].lun()).cdbLength(cdbLength[slot])
+                .senseInfoLength(layout.senseLength()).dataIn(direction[slot]).dataTransferLength(length[slot])
+                .cdbSense(cdbs, slot * MAX_CDB_LENGTH, MAX_CDB_LENGTH);
+        if (layout.extended()) {
             int flags = 0x2 | (direction[slot] == DATA_IN ? 0x40 : direction[slot] == DATA_OUT ? 0x80 : 0);
-            request.set(INT, b + SRB_SRB_FLAGS, flags);
-            request.set(INT, b + SRB_SRB_FLAGS + 4, 60);
+            srb.srbFlags(flags).timeOutValue(60);
         }
+        int srbLength = layout.length();
         if (length[slot] > 0) {
             ranges.clear().addBuffer(gpa[slot], length[slot]);
         }
@@ -550,8 +548,11 @@ public final class StorvscController implements AutoCloseable {
     /** Acts on the packet just received. */
     private void dispatch() {
         VmbusPacket p = packet;
+        int payloadLength = p.payloadLength();
+        response.fill((byte) 0);
+        p.copyPayload(0, response, 0, Math.min(payloadLength, MAX_PACKET_LENGTH));
         if (p.type() == PacketType.IN_BAND) {
-            if (p.payloadLength() >= HEADER_LENGTH && p.payloadInt(0) == ENUMERATE_BUS) {
+            if (payloadLength >= HEADER_LENGTH && PacketHeader.operation(response, 0) == ENUMERATE_BUS) {
                 busMessages++;
                 rescanNeeded = true;
             } else {
@@ -565,24 +566,23 @@ public final class StorvscController implements AutoCloseable {
         }
         long id = p.transactionId();
         if ((id & INIT_MARK) != 0) {
-            answerInit(p);
+            answerInit(payloadLength);
             return;
         }
         int slot = (int) (id & 0xFFFF) - 1;
         if (slot < 0 || slot > depth || state[slot] != IN_FLIGHT || txid[slot] != id
-                || p.payloadLength() < HEADER_LENGTH + SRB_LENGTH_V1) {
+                || payloadLength < HEADER_LENGTH + SRB_LENGTH_V1) {
             unexpected++;
             return;
         }
         inFlight--;
-        int b = HEADER_LENGTH;
-        int srb = p.payloadByte(b + SRB_SRB_STATUS) & 0xFF;
-        int scsi = p.payloadByte(b + SRB_SCSI_STATUS) & 0xFF;
-        int senseLen = p.payloadByte(b + SRB_SENSE_LENGTH) & 0xFF;
-        transferredBytes[slot] = p.payloadInt(b + SRB_TRANSFER_LENGTH);
+        SrbView answer = responseSrb;
+        int srb = answer.srbStatus();
+        int scsi = answer.scsiStatus();
+        int senseLen = answer.senseInfoLength();
+        transferredBytes[slot] = (int) answer.dataTransferLength();
         senseBytes[slot] = (srb & SRB_STATUS_AUTOSENSE_VALID) != 0 && senseLen >= 14
-                ? (p.payloadByte(b + SRB_SENSE + 2) & 0x0F) << 16 | (p.payloadByte(b + SRB_SENSE + 12) & 0xFF) << 8
-                        | (p.payloadByte(b + SRB_SENSE + 13) & 0xFF)
+                ? (answer.cdbSenseByte(2) & 0x0F) << 16 | answer.cdbSenseByte(12) << 8 | answer.cdbSenseByte(13)
                 : -1;
         int code = srb & 0x3F;
         IoStatus status;
@@ -616,14 +616,14 @@ public final class StorvscController implements AutoCloseable {
         }
     }
 
-    private void answerInit(VmbusPacket p) {
-        if (p.payloadLength() < HEADER_LENGTH) {
+    private void answerInit(int payloadLength) {
+        if (payloadLength < HEADER_LENGTH) {
             unexpected++;
             return;
         }
-        initStatus = p.payloadInt(8);
-        initMaxTransfer = p.payloadLength() >= HEADER_LENGTH + PROPERTIES_MAX_TRANSFER + 4
-                ? p.payloadInt(HEADER_LENGTH + PROPERTIES_MAX_TRANSFER) : 0;
+        initStatus = PacketHeader.status(response, 0);
+        initMaxTransfer = ChannelProperties.maxTransferBytes(response, HEADER_LENGTH,
+                Math.min(payloadLength, MAX_PACKET_LENGTH) - HEADER_LENGTH);
         initAnswered = true;
     }
 
