@@ -14,7 +14,7 @@ import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelClosedReason;
 import org.vhdkit.stack.vmbus.ChannelClosure;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.ParentChannel;
 import org.vhdkit.stack.vmbus.VmbusDevice;
 import org.vhdkit.stack.vmbus.VmbusException;

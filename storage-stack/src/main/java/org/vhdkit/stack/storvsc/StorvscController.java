@@ -19,7 +19,7 @@ import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
 import org.vhdkit.stack.vmbus.GuestChannel;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusException;
 import org.vhdkit.stack.vmbus.VmbusGuest;
 import org.vhdkit.stack.vmbus.VmbusPacket;

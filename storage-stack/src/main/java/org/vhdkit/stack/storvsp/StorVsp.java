@@ -28,7 +28,7 @@ import org.vhdkit.stack.scsi.ScsiTarget;
 import org.vhdkit.stack.scsi.Sense;
 import org.vhdkit.stack.vmbus.ChannelClosedReason;
 import org.vhdkit.stack.vmbus.ChannelClosure;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.ParentChannel;
 import org.vhdkit.stack.vmbus.VmbusDevice;
 import org.vhdkit.stack.vmbus.VmbusException;

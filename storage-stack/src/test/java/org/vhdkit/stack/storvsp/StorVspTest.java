@@ -18,7 +18,7 @@ import org.vhdkit.stack.scsi.LogicalUnit;
 import org.vhdkit.stack.scsi.ScsiDisk;
 import org.vhdkit.stack.vmbus.ChannelClosedReason;
 import org.vhdkit.stack.vmbus.GpaRangeList;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.vhd.MemoryDisk;
 
 /** The storage protocol as the VSP speaks it, driven packet by packet by a hand-made guest. */
