@@ -39,18 +39,17 @@ class VmbusCodecTest {
 
     @Test
     void checkNamesEachProblemOfADescriptor() {
-        assertEquals(PacketDescriptor.Problem.SHORTER_THAN_DESCRIPTOR,
-                PacketDescriptor.check(PacketDescriptor.word(6, 16, 8, 0), 100));
-        assertEquals(PacketDescriptor.Problem.LONGER_THAN_AVAILABLE,
-                PacketDescriptor.check(PacketDescriptor.word(6, 16, 104, 0), 100));
-        assertEquals(PacketDescriptor.Problem.DATA_OFFSET_OUTSIDE,
-                PacketDescriptor.check(PacketDescriptor.word(6, 8, 32, 0), 100));
-        assertEquals(PacketDescriptor.Problem.DATA_OFFSET_OUTSIDE,
-                PacketDescriptor.check(PacketDescriptor.word(6, 40, 32, 0), 100));
-        assertEquals(PacketDescriptor.Problem.UNKNOWN_TYPE,
-                PacketDescriptor.check(PacketDescriptor.word(5, 16, 32, 0), 100));
-        assertEquals(PacketDescriptor.Problem.UNKNOWN_FLAGS,
-                PacketDescriptor.check(PacketDescriptor.word(11, 16, 32, 2), 100));
+        // {type, data offset, length, flags} of a packet that may take 100 bytes, and the problem
+        int[][] words = {{6, 16, 8, 0}, {6, 16, 104, 0}, {6, 8, 32, 0}, {6, 40, 32, 0}, {5, 16, 32, 0}, {11, 16, 32, 2}};
+        PacketDescriptor.Problem[] problems = {PacketDescriptor.Problem.SHORTER_THAN_DESCRIPTOR,
+                PacketDescriptor.Problem.LONGER_THAN_AVAILABLE, PacketDescriptor.Problem.DATA_OFFSET_OUTSIDE,
+                PacketDescriptor.Problem.DATA_OFFSET_OUTSIDE, PacketDescriptor.Problem.UNKNOWN_TYPE,
+                PacketDescriptor.Problem.UNKNOWN_FLAGS};
+        for (int i = 0; i < words.length; i++) {
+            int[] w = words[i];
+            assertEquals(problems[i], PacketDescriptor.check(PacketDescriptor.word(w[0], w[1], w[2], w[3]), 100),
+                    java.util.Arrays.toString(w));
+        }
     }
 
     @Test
