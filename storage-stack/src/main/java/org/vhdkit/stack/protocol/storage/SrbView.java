@@ -203,11 +203,6 @@ public final class SrbView {
         return base + CDB_SENSE;
     }
 
-    /** The segment this view reads and writes. */
-    public MemorySegment segment() {
-        return segment;
-    }
-
     public int queueTag() {
         return u8(QUEUE_TAG);
     }
