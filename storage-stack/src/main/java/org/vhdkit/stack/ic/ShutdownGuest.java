@@ -6,12 +6,17 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.protocol.ProtocolException;
+import org.vhdkit.stack.protocol.ic.IcHeader;
+import org.vhdkit.stack.protocol.ic.IcMessage;
+import org.vhdkit.stack.protocol.ic.Negotiate;
+import org.vhdkit.stack.protocol.ic.ShutdownMessage;
 import org.vhdkit.stack.storvsc.GuestPages;
 import org.vhdkit.stack.storvsc.StorvscException;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GuestChannel;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusException;
 import org.vhdkit.stack.vmbus.VmbusGuest;
 import org.vhdkit.stack.vmbus.VmbusPacket;
@@ -224,15 +229,20 @@ public final class ShutdownGuest implements AutoCloseable {
             throw new IcException("the parent sent a message of " + available + " bytes on the shutdown channel");
         }
         packet.copyPayload(0, inSegment, 0, available);
-        int payloadSize = Short.toUnsignedInt(inSegment.get(IcMessage.SHORT, IcMessage.PAYLOAD_SIZE));
-        int type = Short.toUnsignedInt(inSegment.get(IcMessage.SHORT, IcMessage.TYPE));
-        int flags = Byte.toUnsignedInt(in[IcMessage.FLAGS]);
-        if (IcMessage.HEADER + payloadSize > available
-                || flags != (IcMessage.FLAG_TRANSACTION | IcMessage.FLAG_REQUEST)) {
+        IcHeader header;
+        try {
+            header = IcHeader.decode(inSegment, available, false);
+        } catch (ProtocolException e) {
+            throw new IcException("the parent sent a malformed message: " + e.getMessage(), e);
+        }
+        int payloadSize = header.payloadSize();
+        int type = header.type();
+        int flags = header.flags();
+        if (flags != IcMessage.REQUEST) {
             throw new IcException("the parent sent a malformed message (flags " + flags + ", payload " + payloadSize
                     + " of " + available + " bytes)");
         }
-        int transaction = Byte.toUnsignedInt(in[IcMessage.TRANSACTION]);
+        int transaction = header.transaction();
         long vmbusTransaction = packet.transactionId();
         if (type == IcMessage.TYPE_NEGOTIATE) {
             negotiate(payloadSize, transaction, vmbusTransaction);
@@ -242,11 +252,13 @@ public final class ShutdownGuest implements AutoCloseable {
             throw new IcException("the parent sent message type " + type + " of " + payloadSize + " bytes"
                     + (messageVersion == 0 ? " before negotiating" : ""));
         }
-        byte[] text = new byte[IcMessage.MESSAGE_BYTES];
-        MemorySegment.copy(inSegment, IcMessage.SHUTDOWN_MESSAGE, MemorySegment.ofArray(text), 0, text.length);
-        Request request = new Request(inSegment.get(IcMessage.INT, IcMessage.SHUTDOWN_REASON),
-                inSegment.get(IcMessage.INT, IcMessage.SHUTDOWN_TIMEOUT),
-                inSegment.get(IcMessage.INT, IcMessage.SHUTDOWN_FLAGS), IcMessage.decode(text, IcMessage.MESSAGE_BYTES));
+        ShutdownMessage asked;
+        try {
+            asked = ShutdownMessage.decode(inSegment, payloadSize, IcMessage.MESSAGE_BYTES);
+        } catch (ProtocolException e) {
+            throw new IcException("the parent sent a malformed shutdown request: " + e.getMessage(), e);
+        }
+        Request request = new Request(asked.reason(), asked.timeoutSeconds(), asked.flags(), asked.message());
         Answer answer;
         Exception failure = null;
         try {
@@ -255,10 +267,9 @@ public final class ShutdownGuest implements AutoCloseable {
             failure = e;
             answer = Answer.refuse("the guest's shutdown handler failed: " + e.getMessage());
         }
-        int payload = IcMessage.shutdown(out, 0, 0, 0, answer.reason());
-        int length = IcMessage.header(out, IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_SHUTDOWN, messageVersion, payload,
-                answer.accepted() ? IcMessage.S_OK : IcMessage.E_FAIL, transaction,
-                IcMessage.FLAG_TRANSACTION | IcMessage.FLAG_RESPONSE);
+        int payload = new ShutdownMessage(0, 0, 0, answer.reason()).encode(out);
+        int length = new IcHeader(IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_SHUTDOWN, messageVersion, payload,
+                answer.accepted() ? IcMessage.S_OK : IcMessage.E_FAIL, transaction, IcMessage.RESPONSE).encode(out);
         send(vmbusTransaction, length);
         requests++;
         if (failure != null) {
@@ -272,44 +283,25 @@ public final class ShutdownGuest implements AutoCloseable {
     }
 
     private void negotiate(int payloadSize, int transaction, long vmbusTransaction) throws IcException {
-        if (payloadSize < 8) {
-            throw new IcException("the parent sent a negotiation of " + payloadSize + " bytes");
+        Negotiate offered;
+        try {
+            offered = Negotiate.decode(inSegment, payloadSize);
+        } catch (ProtocolException e) {
+            throw new IcException("the parent sent " + e.problem(), e);
         }
-        int frames = Short.toUnsignedInt(inSegment.get(IcMessage.SHORT, IcMessage.NEGOTIATE_FRAME_COUNT));
-        int messages = Short.toUnsignedInt(inSegment.get(IcMessage.SHORT, IcMessage.NEGOTIATE_MESSAGE_COUNT));
-        if (frames > IcMessage.MAX_VERSIONS || messages > IcMessage.MAX_VERSIONS
-                || 8 + 4 * (frames + messages) > payloadSize) {
-            throw new IcException("the parent sent a negotiation of " + frames + " and " + messages + " versions in "
-                    + payloadSize + " bytes");
-        }
-        int frame = choose(IcMessage.FRAMEWORK_VERSIONS, 0, frames);
-        int message = choose(IcMessage.SHUTDOWN_VERSIONS, frames, messages);
+        int frame = Negotiate.choose(IcMessage.FRAMEWORK_VERSIONS, offered.frameworkVersions());
+        int message = Negotiate.choose(IcMessage.SHUTDOWN_VERSIONS, offered.messageVersions());
         boolean agreed = frame != 0 && message != 0;
-        int payload = agreed ? IcMessage.negotiate(out, new int[] {frame}, new int[] {message})
-                : IcMessage.negotiate(out, new int[0], new int[0]);
-        int length = IcMessage.header(out, IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_NEGOTIATE, IcMessage.FRAMEWORK_3_0,
-                payload, agreed ? IcMessage.S_OK : IcMessage.E_FAIL, transaction,
-                IcMessage.FLAG_TRANSACTION | IcMessage.FLAG_RESPONSE);
+        Negotiate chosen = agreed ? new Negotiate(new int[] {frame}, new int[] {message})
+                : new Negotiate(new int[0], new int[0]);
+        int payload = chosen.encode(out);
+        int length = new IcHeader(IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_NEGOTIATE, IcMessage.FRAMEWORK_3_0, payload,
+                agreed ? IcMessage.S_OK : IcMessage.E_FAIL, transaction, IcMessage.RESPONSE).encode(out);
         send(vmbusTransaction, length);
         if (!agreed) {
             throw new IcException("the parent offers no shutdown version this guest speaks");
         }
         messageVersion = message;
-    }
-
-    /** The best of {@code supported} among the {@code count} versions listed from index {@code first}; 0 if none. */
-    private int choose(int[] supported, int first, int count) {
-        for (int v : supported) {
-            for (int i = first; i < first + count; i++) {
-                int at = IcMessage.NEGOTIATE_VERSIONS + 4 * i;
-                int offered = IcMessage.version(Short.toUnsignedInt(inSegment.get(IcMessage.SHORT, at)),
-                        Short.toUnsignedInt(inSegment.get(IcMessage.SHORT, at + 2)));
-                if (offered == v) {
-                    return v;
-                }
-            }
-        }
-        return 0;
     }
 
     private void send(long vmbusTransaction, int length) throws IcException {

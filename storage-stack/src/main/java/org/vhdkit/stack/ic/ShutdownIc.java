@@ -4,12 +4,17 @@ import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.protocol.ProtocolException;
+import org.vhdkit.stack.protocol.ic.IcHeader;
+import org.vhdkit.stack.protocol.ic.IcMessage;
+import org.vhdkit.stack.protocol.ic.Negotiate;
+import org.vhdkit.stack.protocol.ic.ShutdownMessage;
 import org.vhdkit.stack.vm.ShutdownService;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelClosedReason;
 import org.vhdkit.stack.vmbus.ChannelClosure;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.ParentChannel;
 import org.vhdkit.stack.vmbus.VmbusDevice;
 import org.vhdkit.stack.vmbus.VmbusException;
@@ -94,9 +99,9 @@ final class ShutdownIc implements VmbusDevice, ShutdownService {
             transaction = next();
             pending = new Pending(transaction, IcMessage.TYPE_NEGOTIATE);
         }
-        int payload = IcMessage.negotiate(m, IcMessage.FRAMEWORK_VERSIONS, IcMessage.SHUTDOWN_VERSIONS);
-        int length = IcMessage.header(m, IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_NEGOTIATE, IcMessage.FRAMEWORK_3_0,
-                payload, IcMessage.S_OK, transaction, IcMessage.FLAG_TRANSACTION | IcMessage.FLAG_REQUEST);
+        int payload = new Negotiate(IcMessage.FRAMEWORK_VERSIONS, IcMessage.SHUTDOWN_VERSIONS).encode(m);
+        int length = new IcHeader(IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_NEGOTIATE, IcMessage.FRAMEWORK_3_0, payload,
+                IcMessage.S_OK, transaction, IcMessage.REQUEST).encode(m);
         if (!ch.trySendInBand(transaction, false, m, 0, length)) {
             throw new VmbusException(ChannelClosedReason.DEVICE_CLOSED, "no room in a fresh ring for the negotiation");
         }
@@ -108,33 +113,27 @@ final class ShutdownIc implements VmbusDevice, ShutdownService {
             throw refuse("a " + packet.type() + " packet; the shutdown service takes in-band messages only");
         }
         int available = packet.payloadLength();
-        if (available < IcMessage.HEADER) {
-            throw refuse("a message of " + available + " bytes, shorter than its " + IcMessage.HEADER + "-byte header");
-        }
         if (available > received.length) {
             throw refuse("a message of " + available + " bytes; the longest answer is " + received.length);
         }
         MemorySegment m = MemorySegment.ofArray(received);
         packet.copyPayload(0, m, 0, available);
-        int pipeFlags = m.get(IcMessage.INT, IcMessage.PIPE_FLAGS);
-        int pipeSize = m.get(IcMessage.INT, IcMessage.PIPE_SIZE);
-        int payloadSize = Short.toUnsignedInt(m.get(IcMessage.SHORT, IcMessage.PAYLOAD_SIZE));
-        if (pipeFlags != 0 || pipeSize != IcMessage.HEADER - IcMessage.PIPE_HEADER + payloadSize
-                || IcMessage.HEADER + payloadSize > available) {
-            throw refuse(String.format("pipe flags 0x%x and size %d for a %d-byte payload in %d bytes",
-                    pipeFlags, pipeSize, payloadSize, available));
+        IcHeader header;
+        try {
+            header = IcHeader.decode(m, available, true);
+        } catch (ProtocolException e) {
+            throw refuse(e.problem());
         }
-        int frame = IcMessage.version(Short.toUnsignedInt(m.get(IcMessage.SHORT, IcMessage.FRAME_MAJOR)),
-                Short.toUnsignedInt(m.get(IcMessage.SHORT, IcMessage.FRAME_MINOR)));
-        int type = Short.toUnsignedInt(m.get(IcMessage.SHORT, IcMessage.TYPE));
-        int version = IcMessage.version(Short.toUnsignedInt(m.get(IcMessage.SHORT, IcMessage.MESSAGE_MAJOR)),
-                Short.toUnsignedInt(m.get(IcMessage.SHORT, IcMessage.MESSAGE_MINOR)));
-        int status = m.get(IcMessage.INT, IcMessage.STATUS);
-        int transaction = Byte.toUnsignedInt(received[IcMessage.TRANSACTION]);
-        int flags = Byte.toUnsignedInt(received[IcMessage.FLAGS]);
-        if (flags != (IcMessage.FLAG_TRANSACTION | IcMessage.FLAG_RESPONSE)) {
+        int frame = header.frameworkVersion();
+        int type = header.type();
+        int version = header.messageVersion();
+        int status = header.status();
+        int transaction = header.transaction();
+        int flags = header.flags();
+        int payloadSize = header.payloadSize();
+        if (flags != IcMessage.RESPONSE) {
             throw refuse(String.format("message flags 0x%x; the guest sends answers (0x%x) only", flags,
-                    IcMessage.FLAG_TRANSACTION | IcMessage.FLAG_RESPONSE));
+                    IcMessage.RESPONSE));
         }
         if (status != IcMessage.S_OK && status != IcMessage.E_FAIL) {
             throw refuse(String.format("status 0x%08x; answers are S_OK or E_FAIL", status));
@@ -179,26 +178,23 @@ final class ShutdownIc implements VmbusDevice, ShutdownService {
             throw refuse("a negotiation answer of " + payloadSize + " bytes; it names one framework and one"
                     + " message version (16 bytes)");
         }
-        int frames = Short.toUnsignedInt(m.get(IcMessage.SHORT, IcMessage.NEGOTIATE_FRAME_COUNT));
-        int messages = Short.toUnsignedInt(m.get(IcMessage.SHORT, IcMessage.NEGOTIATE_MESSAGE_COUNT));
-        int frame = versionAt(m, 0);
-        int message = versionAt(m, 1);
-        if (frames != 1 || messages != 1 || !offered(IcMessage.FRAMEWORK_VERSIONS, frame)
-                || !offered(IcMessage.SHUTDOWN_VERSIONS, message)) {
-            throw refuse(String.format("a negotiation answer choosing %d framework and %d message versions (%s, %s),"
-                    + " not one each of those offered", frames, messages, IcMessage.describe(frame),
-                    IcMessage.describe(message)));
+        Negotiate answer;
+        try {
+            answer = Negotiate.decode(m, payloadSize);
+        } catch (ProtocolException e) {
+            throw refuse(e.problem());
         }
+        int[] frames = answer.frameworkVersions();
+        int[] messages = answer.messageVersions();
+        if (frames.length != 1 || messages.length != 1 || !offered(IcMessage.FRAMEWORK_VERSIONS, frames[0])
+                || !offered(IcMessage.SHUTDOWN_VERSIONS, messages[0])) {
+            throw refuse("a negotiation answer choosing " + answer + ", not one of each of those offered");
+        }
+        int message = messages[0];
         messageVersion = message;
         pending = null;
         state = State.READY;
         notifyAll();
-    }
-
-    private static int versionAt(MemorySegment m, int index) {
-        int at = IcMessage.NEGOTIATE_VERSIONS + 4 * index;
-        return IcMessage.version(Short.toUnsignedInt(m.get(IcMessage.SHORT, at)),
-                Short.toUnsignedInt(m.get(IcMessage.SHORT, at + 2)));
     }
 
     private static boolean offered(int[] versions, int v) {
@@ -222,9 +218,11 @@ final class ShutdownIc implements VmbusDevice, ShutdownService {
         }
         String reason = "";
         if (payloadSize != 0) {
-            byte[] text = new byte[IcMessage.MESSAGE_BYTES];
-            MemorySegment.copy(m, IcMessage.SHUTDOWN_MESSAGE, MemorySegment.ofArray(text), 0, text.length);
-            reason = IcMessage.decode(text, MAX_REASON_CHARS);
+            try {
+                reason = ShutdownMessage.decode(m, payloadSize, MAX_REASON_CHARS).message();
+            } catch (ProtocolException e) {
+                throw refuse(e.problem());
+            }
         }
         pending = null;
         if (p.abandoned) {
@@ -337,9 +335,9 @@ final class ShutdownIc implements VmbusDevice, ShutdownService {
             throws VmException {
         MemorySegment m = MemorySegment.ofArray(new byte[IcMessage.MAX_MESSAGE]);
         int seconds = (int) Math.min(Integer.MAX_VALUE, Math.max(0, timeout.toSeconds()));
-        int payload = IcMessage.shutdown(m, 0, seconds, 0, reason);
-        int length = IcMessage.header(m, IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_SHUTDOWN, version, payload,
-                IcMessage.S_OK, p.transaction, IcMessage.FLAG_TRANSACTION | IcMessage.FLAG_REQUEST);
+        int payload = new ShutdownMessage(0, seconds, 0, reason).encode(m);
+        int length = new IcHeader(IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_SHUTDOWN, version, payload, IcMessage.S_OK,
+                p.transaction, IcMessage.REQUEST).encode(m);
         try {
             if (!ch.sendInBand(p.transaction, false, m, 0, length, Math.max(0, deadline - System.nanoTime()),
                     TimeUnit.NANOSECONDS)) {

@@ -3,6 +3,6 @@
  * {@link org.vhdkit.stack.ic.IntegrationServices} (the device provider offering the shutdown
  * service to VMs with integration components on) and the guest's
  * {@link org.vhdkit.stack.ic.ShutdownGuest} (the library a guest program uses to answer shutdown
- * requests). The message layout both speak is described in {@code IcMessage}.
+ * requests). The messages both speak are the codecs of {@link org.vhdkit.stack.protocol.ic}.
  */
 package org.vhdkit.stack.ic;

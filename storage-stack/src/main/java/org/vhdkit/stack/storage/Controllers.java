@@ -14,7 +14,7 @@ import org.vhdkit.stack.scsi.LogicalUnit;
 import org.vhdkit.stack.scsi.ScsiDisk;
 import org.vhdkit.stack.scsi.ScsiTarget;
 import org.vhdkit.stack.storvsp.StorVsp;
-import org.vhdkit.stack.storvsp.StorageProtocol;
+import org.vhdkit.stack.protocol.storage.StorageProtocol;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Slot;

@@ -1,22 +1,23 @@
 package org.vhdkit.stack.storvsc;
 
-import static org.vhdkit.stack.storvsp.StorageProtocol.*;
+import static org.vhdkit.stack.protocol.storage.StorageProtocol.*;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import org.vhdkit.stack.memory.GuestMemory;
-import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.BlockingWait;
 import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.protocol.storage.ChannelProperties;
+import org.vhdkit.stack.protocol.storage.PacketHeader;
+import org.vhdkit.stack.protocol.storage.ProtocolVersion;
+import org.vhdkit.stack.protocol.storage.SrbLayout;
+import org.vhdkit.stack.protocol.storage.SrbView;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
 import org.vhdkit.stack.vmbus.GuestChannel;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusException;
 import org.vhdkit.stack.vmbus.VmbusGuest;
 import org.vhdkit.stack.vmbus.VmbusPacket;
@@ -31,13 +32,15 @@ import org.vhdkit.stack.vmbus.VmbusPacket;
  * may be in flight at once; the rings are sized so that the parent can always answer all of them.
  * {@link #awaitCompletion()} (or {@link #pollCompletion()}) returns the tag of a finished request;
  * {@link #status}, {@link #transferred} and the sense accessors tell how it ended; {@link #release}
- * frees the tag. Nothing is allocated per request.
+ * frees the tag. Each tag is a {@link RequestSlot}, made when the controller opens; requests are
+ * written and their completions read through one reused buffer and {@code SrbView} each (the
+ * storage codecs of {@link org.vhdkit.stack.protocol.storage}), so nothing is allocated per request.
  *
  * <h2>Rescans</h2>
  * An ENUMERATE_BUS message from the parent, a unit attention on any request, or a request to a LUN
  * that is gone marks the controller for a rescan, done at the next {@code await}/{@code poll}:
  * REPORT LUNS, then INQUIRY, READ CAPACITY(16) and MODE SENSE (write protection) for every LUN
- * reported. A request refused with a unit attention is submitted again after the rescan; one to a
+ * reported ({@link LunScan}, on an internal slot of its own). A request refused with a unit attention is submitted again after the rescan; one to a
  * LUN that is gone completes {@link IoStatus#NO_DEVICE}. {@link #scanGeneration()} counts the scans.
  *
  * <h2>Waiting</h2>
@@ -48,9 +51,6 @@ import org.vhdkit.stack.vmbus.VmbusPacket;
  * (their context is confined to it); use them from that thread only.
  */
 public final class StorvscController implements AutoCloseable {
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-
     /** Pages of each ring: a control page and 31 data pages (128 KiB), as Linux sizes them. */
     static final int RING_PAGES = 32;
     /** The most requests in flight unless told otherwise. */
@@ -60,45 +60,26 @@ public final class StorvscController implements AutoCloseable {
     /** Transaction ids of initialization requests carry this mark. */
     private static final long INIT_MARK = 0x4000_0000_0000_0000L;
 
-    private static final int FREE = 0;
-    private static final int IN_FLIGHT = 1;
-    private static final int DONE = 2;
-    private static final int RETRY = 3;
-
     private static final int SYNCHRONIZE_CACHE_10 = 0x35;
-    private static final int INQUIRY = 0x12;
-    private static final int REPORT_LUNS = 0xA0;
-    private static final int SERVICE_ACTION_IN = 0x9E;
-    private static final int MODE_SENSE_6 = 0x1A;
 
     private final Storvsc owner;
     private final GuestContext ctx;
-    private final GuestMemory memory;
     private final ChannelOffer offer;
     private final GuestChannel channel;
     private final int depth;
-    private final long scratch;
     private int version;
     private int maxTransfer;
 
     private final VmbusPacket packet = new VmbusPacket();
     private final MemorySegment request = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
+    private final SrbView requestSrb = new SrbView(request, HEADER_LENGTH);
+    /** The payload of the packet just received, copied out so the SRB is read through a view. */
+    private final MemorySegment response = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
+    private final SrbView responseSrb = new SrbView(response, HEADER_LENGTH);
     private final GpaRangeList ranges = new GpaRangeList();
 
-    // one slot per tag, plus the internal slot (index depth) for scans
-    private final int[] state;
-    private final long[] txid;
-    private final int[] sequence;
-    private final StorvscDisk[] slotDisk;
-    private final byte[] cdbs;
-    private final int[] cdbLength;
-    private final long[] gpa;
-    private final int[] length;
-    private final int[] direction;
-    private final int[] retries;
-    private final IoStatus[] result;
-    private final int[] transferredBytes;
-    private final int[] senseBytes; // key << 16 | asc << 8 | ascq, or -1
+    /** One slot per tag, plus the internal slot (index depth) for scans. */
+    private final RequestSlot[] slots;
     private final int[] done; // a ring of finished tags
     private int doneHead;
     private int doneCount;
@@ -106,6 +87,7 @@ public final class StorvscController implements AutoCloseable {
     private int retrying;
 
     private final StorvscDisk[] disks = new StorvscDisk[64];
+    private final LunScan lunScan;
     private boolean rescanNeeded;
     private boolean scanning;
     private long scanGeneration;
@@ -128,26 +110,15 @@ public final class StorvscController implements AutoCloseable {
             throws StorvscException {
         this.owner = owner;
         this.ctx = ctx;
-        this.memory = bus.memory();
         this.offer = offer;
         this.depth = depth;
-        int slots = depth + 1;
-        state = new int[slots];
-        txid = new long[slots];
-        sequence = new int[slots];
-        slotDisk = new StorvscDisk[slots];
-        cdbs = new byte[slots * MAX_CDB_LENGTH];
-        cdbLength = new int[slots];
-        gpa = new long[slots];
-        length = new int[slots];
-        direction = new int[slots];
-        retries = new int[slots];
-        result = new IoStatus[slots];
-        transferredBytes = new int[slots];
-        senseBytes = new int[slots];
+        slots = new RequestSlot[depth + 1];
+        for (int tag = 0; tag < slots.length; tag++) {
+            slots[tag] = new RequestSlot(tag);
+        }
         done = new int[depth];
         long rings = pages.allocate(2 * RING_PAGES);
-        scratch = pages.allocate(1);
+        lunScan = new LunScan(this, bus.memory(), pages.allocate(1));
         try {
             channel = bus.open(offer, GuestPages.frames(rings, 2 * RING_PAGES), RING_PAGES);
         } catch (VmbusException e) {
@@ -305,10 +276,9 @@ public final class StorvscController implements AutoCloseable {
     /** Sends one initialization request and waits for its answer. */
     private void initCall(int operation, int proposedVersion) throws StorvscException {
         request.fill((byte) 0);
-        request.set(INT, 0, operation);
-        request.set(INT, 4, REQUEST_COMPLETION_FLAG);
+        PacketHeader.write(request, 0, operation, REQUEST_COMPLETION_FLAG, STATUS_SUCCESS);
         if (operation == QUERY_PROTOCOL_VERSION) {
-            request.set(SHORT, HEADER_LENGTH, (short) proposedVersion);
+            new ProtocolVersion(proposedVersion, 0).encode(request, HEADER_LENGTH);
         }
         long id = INIT_MARK | operation;
         initAnswered = false;
@@ -324,95 +294,75 @@ public final class StorvscController implements AutoCloseable {
     /** Submits a request on {@code disk}; returns its tag. For {@link StorvscDisk}. */
     int submit(StorvscDisk disk, int opcode, long lba, int blocks, long bufferGpa, int bytes, int dir)
             throws StorvscException {
-        int slot = freeSlot();
-        int at = slot * MAX_CDB_LENGTH;
-        java.util.Arrays.fill(cdbs, at, at + MAX_CDB_LENGTH, (byte) 0);
-        cdbs[at] = (byte) opcode;
-        int cdbLen;
+        RequestSlot slot = freeSlot();
+        byte[] cdb = slot.cdb;
+        java.util.Arrays.fill(cdb, (byte) 0);
+        cdb[0] = (byte) opcode;
         if (opcode == SYNCHRONIZE_CACHE_10) {
-            cdbLen = 10;
+            slot.cdbLength = 10;
         } else {
             for (int i = 0; i < 8; i++) {
-                cdbs[at + 2 + i] = (byte) (lba >>> (56 - 8 * i));
+                cdb[2 + i] = (byte) (lba >>> (56 - 8 * i));
             }
             for (int i = 0; i < 4; i++) {
-                cdbs[at + 10 + i] = (byte) (blocks >>> (24 - 8 * i));
+                cdb[10 + i] = (byte) (blocks >>> (24 - 8 * i));
             }
-            cdbLen = 16;
+            slot.cdbLength = 16;
         }
-        return start(slot, disk, cdbLen, bufferGpa, bytes, dir);
+        return start(slot, disk, bufferGpa, bytes, dir);
     }
 
     /**
      * Submits any CDB to {@code lun} with {@code bytes} of guest memory at {@code bufferGpa} moving
-     * in {@code dir} ({@link org.vhdkit.stack.storvsp.StorageProtocol#DATA_IN} or {@code DATA_OUT});
+     * in {@code dir} ({@link org.vhdkit.stack.protocol.storage.StorageProtocol#DATA_IN} or {@code DATA_OUT});
      * returns its tag. For commands the disk methods do not cover; the parent judges the CDB.
      */
     public int submitCdb(StorvscDisk disk, byte[] cdb, long bufferGpa, int bytes, int dir) throws StorvscException {
         if (cdb.length < 1 || cdb.length > MAX_CDB_LENGTH) {
             throw new IllegalArgumentException("a CDB of 1 to 16 bytes, not " + cdb.length);
         }
-        int slot = freeSlot();
-        int at = slot * MAX_CDB_LENGTH;
-        java.util.Arrays.fill(cdbs, at, at + MAX_CDB_LENGTH, (byte) 0);
-        System.arraycopy(cdb, 0, cdbs, at, cdb.length);
-        return start(slot, disk, cdb.length, bufferGpa, bytes, dir);
+        RequestSlot slot = freeSlot();
+        slot.cdb(cdb, cdb.length);
+        return start(slot, disk, bufferGpa, bytes, dir);
     }
 
-    private int freeSlot() {
+    private RequestSlot freeSlot() {
         for (int i = 0; i < depth; i++) {
-            if (state[i] == FREE) {
-                return i;
+            if (slots[i].state == RequestSlot.State.FREE) {
+                return slots[i];
             }
         }
         throw new IllegalStateException("all " + depth + " tags are in use: await a completion and release it first");
     }
 
-    private int start(int slot, StorvscDisk disk, int cdbLen, long bufferGpa, int bytes, int dir)
-            throws StorvscException {
+    private int start(RequestSlot slot, StorvscDisk disk, long bufferGpa, int bytes, int dir) throws StorvscException {
         if (bytes < 0 || bytes > maxTransfer) {
             throw new IllegalArgumentException("a transfer of 0 to " + maxTransfer + " bytes, not " + bytes);
         }
-        slotDisk[slot] = disk;
-        cdbLength[slot] = cdbLen;
-        gpa[slot] = bufferGpa;
-        length[slot] = bytes;
-        direction[slot] = bytes == 0 ? DATA_UNKNOWN : dir;
-        retries[slot] = 0;
-        result[slot] = IoStatus.PENDING;
-        transferredBytes[slot] = 0;
-        senseBytes[slot] = -1;
+        slot.prepare(disk, bufferGpa, bytes, bytes == 0 ? DATA_UNKNOWN : dir);
         send(slot);
-        return slot;
+        return slot.tag;
     }
 
-    private void send(int slot) throws StorvscException {
-        sequence[slot]++;
-        long id = ((long) sequence[slot] << 16) | (slot + 1);
-        txid[slot] = id;
-        state[slot] = IN_FLIGHT;
+    private void send(RequestSlot slot) throws StorvscException {
+        long id = slot.nextTransaction();
+        slot.state = RequestSlot.State.IN_FLIGHT;
         inFlight++;
-        int srbLength = srbLength(version);
+        SrbLayout layout = SrbLayout.of(version);
         request.fill((byte) 0);
-        request.set(INT, 0, EXECUTE_SRB);
-        request.set(INT, 4, REQUEST_COMPLETION_FLAG);
-        int b = HEADER_LENGTH;
-        request.set(SHORT, b + SRB_LENGTH, (short) srbLength);
-        request.set(ValueLayout.JAVA_BYTE, b + SRB_LUN, (byte) slotDisk[slot].lun());
-        request.set(ValueLayout.JAVA_BYTE, b + SRB_CDB_LENGTH, (byte) cdbLength[slot]);
-        request.set(ValueLayout.JAVA_BYTE, b + SRB_SENSE_LENGTH, (byte) senseLength(version));
-        request.set(ValueLayout.JAVA_BYTE, b + SRB_DATA_IN, (byte) direction[slot]);
-        request.set(INT, b + SRB_TRANSFER_LENGTH, length[slot]);
-        MemorySegment.copy(cdbs, slot * MAX_CDB_LENGTH, request, ValueLayout.JAVA_BYTE, b + SRB_CDB, MAX_CDB_LENGTH);
-        if (version >= VERSION_WIN8) {
-            int flags = 0x2 | (direction[slot] == DATA_IN ? 0x40 : direction[slot] == DATA_OUT ? 0x80 : 0);
-            request.set(INT, b + SRB_SRB_FLAGS, flags);
-            request.set(INT, b + SRB_SRB_FLAGS + 4, 60);
+        PacketHeader.write(request, 0, EXECUTE_SRB, REQUEST_COMPLETION_FLAG, STATUS_SUCCESS);
+        SrbView srb = requestSrb;
+        srb.length(layout.length()).lun(slot.disk.lun()).cdbLength(slot.cdbLength)
+                .senseInfoLength(layout.senseLength()).dataIn(slot.direction).dataTransferLength(slot.length)
+                .cdbSense(slot.cdb, 0, MAX_CDB_LENGTH);
+        if (layout.extended()) {
+            int flags = 0x2 | (slot.direction == DATA_IN ? 0x40 : slot.direction == DATA_OUT ? 0x80 : 0);
+            srb.srbFlags(flags).timeOutValue(60);
         }
-        if (length[slot] > 0) {
-            ranges.clear().addBuffer(gpa[slot], length[slot]);
+        if (slot.length > 0) {
+            ranges.clear().addBuffer(slot.gpa, slot.length);
         }
-        send(id, HEADER_LENGTH + srbLength, length[slot] > 0);
+        send(id, HEADER_LENGTH + layout.length(), slot.length > 0);
     }
 
     private void send(long id, int bytes, boolean withRanges) throws StorvscException {
@@ -481,48 +431,50 @@ public final class StorvscController implements AutoCloseable {
 
     /** How the request with {@code tag} ended (PENDING while in flight). */
     public IoStatus status(int tag) {
-        checkTag(tag);
-        return result[tag];
+        return slot(tag).result;
     }
 
     /** The bytes the request with {@code tag} moved. */
     public int transferred(int tag) {
-        checkTag(tag);
-        return transferredBytes[tag];
+        return slot(tag).transferred;
     }
 
     /** The sense key of a CHECK CONDITION, or -1. */
     public int senseKey(int tag) {
-        checkTag(tag);
-        return senseBytes[tag] < 0 ? -1 : senseBytes[tag] >>> 16;
+        int sense = slot(tag).sense;
+        return sense < 0 ? -1 : sense >>> 16;
     }
 
     /** The additional sense code of a CHECK CONDITION, or -1. */
     public int asc(int tag) {
-        checkTag(tag);
-        return senseBytes[tag] < 0 ? -1 : (senseBytes[tag] >>> 8) & 0xFF;
+        int sense = slot(tag).sense;
+        return sense < 0 ? -1 : (sense >>> 8) & 0xFF;
     }
 
     /** The additional sense code qualifier of a CHECK CONDITION, or -1. */
     public int ascq(int tag) {
-        checkTag(tag);
-        return senseBytes[tag] < 0 ? -1 : senseBytes[tag] & 0xFF;
+        int sense = slot(tag).sense;
+        return sense < 0 ? -1 : sense & 0xFF;
     }
 
     /** The disk the request with {@code tag} went to. */
     public StorvscDisk diskOf(int tag) {
-        checkTag(tag);
-        return slotDisk[tag];
+        return slot(tag).disk;
     }
 
     /** Frees {@code tag} for the next request. */
     public void release(int tag) {
-        checkTag(tag);
-        if (state[tag] != DONE) {
+        RequestSlot slot = slot(tag);
+        if (slot.state != RequestSlot.State.DONE) {
             throw new IllegalStateException("tag " + tag + " has not been returned by await or poll");
         }
-        state[tag] = FREE;
-        slotDisk[tag] = null;
+        slot.state = RequestSlot.State.FREE;
+        slot.disk = null;
+    }
+
+    private RequestSlot slot(int tag) {
+        checkTag(tag);
+        return slots[tag];
     }
 
     private void checkTag(int tag) {
@@ -550,8 +502,11 @@ public final class StorvscController implements AutoCloseable {
     /** Acts on the packet just received. */
     private void dispatch() {
         VmbusPacket p = packet;
+        int payloadLength = p.payloadLength();
+        response.fill((byte) 0);
+        p.copyPayload(0, response, 0, Math.min(payloadLength, MAX_PACKET_LENGTH));
         if (p.type() == PacketType.IN_BAND) {
-            if (p.payloadLength() >= HEADER_LENGTH && p.payloadInt(0) == ENUMERATE_BUS) {
+            if (payloadLength >= HEADER_LENGTH && PacketHeader.operation(response, 0) == ENUMERATE_BUS) {
                 busMessages++;
                 rescanNeeded = true;
             } else {
@@ -565,24 +520,25 @@ public final class StorvscController implements AutoCloseable {
         }
         long id = p.transactionId();
         if ((id & INIT_MARK) != 0) {
-            answerInit(p);
+            answerInit(payloadLength);
             return;
         }
-        int slot = (int) (id & 0xFFFF) - 1;
-        if (slot < 0 || slot > depth || state[slot] != IN_FLIGHT || txid[slot] != id
-                || p.payloadLength() < HEADER_LENGTH + SRB_LENGTH_V1) {
+        int tag = (int) (id & 0xFFFF) - 1;
+        if (tag < 0 || tag > depth || slots[tag].state != RequestSlot.State.IN_FLIGHT || slots[tag].txid != id
+                || payloadLength < HEADER_LENGTH + SRB_LENGTH_V1) {
             unexpected++;
             return;
         }
+        RequestSlot slot = slots[tag];
+        boolean internal = tag == depth;
         inFlight--;
-        int b = HEADER_LENGTH;
-        int srb = p.payloadByte(b + SRB_SRB_STATUS) & 0xFF;
-        int scsi = p.payloadByte(b + SRB_SCSI_STATUS) & 0xFF;
-        int senseLen = p.payloadByte(b + SRB_SENSE_LENGTH) & 0xFF;
-        transferredBytes[slot] = p.payloadInt(b + SRB_TRANSFER_LENGTH);
-        senseBytes[slot] = (srb & SRB_STATUS_AUTOSENSE_VALID) != 0 && senseLen >= 14
-                ? (p.payloadByte(b + SRB_SENSE + 2) & 0x0F) << 16 | (p.payloadByte(b + SRB_SENSE + 12) & 0xFF) << 8
-                        | (p.payloadByte(b + SRB_SENSE + 13) & 0xFF)
+        SrbView answer = responseSrb;
+        int srb = answer.srbStatus();
+        int scsi = answer.scsiStatus();
+        int senseLen = answer.senseInfoLength();
+        slot.transferred = (int) answer.dataTransferLength();
+        slot.sense = (srb & SRB_STATUS_AUTOSENSE_VALID) != 0 && senseLen >= 14
+                ? (answer.cdbSenseByte(2) & 0x0F) << 16 | answer.cdbSenseByte(12) << 8 | answer.cdbSenseByte(13)
                 : -1;
         int code = srb & 0x3F;
         IoStatus status;
@@ -591,16 +547,16 @@ public final class StorvscController implements AutoCloseable {
         } else if (code == SRB_STATUS_INVALID_LUN || code == SRB_STATUS_INVALID_TARGET_ID
                 || code == SRB_STATUS_INVALID_PATH_ID) {
             status = IoStatus.NO_DEVICE;
-            if (slot < depth) {
+            if (!internal) {
                 rescanNeeded = true;
             }
-        } else if (scsi == 0x02 && senseBytes[slot] >= 0) {
+        } else if (scsi == 0x02 && slot.sense >= 0) {
             status = IoStatus.CHECK_CONDITION;
-            if (senseBytes[slot] >>> 16 == 0x6 && slot < depth) {
+            if (slot.sense >>> 16 == 0x6 && !internal) {
                 rescanNeeded = true;
-                if (retries[slot] < MAX_RETRIES) {
-                    retries[slot]++;
-                    state[slot] = RETRY;
+                if (slot.retries < MAX_RETRIES) {
+                    slot.retries++;
+                    slot.state = RequestSlot.State.RETRY;
                     retrying++;
                     return;
                 }
@@ -608,60 +564,41 @@ public final class StorvscController implements AutoCloseable {
         } else {
             status = IoStatus.REFUSED;
         }
-        result[slot] = status;
-        state[slot] = DONE;
-        if (slot < depth) {
-            done[(doneHead + doneCount) % depth] = slot;
-            doneCount++;
+        slot.result = status;
+        slot.state = RequestSlot.State.DONE;
+        if (!internal) {
+            finished(slot);
         }
     }
 
-    private void answerInit(VmbusPacket p) {
-        if (p.payloadLength() < HEADER_LENGTH) {
+    /** Puts {@code slot} on the ring of finished tags. */
+    private void finished(RequestSlot slot) {
+        done[(doneHead + doneCount) % depth] = slot.tag;
+        doneCount++;
+    }
+
+    private void answerInit(int payloadLength) {
+        if (payloadLength < HEADER_LENGTH) {
             unexpected++;
             return;
         }
-        initStatus = p.payloadInt(8);
-        initMaxTransfer = p.payloadLength() >= HEADER_LENGTH + PROPERTIES_MAX_TRANSFER + 4
-                ? p.payloadInt(HEADER_LENGTH + PROPERTIES_MAX_TRANSFER) : 0;
+        initStatus = PacketHeader.status(response, 0);
+        initMaxTransfer = ChannelProperties.maxTransferBytes(response, HEADER_LENGTH,
+                Math.min(payloadLength, MAX_PACKET_LENGTH) - HEADER_LENGTH);
         initAnswered = true;
     }
 
     // ---- scanning ----
 
     /**
-     * Scans the bus now: REPORT LUNS, then INQUIRY, READ CAPACITY(16) and MODE SENSE(6) of each LUN
-     * found; submits again the requests that were refused with a unit attention.
+     * Scans the bus now ({@link LunScan}): REPORT LUNS, then INQUIRY, READ CAPACITY(16) and MODE
+     * SENSE(6) of each LUN found; submits again the requests that were refused with a unit attention.
      */
     public void rescan() throws StorvscException {
         scanning = true;
         try {
             rescanNeeded = false;
-            boolean[] reported = reportLuns();
-            for (int lun = 0; lun < disks.length; lun++) {
-                StorvscDisk d = disks[lun];
-                if (!reported[lun]) {
-                    if (d != null) {
-                        d.gone();
-                    }
-                    continue;
-                }
-                if (!inquiryIsDisk(lun)) {
-                    if (d != null) {
-                        d.gone();
-                    }
-                    continue;
-                }
-                StorvscDisk probe = d != null ? d : new StorvscDisk(this, lun);
-                long[] capacity = readCapacity(probe);
-                if (capacity == null) {
-                    probe.gone();
-                    continue;
-                }
-                boolean protectedFromWrites = writeProtected(probe);
-                probe.found(capacity[0], (int) capacity[1], protectedFromWrites);
-                disks[lun] = probe;
-            }
+            lunScan.scan(disks);
             scanGeneration++;
         } finally {
             scanning = false;
@@ -670,123 +607,42 @@ public final class StorvscController implements AutoCloseable {
     }
 
     private void resubmit() throws StorvscException {
-        for (int slot = 0; slot < depth && retrying > 0; slot++) {
-            if (state[slot] != RETRY) {
+        for (int tag = 0; tag < depth && retrying > 0; tag++) {
+            RequestSlot slot = slots[tag];
+            if (slot.state != RequestSlot.State.RETRY) {
                 continue;
             }
             retrying--;
-            StorvscDisk d = slotDisk[slot];
-            if (d.present()) {
+            if (slot.disk.present()) {
                 send(slot);
             } else {
-                result[slot] = IoStatus.NO_DEVICE;
-                state[slot] = DONE;
-                done[(doneHead + doneCount) % depth] = slot;
-                doneCount++;
+                slot.result = IoStatus.NO_DEVICE;
+                slot.state = RequestSlot.State.DONE;
+                finished(slot);
             }
         }
     }
 
-    private boolean[] reportLuns() throws StorvscException {
-        int bytes = 8 + 8 * disks.length;
-        byte[] cdb = new byte[12];
-        cdb[0] = (byte) REPORT_LUNS;
-        cdb[6] = (byte) (bytes >>> 24);
-        cdb[7] = (byte) (bytes >>> 16);
-        cdb[8] = (byte) (bytes >>> 8);
-        cdb[9] = (byte) bytes;
-        boolean[] found = new boolean[disks.length];
-        if (internal(0, cdb, bytes) != IoStatus.OK) {
-            throw new StorvscException("storage channel " + offer.channelId() + ": REPORT LUNS failed");
-        }
-        try {
-            long listLength = Integer.toUnsignedLong(Integer.reverseBytes(memory.getInt(scratch)));
-            long entries = Math.min(listLength / 8, (transferredBytes[depth] - 8) / 8);
-            for (int i = 0; i < entries; i++) {
-                int lun = memory.getByte(scratch + 8 + 8L * i + 1) & 0xFF;
-                int addressing = memory.getByte(scratch + 8 + 8L * i) & 0xFF;
-                if (addressing == 0 && lun < found.length) {
-                    found[lun] = true;
-                }
-            }
-        } catch (GuestMemoryException e) {
-            throw new AssertionError("the driver's scratch page is outside guest memory", e);
-        }
-        return found;
-    }
-
-    private boolean inquiryIsDisk(int lun) throws StorvscException {
-        byte[] cdb = {(byte) INQUIRY, 0, 0, 0, 36, 0};
-        StorvscDisk probe = disks[lun] != null ? disks[lun] : new StorvscDisk(this, lun);
-        if (internal(probe, cdb, 36) != IoStatus.OK || transferredBytes[depth] < 1) {
-            return false;
-        }
-        try {
-            return (memory.getByte(scratch) & 0xFF) == 0x00; // qualifier 0, direct-access block device
-        } catch (GuestMemoryException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    /** {blocks, block size}, or null when the LUN does not answer. */
-    private long[] readCapacity(StorvscDisk disk) throws StorvscException {
-        byte[] cdb = new byte[16];
-        cdb[0] = (byte) SERVICE_ACTION_IN;
-        cdb[1] = 0x10;
-        cdb[13] = 32;
-        if (internal(disk, cdb, 32) != IoStatus.OK) {
-            return null;
-        }
-        try {
-            long last = Long.reverseBytes(memory.getLong(scratch));
-            long blockSize = Integer.toUnsignedLong(Integer.reverseBytes(memory.getInt(scratch + 8)));
-            return new long[] {last + 1, blockSize};
-        } catch (GuestMemoryException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private boolean writeProtected(StorvscDisk disk) throws StorvscException {
-        byte[] cdb = {(byte) MODE_SENSE_6, 0, 0x3F, 0, 4, 0};
-        if (internal(disk, cdb, 4) != IoStatus.OK || transferredBytes[depth] < 3) {
-            return false;
-        }
-        try {
-            return (memory.getByte(scratch + 2) & 0x80) != 0;
-        } catch (GuestMemoryException e) {
-            throw new AssertionError(e);
-        }
-    }
-
-    private IoStatus internal(int lun, byte[] cdb, int bytes) throws StorvscException {
-        StorvscDisk d = disks[lun] != null ? disks[lun] : new StorvscDisk(this, lun);
-        return internal(d, cdb, bytes);
-    }
-
-    /** Runs one scan command on the internal slot, retrying unit attentions; data into the scratch page. */
-    private IoStatus internal(StorvscDisk disk, byte[] cdb, int bytes) throws StorvscException {
-        int slot = depth;
+    /**
+     * Runs one scan command for {@link LunScan} on the internal slot, its data into guest memory at
+     * {@code bufferGpa}, retrying unit attentions; returns the slot, which holds the result and the
+     * bytes moved until the next internal command.
+     */
+    RequestSlot internal(StorvscDisk disk, byte[] cdb, int bytes, long bufferGpa) throws StorvscException {
+        RequestSlot slot = slots[depth];
         for (int attempt = 0;; attempt++) {
-            System.arraycopy(cdb, 0, cdbs, slot * MAX_CDB_LENGTH, cdb.length);
-            java.util.Arrays.fill(cdbs, slot * MAX_CDB_LENGTH + cdb.length, (slot + 1) * MAX_CDB_LENGTH, (byte) 0);
-            slotDisk[slot] = disk;
-            cdbLength[slot] = cdb.length;
-            gpa[slot] = scratch;
-            length[slot] = bytes;
-            direction[slot] = DATA_IN;
-            result[slot] = IoStatus.PENDING;
-            senseBytes[slot] = -1;
+            slot.cdb(cdb, cdb.length);
+            slot.prepare(disk, bufferGpa, bytes, DATA_IN);
             send(slot);
-            while (state[slot] == IN_FLIGHT) {
+            while (slot.state == RequestSlot.State.IN_FLIGHT) {
                 receiveBlocking();
                 dispatch();
             }
-            state[slot] = FREE;
-            IoStatus status = result[slot];
-            if (status == IoStatus.CHECK_CONDITION && senseBytes[slot] >>> 16 == 0x6 && attempt < MAX_RETRIES) {
+            slot.state = RequestSlot.State.FREE;
+            if (slot.unitAttention() && attempt < MAX_RETRIES) {
                 continue; // a unit attention: reported once, then the command goes through
             }
-            return status;
+            return slot;
         }
     }
 

@@ -1,6 +1,6 @@
 package org.vhdkit.stack.storvsc;
 
-import org.vhdkit.stack.storvsp.StorageProtocol;
+import org.vhdkit.stack.protocol.storage.StorageProtocol;
 
 /**
  * One disk (LUN) of a synthetic SCSI controller, as a guest program sees it: a block device with

@@ -1,11 +1,10 @@
 package org.vhdkit.stack.storvsp;
 
-import static org.vhdkit.stack.storvsp.StorageProtocol.*;
+import static org.vhdkit.stack.protocol.storage.StorageProtocol.*;
 
 import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -15,6 +14,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.vhdkit.stack.memory.GuestMemoryException;
+import org.vhdkit.stack.protocol.ProtocolException;
+import org.vhdkit.stack.protocol.storage.ChannelProperties;
+import org.vhdkit.stack.protocol.storage.PacketHeader;
+import org.vhdkit.stack.protocol.storage.ProtocolVersion;
+import org.vhdkit.stack.protocol.storage.SrbLayout;
+import org.vhdkit.stack.protocol.storage.SrbView;
+import org.vhdkit.stack.protocol.storage.StorageProtocol;
 import org.vhdkit.stack.scsi.LogicalUnit;
 import org.vhdkit.stack.scsi.ScsiCommand;
 import org.vhdkit.stack.scsi.ScsiStatus;
@@ -22,7 +28,7 @@ import org.vhdkit.stack.scsi.ScsiTarget;
 import org.vhdkit.stack.scsi.Sense;
 import org.vhdkit.stack.vmbus.ChannelClosedReason;
 import org.vhdkit.stack.vmbus.ChannelClosure;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.ParentChannel;
 import org.vhdkit.stack.vmbus.VmbusDevice;
 import org.vhdkit.stack.vmbus.VmbusException;
@@ -67,7 +73,9 @@ import org.vhdkit.stack.vmbus.VmbusPacket;
  * the next, sending the completion itself: the guest keeps as many requests in flight as its ring
  * holds, and at queue depth 1 a request and its answer usually cost no signal (the consumer polls
  * before it parks). No thread is crossed per request and nothing is allocated per request in the
- * steady state (the command, the CDB copy and the answer buffer are reused). A flush
+ * steady state (the command, the CDB copy, the request copy and the answer buffer are reused, and
+ * the SRBs in them are read and written through one {@link SrbView} each, made with the session,
+ * rather than decoded into an {@code Srb} record per request). A flush
  * (SYNCHRONIZE CACHE) holds the requests behind it until the host flush returns.
  *
  * <h2>Hot add and remove</h2>
@@ -91,8 +99,8 @@ import org.vhdkit.stack.vmbus.VmbusPacket;
  */
 public final class StorVsp implements VmbusDevice {
     private static final System.Logger LOG = System.getLogger(StorVsp.class.getName());
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** The answer to QUERY_PROPERTIES: no sub-channels, {@link StorageProtocol#MAX_TRANSFER_BYTES} per request. */
+    private static final ChannelProperties OFFERED_PROPERTIES = new ChannelProperties(0, 0, MAX_TRANSFER_BYTES);
 
     /** Scatter-gather entries of one command: every range split at most at each page, and then some. */
     static final int MAX_RUNS = 2 * VmbusPacket.MAX_GPA_RANGES + MAX_TRANSFER_BYTES / 4096 + 2;
@@ -295,7 +303,11 @@ public final class StorVsp implements VmbusDevice {
         final MemorySegment guestMemory;
         final ScsiCommand command = new ScsiCommand(MAX_RUNS);
         final MemorySegment cdb = MemorySegment.ofArray(new byte[MAX_CDB_LENGTH]);
+        /** The request's header and union, copied out of the packet before a field is read. */
+        final MemorySegment request = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
+        final SrbView requestSrb = new SrbView(request, HEADER_LENGTH);
         final MemorySegment answer = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
+        final SrbView answerSrb = new SrbView(answer, HEADER_LENGTH);
         /** The ENUMERATE_BUS message; guarded by its own monitor. */
         final MemorySegment enumerate = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
         final AtomicBoolean rescanPending = new AtomicBoolean();
@@ -322,8 +334,8 @@ public final class StorVsp implements VmbusDevice {
             try {
                 synchronized (enumerate) {
                     enumerate.fill((byte) 0);
-                    enumerate.set(INT, 0, ENUMERATE_BUS);
-                    int length = HEADER_LENGTH + srbLength(version);
+                    PacketHeader.write(enumerate, 0, ENUMERATE_BUS, 0, STATUS_SUCCESS);
+                    int length = HEADER_LENGTH + SrbLayout.of(version).length();
                     sent = wait
                             ? channel.sendInBand(0, false, enumerate, 0, length, ANNOUNCE_WAIT_MILLIS, TimeUnit.MILLISECONDS)
                             : channel.trySendInBand(0, false, enumerate, 0, length);
@@ -352,7 +364,10 @@ public final class StorVsp implements VmbusDevice {
             if (length < HEADER_LENGTH) {
                 throw malformed("a payload of " + length + " bytes, shorter than the " + HEADER_LENGTH + "-byte header");
             }
-            int operation = p.payloadInt(0);
+            request.fill((byte) 0);
+            int copied = Math.min(length, MAX_PACKET_LENGTH);
+            p.copyPayload(0, request, 0, copied);
+            int operation = PacketHeader.operation(request, 0);
             if (operation == EXECUTE_SRB && state == READY) {
                 executeSrb(p, length);
                 return;
@@ -376,12 +391,15 @@ public final class StorVsp implements VmbusDevice {
                         refuse(id, operation, answerLength, STATUS_INVALID_DEVICE_STATE);
                         return;
                     }
-                    if (length < HEADER_LENGTH + 4) {
+                    ProtocolVersion asked;
+                    try {
+                        asked = ProtocolVersion.decode(request, HEADER_LENGTH, copied - HEADER_LENGTH);
+                    } catch (ProtocolException e) {
                         throw malformed("QUERY_PROTOCOL_VERSION without its version");
                     }
-                    int proposed = Short.toUnsignedInt(p.payloadShort(HEADER_LENGTH));
+                    int proposed = asked.version();
                     clearAnswer();
-                    answer.set(SHORT, HEADER_LENGTH, (short) proposed);
+                    new ProtocolVersion(proposed, 0).encode(answer, HEADER_LENGTH);
                     if (isSupported(proposed)) {
                         version = proposed;
                         state = PROPERTIES;
@@ -397,9 +415,7 @@ public final class StorVsp implements VmbusDevice {
                         return;
                     }
                     clearAnswer();
-                    answer.set(SHORT, HEADER_LENGTH + PROPERTIES_MAX_CHANNELS, (short) 0);
-                    answer.set(INT, HEADER_LENGTH + PROPERTIES_FLAGS, 0);
-                    answer.set(INT, HEADER_LENGTH + PROPERTIES_MAX_TRANSFER, MAX_TRANSFER_BYTES);
+                    OFFERED_PROPERTIES.encode(answer, HEADER_LENGTH);
                     state = END;
                     send(id, answerLength, STATUS_SUCCESS);
                 }
@@ -428,18 +444,20 @@ public final class StorVsp implements VmbusDevice {
         }
 
         private void executeSrb(VmbusPacket p, int length) throws VmbusException, InterruptedException {
-            if (length < HEADER_LENGTH + SRB_LENGTH_V1) {
+            try {
+                SrbView.check(length - HEADER_LENGTH);
+            } catch (ProtocolException e) {
                 throw malformed("an SRB in " + length + " bytes; the header and SRB take at least "
                         + (HEADER_LENGTH + SRB_LENGTH_V1));
             }
-            int b = HEADER_LENGTH;
-            int path = p.payloadByte(b + SRB_PATH) & 0xFF;
-            int targetId = p.payloadByte(b + SRB_TARGET) & 0xFF;
-            int lun = p.payloadByte(b + SRB_LUN) & 0xFF;
-            int cdbLength = p.payloadByte(b + SRB_CDB_LENGTH) & 0xFF;
-            int senseWanted = p.payloadByte(b + SRB_SENSE_LENGTH) & 0xFF;
-            int dataIn = p.payloadByte(b + SRB_DATA_IN) & 0xFF;
-            long transferLength = Integer.toUnsignedLong(p.payloadInt(b + SRB_TRANSFER_LENGTH));
+            SrbView in = requestSrb;
+            int path = in.pathId();
+            int targetId = in.targetId();
+            int lun = in.lun();
+            int cdbLength = in.cdbLength();
+            int senseWanted = in.senseInfoLength();
+            int dataIn = in.dataIn();
+            long transferLength = in.dataTransferLength();
             long rangeBytes = 0;
             for (int r = 0; r < p.rangeCount(); r++) {
                 rangeBytes += p.rangeByteCount(r);
@@ -452,18 +470,12 @@ public final class StorVsp implements VmbusDevice {
                         + command.maxRanges() + " are accepted");
             }
             long id = p.transactionId();
-            int srbLength = srbLength(version);
-            int senseLength = Math.min(senseWanted, senseLength(version));
+            SrbLayout layout = SrbLayout.of(version);
+            int senseLength = Math.min(senseWanted, layout.senseLength());
             clearAnswer();
-            int a = HEADER_LENGTH;
-            answer.set(SHORT, a + SRB_LENGTH, (short) srbLength);
-            answer.set(ValueLayout.JAVA_BYTE, a + SRB_PORT, p.payloadByte(b + SRB_PORT));
-            answer.set(ValueLayout.JAVA_BYTE, a + SRB_PATH, (byte) path);
-            answer.set(ValueLayout.JAVA_BYTE, a + SRB_TARGET, (byte) targetId);
-            answer.set(ValueLayout.JAVA_BYTE, a + SRB_LUN, (byte) lun);
-            answer.set(ValueLayout.JAVA_BYTE, a + SRB_CDB_LENGTH, (byte) Math.min(cdbLength, MAX_CDB_LENGTH));
-            answer.set(ValueLayout.JAVA_BYTE, a + SRB_DATA_IN, (byte) dataIn);
-            int answerLength = HEADER_LENGTH + srbLength;
+            answerSrb.length(layout.length()).port(in.port()).pathId(path).targetId(targetId).lun(lun)
+                    .cdbLength(Math.min(cdbLength, MAX_CDB_LENGTH)).dataIn(dataIn);
+            int answerLength = HEADER_LENGTH + layout.length();
 
             if (transferLength > MAX_TRANSFER_BYTES) {
                 finish(id, answerLength, STATUS_INVALID_PARAMETER, SRB_STATUS_INVALID_REQUEST, ScsiStatus.CHECK_CONDITION,
@@ -478,7 +490,7 @@ public final class StorVsp implements VmbusDevice {
                 finish(id, answerLength, STATUS_DEVICE_DOES_NOT_EXIST, SRB_STATUS_INVALID_TARGET_ID, ScsiStatus.GOOD, null, 0, 0);
                 return;
             }
-            p.copyPayload(b + SRB_CDB, cdb, 0, MAX_CDB_LENGTH);
+            in.copyCdbSense(cdb, 0, MAX_CDB_LENGTH);
             int opcode = cdb.get(ValueLayout.JAVA_BYTE, 0) & 0xFF;
             if (lun >= target.lunCount() || (!target.isAttached(lun) && !answeredWithoutUnit(opcode))) {
                 finish(id, answerLength, STATUS_DEVICE_DOES_NOT_EXIST, SRB_STATUS_INVALID_LUN, ScsiStatus.GOOD, null, 0, 0);
@@ -509,12 +521,11 @@ public final class StorVsp implements VmbusDevice {
             if (status == ScsiStatus.GOOD) {
                 finish(id, answerLength, STATUS_SUCCESS, SRB_STATUS_SUCCESS, status, null, 0, c.transferred());
             } else {
-                int written = c.writeSense(answer, HEADER_LENGTH + SRB_SENSE, senseLength);
-                answer.set(ValueLayout.JAVA_BYTE, HEADER_LENGTH + SRB_SENSE_LENGTH, (byte) written);
-                answer.set(ValueLayout.JAVA_BYTE, HEADER_LENGTH + SRB_SRB_STATUS,
-                        (byte) (SRB_STATUS_ERROR | (written > 0 ? SRB_STATUS_AUTOSENSE_VALID : 0)));
-                answer.set(ValueLayout.JAVA_BYTE, HEADER_LENGTH + SRB_SCSI_STATUS, (byte) status.code());
-                answer.set(INT, HEADER_LENGTH + SRB_TRANSFER_LENGTH, (int) c.transferred());
+                int written = c.writeSense(answer, answerSrb.cdbSenseOffset(), senseLength);
+                answerSrb.senseInfoLength(written)
+                        .srbStatus(SRB_STATUS_ERROR | (written > 0 ? SRB_STATUS_AUTOSENSE_VALID : 0))
+                        .scsiStatus(status.code())
+                        .dataTransferLength((int) c.transferred());
                 send(id, answerLength, STATUS_IO_DEVICE_ERROR);
             }
         }
@@ -526,15 +537,14 @@ public final class StorVsp implements VmbusDevice {
         /** Completes an SRB whose answer skeleton is in place. */
         private void finish(long id, int answerLength, int ntStatus, int srbStatus, ScsiStatus scsiStatus, Sense sense,
                 int senseLength, long transferred) throws VmbusException, InterruptedException {
-            int written = sense == null ? 0 : sense.writeFixed(answer, HEADER_LENGTH + SRB_SENSE, senseLength);
+            int written = sense == null ? 0 : sense.writeFixed(answer, answerSrb.cdbSenseOffset(), senseLength);
             if (srbStatus != SRB_STATUS_SUCCESS) {
                 refused.incrementAndGet();
             }
-            answer.set(ValueLayout.JAVA_BYTE, HEADER_LENGTH + SRB_SRB_STATUS,
-                    (byte) (srbStatus | (written > 0 ? SRB_STATUS_AUTOSENSE_VALID : 0)));
-            answer.set(ValueLayout.JAVA_BYTE, HEADER_LENGTH + SRB_SCSI_STATUS, (byte) scsiStatus.code());
-            answer.set(ValueLayout.JAVA_BYTE, HEADER_LENGTH + SRB_SENSE_LENGTH, (byte) written);
-            answer.set(INT, HEADER_LENGTH + SRB_TRANSFER_LENGTH, (int) transferred);
+            answerSrb.srbStatus(srbStatus | (written > 0 ? SRB_STATUS_AUTOSENSE_VALID : 0))
+                    .scsiStatus(scsiStatus.code())
+                    .senseInfoLength(written)
+                    .dataTransferLength((int) transferred);
             send(id, answerLength, ntStatus);
         }
 
@@ -556,9 +566,7 @@ public final class StorVsp implements VmbusDevice {
         }
 
         private void send(long id, int answerLength, int ntStatus) throws VmbusException, InterruptedException {
-            answer.set(INT, 0, COMPLETE_IO);
-            answer.set(INT, 4, 0);
-            answer.set(INT, 8, ntStatus);
+            PacketHeader.write(answer, 0, COMPLETE_IO, 0, ntStatus);
             channel.sendCompletion(id, answer, 0, answerLength);
         }
 

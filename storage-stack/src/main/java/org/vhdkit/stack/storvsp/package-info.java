@@ -1,8 +1,8 @@
 /**
  * The parent's end of the synthetic SCSI path: {@link org.vhdkit.stack.storvsp.StorVsp} (the entry
  * point), one per synthetic SCSI controller, a {@link org.vhdkit.stack.vmbus.VmbusDevice} that speaks
- * the storage protocol ({@link org.vhdkit.stack.storvsp.StorageProtocol}, shared with the guest's
- * driver) on the controller's channel and executes the guest's SCSI request blocks through a
+ * the storage protocol (the codecs of {@link org.vhdkit.stack.protocol.storage}, shared with the
+ * guest's driver) on the controller's channel and executes the guest's SCSI request blocks through a
  * {@link org.vhdkit.stack.scsi.ScsiTarget}, data moved straight between the disk and the guest's
  * pages.
  *

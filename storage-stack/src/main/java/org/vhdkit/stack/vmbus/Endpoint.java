@@ -3,6 +3,7 @@ package org.vhdkit.stack.vmbus;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.locks.ReentrantLock;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /**
  * One side of an open channel, parent or guest: the ring it reads, the ring it writes, and the

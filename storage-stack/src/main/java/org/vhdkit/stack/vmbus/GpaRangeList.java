@@ -5,16 +5,18 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
 import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.protocol.vmbus.GpaRange;
+import org.vhdkit.stack.protocol.vmbus.RangeHeaders;
 
 /**
  * The GPA ranges of a GPA-direct packet a guest is about to send, built in place and reused: each
- * range is {u32 byte count, u32 byte offset into the first page, u64 page numbers...}.
+ * range is {u32 byte count, u32 byte offset into the first page, u64 page numbers...}
+ * ({@link GpaRange}), written with {@link RangeHeaders} without a record per range.
  *
  * <p>Thread-safety: not thread-safe; one guest thread builds and sends a list at a time.
  */
 public final class GpaRangeList {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private long[] words = new long[8];
     private int wordCount;
@@ -41,7 +43,7 @@ public final class GpaRangeList {
             throw new IllegalArgumentException("a GPA range has 1 or more bytes starting inside its first page, not "
                     + byteCount + " bytes at offset " + byteOffset);
         }
-        long needed = ((long) byteOffset + byteCount + GuestMemory.PAGE_SIZE - 1) >>> GuestMemory.PAGE_SHIFT;
+        long needed = RangeHeaders.pagesSpanned(byteOffset, byteCount);
         if (count != needed) {
             throw new IllegalArgumentException(byteCount + " bytes at offset " + byteOffset + " span " + needed
                     + " pages, not " + count);
@@ -50,7 +52,7 @@ public final class GpaRangeList {
             throw new IllegalArgumentException("at most " + VmbusPacket.MAX_GPA_RANGES + " GPA ranges per packet");
         }
         ensure(1 + count);
-        words[wordCount++] = Integer.toUnsignedLong(byteCount) | (long) byteOffset << 32;
+        words[wordCount++] = RangeHeaders.rangeWord(byteCount, byteOffset);
         System.arraycopy(pfns, from, words, wordCount, count);
         wordCount += count;
         rangeCount++;
@@ -63,12 +65,12 @@ public final class GpaRangeList {
             throw new IllegalArgumentException("a GPA range of " + byteCount + " bytes at 0x" + Long.toHexString(gpa));
         }
         int byteOffset = (int) (gpa & (GuestMemory.PAGE_SIZE - 1));
-        int pages = (int) (((long) byteOffset + byteCount + GuestMemory.PAGE_SIZE - 1) >>> GuestMemory.PAGE_SHIFT);
+        int pages = (int) RangeHeaders.pagesSpanned(byteOffset, byteCount);
         if (rangeCount == VmbusPacket.MAX_GPA_RANGES) {
             throw new IllegalArgumentException("at most " + VmbusPacket.MAX_GPA_RANGES + " GPA ranges per packet");
         }
         ensure(1 + pages);
-        words[wordCount++] = Integer.toUnsignedLong(byteCount) | (long) byteOffset << 32;
+        words[wordCount++] = RangeHeaders.rangeWord(byteCount, byteOffset);
         long first = gpa >>> GuestMemory.PAGE_SHIFT;
         for (int i = 0; i < pages; i++) {
             words[wordCount++] = first + i;
@@ -89,8 +91,7 @@ public final class GpaRangeList {
     }
 
     void encode(MemorySegment dst) {
-        dst.set(INT, 0, 0);
-        dst.set(INT, 4, rangeCount);
+        RangeHeaders.writeGpaDirect(dst, 0, rangeCount);
         for (int i = 0; i < wordCount; i++) {
             dst.set(LONG, 8 + 8L * i, words[i]);
         }

@@ -2,6 +2,7 @@ package org.vhdkit.stack.vmbus;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /**
  * The guest's side of one open channel, for guest programs (a VSC, an integration service): send

@@ -4,6 +4,7 @@ import java.lang.System.Logger.Level;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /**
  * The parent's side of one open channel, as a device provider sees it: packets arrive on the

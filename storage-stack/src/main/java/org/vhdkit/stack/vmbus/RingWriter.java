@@ -3,6 +3,8 @@ package org.vhdkit.stack.vmbus;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 import org.vhdkit.stack.memory.GuestMemoryException;
+import org.vhdkit.stack.protocol.vmbus.PacketDescriptor;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /**
  * The writing end of one ring. Keeps its write index to itself (publishing it, never reading it
@@ -103,9 +105,7 @@ final class RingWriter {
                 return false;
             }
             int at = writeIndex;
-            long length8 = (footprint - 8) >>> 3;
-            long offset8 = (VmbusPacket.DESCRIPTOR + prefixLength) >>> 3;
-            ring.putLong(at, type.code() | offset8 << 16 | length8 << 32 | (long) (flags & 0xFFFF) << 48);
+            ring.putLong(at, PacketDescriptor.word(type.code(), VmbusPacket.DESCRIPTOR + prefixLength, footprint - 8, flags));
             ring.putLong(ring.advance(at, 8), transactionId);
             int pos = ring.advance(at, VmbusPacket.DESCRIPTOR);
             if (prefixLength > 0) {

@@ -4,17 +4,18 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import org.vhdkit.stack.protocol.vmbus.RangeHeaders;
+import org.vhdkit.stack.protocol.vmbus.TransferPageRange;
 
 /**
  * The ranges of a transfer-page packet about to be sent, built in place and reused: a transfer page
- * set id, then {u32 byte count, u32 byte offset} per range into that set.
+ * set id, then {u32 byte count, u32 byte offset} per range into that set ({@link TransferPageRange}),
+ * written with {@link RangeHeaders} without a record per range.
  *
  * <p>Thread-safety: not thread-safe; one thread builds and sends a list at a time.
  */
 public final class TransferPageRanges {
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private int setId;
     private long[] ranges = new long[4];
@@ -35,7 +36,7 @@ public final class TransferPageRanges {
         if (count == ranges.length) {
             ranges = Arrays.copyOf(ranges, count * 2);
         }
-        ranges[count++] = Integer.toUnsignedLong(byteCount) | (long) byteOffset << 32;
+        ranges[count++] = RangeHeaders.rangeWord(Integer.toUnsignedLong(byteCount), Integer.toUnsignedLong(byteOffset));
         return this;
     }
 
@@ -49,9 +50,7 @@ public final class TransferPageRanges {
     }
 
     void encode(MemorySegment dst) {
-        dst.set(SHORT, 0, (short) setId);
-        dst.set(SHORT, 2, (short) 0);
-        dst.set(INT, 4, count);
+        RangeHeaders.writeTransferPages(dst, 0, setId, count);
         for (int i = 0; i < count; i++) {
             dst.set(LONG, 8 + 8L * i, ranges[i]);
         }

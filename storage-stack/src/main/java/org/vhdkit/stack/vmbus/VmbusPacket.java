@@ -7,6 +7,9 @@ import java.util.Arrays;
 import java.util.Objects;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
+import org.vhdkit.stack.protocol.vmbus.PacketDescriptor;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.RangeHeaders;
 
 /**
  * One packet read from a ring, as a reusable view: the reader copies the packet (descriptor, range
@@ -27,14 +30,14 @@ import org.vhdkit.stack.memory.GuestMemoryException;
  * consumer thread, or a guest thread holding the channel's receive side).
  */
 public final class VmbusPacket {
-    /** The descriptor: type, data offset, length, flags, transaction id. */
-    static final int DESCRIPTOR = 16;
+    /** The descriptor: type, data offset, length, flags, transaction id ({@link PacketDescriptor}). */
+    static final int DESCRIPTOR = PacketDescriptor.LENGTH;
     /** The longest packet the u16 length field (in 8-byte units) describes. */
-    static final int MAX_LENGTH = 0xFFFF * 8;
+    static final int MAX_LENGTH = PacketDescriptor.MAX_PACKET_LENGTH;
     /** The most GPA ranges one packet may carry. */
-    public static final int MAX_GPA_RANGES = 1024;
+    public static final int MAX_GPA_RANGES = RangeHeaders.MAX_GPA_RANGES;
     /** Flag 1: the sender asks for a completion packet with the same transaction id. */
-    public static final int FLAG_COMPLETION_REQUESTED = 1;
+    public static final int FLAG_COMPLETION_REQUESTED = PacketDescriptor.FLAG_COMPLETION_REQUESTED;
 
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -187,13 +190,13 @@ public final class VmbusPacket {
     /** The byte count of transfer-page range {@code i}, unsigned. */
     public long transferRangeByteCount(int i) {
         Objects.checkIndex(i, transferRangeCount);
-        return Integer.toUnsignedLong(buffer.get(INT, 24 + 8L * i));
+        return RangeHeaders.byteCount(buffer.get(LONG, DESCRIPTOR + RangeHeaders.LENGTH + 8L * i));
     }
 
     /** The byte offset into the transfer page set of transfer-page range {@code i}, unsigned. */
     public long transferRangeOffset(int i) {
         Objects.checkIndex(i, transferRangeCount);
-        return Integer.toUnsignedLong(buffer.get(INT, 24 + 8L * i + 4));
+        return RangeHeaders.byteOffset(buffer.get(LONG, DESCRIPTOR + RangeHeaders.LENGTH + 8L * i));
     }
 
     @Override
@@ -221,38 +224,29 @@ public final class VmbusPacket {
     int decodeDescriptor(int available, int at) throws RingException {
         clear();
         long word = buffer.get(LONG, 0);
-        int code = (int) (word & 0xFFFF);
-        int offset8 = (int) ((word >>> 16) & 0xFFFF);
-        int length8 = (int) ((word >>> 32) & 0xFFFF);
-        int packetFlags = (int) (word >>> 48);
-        int len = length8 * 8;
-        if (length8 < DESCRIPTOR / 8) {
-            throw new RingException(ChannelClosedReason.BAD_PACKET_LENGTH, String.format(
-                    "packet at ring offset %d is %d bytes long, shorter than its descriptor", at, len));
+        int len = PacketDescriptor.length(word);
+        PacketDescriptor.Problem problem = PacketDescriptor.check(word, available - 8L);
+        if (problem != null) {
+            throw switch (problem) {
+                case SHORTER_THAN_DESCRIPTOR -> new RingException(ChannelClosedReason.BAD_PACKET_LENGTH, String.format(
+                        "packet at ring offset %d is %d bytes long, shorter than its descriptor", at, len));
+                case LONGER_THAN_AVAILABLE -> new RingException(ChannelClosedReason.BAD_PACKET_LENGTH, String.format(
+                        "packet at ring offset %d is %d bytes long plus an 8-byte trailer, but the ring holds only %d bytes",
+                        at, len, available));
+                case DATA_OFFSET_OUTSIDE -> new RingException(ChannelClosedReason.BAD_DATA_OFFSET, String.format(
+                        "packet at ring offset %d puts its data at byte %d, outside [16, %d]", at,
+                        PacketDescriptor.dataOffset(word), len));
+                case UNKNOWN_TYPE -> new RingException(ChannelClosedReason.BAD_PACKET_TYPE, String.format(
+                        "packet at ring offset %d has type %d", at, PacketDescriptor.typeCode(word)));
+                case UNKNOWN_FLAGS -> new RingException(ChannelClosedReason.BAD_PACKET_FLAGS, String.format(
+                        "packet at ring offset %d has flags 0x%x", at, PacketDescriptor.flags(word)));
+            };
         }
-        if (len + 8 > available) {
-            throw new RingException(ChannelClosedReason.BAD_PACKET_LENGTH, String.format(
-                    "packet at ring offset %d is %d bytes long plus an 8-byte trailer, but the ring holds only %d bytes",
-                    at, len, available));
-        }
-        if (offset8 < DESCRIPTOR / 8 || offset8 > length8) {
-            throw new RingException(ChannelClosedReason.BAD_DATA_OFFSET, String.format(
-                    "packet at ring offset %d puts its data at byte %d, outside [16, %d]", at, offset8 * 8, len));
-        }
-        PacketType packetType = PacketType.of(code);
-        if (packetType == null) {
-            throw new RingException(ChannelClosedReason.BAD_PACKET_TYPE, String.format(
-                    "packet at ring offset %d has type %d", at, code));
-        }
-        if ((packetFlags & ~FLAG_COMPLETION_REQUESTED) != 0) {
-            throw new RingException(ChannelClosedReason.BAD_PACKET_FLAGS, String.format(
-                    "packet at ring offset %d has flags 0x%x", at, packetFlags));
-        }
-        type = packetType;
-        flags = packetFlags;
+        type = PacketType.of(PacketDescriptor.typeCode(word));
+        flags = PacketDescriptor.flags(word);
         transactionId = buffer.get(LONG, 8);
         length = len;
-        dataOffset = offset8 * 8;
+        dataOffset = PacketDescriptor.dataOffset(word);
         return len;
     }
 
@@ -284,7 +278,7 @@ public final class VmbusPacket {
             throw new RingException(ChannelClosedReason.BAD_DATA_OFFSET, String.format(
                     "GPA-direct packet puts its data at byte %d, leaving no room for its range header", end));
         }
-        long count = Integer.toUnsignedLong(buffer.get(INT, DESCRIPTOR + 4));
+        long count = RangeHeaders.rangeCount(buffer, DESCRIPTOR);
         if (count == 0 || count > MAX_GPA_RANGES || count * 16 > end - (DESCRIPTOR + 8)) {
             throw new RingException(ChannelClosedReason.BAD_GPA_RANGE_COUNT, String.format(
                     "GPA-direct packet claims %d ranges; 1 to %d fit in its %d bytes of range headers",
@@ -300,13 +294,14 @@ public final class VmbusPacket {
                         "GPA range %d of %d starts at byte %d, past the packet's range headers ending at %d",
                         r, ranges, at, end));
             }
-            long byteCount = Integer.toUnsignedLong(buffer.get(INT, at));
-            long byteOffset = Integer.toUnsignedLong(buffer.get(INT, at + 4));
+            long rangeWord = buffer.get(LONG, at);
+            long byteCount = RangeHeaders.byteCount(rangeWord);
+            long byteOffset = RangeHeaders.byteOffset(rangeWord);
             if (byteCount == 0 || byteOffset >= PAGE) {
                 throw new RingException(ChannelClosedReason.BAD_GPA_RANGE, String.format(
                         "GPA range %d has %d bytes at offset %d into its first page", r, byteCount, byteOffset));
             }
-            long pages = (byteOffset + byteCount + PAGE - 1) / PAGE;
+            long pages = RangeHeaders.pagesSpanned(byteOffset, byteCount);
             if (pages > (end - at - 8) / 8) {
                 throw new RingException(ChannelClosedReason.BAD_GPA_RANGE, String.format(
                         "GPA range %d of %d bytes at offset %d needs %d page numbers, the packet gives %d",
@@ -360,8 +355,8 @@ public final class VmbusPacket {
             throw new RingException(ChannelClosedReason.BAD_DATA_OFFSET, String.format(
                     "transfer-page packet puts its data at byte %d, leaving no room for its range header", end));
         }
-        int setId = Short.toUnsignedInt(buffer.get(SHORT, DESCRIPTOR));
-        long count = Integer.toUnsignedLong(buffer.get(INT, DESCRIPTOR + 4));
+        int setId = RangeHeaders.transferPageSetId(buffer, DESCRIPTOR);
+        long count = RangeHeaders.rangeCount(buffer, DESCRIPTOR);
         if (count * 8 > end - (DESCRIPTOR + 8)) {
             throw new RingException(ChannelClosedReason.BAD_TRANSFER_RANGES, String.format(
                     "transfer-page packet claims %d ranges; its range headers hold %d",

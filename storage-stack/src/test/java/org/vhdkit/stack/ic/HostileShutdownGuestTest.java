@@ -19,6 +19,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.protocol.ic.IcHeader;
+import org.vhdkit.stack.protocol.ic.IcMessage;
+import org.vhdkit.stack.protocol.ic.Negotiate;
 import org.vhdkit.stack.storvsc.GuestPages;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
@@ -43,9 +46,9 @@ class HostileShutdownGuestTest {
     /** A well-formed answer to the parent's negotiation (transaction 1, versions 3.0 and 3.0). */
     static byte[] goodNegotiation() {
         MemorySegment m = MemorySegment.ofArray(new byte[IcMessage.HEADER + 16]);
-        int payload = IcMessage.negotiate(m, new int[] {IcMessage.FRAMEWORK_3_0}, new int[] {IcMessage.SHUTDOWN_3_0});
-        IcMessage.header(m, IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_NEGOTIATE, IcMessage.FRAMEWORK_3_0, payload,
-                IcMessage.S_OK, 1, IcMessage.FLAG_TRANSACTION | IcMessage.FLAG_RESPONSE);
+        int payload = new Negotiate(new int[] {IcMessage.FRAMEWORK_3_0}, new int[] {IcMessage.SHUTDOWN_3_0}).encode(m);
+        new IcHeader(IcMessage.FRAMEWORK_3_0, IcMessage.TYPE_NEGOTIATE, IcMessage.FRAMEWORK_3_0, payload,
+                IcMessage.S_OK, 1, IcMessage.RESPONSE).encode(m);
         return m.toArray(ValueLayout.JAVA_BYTE);
     }
 

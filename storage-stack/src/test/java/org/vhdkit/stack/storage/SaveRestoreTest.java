@@ -9,7 +9,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.storvsp.StorVsp;
-import org.vhdkit.stack.storvsp.StorageProtocol;
+import org.vhdkit.stack.protocol.storage.StorageProtocol;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmDevice;

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.storage.SyntheticStorage;
-import org.vhdkit.stack.storvsp.StorageProtocol;
+import org.vhdkit.stack.protocol.storage.StorageProtocol;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.HypervisorOptions;

@@ -2,7 +2,7 @@ package org.vhdkit.stack.storvsp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.vhdkit.stack.storvsp.StorageProtocol.*;
+import static org.vhdkit.stack.protocol.storage.StorageProtocol.*;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -11,13 +11,18 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.protocol.storage.ChannelProperties;
+import org.vhdkit.stack.protocol.storage.PacketHeader;
+import org.vhdkit.stack.protocol.storage.ProtocolVersion;
+import org.vhdkit.stack.protocol.storage.SrbLayout;
+import org.vhdkit.stack.protocol.storage.SrbView;
 import org.vhdkit.stack.scsi.ScsiDisk;
 import org.vhdkit.stack.scsi.ScsiTarget;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
 import org.vhdkit.stack.vmbus.GuestChannel;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusPacket;
 import org.vhdkit.stack.vmbus.VmbusServer;
 import org.vhdkit.vhd.disk.MemoryDisk;
@@ -43,6 +48,9 @@ final class RawGuest implements AutoCloseable {
     GuestChannel channel;
     final VmbusPacket packet = new VmbusPacket();
     final MemorySegment out = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
+    private final SrbView outSrb = new SrbView(out, HEADER_LENGTH);
+    private final MemorySegment in = MemorySegment.ofArray(new byte[MAX_PACKET_LENGTH]);
+    private final SrbView inSrb = new SrbView(in, HEADER_LENGTH);
     private long nextId = 1;
 
     /** The answer to one request. */
@@ -90,9 +98,8 @@ final class RawGuest implements AutoCloseable {
     /** Sends an initialization-style request (operation, and a version for QUERY_PROTOCOL_VERSION). */
     Answer call(int operation, int version) throws Exception {
         out.fill((byte) 0);
-        out.set(INT, 0, operation);
-        out.set(INT, 4, REQUEST_COMPLETION_FLAG);
-        out.set(SHORT, HEADER_LENGTH, (short) version);
+        PacketHeader.write(out, 0, operation, REQUEST_COMPLETION_FLAG, STATUS_SUCCESS);
+        new ProtocolVersion(version, 0).encode(out, HEADER_LENGTH);
         long id = sendInBand(MAX_PACKET_LENGTH);
         return answer(id);
     }
@@ -109,19 +116,12 @@ final class RawGuest implements AutoCloseable {
     /** Lays out an SRB in {@link #out}: LUN, CDB, direction, transfer length; returns the payload length. */
     int srb(int version, int path, int targetId, int lun, byte[] cdb, int dataIn, long transferLength) {
         out.fill((byte) 0);
-        out.set(INT, 0, EXECUTE_SRB);
-        out.set(INT, 4, REQUEST_COMPLETION_FLAG);
-        int b = HEADER_LENGTH;
-        out.set(SHORT, b + SRB_LENGTH, (short) srbLength(version));
-        out.set(ValueLayout.JAVA_BYTE, b + SRB_PATH, (byte) path);
-        out.set(ValueLayout.JAVA_BYTE, b + SRB_TARGET, (byte) targetId);
-        out.set(ValueLayout.JAVA_BYTE, b + SRB_LUN, (byte) lun);
-        out.set(ValueLayout.JAVA_BYTE, b + SRB_CDB_LENGTH, (byte) cdb.length);
-        out.set(ValueLayout.JAVA_BYTE, b + SRB_SENSE_LENGTH, (byte) senseLength(version));
-        out.set(ValueLayout.JAVA_BYTE, b + SRB_DATA_IN, (byte) dataIn);
-        out.set(INT, b + SRB_TRANSFER_LENGTH, (int) transferLength);
-        MemorySegment.copy(cdb, 0, out, ValueLayout.JAVA_BYTE, b + SRB_CDB, Math.min(cdb.length, 16));
-        return HEADER_LENGTH + srbLength(version);
+        PacketHeader.write(out, 0, EXECUTE_SRB, REQUEST_COMPLETION_FLAG, STATUS_SUCCESS);
+        SrbLayout layout = SrbLayout.of(version);
+        outSrb.length(layout.length()).pathId(path).targetId(targetId).lun(lun).cdbLength(cdb.length)
+                .senseInfoLength(layout.senseLength()).dataIn(dataIn).dataTransferLength((int) transferLength)
+                .cdbSense(cdb, 0, Math.min(cdb.length, 16));
+        return HEADER_LENGTH + layout.length();
     }
 
     /** An SRB moving {@code bytes} at {@link #DATA}; waits for its answer. */
@@ -141,20 +141,22 @@ final class RawGuest implements AutoCloseable {
         }
         VmbusPacket p = packet;
         int len = p.payloadLength();
-        int b = HEADER_LENGTH;
+        in.fill((byte) 0);
+        p.copyPayload(0, in, 0, Math.min(len, MAX_PACKET_LENGTH));
+        SrbView a = inSrb;
         boolean srb = len >= HEADER_LENGTH + SRB_LENGTH_V1;
-        int senseLength = srb ? p.payloadByte(b + SRB_SENSE_LENGTH) & 0xFF : 0;
-        return new Answer(p.payloadInt(0), p.payloadInt(8),
-                srb ? p.payloadByte(b + SRB_SRB_STATUS) & 0xFF : -1,
-                srb ? p.payloadByte(b + SRB_SCSI_STATUS) & 0xFF : -1,
+        int senseLength = srb ? a.senseInfoLength() : 0;
+        return new Answer(PacketHeader.operation(in, 0), PacketHeader.status(in, 0),
+                srb ? a.srbStatus() : -1,
+                srb ? a.scsiStatus() : -1,
                 senseLength,
-                senseLength >= 14 ? p.payloadByte(b + SRB_SENSE + 2) & 0x0F : -1,
-                senseLength >= 14 ? p.payloadByte(b + SRB_SENSE + 12) & 0xFF : -1,
-                senseLength >= 14 ? p.payloadByte(b + SRB_SENSE + 13) & 0xFF : -1,
-                srb ? p.payloadInt(b + SRB_TRANSFER_LENGTH) : -1,
+                senseLength >= 14 ? a.cdbSenseByte(2) & 0x0F : -1,
+                senseLength >= 14 ? a.cdbSenseByte(12) : -1,
+                senseLength >= 14 ? a.cdbSenseByte(13) : -1,
+                srb ? (int) a.dataTransferLength() : -1,
                 len,
-                len >= HEADER_LENGTH + 2 ? Short.toUnsignedInt(p.payloadShort(HEADER_LENGTH)) : -1,
-                len >= HEADER_LENGTH + 16 ? p.payloadInt(HEADER_LENGTH + PROPERTIES_MAX_TRANSFER) : -1);
+                len >= HEADER_LENGTH + 2 ? Short.toUnsignedInt(in.get(SHORT, HEADER_LENGTH)) : -1,
+                len >= HEADER_LENGTH + 16 ? ChannelProperties.maxTransferBytes(in, HEADER_LENGTH, len - HEADER_LENGTH) : -1);
     }
 
     /** Waits until the channel is closed by the parent; returns why. */

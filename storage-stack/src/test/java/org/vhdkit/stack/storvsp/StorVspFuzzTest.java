@@ -3,7 +3,7 @@ package org.vhdkit.stack.storvsp;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.vhdkit.stack.storvsp.StorageProtocol.*;
+import static org.vhdkit.stack.protocol.storage.StorageProtocol.*;
 
 import java.lang.management.ManagementFactory;
 import java.lang.foreign.ValueLayout;

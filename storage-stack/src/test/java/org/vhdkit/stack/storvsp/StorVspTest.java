@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.vhdkit.stack.storvsp.StorageProtocol.*;
+import static org.vhdkit.stack.protocol.storage.StorageProtocol.*;
 
 import java.time.Duration;
 import java.util.Arrays;
@@ -18,8 +18,8 @@ import org.vhdkit.stack.scsi.LogicalUnit;
 import org.vhdkit.stack.scsi.ScsiDisk;
 import org.vhdkit.stack.vmbus.ChannelClosedReason;
 import org.vhdkit.stack.vmbus.GpaRangeList;
-import org.vhdkit.stack.vmbus.PacketType;
 import org.vhdkit.vhd.disk.MemoryDisk;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /** The storage protocol as the VSP speaks it, driven packet by packet by a hand-made guest. */
 class StorVspTest {

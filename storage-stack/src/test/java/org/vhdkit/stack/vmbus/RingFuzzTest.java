@@ -10,6 +10,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /**
  * Seeded random ring contents: the reader either hands out a packet that keeps every promise of

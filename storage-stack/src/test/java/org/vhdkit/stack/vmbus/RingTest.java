@@ -13,6 +13,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /** One ring, a writer and a reader on the same thread: packet format, wrap-around, signalling. */
 class RingTest {

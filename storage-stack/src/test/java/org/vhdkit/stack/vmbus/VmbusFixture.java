@@ -6,6 +6,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /** A partition with guest memory, its VMBus server, and a bump allocator for guest pages. */
 final class VmbusFixture implements AutoCloseable {

@@ -19,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusFixture.EchoDevice;
 
 /** Offers, GPADLs, open and close, rescind, and packets through the consumer thread. */

@@ -1,9 +1,11 @@
-package org.vhdkit.stack.storvsp;
+package org.vhdkit.stack.protocol.storage;
 
 /**
  * The storage protocol both ends of a synthetic SCSI channel speak (StorVSC in the guest, StorVSP in
  * the parent), as the protocol notes and the Linux and openvmm drivers lay it out: the wire
- * constants and offsets, in one place, so that the two sides cannot disagree.
+ * constants, in one place, so that the two sides cannot disagree. The layouts themselves are
+ * {@link PacketHeader}, {@link ProtocolVersion}, {@link ChannelProperties} and the SRB
+ * ({@link Srb}, and {@link SrbView} for the per-request path); the field offsets are theirs alone.
  *
  * <h2>A packet</h2>
  * Every packet's payload starts with a 12-byte header {u32 operation, u32 flags, u32 status
@@ -16,15 +18,9 @@ package org.vhdkit.stack.storvsp;
  * </ul>
  *
  * <h2>The SRB ({@code vmscsi_request})</h2>
- * <pre>
- *   0  u16 length            2  u8 SRB status          3  u8 SCSI status
- *   4  u8 port               5  u8 path id             6  u8 target id       7  u8 LUN
- *   8  u8 CDB length         9  u8 sense info length   10 u8 data in         11 u8 reserved
- *   12 u32 data transfer length
- *   16 20 bytes: the CDB going in, the sense data coming back
- *   36 (version 5.1 and later) u16 reserved, u8 queue tag, u8 queue action, u32 SRB flags,
- *      u32 time-out value, u32 queue sort key
- * </pre>
+ * Its fields (length, SRB and SCSI status, port, path, target, LUN, CDB and sense lengths, data
+ * direction, data transfer length, the 20-byte CDB / sense area, and from 5.1 on the queue, flag and
+ * time-out fields) are laid out in {@link SrbView}.
  * An SRB is {@link #SRB_LENGTH_V1} (0x24) bytes before version 5.1 (Windows 8) and
  * {@link #SRB_LENGTH_V2} (0x34) from it on; the sense area holds 0x12 and 0x14 bytes respectively.
  * Data moves through the GPA-direct ranges of the packet carrying the SRB; their byte counts add up
@@ -107,28 +103,6 @@ public final class StorageProtocol {
     /** The longest CDB an SRB carries. */
     public static final int MAX_CDB_LENGTH = 16;
 
-    /** Offsets of the SRB's fields, from the start of the SRB (payload offset {@link #HEADER_LENGTH}). */
-    public static final int SRB_LENGTH = 0;
-    public static final int SRB_SRB_STATUS = 2;
-    public static final int SRB_SCSI_STATUS = 3;
-    public static final int SRB_PORT = 4;
-    public static final int SRB_PATH = 5;
-    public static final int SRB_TARGET = 6;
-    public static final int SRB_LUN = 7;
-    public static final int SRB_CDB_LENGTH = 8;
-    public static final int SRB_SENSE_LENGTH = 9;
-    public static final int SRB_DATA_IN = 10;
-    public static final int SRB_TRANSFER_LENGTH = 12;
-    public static final int SRB_CDB = 16;
-    public static final int SRB_SENSE = 16;
-    public static final int SRB_SRB_FLAGS = 40;
-
-    /** Offsets in the properties answer, from the start of the union. */
-    public static final int PROPERTIES_MAX_CHANNELS = 4;
-    public static final int PROPERTIES_FLAGS = 8;
-    public static final int PROPERTIES_MAX_TRANSFER = 12;
-    public static final int PROPERTIES_LENGTH = 24;
-
     // ---- what this parent offers ----
     /** The largest transfer of one request: 256 KiB, as Hyper-V's. */
     public static final int MAX_TRANSFER_BYTES = 256 * 1024;
@@ -154,12 +128,12 @@ public final class StorageProtocol {
 
     /** The SRB length for {@code version}. */
     public static int srbLength(int version) {
-        return version >= VERSION_WIN8 ? SRB_LENGTH_V2 : SRB_LENGTH_V1;
+        return SrbLayout.of(version).length();
     }
 
     /** The sense area length for {@code version}. */
     public static int senseLength(int version) {
-        return version >= VERSION_WIN8 ? SENSE_LENGTH_V2 : SENSE_LENGTH_V1;
+        return SrbLayout.of(version).senseLength();
     }
 
     /** "5.1" for 0x0501. */

@@ -1,4 +1,4 @@
-package org.vhdkit.stack.vmbus;
+package org.vhdkit.stack.protocol.vmbus;
 
 /**
  * The VMBus packet types the ring carries, with their wire codes.
@@ -26,8 +26,8 @@ public enum PacketType {
         return code;
     }
 
-    /** The type with wire code {@code code}, or null for any other value. */
-    static PacketType of(int code) {
+    /** The type with wire code {@code code}, or null for any other value. Thread-safe. */
+    public static PacketType of(int code) {
         return switch (code) {
             case 6 -> IN_BAND;
             case 7 -> TRANSFER_PAGES;
