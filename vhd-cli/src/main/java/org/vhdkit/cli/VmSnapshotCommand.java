@@ -1,14 +1,14 @@
 package org.vhdkit.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.ZoneId;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.vhdkit.stack.snapshot.Snapshot;
+import org.vhdkit.stack.snapshot.SnapshotTree;
 import org.vhdkit.stack.snapshot.Snapshots;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
@@ -30,8 +30,8 @@ import picocli.CommandLine.Model.CommandSpec;
  * <p>Every subcommand prints the library's {@link Snapshots.Result#warnings() warnings} on stderr,
  * one {@code vhd: warning: } line each, whatever the output format. Human output is one sentence
  * (the tree for {@code list}); {@code --output json} writes {@link Outcome}: {@code vm},
- * {@code snapshot} ({@code id, name}, or null), {@code warnings}; {@code list} writes the tree's own
- * JSON ({@link Snapshots#toJson}) and {@code export} adds {@code files} by slot.
+ * {@code snapshot} ({@code id, name}, or null), {@code warnings}; {@code list} writes the tree
+ * ({@link SnapshotListing.Listed}) and {@code export} adds {@code files} by slot.
  *
  * <p>Thread-safety: a command object serves one run on one thread.
  */
@@ -177,21 +177,16 @@ final class VmSnapshotCommand implements Callable<Integer> {
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm snapshot list web", "  vhd vm snapshot list --output json web"})
     static final class ListTree extends OnVm {
-        private static final ObjectMapper MAPPER = new ObjectMapper();
-
 
         @Override
         public Integer call() throws Exception {
             return parent.onTree(spec, name, (machine, tree) -> {
                 PrintWriter out = spec.commandLine().getOut();
+                SnapshotTree data = tree.tree();
                 if (output.json()) {
-                    try {
-                        Json.print(out, MAPPER.readTree(tree.toJson()));
-                    } catch (JsonProcessingException e) {
-                        throw new IllegalStateException("the snapshot tree's JSON does not parse", e);
-                    }
+                    Json.print(out, SnapshotListing.json(data));
                 } else {
-                    out.print(tree.render());
+                    out.print(SnapshotListing.text(data, ZoneId.systemDefault()));
                 }
                 out.flush();
                 return ExitCodes.OK;
