@@ -4,7 +4,7 @@ package org.vhdkit.cli;
  * The exit codes of {@code vhd}, in the spirit of BSD's sysexits.h. Codes 1, 2 and 3 are results,
  * not errors: {@code compare} (the disks differ) and {@code check} (corrupt, or leaked space only).
  *
- * <p>The list in {@code vhd --help} ({@link Vhd}'s {@code exitCodeList}) must match these.
+ * <p>The list in {@code vhd --help} ({@link VhdCommand}'s {@code exitCodeList}) must match these.
  *
  * <p>Which code an error gets follows one rule: 64 when the command line could not be understood;
  * 65 when it was understood but a value in it, or an image it names, is refused; 74 when the file

@@ -45,7 +45,7 @@ import picocli.CommandLine.Model.CommandSpec;
  *
  * <p>Each subcommand hands its work to {@link #execute}, which decides where it runs.
  *
- * <p>Thread-safety: a command object serves one run on one thread; see {@link Vhd#run}.
+ * <p>Thread-safety: a command object serves one run on one thread; see {@link VhdCommand#run}.
  */
 @Command(name = "vm",
         description = {

@@ -19,7 +19,7 @@ record CliRun(int exitCode, String out, String err, String command) {
     static CliRun vhd(FileSystem fileSystem, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = Vhd.run(fileSystem, new PrintWriter(out), new PrintWriter(err), args);
+        int code = VhdCommand.run(fileSystem, new PrintWriter(out), new PrintWriter(err), args);
         return new CliRun(code, out.toString(), err.toString(), "vhd " + String.join(" ", args));
     }
 

@@ -32,7 +32,7 @@ class QemuImgTest {
     private CliRun vhd(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = Vhd.run(new PrintWriter(out), new PrintWriter(err), args);
+        int code = VhdCommand.run(new PrintWriter(out), new PrintWriter(err), args);
         return new CliRun(code, out.toString(), err.toString(), "vhd " + String.join(" ", args));
     }
 

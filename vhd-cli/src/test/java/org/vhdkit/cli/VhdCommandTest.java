@@ -14,7 +14,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.vhdkit.vhd.format.VhdFormatException;
 
 /** The top-level command: help, version, errors and their exit codes. */
-class VhdTest extends OnJimfs {
+class VhdCommandTest extends OnJimfs {
 
     @Test
     void help() {

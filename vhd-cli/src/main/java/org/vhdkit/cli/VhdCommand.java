@@ -53,7 +53,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd info --output json disk.vhd",
             "  vhd COMMAND --help                 # each command's options and examples",
             "  source <(vhd completion)           # TAB completion in bash or zsh"})
-public final class Vhd implements Callable<Integer> {
+public final class VhdCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
@@ -67,7 +67,7 @@ public final class Vhd implements Callable<Integer> {
     @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print the version and exit.")
     boolean version;
 
-    private Vhd() {
+    private VhdCommand() {
     }
 
     /** Runs the command and exits with its exit code. */
@@ -91,7 +91,7 @@ public final class Vhd implements Callable<Integer> {
         int code;
         try {
             ErrorReporter errors = new ErrorReporter();
-            code = new CommandLine(new Vhd())
+            code = new CommandLine(new VhdCommand())
                     .setOut(out)
                     .setErr(err)
                     .setParameterExceptionHandler(errors)
