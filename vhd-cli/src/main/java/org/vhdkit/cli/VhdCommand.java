@@ -8,6 +8,22 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ErrorReporter;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.disk.CheckCommand;
+import org.vhdkit.cli.disk.CompactCommand;
+import org.vhdkit.cli.disk.CompareCommand;
+import org.vhdkit.cli.disk.ConvertCommand;
+import org.vhdkit.cli.disk.CreateCommand;
+import org.vhdkit.cli.disk.DigestCommand;
+import org.vhdkit.cli.disk.InfoCommand;
+import org.vhdkit.cli.disk.MapCommand;
+import org.vhdkit.cli.disk.MeasureCommand;
+import org.vhdkit.cli.disk.MergeCommand;
+import org.vhdkit.cli.disk.RebaseCommand;
+import org.vhdkit.cli.disk.ResizeCommand;
+import org.vhdkit.cli.disk.SetCommand;
+import org.vhdkit.cli.vm.VmCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,7 +34,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * The {@code vhd} command: one subcommand per operation on VHD files ({@code create}, {@code info},
- * ...), each a class of this package listed in {@code subcommands} below.
+ * ...), each a class of a family package ({@code disk}, {@code vm}) listed in {@code subcommands} below.
  *
  * <p>Results go to stdout (with {@code --output json}, one JSON document and nothing else); errors
  * go to stderr as one line starting {@code "vhd: "}, with the exit codes of {@link ExitCodes}.
@@ -86,7 +102,7 @@ public final class VhdCommand implements Callable<Integer> {
      *
      * @return the exit code
      */
-    static int run(FileSystem fileSystem, PrintWriter out, PrintWriter err, String... args) {
+    public static int run(FileSystem fileSystem, PrintWriter out, PrintWriter err, String... args) {
         Objects.requireNonNull(fileSystem, "fileSystem");
         int code;
         try {
@@ -112,7 +128,7 @@ public final class VhdCommand implements Callable<Integer> {
     }
 
     /** {@code vhd} on the default file system. */
-    static int run(PrintWriter out, PrintWriter err, String... args) {
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
         return run(FileSystems.getDefault(), out, err, args);
     }
 

@@ -11,6 +11,9 @@ import java.nio.file.NoSuchFileException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ErrorReporter;
+import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.vhd.format.VhdFormatException;
 
 /** The top-level command: help, version, errors and their exit codes. */

@@ -1,10 +1,12 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 /**
  * A command gave up, for a reason the user can act on: the message is complete, one line, and is
  * printed after {@code "vhd: "}; the exit code is one of {@link ExitCodes}.
+ *
+ * <p>Thread-safety: immutable once thrown.
  */
-final class CommandFailure extends Exception {
+public final class CommandFailure extends Exception {
     private static final long serialVersionUID = 1L;
 
     private final int exitCode;
@@ -15,12 +17,12 @@ final class CommandFailure extends Exception {
     }
 
     /** A value or an image was refused ({@link ExitCodes#REFUSED}). */
-    static CommandFailure refused(String message) {
+    public static CommandFailure refused(String message) {
         return new CommandFailure(ExitCodes.REFUSED, message, null);
     }
 
     /** A value or an image was refused ({@link ExitCodes#REFUSED}), as {@code cause} says. */
-    static CommandFailure refused(String message, Throwable cause) {
+    public static CommandFailure refused(String message, Throwable cause) {
         return new CommandFailure(ExitCodes.REFUSED, message, cause);
     }
 

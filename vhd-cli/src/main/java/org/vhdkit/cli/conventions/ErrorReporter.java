@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -18,11 +18,13 @@ import picocli.CommandLine.UnmatchedArgumentException;
 /**
  * Turns what went wrong into one line on stderr, prefixed {@code "vhd: "}, and an exit code from
  * {@link ExitCodes}. With {@code --debug} the stack trace comes first.
+ *
+ * <p>Thread-safety: stateless; {@link #classify} may be called from any thread.
  */
-final class ErrorReporter implements CommandLine.IParameterExceptionHandler, CommandLine.IExecutionExceptionHandler {
+public final class ErrorReporter implements CommandLine.IParameterExceptionHandler, CommandLine.IExecutionExceptionHandler {
 
     /** What to print and which code to exit with. */
-    record Report(int exitCode, String message) {
+    public record Report(int exitCode, String message) {
     }
 
     @Override
@@ -55,7 +57,7 @@ final class ErrorReporter implements CommandLine.IParameterExceptionHandler, Com
     }
 
     /** The exit code and message for an exception a command threw. */
-    static Report classify(Throwable e, boolean debug) {
+    public static Report classify(Throwable e, boolean debug) {
         Throwable problem = e instanceof UncheckedIOException unchecked ? unchecked.getCause() : e;
         return switch (problem) {
             case CommandFailure failure -> new Report(failure.exitCode(), oneLine(failure.getMessage()));

@@ -1,32 +1,34 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 /**
  * The exit codes of {@code vhd}, in the spirit of BSD's sysexits.h. Codes 1, 2 and 3 are results,
  * not errors: {@code compare} (the disks differ) and {@code check} (corrupt, or leaked space only).
  *
- * <p>The list in {@code vhd --help} ({@link VhdCommand}'s {@code exitCodeList}) must match these.
+ * <p>The list in {@code vhd --help} ({@link org.vhdkit.cli.VhdCommand}'s {@code exitCodeList}) must match these.
  *
  * <p>Which code an error gets follows one rule: 64 when the command line could not be understood;
  * 65 when it was understood but a value in it, or an image it names, is refused; 74 when the file
  * system said no (a file missing, already there, locked or unreadable).
+ *
+ * <p>Thread-safety: constants only.
  */
-final class ExitCodes {
+public final class ExitCodes {
     /** Success. */
-    static final int OK = 0;
+    public static final int OK = 0;
     /** {@code compare}: the disks differ. */
-    static final int DIFFERENT = 1;
+    public static final int DIFFERENT = 1;
     /** {@code check}: the image is corrupt (what remains after a repair). */
-    static final int CORRUPT = 2;
+    public static final int CORRUPT = 2;
     /** {@code check}: leaked space, and nothing worse. */
-    static final int LEAKS = 3;
+    public static final int LEAKS = 3;
     /** Usage error: an unknown option, a missing or unparsable argument, options that do not go together. */
-    static final int USAGE = 64;
+    public static final int USAGE = 64;
     /** Input refused: a damaged or foreign image, a parent that cannot be found, a size or block size out of range. */
-    static final int REFUSED = 65;
+    public static final int REFUSED = 65;
     /** Internal error: a bug. */
-    static final int INTERNAL = 70;
+    public static final int INTERNAL = 70;
     /** I/O error: a file missing, already there, locked, or unreadable. */
-    static final int IO = 74;
+    public static final int IO = 74;
 
     private ExitCodes() {
     }

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 import java.io.IOException;
 import java.nio.file.FileSystemException;
@@ -7,8 +7,12 @@ import java.nio.file.Path;
 import org.vhdkit.vhd.ParentNotFoundException;
 import org.vhdkit.vhd.format.VhdFormatException;
 
-/** Checks and messages for the files named on the command line. */
-final class FileArguments {
+/**
+ * Checks and messages for the files named on the command line.
+ *
+ * <p>Thread-safety: stateless; every method may be called from any thread.
+ */
+public final class FileArguments {
     private FileArguments() {
     }
 
@@ -16,7 +20,7 @@ final class FileArguments {
      * Refuses a directory up front: the library would map it and fail with the system's bare
      * "No such device".
      */
-    static void checkNotDirectory(Path file) throws FileSystemException {
+    public static void checkNotDirectory(Path file) throws FileSystemException {
         if (Files.isDirectory(file)) {
             throw new FileSystemException(file.toString(), null, "is a directory, not a VHD file");
         }
@@ -27,7 +31,7 @@ final class FileArguments {
      * JDK's bare "No such device", "No space left on device"). File system exceptions and the
      * library's refusals name their own file, which may be another one (a parent), and are kept.
      */
-    static IOException naming(Path file, IOException e) {
+    public static IOException naming(Path file, IOException e) {
         String message = e.getMessage();
         if (e instanceof FileSystemException || e instanceof VhdFormatException || e instanceof ParentNotFoundException
                 || (message != null && message.contains(file.toString()))) {

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,15 +12,17 @@ import java.io.PrintWriter;
  * <p>Conventions shared by every command: field names in lowerCamelCase; sizes and offsets as
  * numbers of bytes; timestamps as ISO-8601 strings in UTC ({@code 2024-05-01T12:00:00Z}); UUIDs as
  * lower-case strings; a field that does not apply is present with the value {@code null}.
+ *
+ * <p>Thread-safety: {@link #print} may be called from any thread.
  */
-final class Json {
+public final class Json {
     private static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private Json() {
     }
 
     /** Writes {@code value} to {@code out} as one JSON document. */
-    static void print(PrintWriter out, Object value) {
+    public static void print(PrintWriter out, Object value) {
         try {
             out.println(MAPPER.writeValueAsString(value));
         } catch (JsonProcessingException e) {

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 import java.util.List;
 import java.util.Locale;
@@ -8,8 +8,10 @@ import picocli.CommandLine.Option;
 /**
  * The {@code --output human|json} option every reporting command mixes in
  * ({@code @Mixin OutputOption output;}).
+ *
+ * <p>Thread-safety: set by picocli before the command runs; read on the command's thread.
  */
-final class OutputOption {
+public final class OutputOption {
     /** How results are written to stdout. */
     enum Format {
         /** Lines for people. */
@@ -23,7 +25,7 @@ final class OutputOption {
             description = "human (the default) or json: one JSON document on stdout, nothing else")
     Format format = Format.HUMAN;
 
-    boolean json() {
+    public boolean json() {
         return format == Format.JSON;
     }
 

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 import java.io.PrintStream;
 import java.lang.foreign.FunctionDescriptor;
@@ -23,7 +23,7 @@ import org.vhdkit.vhd.ProgressListener;
  * <p>Thread-safety: {@link #progress} may be called from any thread; {@link #close()} once, after
  * the work.
  */
-final class ProgressBar implements ProgressListener, AutoCloseable {
+public final class ProgressBar implements ProgressListener, AutoCloseable {
     private static final int MIB = 1 << 20;
 
     /** The bar, or null when none is shown. */
@@ -34,7 +34,7 @@ final class ProgressBar implements ProgressListener, AutoCloseable {
     }
 
     /** A bar for {@code task}, counting bytes; none when {@code quiet} or stderr is not a terminal. */
-    static ProgressBar start(String task, boolean quiet) {
+    public static ProgressBar start(String task, boolean quiet) {
         if (quiet || !StandardError.isTerminal()) {
             return new ProgressBar(null);
         }

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -17,8 +17,10 @@ import picocli.CommandLine;
  *
  * <p>Read: the largest binary unit the size reaches, with up to two decimals, rounded down so that
  * a size just short of a unit never reads as the unit ({@code 9.99 GiB}, not {@code 10 GiB}).
+ *
+ * <p>Thread-safety: stateless; every method may be called from any thread.
  */
-final class Size {
+public final class Size {
     private static final Pattern SYNTAX = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*(?:([kmgt])(?:i?b)?|b)?",
             Pattern.CASE_INSENSITIVE);
     private static final String[] UNITS = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
@@ -32,7 +34,7 @@ final class Size {
      * @throws IllegalArgumentException when it is not a size, not whole bytes, or beyond a long; the
      *                                  message is ready for the user
      */
-    static long parse(String text) {
+    public static long parse(String text) {
         Matcher m = SYNTAX.matcher(text.strip());
         if (!m.matches()) {
             throw new IllegalArgumentException("'" + text + "' is not a size; give bytes, or a number with K, M, G"
@@ -51,7 +53,7 @@ final class Size {
     }
 
     /** {@code bytes} in the largest binary unit it reaches: {@code "10 GiB"}, {@code "1.5 MiB"}, {@code "512 bytes"}. */
-    static String human(long bytes) {
+    public static String human(long bytes) {
         if (bytes < 1024) {
             return bytes + (bytes == 1 ? " byte" : " bytes");
         }
@@ -62,12 +64,12 @@ final class Size {
     }
 
     /** {@link #human} with the exact count when that says more: {@code "10 GiB (10737418240 bytes)"}. */
-    static String describe(long bytes) {
+    public static String describe(long bytes) {
         return bytes < 1024 ? human(bytes) : human(bytes) + " (" + bytes + " bytes)";
     }
 
     /** Reads a size option for picocli; a bad one is a usage error. */
-    static final class Converter implements CommandLine.ITypeConverter<Long> {
+    public static final class Converter implements CommandLine.ITypeConverter<Long> {
         @Override
         public Long convert(String value) {
             try {

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -6,6 +6,11 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.Finding;
 import org.vhdkit.vhd.check.ImageCheck;
@@ -64,7 +69,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd check --repair disk.vhd",
             "  vhd check -q --output json disk.vhd | jq -r '.findings[].code'",
             "  vhd check -q disk.vhd > /dev/null; echo $?   # 0 clean, 2 corrupt, 3 leaks"})
-final class CheckCommand implements Callable<Integer> {
+public final class CheckCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
@@ -117,7 +122,7 @@ final class CheckCommand implements Callable<Integer> {
         return exitCode;
     }
 
-    static int exitCode(CheckReport.Status status) {
+    public static int exitCode(CheckReport.Status status) {
         return switch (status) {
             case CLEAN -> ExitCodes.OK;
             case LEAKS -> ExitCodes.LEAKS;

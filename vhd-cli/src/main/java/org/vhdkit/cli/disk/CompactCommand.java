@@ -1,10 +1,16 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.transform.Compaction;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -41,7 +47,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd compact disk.vhd",
             "  vhd compact child.vhd                   # drop blocks that repeat the parent's data",
             "  vhd compact -q --output json disk.vhd"})
-final class CompactCommand implements Callable<Integer> {
+public final class CompactCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

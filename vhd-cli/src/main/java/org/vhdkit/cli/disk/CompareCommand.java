@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -7,6 +7,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.ParentNotFoundException;
 import org.vhdkit.vhd.VirtualDisk;
 import org.vhdkit.vhd.content.CompareOptions;
@@ -54,7 +59,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd compare child.vhd flat.img",
             "  vhd compare --strict --count a.vhd b.vhd  # sizes must match; count sectors",
             "  vhd compare -q a.vhd b.vhd > /dev/null && echo same"})
-final class CompareCommand implements Callable<Integer> {
+public final class CompareCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;

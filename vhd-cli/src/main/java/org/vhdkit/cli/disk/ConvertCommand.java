@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -8,6 +8,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.VirtualDisk;
 import org.vhdkit.vhd.transform.Conversion;
 import org.vhdkit.vhd.transform.ConvertOptions;
@@ -52,7 +59,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd convert child.vhd standalone.vhd            # flatten a differencing chain",
             "  vhd convert --block-size 512K disk.raw disk.vhd",
             "  vhd convert --force -q --output json disk.vhd disk.img"})
-final class ConvertCommand implements Callable<Integer> {
+public final class ConvertCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

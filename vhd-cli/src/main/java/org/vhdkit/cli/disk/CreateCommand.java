@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -9,6 +9,12 @@ import java.util.Locale;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.format.DiskType;
@@ -49,7 +55,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd create --size 1.5T --block-size 512K disk.vhd",
             "  vhd create --size 64M --uuid 3f2504e0-4f89-11d3-9a0c-0305e82c3301 d.vhd",
             "  vhd create --output json --size 10G disk.vhd"})
-final class CreateCommand implements Callable<Integer> {
+public final class CreateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

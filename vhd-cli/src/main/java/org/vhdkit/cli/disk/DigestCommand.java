@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -6,6 +6,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
 import org.vhdkit.vhd.VirtualDisk;
 import org.vhdkit.vhd.content.DigestAlgorithm;
 import org.vhdkit.vhd.content.DiskContents;
@@ -47,7 +52,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd digest disk.vhd",
             "  vhd digest -a blake3 child.vhd flat.img   # same bytes, same digest",
             "  vhd digest -q --output json disk.vhd | jq -r '.disks[0].digest'"})
-final class DigestCommand implements Callable<Integer> {
+public final class DigestCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

@@ -1,10 +1,11 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import org.vhdkit.cli.conventions.FileArguments;
 import org.vhdkit.vhd.DiskImage;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.VirtualDisk;

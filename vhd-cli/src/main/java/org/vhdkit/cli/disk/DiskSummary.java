@@ -1,8 +1,10 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import org.vhdkit.cli.conventions.AlignedLines;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.format.DiskGeometry;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.DynamicHeader;

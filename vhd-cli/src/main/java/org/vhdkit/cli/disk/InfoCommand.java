@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -7,6 +7,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.AlignedLines;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
 import org.vhdkit.vhd.ParentNotFoundException;
 import org.vhdkit.vhd.VhdDisk;
 import picocli.CommandLine.Command;
@@ -60,7 +65,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd info disk.vhd",
             "  vhd info --chain child.vhd           # the child and every parent below it",
             "  vhd info --output json disk.vhd | jq .size"})
-final class InfoCommand implements Callable<Integer> {
+public final class InfoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

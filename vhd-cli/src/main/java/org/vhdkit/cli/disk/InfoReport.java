@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import java.util.List;

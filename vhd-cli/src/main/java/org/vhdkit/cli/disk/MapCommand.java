@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -6,6 +6,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.VirtualDisk;
 import org.vhdkit.vhd.content.DiskContents;
 import org.vhdkit.vhd.content.DiskMap;
@@ -49,7 +55,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd map child.vhd",
             "  vhd map --start-offset 1G --max-length 64M disk.vhd",
             "  vhd map --output json child.vhd | jq '.ranges[] | select(.layer == 0)'"})
-final class MapCommand implements Callable<Integer> {
+public final class MapCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

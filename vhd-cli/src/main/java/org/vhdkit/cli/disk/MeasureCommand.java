@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -6,6 +6,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.AlignedLines;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.VirtualDisk;
 import org.vhdkit.vhd.transform.Conversion;
 import org.vhdkit.vhd.transform.ImageType;
@@ -43,7 +51,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd measure --type fixed --size 512M",
             "  vhd measure --type dynamic disk.img        # the size 'vhd convert disk.img disk.vhd' makes",
             "  vhd measure --type dynamic --block-size 512K --output json child.vhd"})
-final class MeasureCommand implements Callable<Integer> {
+public final class MeasureCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

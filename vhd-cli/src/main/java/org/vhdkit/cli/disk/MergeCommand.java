@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -6,6 +6,12 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.edit.ImageEdits;
 import org.vhdkit.vhd.edit.MergeOptions;
 import org.vhdkit.vhd.edit.MergeResult;
@@ -46,7 +52,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd merge --into base.vhd top.vhd           # the whole chain above base.vhd",
             "  vhd commit --keep top.vhd                   # keep top.vhd (it reads the same)",
             "  vhd merge -q --output json snapshot.vhd"})
-final class MergeCommand implements Callable<Integer> {
+public final class MergeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

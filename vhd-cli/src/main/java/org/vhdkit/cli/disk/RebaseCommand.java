@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -6,6 +6,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.ParentNotFoundException;
 import org.vhdkit.vhd.edit.ImageEdits;
 import org.vhdkit.vhd.edit.RebaseMode;
@@ -48,7 +55,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd rebase --parent base.vhd top.vhd      # skip the disk between top.vhd and base.vhd",
             "  vhd set-parent --parent other-base.vhd child.vhd",
             "  vhd rebase --output json --unsafe --parent base.vhd child.vhd"})
-final class RebaseCommand implements Callable<Integer> {
+public final class RebaseCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

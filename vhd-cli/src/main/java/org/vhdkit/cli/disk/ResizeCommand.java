@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -6,6 +6,13 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.ProgressBar;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.edit.ImageEdits;
@@ -50,7 +57,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd resize --size 8G disk.vhd            # shrink, if the last part holds nothing",
             "  vhd resize --size 8G --allow-shrink disk.vhd",
             "  vhd resize --output json --size 20G disk.vhd"})
-final class ResizeCommand implements Callable<Integer> {
+public final class ResizeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 

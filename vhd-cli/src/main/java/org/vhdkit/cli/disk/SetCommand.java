@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -11,6 +11,10 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
 import org.vhdkit.vhd.edit.FooterChanges;
 import org.vhdkit.vhd.edit.ImageEdits;
 import org.vhdkit.vhd.edit.SetResult;
@@ -49,7 +53,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd set --uuid 3f2504e0-4f89-11d3-9a0c-0305e82c3301 disk.vhd",
             "  vhd set --creator-app win --creator-version 10.0 --creator-host Wi2k disk.vhd",
             "  vhd set --output json --new-uuid copy.vhd"})
-final class SetCommand implements Callable<Integer> {
+public final class SetCommand implements Callable<Integer> {
     private static final Pattern VERSION = Pattern.compile("(\\d{1,5})\\.(\\d{1,5})");
 
     @Spec

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -9,6 +9,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.disk.CheckCommand;
 import org.vhdkit.stack.snapshot.Snapshot;
 import org.vhdkit.stack.snapshot.Snapshots;
 import org.vhdkit.stack.vm.Attachment;

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.stack.ic.IntegrationServices;
 import org.vhdkit.stack.ide.EmulatedIde;
 import org.vhdkit.stack.storage.SyntheticStorage;
@@ -45,7 +46,7 @@ import picocli.CommandLine.Model.CommandSpec;
  *
  * <p>Each subcommand hands its work to {@link #execute}, which decides where it runs.
  *
- * <p>Thread-safety: a command object serves one run on one thread; see {@link VhdCommand#run}.
+ * <p>Thread-safety: a command object serves one run on one thread; see {@link org.vhdkit.cli.VhdCommand#run}.
  */
 @Command(name = "vm",
         description = {
@@ -85,7 +86,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd vm save web           # in another terminal: saved; 'start' ends",
             "  vhd vm list --output json",
             "  vhd vm --vm-root /srv/vms list"})
-final class VmCommand implements Callable<Integer> {
+public final class VmCommand implements Callable<Integer> {
     /**
      * How VMs run: their SCSI disks through the synthetic storage path (StorVSP on VMBus), the
      * shutdown integration service on the same VMBus, and the emulated IDE controller with the

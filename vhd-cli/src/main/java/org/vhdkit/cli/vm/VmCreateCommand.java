@@ -1,6 +1,9 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.PrintWriter;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;

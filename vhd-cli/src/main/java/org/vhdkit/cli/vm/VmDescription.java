@@ -1,7 +1,9 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.PrintWriter;
 import java.util.List;
+import org.vhdkit.cli.conventions.AlignedLines;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import org.vhdkit.stack.storage.SyntheticStorage;
 import org.vhdkit.stack.vm.Attachment;

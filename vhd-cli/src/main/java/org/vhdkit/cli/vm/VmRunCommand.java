@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.PrintWriter;
 import java.time.Duration;
@@ -8,6 +8,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.stack.ide.guest.IdeDriver;
 import org.vhdkit.stack.ide.guest.IdeWorkload;
 import org.vhdkit.stack.partition.GuestProgram;

@@ -1,6 +1,8 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.PrintWriter;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.Json;
 import picocli.CommandLine.Command;
 
 /**

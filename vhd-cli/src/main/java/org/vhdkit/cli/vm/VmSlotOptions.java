@@ -1,8 +1,9 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfigurationException;

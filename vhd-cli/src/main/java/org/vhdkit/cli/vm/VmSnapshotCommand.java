@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -7,6 +7,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.Json;
+import org.vhdkit.cli.conventions.OutputOption;
 import org.vhdkit.stack.snapshot.Snapshot;
 import org.vhdkit.stack.snapshot.SnapshotTree;
 import org.vhdkit.stack.snapshot.Snapshots;

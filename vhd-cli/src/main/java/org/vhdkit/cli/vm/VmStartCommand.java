@@ -1,9 +1,11 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.stack.ic.IcException;
 import org.vhdkit.stack.ic.ShutdownGuest;
 import org.vhdkit.stack.memory.GuestMemory;

@@ -1,6 +1,7 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.OutputOption;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParentCommand;

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.conventions;
 
 import static org.junit.jupiter.api.Assertions.assertFalse;
 

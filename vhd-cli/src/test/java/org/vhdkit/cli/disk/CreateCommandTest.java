@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -12,6 +12,9 @@ import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.vhdkit.cli.CliRun;
+import org.vhdkit.cli.OnJimfs;
+import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.format.DiskType;
 

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,6 +17,8 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.cli.CliRun;
+import org.vhdkit.cli.OnJimfs;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.testing.ExternalTools;

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -17,6 +17,9 @@ import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.cli.CliRun;
+import org.vhdkit.cli.OnJimfs;
+import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.VhdDisk;
 

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -14,6 +14,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.nio.file.Files;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.cli.CliRun;
+import org.vhdkit.cli.OnJimfs;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.VhdDisk;
 

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -14,6 +14,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.vhdkit.cli.CliRun;
+import org.vhdkit.cli.VhdCommand;
 import org.vhdkit.vhd.testing.ExternalTools;
 
 /** What {@code vhd} makes and reports agrees with qemu-img, on real files. */

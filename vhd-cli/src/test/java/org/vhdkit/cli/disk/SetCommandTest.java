@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -11,6 +11,9 @@ import java.nio.file.Files;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.cli.CliRun;
+import org.vhdkit.cli.OnJimfs;
+import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.vhd.format.Footer;
 
 /** {@code vhd set}, in process on jimfs (working directory /work). */

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.stack.snapshot.Snapshot;
 import org.vhdkit.stack.snapshot.SnapshotTree;
 import org.vhdkit.stack.vm.Slot;
