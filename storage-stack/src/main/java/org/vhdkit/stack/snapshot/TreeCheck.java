@@ -19,19 +19,7 @@ import org.vhdkit.stack.vm.VmException;
  *
  * <p>Not thread-safe: {@link Snapshots} calls it under its guard.
  */
-final class TreeCheck {
-    private final SnapshotFolder f;
-    private final TreeQueries queries;
-    private final Recovery recovery;
-    private final Collapse collapse;
-
-    TreeCheck(SnapshotFolder folder, TreeQueries queries, Recovery recovery, Collapse collapse) {
-        this.f = folder;
-        this.queries = queries;
-        this.recovery = recovery;
-        this.collapse = collapse;
-    }
-
+record TreeCheck(SnapshotFolder folder, TreeQueries queries, Recovery recovery, Collapse collapse) {
     /** Reports where the tree and the files disagree, changing nothing. */
     Snapshots.CheckResult check() {
         return new Snapshots.CheckResult(problems(), List.of());
@@ -55,14 +43,14 @@ final class TreeCheck {
         } catch (VmException e) {
             throw e;
         } catch (IOException e) {
-            throw f.fail("cannot repair the snapshot tree", e);
+            throw folder.fail("cannot repair the snapshot tree", e);
         }
         return new Snapshots.CheckResult(problems(), repairs);
     }
 
     private List<String> problems() {
         List<String> p = new ArrayList<>();
-        TreeState tree = f.tree;
+        TreeState tree = folder.tree;
         if (tree.pending != null) {
             p.add("an interrupted " + tree.pending.op().name().toLowerCase(Locale.ROOT) + " of '"
                     + tree.pending.node().name() + "' is recorded");
@@ -75,7 +63,7 @@ final class TreeCheck {
                     }
                 }
             }
-            if (s.savedState() && !Files.exists(f.stateDir(s.id()).resolve("saved-state.json"))) {
+            if (s.savedState() && !Files.exists(folder.stateDir(s.id()).resolve("saved-state.json"))) {
                 p.add("snapshot '" + s.name() + "' (" + s.id() + "): its saved state is missing");
             }
         }
@@ -97,13 +85,13 @@ final class TreeCheck {
                 p.add("orphan saved state " + d);
             }
         } catch (IOException e) {
-            p.add("cannot list " + f.folder + ": " + e.getMessage());
+            p.add("cannot list " + folder.folder + ": " + e.getMessage());
         }
         return p;
     }
 
     private void dropLost(List<String> repairs) throws IOException {
-        TreeState tree = f.tree;
+        TreeState tree = folder.tree;
         boolean changed = false;
         for (Snapshot s : List.copyOf(tree.nodes.values())) {
             boolean lost = s.layers().values().stream().flatMap(l -> queries.chain(l).stream())
@@ -134,15 +122,15 @@ final class TreeCheck {
             changed = true;
         }
         if (changed) {
-            f.write();
+            folder.write();
         }
     }
 
     private List<Path> orphanFiles() throws IOException {
         List<Path> out = new ArrayList<>();
-        Set<Path> known = new HashSet<>(f.tree.files.keySet());
-        known.addAll(f.configured());
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(f.folder, "*.avhd")) {
+        Set<Path> known = new HashSet<>(folder.tree.files.keySet());
+        known.addAll(folder.configured());
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(folder.folder, "*.avhd")) {
             for (Path p : ds) {
                 if (SnapshotFolder.isMadeName(p.getFileName().toString()) && !known.contains(p)) {
                     out.add(p);
@@ -155,14 +143,14 @@ final class TreeCheck {
 
     private List<Path> orphanStates() throws IOException {
         List<Path> out = new ArrayList<>();
-        Path states = f.folder.resolve(SnapshotFolder.STATES);
+        Path states = folder.folder.resolve(SnapshotFolder.STATES);
         if (!Files.isDirectory(states)) {
             return out;
         }
         Set<String> wanted = new HashSet<>();
-        f.tree.nodes.values().stream().filter(Snapshot::savedState).forEach(s -> wanted.add(s.id().toString()));
-        if (f.tree.pending != null && f.tree.pending.op() == TreeState.Op.TAKE) {
-            wanted.add(f.tree.pending.node().id().toString());
+        folder.tree.nodes.values().stream().filter(Snapshot::savedState).forEach(s -> wanted.add(s.id().toString()));
+        if (folder.tree.pending != null && folder.tree.pending.op() == TreeState.Op.TAKE) {
+            wanted.add(folder.tree.pending.node().id().toString());
         }
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(states)) {
             for (Path p : ds) {

@@ -37,36 +37,24 @@ import org.vhdkit.vhd.transform.ImageType;
  *
  * <p>Not thread-safe: {@link Snapshots} calls it under its guard.
  */
-final class TreeOperations {
-    private final SnapshotFolder f;
-    private final TreeQueries queries;
-    private final Recovery recovery;
-    private final Collapse collapse;
-
-    TreeOperations(SnapshotFolder folder, TreeQueries queries, Recovery recovery, Collapse collapse) {
-        this.f = folder;
-        this.queries = queries;
-        this.recovery = recovery;
-        this.collapse = collapse;
-    }
-
+record TreeOperations(SnapshotFolder folder, TreeQueries queries, Recovery recovery, Collapse collapse) {
     // ---- take ----
 
     /** See {@link Snapshots#take}. */
     Snapshots.Result take(String name) throws VmException {
-        if (f.tree.nodes.size() >= HyperVLimits.MAX_SNAPSHOTS) {
-            throw new SnapshotException("cannot snapshot '" + f.vm.name() + "': it has "
+        if (folder.tree.nodes.size() >= HyperVLimits.MAX_SNAPSHOTS) {
+            throw new SnapshotException("cannot snapshot '" + folder.vm.name() + "': it has "
                     + HyperVLimits.MAX_SNAPSHOTS + " snapshots, the most a VM may have; delete some first");
         }
-        VmState state = f.vm.state();
+        VmState state = folder.vm.state();
         boolean running = state == VmState.RUNNING || state == VmState.PAUSED;
         GuestProgram program = null;
         if (running) {
-            program = f.vm.program().orElseThrow(() -> new SnapshotException("cannot snapshot '" + f.vm.name()
+            program = folder.vm.program().orElseThrow(() -> new SnapshotException("cannot snapshot '" + folder.vm.name()
                     + "': its guest program is unknown"));
-            f.vm.save();
+            folder.vm.save();
         } else if (state != VmState.OFF && state != VmState.SAVED) {
-            throw new SnapshotException("cannot snapshot '" + f.vm.name() + "': it is " + state);
+            throw new SnapshotException("cannot snapshot '" + folder.vm.name() + "': it is " + state);
         }
         Snapshots.Result r;
         try {
@@ -88,21 +76,21 @@ final class TreeOperations {
     }
 
     private void restart(GuestProgram program, VmState was) throws VmException {
-        f.vm.start(program);
+        folder.vm.start(program);
         if (was == VmState.PAUSED) {
-            f.vm.pause();
+            folder.vm.pause();
         }
     }
 
     private String defaultName() {
-        return f.vm.name() + " - (" + DateTimeFormatter.ofPattern("yyyy-MM-dd - HH:mm:ss")
+        return folder.vm.name() + " - (" + DateTimeFormatter.ofPattern("yyyy-MM-dd - HH:mm:ss")
                 .withZone(ZoneId.systemDefault()).format(Instant.now()) + ")";
     }
 
     private Snapshots.Result takeStopped(String name) throws VmException {
         List<String> warnings = new ArrayList<>();
-        VmConfiguration config = f.vm.configuration();
-        boolean saved = f.vm.state() == VmState.SAVED;
+        VmConfiguration config = folder.vm.configuration();
+        boolean saved = folder.vm.state() == VmState.SAVED;
         UUID id = UUID.randomUUID();
         TreeMap<Slot, Path> layers = new TreeMap<>();
         Map<Slot, Path> made = new TreeMap<>();
@@ -112,35 +100,35 @@ final class TreeOperations {
                         + " is not in the snapshot: a pass-through disk cannot be snapshotted");
             } else if (a.kind() == Attachment.Kind.DISK) {
                 layers.put(a.slot(), a.path());
-                made.put(a.slot(), f.newFileFor(a.path()));
+                made.put(a.slot(), folder.newFileFor(a.path()));
             }
         }
-        Snapshot node = new Snapshot(id, name, Instant.now(), Optional.ofNullable(f.tree.now), config, layers, saved);
+        Snapshot node = new Snapshot(id, name, Instant.now(), Optional.ofNullable(folder.tree.now), config, layers, saved);
         try {
-            f.tree.pending = new TreeState.Pending(TreeState.Op.TAKE, node, made);
-            made.forEach((slot, file) -> f.tree.files.put(file, layers.get(slot)));
-            f.write();
-            f.reached("take: recorded");
+            folder.tree.pending = new TreeState.Pending(TreeState.Op.TAKE, node, made);
+            made.forEach((slot, file) -> folder.tree.files.put(file, layers.get(slot)));
+            folder.write();
+            folder.reached("take: recorded");
             if (saved) {
-                Path dir = f.stateDir(id);
+                Path dir = folder.stateDir(id);
                 Files.createDirectories(dir);
-                f.vm.copySavedStateTo(dir);
-                f.reached("take: saved state copied");
+                folder.vm.copySavedStateTo(dir);
+                folder.reached("take: saved state copied");
             }
             for (Map.Entry<Slot, Path> e : made.entrySet()) {
                 try (VhdDisk d = Vhd.create(e.getValue(), CreateOptions.differencing(layers.get(e.getKey())))) {
                     d.flush();
                 }
-                f.reached("take: created " + e.getValue().getFileName());
+                folder.reached("take: created " + e.getValue().getFileName());
             }
-            f.vm.switchDisks(withDisks(config, made));
-            f.reached("take: disks switched");
+            folder.vm.switchDisks(withDisks(config, made));
+            folder.reached("take: disks switched");
             recovery.finishTake(node);
-            f.reached("take: done");
+            folder.reached("take: done");
         } catch (VmException e) {
             throw recovery.rollBackAfter(e);
         } catch (IOException e) {
-            throw recovery.rollBackAfter(f.fail("cannot snapshot", e));
+            throw recovery.rollBackAfter(folder.fail("cannot snapshot", e));
         }
         return new Snapshots.Result(Optional.of(node), warnings);
     }
@@ -164,46 +152,46 @@ final class TreeOperations {
         if (snapshotFirst) {
             warnings.addAll(take(null).warnings());
         }
-        VmState state = f.vm.state();
+        VmState state = folder.vm.state();
         if (state == VmState.RUNNING || state == VmState.PAUSED) {
-            f.vm.turnOff();
+            folder.vm.turnOff();
         }
         Map<Slot, Path> made = new TreeMap<>();
-        target.layers().forEach((slot, layer) -> made.put(slot, f.newFileFor(layer)));
+        target.layers().forEach((slot, layer) -> made.put(slot, folder.newFileFor(layer)));
         try {
-            f.tree.pending = new TreeState.Pending(TreeState.Op.APPLY, target, made);
-            made.forEach((slot, file) -> f.tree.files.put(file, target.layers().get(slot)));
-            f.write();
-            f.reached("apply: recorded");
+            folder.tree.pending = new TreeState.Pending(TreeState.Op.APPLY, target, made);
+            made.forEach((slot, file) -> folder.tree.files.put(file, target.layers().get(slot)));
+            folder.write();
+            folder.reached("apply: recorded");
             for (Map.Entry<Slot, Path> e : made.entrySet()) {
                 try (VhdDisk d = Vhd.create(e.getValue(), CreateOptions.differencing(target.layers().get(e.getKey())))) {
                     d.flush();
                 }
-                f.reached("apply: created " + e.getValue().getFileName());
+                folder.reached("apply: created " + e.getValue().getFileName());
             }
-            f.vm.restoreState(appliedConfiguration(target, made), f.savedStateOf(target));
-            f.reached("apply: state restored");
+            folder.vm.restoreState(appliedConfiguration(target, made), folder.savedStateOf(target));
+            folder.reached("apply: state restored");
             recovery.finishApply(target);
-            f.reached("apply: done");
+            folder.reached("apply: done");
             collapse.run(warnings);
         } catch (VmException e) {
             throw recovery.rollBackAfter(e);
         } catch (IOException e) {
-            throw recovery.rollBackAfter(f.fail("cannot apply '" + target.name() + "'", e));
+            throw recovery.rollBackAfter(folder.fail("cannot apply '" + target.name() + "'", e));
         }
-        return new Snapshots.Result(Optional.of(f.tree.nodes.get(target.id())), warnings);
+        return new Snapshots.Result(Optional.of(folder.tree.nodes.get(target.id())), warnings);
     }
 
     /** See {@link Snapshots#revert}. */
     Snapshots.Result revert() throws VmException {
-        if (f.tree.now == null) {
-            throw new SnapshotException("cannot revert '" + f.vm.name() + "': it is not on a snapshot");
+        if (folder.tree.now == null) {
+            throw new SnapshotException("cannot revert '" + folder.vm.name() + "': it is not on a snapshot");
         }
-        return apply(f.tree.now.toString(), false);
+        return apply(folder.tree.now.toString(), false);
     }
 
     private VmConfiguration appliedConfiguration(Snapshot target, Map<Slot, Path> made) {
-        return withDisks(target.configuration().withName(f.vm.name()), made);
+        return withDisks(target.configuration().withName(folder.vm.name()), made);
     }
 
     // ---- delete, rename ----
@@ -224,26 +212,26 @@ final class TreeOperations {
         Optional<UUID> above = target.parent();
         try {
             for (UUID id : gone) {
-                f.tree.nodes.remove(id);
+                folder.tree.nodes.remove(id);
             }
-            for (Snapshot s : List.copyOf(f.tree.nodes.values())) {
+            for (Snapshot s : List.copyOf(folder.tree.nodes.values())) {
                 if (s.parent().isPresent() && gone.contains(s.parent().get())) {
-                    f.tree.nodes.put(s.id(), s.withParent(above));
+                    folder.tree.nodes.put(s.id(), s.withParent(above));
                 }
             }
-            if (f.tree.now != null && gone.contains(f.tree.now)) {
-                f.tree.now = above.orElse(null);
+            if (folder.tree.now != null && gone.contains(folder.tree.now)) {
+                folder.tree.now = above.orElse(null);
             }
-            f.write();
-            f.reached("delete: recorded");
+            folder.write();
+            folder.reached("delete: recorded");
             for (UUID id : gone) {
-                SnapshotFolder.deleteTree(f.stateDir(id));
+                SnapshotFolder.deleteTree(folder.stateDir(id));
             }
             collapse.run(warnings);
         } catch (VmException e) {
             throw e;
         } catch (IOException e) {
-            throw f.fail("cannot delete '" + target.name() + "'", e);
+            throw folder.fail("cannot delete '" + target.name() + "'", e);
         }
         return new Snapshots.Result(Optional.empty(), warnings);
     }
@@ -251,11 +239,11 @@ final class TreeOperations {
     /** See {@link Snapshots#rename}; {@code newName} is already checked. */
     Snapshots.Result rename(String idOrName, String newName) throws VmException {
         Snapshot s = queries.resolve(idOrName).withName(newName);
-        f.tree.nodes.put(s.id(), s);
+        folder.tree.nodes.put(s.id(), s);
         try {
-            f.write();
+            folder.write();
         } catch (IOException e) {
-            throw f.fail("cannot rename '" + idOrName + "'", e);
+            throw folder.fail("cannot rename '" + idOrName + "'", e);
         }
         return new Snapshots.Result(Optional.of(s), List.of());
     }
@@ -276,7 +264,7 @@ final class TreeOperations {
                 out.put(e.getKey(), file);
             }
         } catch (IOException e) {
-            throw f.fail("cannot export '" + s.name() + "' to " + target, e);
+            throw folder.fail("cannot export '" + s.name() + "' to " + target, e);
         }
         return out;
     }
