@@ -2,6 +2,7 @@ package org.vhdkit.cli;
 
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ExitCodes;
 import picocli.AutoComplete;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Spec;

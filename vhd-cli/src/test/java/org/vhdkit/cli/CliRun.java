@@ -12,19 +12,19 @@ import java.nio.file.FileSystem;
 import java.util.Arrays;
 
 /** One in-process run of {@code vhd}: its exit code, stdout and stderr. */
-record CliRun(int exitCode, String out, String err, String command) {
+public record CliRun(int exitCode, String out, String err, String command) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Runs {@code vhd args} with file arguments in {@code fileSystem}. */
-    static CliRun vhd(FileSystem fileSystem, String... args) {
+    public static CliRun vhd(FileSystem fileSystem, String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = Vhd.run(fileSystem, new PrintWriter(out), new PrintWriter(err), args);
+        int code = VhdCommand.run(fileSystem, new PrintWriter(out), new PrintWriter(err), args);
         return new CliRun(code, out.toString(), err.toString(), "vhd " + String.join(" ", args));
     }
 
     /** Asserts success with nothing on stderr. */
-    CliRun assertSuccess() {
+    public CliRun assertSuccess() {
         assertEquals(0, exitCode, () -> command + " failed: " + err);
         assertEquals("", err, () -> command + " wrote to stderr");
         return this;
@@ -34,14 +34,14 @@ record CliRun(int exitCode, String out, String err, String command) {
      * Asserts a failure with {@code code}, nothing on stdout and exactly one line on stderr, and
      * returns that line.
      */
-    String assertFailure(int code) {
+    public String assertFailure(int code) {
         assertEquals(code, exitCode, () -> command + ": stdout " + out + " stderr " + err);
         assertEquals("", out, () -> command + " wrote to stdout");
         return assertOneErrorLine();
     }
 
     /** Asserts that stderr is one line starting "vhd: " and returns it, without its newline. */
-    String assertOneErrorLine() {
+    public String assertOneErrorLine() {
         assertTrue(err.endsWith("\n"), () -> "no newline at the end of stderr: " + err);
         String line = err.substring(0, err.length() - 1);
         assertTrue(!line.contains("\n") && line.startsWith("vhd: "),
@@ -50,7 +50,7 @@ record CliRun(int exitCode, String out, String err, String command) {
     }
 
     /** stdout as JSON. */
-    JsonNode json() {
+    public JsonNode json() {
         try {
             return JSON.readTree(out);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

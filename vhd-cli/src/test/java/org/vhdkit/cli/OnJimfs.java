@@ -11,17 +11,17 @@ import org.junit.jupiter.api.BeforeEach;
  * The base of the in-process CLI tests: a fresh jimfs file system for each test (Unix, working
  * directory /work), in {@link #fs}, closed after it.
  */
-abstract class OnJimfs {
+public abstract class OnJimfs {
     /** The test's file system; file arguments given to {@code vhd} resolve in it. */
-    FileSystem fs;
+    protected FileSystem fs;
 
     @BeforeEach
-    final void openJimfs() {
+    protected final void openJimfs() {
         fs = Jimfs.newFileSystem(Configuration.unix());
     }
 
     @AfterEach
-    final void closeJimfs() throws IOException {
+    protected final void closeJimfs() throws IOException {
         fs.close();
     }
 }

@@ -77,7 +77,7 @@ final class TreeState {
             for (JsonNode f : root.path("files")) {
                 Path made = Path.of(f.get("path").asText());
                 if (!made.isAbsolute() || !folder.toAbsolutePath().equals(made.getParent())
-                        || !Snapshots.isMadeName(made.getFileName().toString())) {
+                        || !SnapshotFolder.isMadeName(made.getFileName().toString())) {
                     throw new SnapshotException(file + ": files: " + made + " is not an AVHD file the tree could have"
                             + " made (NAME_UUID.avhd in " + folder + "); refusing a tree that would delete it");
                 }

@@ -1,0 +1,148 @@
+package org.vhdkit.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.FileSystem;
+import java.nio.file.FileSystems;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.ErrorReporter;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.disk.CheckCommand;
+import org.vhdkit.cli.disk.CompactCommand;
+import org.vhdkit.cli.disk.CompareCommand;
+import org.vhdkit.cli.disk.ConvertCommand;
+import org.vhdkit.cli.disk.CreateCommand;
+import org.vhdkit.cli.disk.DigestCommand;
+import org.vhdkit.cli.disk.InfoCommand;
+import org.vhdkit.cli.disk.MapCommand;
+import org.vhdkit.cli.disk.MeasureCommand;
+import org.vhdkit.cli.disk.MergeCommand;
+import org.vhdkit.cli.disk.RebaseCommand;
+import org.vhdkit.cli.disk.ResizeCommand;
+import org.vhdkit.cli.disk.SetCommand;
+import org.vhdkit.cli.vm.VmCommand;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * The {@code vhd} command: one subcommand per operation on VHD files ({@code create}, {@code info},
+ * ...), each a class of a family package ({@code disk}, {@code vm}) listed in {@code subcommands} below.
+ *
+ * <p>Results go to stdout (with {@code --output json}, one JSON document and nothing else); errors
+ * go to stderr as one line starting {@code "vhd: "}, with the exit codes of {@link ExitCodes}.
+ *
+ * <p>Thread-safety: {@link #run} may be called from several threads at once, each call with its own
+ * command objects.
+ */
+@Command(name = "vhd",
+        versionProvider = VersionProvider.class,
+        description = "Creates, inspects, checks, converts and reshapes VHD virtual disk files: fixed, dynamic and differencing.",
+        synopsisSubcommandLabel = "COMMAND",
+        subcommands = {
+            CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class, CompareCommand.class,
+            DigestCommand.class, ConvertCommand.class, CompactCommand.class, MeasureCommand.class,
+            ResizeCommand.class, MergeCommand.class, RebaseCommand.class, SetCommand.class, VmCommand.class, CompletionCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+            " 0:success",
+            " 1:compare: the disks differ",
+            " 2:check: the image is corrupt",
+            " 3:check: leaked space only",
+            "64:usage error: an unknown option, a missing or unparsable argument, options that do not go"
+                    + " together",
+            "65:input refused: a damaged or foreign image (the message names file, field and offset), a missing"
+                    + " parent, a size or block size out of range",
+            "70:internal error: a bug; run with --debug for the stack trace",
+            "74:I/O error: a file missing, already there (create), locked or unreadable"},
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  vhd create --size 10G disk.vhd",
+            "  vhd info disk.vhd",
+            "  vhd info --output json disk.vhd",
+            "  vhd COMMAND --help                 # each command's options and examples",
+            "  source <(vhd completion)           # TAB completion in bash or zsh"})
+public final class VhdCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    // Inherited: --help and --debug work after any subcommand too.
+    @Option(names = {"-h", "--help"}, usageHelp = true, scope = ScopeType.INHERIT, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = "--debug", scope = ScopeType.INHERIT, description = "On an error, print the stack trace as well.")
+    boolean debug;
+
+    @Option(names = {"-V", "--version"}, versionHelp = true, description = "Print the version and exit.")
+    boolean version;
+
+    private VhdCommand() {
+    }
+
+    /** Runs the command and exits with its exit code. */
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(System.out, false, System.out.charset());
+        PrintWriter err = new PrintWriter(System.err, true, System.err.charset());
+        int code = run(FileSystems.getDefault(), out, err, args);
+        out.flush();
+        err.flush();
+        System.exit(code);
+    }
+
+    /**
+     * Runs {@code vhd args} in this process: results to {@code out}, messages to {@code err}, file
+     * arguments resolved in {@code fileSystem}.
+     *
+     * @return the exit code
+     */
+    public static int run(FileSystem fileSystem, PrintWriter out, PrintWriter err, String... args) {
+        Objects.requireNonNull(fileSystem, "fileSystem");
+        int code;
+        try {
+            ErrorReporter errors = new ErrorReporter();
+            code = new CommandLine(new VhdCommand())
+                    .setOut(out)
+                    .setErr(err)
+                    .setParameterExceptionHandler(errors)
+                    .setExecutionExceptionHandler(errors)
+                    .registerConverter(Path.class, text -> path(fileSystem, text))
+                    .execute(args);
+        } catch (RuntimeException | Error e) {
+            // Outside any command: the command tree itself is broken.
+            if (Arrays.asList(args).contains("--debug")) {
+                e.printStackTrace(err);
+            }
+            err.println("vhd: " + ErrorReporter.classify(e, true).message());
+            code = ExitCodes.INTERNAL;
+        }
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    /** {@code vhd} on the default file system. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return run(FileSystems.getDefault(), out, err, args);
+    }
+
+    private static Path path(FileSystem fileSystem, String text) {
+        try {
+            return fileSystem.getPath(text);
+        } catch (InvalidPathException e) {
+            throw new CommandLine.TypeConversionException("'" + text + "' is not a path: " + e.getReason());
+        }
+    }
+
+    /** {@code vhd} alone: a usage error that points at the help. */
+    @Override
+    public Integer call() {
+        throw new ParameterException(spec.commandLine(), "no command given");
+    }
+}
