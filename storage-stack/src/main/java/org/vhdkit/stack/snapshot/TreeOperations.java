@@ -25,7 +25,7 @@ import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.transform.Conversion;
 import org.vhdkit.vhd.transform.ConvertOptions;
 import org.vhdkit.vhd.transform.ImageType;
