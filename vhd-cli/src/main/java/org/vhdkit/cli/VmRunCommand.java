@@ -8,8 +8,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Supplier;
-import org.vhdkit.stack.ide.guest.IdeDriver;
-import org.vhdkit.stack.ide.guest.IdeWorkload;
+import org.vhdkit.stack.guest.ide.IdeDriver;
+import org.vhdkit.stack.guest.ide.IdeWorkload;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.partition.GuestProgram;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Slot;
@@ -18,11 +19,10 @@ import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmConfigurationException;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
-import org.vhdkit.stack.workload.Workload;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine;
 
 /**
  * {@code vhd vm run}: starts a VM with the built-in guest workload on one of its disks, waits until

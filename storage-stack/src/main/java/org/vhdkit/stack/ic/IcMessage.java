@@ -51,76 +51,76 @@ import java.util.Arrays;
  *
  * <p>Thread-safety: constants and static functions only.
  */
-final class IcMessage {
-    static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+public final class IcMessage {
+    public static final ValueLayout.OfShort SHORT = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    public static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    static final int PIPE_HEADER = 8;
-    static final int HEADER = 28;
+    public static final int PIPE_HEADER = 8;
+    public static final int HEADER = 28;
 
-    static final int PIPE_FLAGS = 0;
-    static final int PIPE_SIZE = 4;
-    static final int FRAME_MAJOR = 8;
-    static final int FRAME_MINOR = 10;
-    static final int TYPE = 12;
-    static final int MESSAGE_MAJOR = 14;
-    static final int MESSAGE_MINOR = 16;
-    static final int PAYLOAD_SIZE = 18;
-    static final int STATUS = 20;
-    static final int TRANSACTION = 24;
-    static final int FLAGS = 25;
-    static final int RESERVED = 26;
+    public static final int PIPE_FLAGS = 0;
+    public static final int PIPE_SIZE = 4;
+    public static final int FRAME_MAJOR = 8;
+    public static final int FRAME_MINOR = 10;
+    public static final int TYPE = 12;
+    public static final int MESSAGE_MAJOR = 14;
+    public static final int MESSAGE_MINOR = 16;
+    public static final int PAYLOAD_SIZE = 18;
+    public static final int STATUS = 20;
+    public static final int TRANSACTION = 24;
+    public static final int FLAGS = 25;
+    public static final int RESERVED = 26;
 
-    static final int TYPE_NEGOTIATE = 0;
-    static final int TYPE_SHUTDOWN = 3;
+    public static final int TYPE_NEGOTIATE = 0;
+    public static final int TYPE_SHUTDOWN = 3;
 
-    static final int FLAG_TRANSACTION = 1;
-    static final int FLAG_REQUEST = 2;
-    static final int FLAG_RESPONSE = 4;
+    public static final int FLAG_TRANSACTION = 1;
+    public static final int FLAG_REQUEST = 2;
+    public static final int FLAG_RESPONSE = 4;
 
-    static final int S_OK = 0;
-    static final int E_FAIL = 0x80004005;
+    public static final int S_OK = 0;
+    public static final int E_FAIL = 0x80004005;
 
     /** A version as the wire holds it: major in the high 16 bits. */
-    static final int FRAMEWORK_3_0 = version(3, 0);
-    static final int SHUTDOWN_3_0 = version(3, 0);
-    static final int SHUTDOWN_1_0 = version(1, 0);
+    public static final int FRAMEWORK_3_0 = version(3, 0);
+    public static final int SHUTDOWN_3_0 = version(3, 0);
+    public static final int SHUTDOWN_1_0 = version(1, 0);
     /** The framework versions both sides support, best first. */
-    static final int[] FRAMEWORK_VERSIONS = {FRAMEWORK_3_0};
+    public static final int[] FRAMEWORK_VERSIONS = {FRAMEWORK_3_0};
     /** The shutdown message versions both sides support, best first. */
-    static final int[] SHUTDOWN_VERSIONS = {SHUTDOWN_3_0, SHUTDOWN_1_0};
+    public static final int[] SHUTDOWN_VERSIONS = {SHUTDOWN_3_0, SHUTDOWN_1_0};
 
-    static final int NEGOTIATE_FRAME_COUNT = HEADER;
-    static final int NEGOTIATE_MESSAGE_COUNT = HEADER + 2;
-    static final int NEGOTIATE_VERSIONS = HEADER + 8;
+    public static final int NEGOTIATE_FRAME_COUNT = HEADER;
+    public static final int NEGOTIATE_MESSAGE_COUNT = HEADER + 2;
+    public static final int NEGOTIATE_VERSIONS = HEADER + 8;
     /** The most versions a negotiate message may list (each side). */
-    static final int MAX_VERSIONS = 16;
+    public static final int MAX_VERSIONS = 16;
 
-    static final int SHUTDOWN_REASON = HEADER;
-    static final int SHUTDOWN_TIMEOUT = HEADER + 4;
-    static final int SHUTDOWN_FLAGS = HEADER + 8;
-    static final int SHUTDOWN_MESSAGE = HEADER + 12;
-    static final int MESSAGE_BYTES = 2048;
-    static final int SHUTDOWN_PAYLOAD = 12 + MESSAGE_BYTES;
-    static final int SHUTDOWN_FLAG_FORCE = 1;
-    static final int SHUTDOWN_FLAG_RESTART = 2;
+    public static final int SHUTDOWN_REASON = HEADER;
+    public static final int SHUTDOWN_TIMEOUT = HEADER + 4;
+    public static final int SHUTDOWN_FLAGS = HEADER + 8;
+    public static final int SHUTDOWN_MESSAGE = HEADER + 12;
+    public static final int MESSAGE_BYTES = 2048;
+    public static final int SHUTDOWN_PAYLOAD = 12 + MESSAGE_BYTES;
+    public static final int SHUTDOWN_FLAG_FORCE = 1;
+    public static final int SHUTDOWN_FLAG_RESTART = 2;
 
     /** The longest message either side sends (a shutdown request), rounded up to 8. */
-    static final int MAX_MESSAGE = (HEADER + SHUTDOWN_PAYLOAD + 7) & ~7;
+    public static final int MAX_MESSAGE = (HEADER + SHUTDOWN_PAYLOAD + 7) & ~7;
 
     private IcMessage() {
     }
 
-    static int version(int major, int minor) {
+    public static int version(int major, int minor) {
         return major << 16 | minor;
     }
 
-    static String describe(int version) {
+    public static String describe(int version) {
         return (version >>> 16) + "." + (version & 0xFFFF);
     }
 
     /** Writes the pipe and message headers for a payload of {@code payloadSize} bytes; returns the message length. */
-    static int header(MemorySegment m, int frame, int type, int messageVersion, int payloadSize, int status,
+    public static int header(MemorySegment m, int frame, int type, int messageVersion, int payloadSize, int status,
             int transaction, int flags) {
         m.set(INT, PIPE_FLAGS, 0);
         m.set(INT, PIPE_SIZE, HEADER - PIPE_HEADER + payloadSize);
@@ -138,7 +138,7 @@ final class IcMessage {
     }
 
     /** Writes a negotiate payload listing {@code frames} then {@code messages}; returns the payload size. */
-    static int negotiate(MemorySegment m, int[] frames, int[] messages) {
+    public static int negotiate(MemorySegment m, int[] frames, int[] messages) {
         m.set(SHORT, NEGOTIATE_FRAME_COUNT, (short) frames.length);
         m.set(SHORT, NEGOTIATE_MESSAGE_COUNT, (short) messages.length);
         m.set(INT, HEADER + 4, 0);
@@ -154,7 +154,7 @@ final class IcMessage {
     }
 
     /** Writes a shutdown payload; {@code text} is cut to fit at a character boundary. Returns the payload size. */
-    static int shutdown(MemorySegment m, int reason, int timeoutSeconds, int flags, String text) {
+    public static int shutdown(MemorySegment m, int reason, int timeoutSeconds, int flags, String text) {
         m.set(INT, SHUTDOWN_REASON, reason);
         m.set(INT, SHUTDOWN_TIMEOUT, timeoutSeconds);
         m.set(INT, SHUTDOWN_FLAGS, flags);
@@ -165,7 +165,7 @@ final class IcMessage {
     }
 
     /** {@code text} as UTF-8, at most {@link #MESSAGE_BYTES} - 1 bytes (so a NUL always ends it), cut between characters. */
-    static byte[] encode(String text) {
+    public static byte[] encode(String text) {
         CharsetEncoder encoder = StandardCharsets.UTF_8.newEncoder()
                 .onMalformedInput(CodingErrorAction.REPLACE).onUnmappableCharacter(CodingErrorAction.REPLACE);
         ByteBuffer out = ByteBuffer.allocate(MESSAGE_BYTES - 1);
@@ -178,7 +178,7 @@ final class IcMessage {
      * characters shown as '?', at most {@code maxChars} characters (untrusted text for logs and
      * exception messages).
      */
-    static String decode(byte[] bytes, int maxChars) {
+    public static String decode(byte[] bytes, int maxChars) {
         int end = 0;
         while (end < bytes.length && bytes[end] != 0) {
             end++;

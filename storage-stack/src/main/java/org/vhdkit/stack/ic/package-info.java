@@ -2,7 +2,8 @@
  * Integration services over VMBus, modelled on Hyper-V's: the parent's
  * {@link org.vhdkit.stack.ic.IntegrationServices} (the device provider offering the shutdown
  * service to VMs with integration components on) and the guest's
- * {@link org.vhdkit.stack.ic.ShutdownGuest} (the library a guest program uses to answer shutdown
+ * {@link org.vhdkit.stack.guest.ic.ShutdownGuest} (the library a guest program uses to answer shutdown
  * requests). The message layout both speak is described in {@code IcMessage}.
  */
 package org.vhdkit.stack.ic;
+

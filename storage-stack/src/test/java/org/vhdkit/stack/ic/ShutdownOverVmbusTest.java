@@ -17,18 +17,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.bus.WorkerBus;
-import org.vhdkit.stack.storvsc.GuestPages;
-import org.vhdkit.stack.storvsc.IoStatus;
-import org.vhdkit.stack.storvsc.Storvsc;
-import org.vhdkit.stack.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.ic.ShutdownGuest;
+import org.vhdkit.stack.guest.storvsc.IoStatus;
+import org.vhdkit.stack.guest.storvsc.Storvsc;
+import org.vhdkit.stack.guest.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.vm.GuestShutdown;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.vmbus.ChannelOffer;
-import org.vhdkit.stack.vmbus.VmbusGuest;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -141,7 +142,7 @@ class ShutdownOverVmbusTest {
             VirtualMachine vm = IcVms.vm(h, "vm", 1);
             BlockingQueue<Boolean> offered = new ArrayBlockingQueue<>(1);
             vm.start(ctx -> {
-                offered.add(ctx.service(VmbusGuest.class).orElseThrow().offer(ChannelOffer.SHUTDOWN).isPresent());
+                offered.add(VmbusGuest.of(ctx).orElseThrow().offer(ChannelOffer.SHUTDOWN).isPresent());
                 while (true) {
                     ctx.safePoint();
                     Thread.sleep(1);

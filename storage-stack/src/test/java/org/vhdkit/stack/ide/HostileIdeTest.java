@@ -2,8 +2,8 @@ package org.vhdkit.stack.ide;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.vhdkit.stack.ide.IdeVms.BUFFER;
 import static org.vhdkit.stack.ide.IdeVms.BUFFER2;
+import static org.vhdkit.stack.ide.IdeVms.BUFFER;
 import static org.vhdkit.stack.ide.IdeVms.SCRATCH;
 
 import java.lang.foreign.MemorySegment;
@@ -15,8 +15,8 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.ide.guest.IdeDriver;
-import org.vhdkit.stack.ide.guest.IdeDriver.Mode;
+import org.vhdkit.stack.guest.ide.IdeDriver.Mode;
+import org.vhdkit.stack.guest.ide.IdeDriver;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.vm.Attachment;
@@ -24,11 +24,11 @@ import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmState;
+import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
-import org.vhdkit.vhd.ProgressListener;
 
 /**
  * Hostile register sequences: commands while busy, PRD tables outside guest memory, too short or
@@ -159,7 +159,7 @@ class HostileIdeTest {
                 try {
                     dvd.packet(new byte[] {0x28, 0, 0, 0, 0, 16, 0, 0, 1}, BUFFER, 2048, 0);
                     out.add("limit 0 accepted");
-                } catch (org.vhdkit.stack.ide.guest.IdeException e) {
+                } catch (org.vhdkit.stack.guest.ide.IdeException e) {
                     out.add(String.format("limit 0 %02X/%02X", e.status(), e.error()));
                 }
                 g.out8(0x170 + 1, 1); // PACKET with DMA
@@ -184,7 +184,7 @@ class HostileIdeTest {
                 try {
                     dvd.packet(new byte[] {0x28, 0, 0, 0, 0, 10, 0, 0, 100}, BUFFER, 0, 0xFFFE);
                     out.add("past the medium accepted");
-                } catch (org.vhdkit.stack.ide.guest.IdeException e) {
+                } catch (org.vhdkit.stack.guest.ide.IdeException e) {
                     out.add(String.format("past the medium %d %02X", e.senseKey(), dvd.requestSense()[12]));
                 }
 
@@ -297,7 +297,7 @@ class HostileIdeTest {
                 dvd.identify();
                 try {
                     dvd.testUnitReady();
-                } catch (org.vhdkit.stack.ide.guest.IdeException e) {
+                } catch (org.vhdkit.stack.guest.ide.IdeException e) {
                     dvd.requestSense(); // a unit attention or a guest eject left by the noise
                 }
                 return "alive";

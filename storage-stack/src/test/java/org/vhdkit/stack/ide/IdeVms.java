@@ -21,7 +21,7 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 
 /** What the IDE tests share: a hypervisor with emulated IDE, small VMs, guests that return a value. */
-final class IdeVms {
+public final class IdeVms {
     static final Duration WAIT = Duration.ofSeconds(20);
     static final long MEMORY = HyperVLimits.MIN_MEMORY_BYTES;
     /** The driver's scratch page and the guest's buffers. */
@@ -38,7 +38,7 @@ final class IdeVms {
     private IdeVms() {
     }
 
-    static Hypervisor hypervisor(Path root, DeviceProvider... more) throws IOException {
+    public static Hypervisor hypervisor(Path root, DeviceProvider... more) throws IOException {
         HypervisorOptions o = HypervisorOptions.defaults().withStopGrace(Duration.ofSeconds(2))
                 .withDeviceProvider(EmulatedIde.create());
         for (DeviceProvider p : more) {
@@ -47,7 +47,7 @@ final class IdeVms {
         return Hypervisor.open(root, o);
     }
 
-    static VirtualMachine vm(Hypervisor h, String name, Attachment... attachments) throws IOException {
+    public static VirtualMachine vm(Hypervisor h, String name, Attachment... attachments) throws IOException {
         VmConfiguration c = VmConfiguration.create(name, MEMORY, 1).withIntegrationComponents(false);
         for (Attachment a : attachments) {
             c = c.withAttachment(a);
@@ -55,7 +55,7 @@ final class IdeVms {
         return h.create(c);
     }
 
-    static Path dynamicVhd(Path dir, String name, long size) throws IOException {
+    public static Path dynamicVhd(Path dir, String name, long size) throws IOException {
         Path p = dir.resolve(name);
         try (VhdDisk ignored = Vhd.create(p, CreateOptions.dynamic(size))) {
             return p;

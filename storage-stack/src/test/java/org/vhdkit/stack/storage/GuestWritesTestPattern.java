@@ -3,7 +3,7 @@ package org.vhdkit.stack.storage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.io.IOException;
-import org.vhdkit.stack.workload.Workload;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.vhd.VirtualDisk;
 
 /** Checks the workload's pattern on a disk from outside the guest. */

@@ -9,16 +9,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.storvsc.GuestPages;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
-import org.vhdkit.stack.vmbus.GuestChannel;
-import org.vhdkit.stack.vmbus.VmbusGuest;
-import org.vhdkit.stack.workload.Workload;
 
 /** A guest that attacks its storage channel harms nothing but that channel, while another VM works. */
 class HostileGuestTest {
@@ -36,7 +36,7 @@ class HostileGuestTest {
             Workload w = new Workload(Workload.Plan.writeAndVerify(11).withRequests(4096, 8));
             victim.start(w);
             hostile.start(ctx -> {
-                VmbusGuest bus = ctx.service(VmbusGuest.class).orElseThrow();
+                VmbusGuest bus = VmbusGuest.of(ctx).orElseThrow();
                 ChannelOffer offer = bus.offer(ChannelOffer.STORAGE).orElseThrow();
                 GuestPages pages = new GuestPages(ctx.memory(), Workload.DRIVER_PAGES, Workload.DRIVER_PAGES_LENGTH);
                 StringBuilder seen = new StringBuilder();

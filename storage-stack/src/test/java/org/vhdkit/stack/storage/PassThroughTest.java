@@ -12,13 +12,13 @@ import java.time.Duration;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.RawDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 

@@ -10,13 +10,14 @@ import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.scsi.ScsiDisk;
 import org.vhdkit.stack.scsi.ScsiTarget;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
-import org.vhdkit.stack.vmbus.GuestChannel;
 import org.vhdkit.stack.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusPacket;
 import org.vhdkit.stack.vmbus.VmbusServer;
@@ -71,7 +72,7 @@ final class RawGuest implements AutoCloseable {
         for (int i = 0; i < pfns.length; i++) {
             pfns[i] = (RINGS >>> 12) + i;
         }
-        channel = server.guest().open(offer, pfns, RING_PAGES);
+        channel = VmbusGuest.on(server.guest()).open(offer, pfns, RING_PAGES);
     }
 
     /** Sends an in-band request of {@code length} payload bytes from {@link #out}; returns its id. */

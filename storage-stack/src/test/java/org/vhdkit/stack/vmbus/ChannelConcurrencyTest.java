@@ -12,6 +12,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
 
 /**
  * Guest and parent on different threads, millions of small packets: every one arrives intact and

@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.memory.GuestMemory;
 
 /** A partition with guest memory, its VMBus server, and a bump allocator for guest pages. */
@@ -23,7 +25,7 @@ final class VmbusFixture implements AutoCloseable {
     VmbusFixture(String name, int pages, Duration poll) {
         memory = GuestMemory.allocate(name, (long) pages * PAGE);
         server = VmbusServer.create(memory, poll);
-        guest = server.guest();
+        guest = VmbusGuest.on(server.guest());
     }
 
     /** {@code n} fresh pages, contiguous. */

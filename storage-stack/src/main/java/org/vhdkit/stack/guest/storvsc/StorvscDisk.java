@@ -1,4 +1,4 @@
-package org.vhdkit.stack.storvsc;
+package org.vhdkit.stack.guest.storvsc;
 
 import org.vhdkit.stack.storvsp.StorageProtocol;
 

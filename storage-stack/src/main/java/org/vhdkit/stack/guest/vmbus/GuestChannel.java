@@ -1,7 +1,14 @@
-package org.vhdkit.stack.vmbus;
+package org.vhdkit.stack.guest.vmbus;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.vmbus.ChannelClosedException;
+import org.vhdkit.stack.vmbus.ChannelClosure;
+import org.vhdkit.stack.vmbus.ChannelOffer;
+import org.vhdkit.stack.vmbus.GpaRangeList;
+import org.vhdkit.stack.vmbus.GuestEnd;
+import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.vmbus.VmbusPacket;
 
 /**
  * The guest's side of one open channel, for guest programs (a VSC, an integration service): send
@@ -14,79 +21,70 @@ import java.util.concurrent.TimeUnit;
  * thread; operations after it throw {@link ChannelClosedException}.
  */
 public final class GuestChannel implements AutoCloseable {
-    private final VmbusGuest guest;
-    private final OpenChannel link;
-    private final Endpoint endpoint;
-    private final int ownedGpadl;
+    private final GuestEnd end;
 
-    GuestChannel(VmbusGuest guest, OpenChannel link, long pollNanos, int ownedGpadl) {
-        this.guest = guest;
-        this.link = link;
-        this.ownedGpadl = ownedGpadl;
-        this.endpoint = new Endpoint(link,
-                new RingReader(link.toGuest, link.parentEvent, link.toGuestRead),
-                new RingWriter(link.toParent, link.parentEvent, link.toParentWrite),
-                link.guestEvent, pollNanos, "guest");
+    GuestChannel(GuestEnd end) {
+        this.end = end;
     }
 
-    OpenChannel link() {
-        return link;
+    /** The port-level end this channel drives (tests that play a hostile guest reach its rings). */
+    public GuestEnd end() {
+        return end;
     }
 
     /** The offer this channel was opened on. */
     public ChannelOffer offer() {
-        return link.offer;
+        return end.offer();
     }
 
     /** The GPADL the rings live in. */
     public int gpadl() {
-        return link.gpadl.handle();
+        return end.gpadl();
     }
 
     /** Whether the channel is still open. */
     public boolean isOpen() {
-        return link.isOpen();
+        return end.isOpen();
     }
 
     /** Why the channel closed, or null while it is open. */
     public ChannelClosure closure() {
-        return link.closure();
+        return end.closure();
     }
 
     /** Signals this guest raised to the parent on this channel. */
     public long signalsToParent() {
-        return link.parentEvent.count();
+        return end.signalsToParent();
     }
 
     /** Interrupts the parent raised to this guest on this channel. */
     public long interruptsFromParent() {
-        return link.guestEvent.count();
+        return end.interruptsFromParent();
     }
 
     /** Sends an in-band packet if the ring has room now; false if not. */
     public boolean trySendInBand(long transactionId, boolean completionRequested, MemorySegment payload, long offset,
             int length) throws ChannelClosedException {
-        return trySend(PacketType.IN_BAND, ParentChannel.flags(completionRequested), transactionId, null, payload,
-                offset, length);
+        return trySend(PacketType.IN_BAND, completionRequested, transactionId, null, payload, offset, length);
     }
 
     /** Sends an in-band packet, waiting for room as long as the channel is open. */
     public void sendInBand(long transactionId, boolean completionRequested, MemorySegment payload, long offset,
             int length) throws ChannelClosedException, InterruptedException {
-        endpoint.send(PacketType.IN_BAND, ParentChannel.flags(completionRequested), transactionId, null, null, payload,
-                offset, length, Endpoint.FOREVER);
+        end.send(PacketType.IN_BAND, completionRequested, transactionId, null, payload, offset, length,
+                GuestEnd.FOREVER);
     }
 
     /** Sends a completion for the parent's transaction {@code transactionId} if there is room now. */
     public boolean trySendCompletion(long transactionId, MemorySegment payload, long offset, int length)
             throws ChannelClosedException {
-        return trySend(PacketType.COMPLETION, 0, transactionId, null, payload, offset, length);
+        return trySend(PacketType.COMPLETION, false, transactionId, null, payload, offset, length);
     }
 
     /** Sends a completion, waiting for room as long as the channel is open. */
     public void sendCompletion(long transactionId, MemorySegment payload, long offset, int length)
             throws ChannelClosedException, InterruptedException {
-        endpoint.send(PacketType.COMPLETION, 0, transactionId, null, null, payload, offset, length, Endpoint.FOREVER);
+        end.send(PacketType.COMPLETION, false, transactionId, null, payload, offset, length, GuestEnd.FOREVER);
     }
 
     /**
@@ -95,25 +93,24 @@ public final class GuestChannel implements AutoCloseable {
      */
     public boolean trySendGpaDirect(long transactionId, boolean completionRequested, GpaRangeList ranges,
             MemorySegment payload, long offset, int length) throws ChannelClosedException {
-        return trySend(PacketType.GPA_DIRECT, ParentChannel.flags(completionRequested), transactionId, ranges, payload,
-                offset, length);
+        return trySend(PacketType.GPA_DIRECT, completionRequested, transactionId, ranges, payload, offset, length);
     }
 
     /** Sends a GPA-direct packet, waiting for room as long as the channel is open. */
     public void sendGpaDirect(long transactionId, boolean completionRequested, GpaRangeList ranges,
             MemorySegment payload, long offset, int length) throws ChannelClosedException, InterruptedException {
         checkRanges(ranges);
-        endpoint.send(PacketType.GPA_DIRECT, ParentChannel.flags(completionRequested), transactionId, ranges, null,
-                payload, offset, length, Endpoint.FOREVER);
+        end.send(PacketType.GPA_DIRECT, completionRequested, transactionId, ranges, payload, offset, length,
+                GuestEnd.FOREVER);
     }
 
-    private boolean trySend(PacketType type, int flags, long transactionId, GpaRangeList ranges, MemorySegment payload,
-            long offset, int length) throws ChannelClosedException {
+    private boolean trySend(PacketType type, boolean completionRequested, long transactionId, GpaRangeList ranges,
+            MemorySegment payload, long offset, int length) throws ChannelClosedException {
         if (type == PacketType.GPA_DIRECT) {
             checkRanges(ranges);
         }
         try {
-            return endpoint.send(type, flags, transactionId, ranges, null, payload, offset, length, 0);
+            return end.send(type, completionRequested, transactionId, ranges, payload, offset, length, 0);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
@@ -129,7 +126,7 @@ public final class GuestChannel implements AutoCloseable {
     /** Reads the next packet into {@code packet} if one is there; false if the ring is empty. */
     public boolean tryReceive(VmbusPacket packet) throws ChannelClosedException {
         try {
-            return endpoint.receive(packet, 0);
+            return end.receive(packet, 0);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
@@ -138,13 +135,13 @@ public final class GuestChannel implements AutoCloseable {
 
     /** Reads the next packet into {@code packet}, waiting as long as the channel is open. */
     public void receive(VmbusPacket packet) throws ChannelClosedException, InterruptedException {
-        endpoint.receive(packet, Endpoint.FOREVER);
+        end.receive(packet, GuestEnd.FOREVER);
     }
 
     /** Reads the next packet into {@code packet}, waiting up to {@code timeout}; false if none came. */
     public boolean receive(VmbusPacket packet, long timeout, TimeUnit unit)
             throws ChannelClosedException, InterruptedException {
-        return endpoint.receive(packet, unit.toNanos(timeout));
+        return end.receive(packet, unit.toNanos(timeout));
     }
 
     /**
@@ -153,15 +150,11 @@ public final class GuestChannel implements AutoCloseable {
      */
     @Override
     public void close() {
-        guest.close(this);
-    }
-
-    int ownedGpadl() {
-        return ownedGpadl;
+        end.close();
     }
 
     @Override
     public String toString() {
-        return "GuestChannel[" + link.offer + (isOpen() ? "" : ", " + closure()) + "]";
+        return "GuestChannel[" + end.offer() + (isOpen() ? "" : ", " + closure()) + "]";
     }
 }

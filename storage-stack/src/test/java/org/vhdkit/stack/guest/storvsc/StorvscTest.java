@@ -1,4 +1,4 @@
-package org.vhdkit.stack.storvsc;
+package org.vhdkit.stack.guest.storvsc;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,13 +13,14 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.GuestPages;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.storage.SyntheticStorage;
 import org.vhdkit.stack.storvsp.StorageProtocol;
 import org.vhdkit.stack.vm.Attachment;
+import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.HypervisorOptions;
-import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;

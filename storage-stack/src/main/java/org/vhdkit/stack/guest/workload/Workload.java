@@ -1,4 +1,4 @@
-package org.vhdkit.stack.workload;
+package org.vhdkit.stack.guest.workload;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -6,16 +6,16 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.storvsc.IoStatus;
+import org.vhdkit.stack.guest.storvsc.Storvsc;
+import org.vhdkit.stack.guest.storvsc.StorvscController;
+import org.vhdkit.stack.guest.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.storvsc.StorvscException;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.partition.GuestProgram;
-import org.vhdkit.stack.storvsc.GuestPages;
-import org.vhdkit.stack.storvsc.IoStatus;
-import org.vhdkit.stack.storvsc.Storvsc;
-import org.vhdkit.stack.storvsc.StorvscController;
-import org.vhdkit.stack.storvsc.StorvscDisk;
-import org.vhdkit.stack.storvsc.StorvscException;
 
 /**
  * The built-in guest workload: a {@link GuestProgram} that drives one disk through the guest's

@@ -1,4 +1,4 @@
-package org.vhdkit.stack.ide.guest;
+package org.vhdkit.stack.ide;
 
 import java.util.Objects;
 import org.vhdkit.stack.partition.GuestSignal;

@@ -1,4 +1,4 @@
-package org.vhdkit.stack.workload;
+package org.vhdkit.stack.guest.workload;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -12,9 +12,9 @@ import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.storage.SyntheticStorage;
 import org.vhdkit.stack.vm.Attachment;
+import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.HypervisorOptions;
-import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;

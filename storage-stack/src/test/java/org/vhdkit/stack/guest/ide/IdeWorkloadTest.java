@@ -1,4 +1,4 @@
-package org.vhdkit.stack.ide;
+package org.vhdkit.stack.guest.ide;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -11,14 +11,13 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.ide.guest.IdeDriver;
-import org.vhdkit.stack.ide.guest.IdeWorkload;
+import org.vhdkit.stack.guest.workload.Workload;
+import org.vhdkit.stack.ide.IdeVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmState;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;

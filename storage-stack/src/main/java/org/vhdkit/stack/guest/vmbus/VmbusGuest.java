@@ -1,40 +1,52 @@
-package org.vhdkit.stack.vmbus;
+package org.vhdkit.stack.guest.vmbus;
 
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import org.vhdkit.stack.memory.GuestMemory;
-import org.vhdkit.stack.memory.GuestMemoryException;
+import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.vmbus.ChannelOffer;
+import org.vhdkit.stack.vmbus.GuestNotification;
+import org.vhdkit.stack.vmbus.GuestPort;
+import org.vhdkit.stack.vmbus.VmbusException;
 
 /**
  * The guest's view of its partition's VMBus, for guest programs: the channels offered, the
  * parent's notifications (offers, rescinds, channels it closed), GPADLs over the guest's own pages,
  * and opening channels whose rings the guest lays out in a GPADL. Pages are the guest's to choose
- * (any guest page frames, contiguous or not); the library initializes the two control pages.
+ * (any guest page frames, contiguous or not); the library initializes the two control pages. It
+ * speaks to the parent through the {@link GuestPort} the parent offers the partition.
  *
  * <p>Thread-safety: every method may be called from any guest thread; requests are serialized by
  * the server's lock.
  */
 public final class VmbusGuest {
-    private final VmbusServer server;
-    private final GuestMemory memory;
-    private final long pollNanos;
+    private final GuestPort port;
 
-    VmbusGuest(VmbusServer server, GuestMemory memory, long pollNanos) {
-        this.server = server;
-        this.memory = memory;
-        this.pollNanos = pollNanos;
+    private VmbusGuest(GuestPort port) {
+        this.port = port;
+    }
+
+    /** The bus of the partition {@code ctx} runs in, if the parent offered one. Thread-safe. */
+    public static Optional<VmbusGuest> of(GuestContext ctx) {
+        return ctx.service(GuestPort.class).map(VmbusGuest::new);
+    }
+
+    /** The bus reached through {@code port}. Thread-safe. */
+    public static VmbusGuest on(GuestPort port) {
+        return new VmbusGuest(Objects.requireNonNull(port, "port"));
     }
 
     /** The guest's own memory. */
     public GuestMemory memory() {
-        return memory;
+        return port.memory();
     }
 
     /** The offers the guest may open now. */
     public List<ChannelOffer> offers() {
-        return server.offers();
+        return port.offers();
     }
 
     /** The first offer of interface {@code type}, if any. */
@@ -44,22 +56,22 @@ public final class VmbusGuest {
 
     /** The next notification from the parent, or null if none is waiting. */
     public GuestNotification pollNotification() {
-        return server.pollNotification();
+        return port.pollNotification();
     }
 
     /** The next notification from the parent, waiting up to {@code timeout}; null if none came. */
     public GuestNotification nextNotification(long timeout, TimeUnit unit) throws InterruptedException {
-        return server.nextNotification(timeout, unit);
+        return port.nextNotification(timeout, unit);
     }
 
     /** Registers the guest pages {@code pfns} (in order) as a GPADL; returns its handle. */
     public int createGpadl(long... pfns) throws VmbusException {
-        return server.createGpadl(pfns.clone());
+        return port.createGpadl(pfns);
     }
 
     /** Releases a GPADL no open channel uses. */
     public void teardownGpadl(int handle) throws VmbusException {
-        server.teardownGpadl(handle);
+        port.teardownGpadl(handle);
     }
 
     /**
@@ -68,7 +80,7 @@ public final class VmbusGuest {
      * parent's packets to the guest. The library zeroes both rings' indices first.
      */
     public GuestChannel open(ChannelOffer offer, int gpadl, int outboundPages) throws VmbusException {
-        return open(offer, gpadl, outboundPages, -1);
+        return new GuestChannel(port.open(offer, gpadl, outboundPages, false));
     }
 
     /**
@@ -78,10 +90,10 @@ public final class VmbusGuest {
     public GuestChannel open(ChannelOffer offer, long[] ringPfns, int outboundPages) throws VmbusException {
         int handle = createGpadl(ringPfns);
         try {
-            return open(offer, handle, outboundPages, handle);
+            return new GuestChannel(port.open(offer, handle, outboundPages, true));
         } catch (VmbusException | RuntimeException e) {
             try {
-                server.teardownGpadl(handle);
+                port.teardownGpadl(handle);
             } catch (VmbusException suppressed) {
                 e.addSuppressed(suppressed);
             }
@@ -89,31 +101,8 @@ public final class VmbusGuest {
         }
     }
 
-    private GuestChannel open(ChannelOffer offer, int gpadl, int outboundPages, int owned) throws VmbusException {
-        OpenChannel link = server.open(offer.channelId(), gpadl, outboundPages, VmbusGuest::initializeRings);
-        return new GuestChannel(this, link, pollNanos, owned);
-    }
-
-    /** Zeroes both rings' indices and masks, declares pending-send-size support in both. */
-    private static void initializeRings(Gpadl gpadl, int outboundPages) throws GuestMemoryException {
-        for (Ring ring : new Ring[] {gpadl.ring(0, outboundPages), gpadl.ring(outboundPages, gpadl.pages() - outboundPages)}) {
-            ring.publishWriteIndex(0);
-            ring.publishReadIndex(0);
-            ring.setInterruptMask(1);
-            ring.setPendingSendSize(0);
-            ring.setFeatureBits(Ring.FEATURE_PENDING_SEND_SIZE);
-        }
-    }
-
-    void close(GuestChannel channel) {
-        server.guestClose(channel.link());
-        if (channel.ownedGpadl() >= 0) {
-            server.releaseClosedChannelsGpadl(channel.ownedGpadl());
-        }
-    }
-
     @Override
     public String toString() {
-        return "VmbusGuest[" + memory.owner() + "]";
+        return "VmbusGuest[" + port.memory().owner() + "]";
     }
 }

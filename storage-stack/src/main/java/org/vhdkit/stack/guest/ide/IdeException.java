@@ -1,4 +1,4 @@
-package org.vhdkit.stack.ide.guest;
+package org.vhdkit.stack.guest.ide;
 
 import java.io.IOException;
 

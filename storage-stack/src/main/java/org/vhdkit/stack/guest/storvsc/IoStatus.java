@@ -1,4 +1,6 @@
-package org.vhdkit.stack.storvsc;
+package org.vhdkit.stack.guest.storvsc;
+
+
 
 /**
  * How a request submitted to a {@link StorvscDisk} ended, as the guest driver sees it.

@@ -1,4 +1,6 @@
-package org.vhdkit.stack.storvsc;
+package org.vhdkit.stack.guest.storvsc;
+
+
 
 /**
  * The guest's storage driver could not do what it was asked: the partition has no VMBus, the

@@ -1,19 +1,21 @@
-package org.vhdkit.stack.ic;
+package org.vhdkit.stack.guest.ic;
 
 import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.storvsc.StorvscException;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
+import org.vhdkit.stack.ic.IcException;
+import org.vhdkit.stack.ic.IcMessage;
 import org.vhdkit.stack.partition.GuestContext;
-import org.vhdkit.stack.storvsc.GuestPages;
-import org.vhdkit.stack.storvsc.StorvscException;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
-import org.vhdkit.stack.vmbus.GuestChannel;
 import org.vhdkit.stack.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusException;
-import org.vhdkit.stack.vmbus.VmbusGuest;
 import org.vhdkit.stack.vmbus.VmbusPacket;
 
 /**
@@ -121,7 +123,7 @@ public final class ShutdownGuest implements AutoCloseable {
     public static ShutdownGuest open(GuestContext ctx, GuestPages pages) throws IcException {
         Objects.requireNonNull(ctx, "ctx");
         Objects.requireNonNull(pages, "pages");
-        VmbusGuest bus = ctx.service(VmbusGuest.class).orElseThrow(() -> new IcException(
+        VmbusGuest bus = VmbusGuest.of(ctx).orElseThrow(() -> new IcException(
                 "the partition has no VMBus: are its integration components on?"));
         ChannelOffer offer = bus.offer(ChannelOffer.SHUTDOWN).orElseThrow(() -> new IcException(
                 "the parent offers no shutdown integration channel (is IntegrationServices among the hypervisor's"

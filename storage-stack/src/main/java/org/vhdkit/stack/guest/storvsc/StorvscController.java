@@ -1,4 +1,4 @@
-package org.vhdkit.stack.storvsc;
+package org.vhdkit.stack.guest.storvsc;
 
 import static org.vhdkit.stack.storvsp.StorageProtocol.*;
 
@@ -8,6 +8,9 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.BlockingWait;
@@ -15,10 +18,8 @@ import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
-import org.vhdkit.stack.vmbus.GuestChannel;
 import org.vhdkit.stack.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusException;
-import org.vhdkit.stack.vmbus.VmbusGuest;
 import org.vhdkit.stack.vmbus.VmbusPacket;
 
 /**

@@ -1,4 +1,4 @@
-package org.vhdkit.stack.ide.guest;
+package org.vhdkit.stack.guest.ide;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -7,12 +7,12 @@ import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.guest.workload.Workload.Report;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.partition.GuestProgram;
-import org.vhdkit.stack.workload.Workload;
-import org.vhdkit.stack.workload.Workload.Report;
 
 /**
  * The guest workload on an IDE disk: a {@link GuestProgram} that writes the built-in workload's

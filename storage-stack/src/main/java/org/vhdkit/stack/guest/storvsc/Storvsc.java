@@ -1,13 +1,14 @@
-package org.vhdkit.stack.storvsc;
+package org.vhdkit.stack.guest.storvsc;
 
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.vmbus.ChannelOffer;
-import org.vhdkit.stack.vmbus.VmbusGuest;
 
 /**
  * The guest's storage driver (StorVSC): the entry point of the guest side of the synthetic SCSI
@@ -66,7 +67,7 @@ public final class Storvsc implements AutoCloseable {
         if (queueDepth < 1 || queueDepth > 256) {
             throw new IllegalArgumentException("a queue depth of 1 to 256, not " + queueDepth);
         }
-        VmbusGuest bus = ctx.service(VmbusGuest.class).orElseThrow(() -> new StorvscException(
+        VmbusGuest bus = VmbusGuest.of(ctx).orElseThrow(() -> new StorvscException(
                 "the partition has no VMBus: are its integration components on?"));
         Storvsc storvsc = new Storvsc(ctx, bus, pages, queueDepth);
         try {

@@ -1,6 +1,7 @@
-package org.vhdkit.stack.ide.guest;
+package org.vhdkit.stack.guest.ide;
 
 import java.time.Duration;
+import org.vhdkit.stack.ide.IdeInterrupts;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.GuestContext;

@@ -1,6 +1,7 @@
-package org.vhdkit.stack.storvsc;
+package org.vhdkit.stack.guest;
 
 import java.util.Objects;
+import org.vhdkit.stack.guest.storvsc.StorvscException;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 
