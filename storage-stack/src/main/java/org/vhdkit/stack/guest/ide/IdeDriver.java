@@ -6,6 +6,7 @@ import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.partition.GuestSignal;
+import org.vhdkit.stack.protocol.scsi.ScsiOpcodes;
 
 /**
  * A guest's driver for one ATA or ATAPI device on the emulated IDE controller: what a legacy guest
@@ -359,8 +360,8 @@ public final class IdeDriver {
 
     /** READ(10) of {@code blocks} 2048-byte blocks from {@code lba} into guest memory at {@code gpa}. */
     public void readCd(long lba, int blocks, long gpa) throws IdeException {
-        byte[] cdb = {0x28, 0, (byte) (lba >>> 24), (byte) (lba >>> 16), (byte) (lba >>> 8), (byte) lba, 0,
-                (byte) (blocks >>> 8), (byte) blocks, 0, 0, 0};
+        byte[] cdb = {ScsiOpcodes.READ_10, 0, (byte) (lba >>> 24), (byte) (lba >>> 16), (byte) (lba >>> 8),
+                (byte) lba, 0, (byte) (blocks >>> 8), (byte) blocks, 0, 0, 0};
         long n = packet(cdb, gpa, (long) blocks * CD_BLOCK, 0xFFFE);
         if (n != (long) blocks * CD_BLOCK) {
             throw new IdeException("READ(10) of " + blocks + " blocks returned " + n + " bytes", ctx.in8(control), 0);
@@ -369,12 +370,12 @@ public final class IdeDriver {
 
     /** TEST UNIT READY: returns normally when the drive is ready; otherwise throws with the sense key. */
     public void testUnitReady() throws IdeException {
-        packet(new byte[] {0x00}, scratch, 0, 0xFFFE);
+        packet(new byte[] {ScsiOpcodes.TEST_UNIT_READY}, scratch, 0, 0xFFFE);
     }
 
     /** REQUEST SENSE: the 18 bytes of fixed-format sense data. */
     public byte[] requestSense() throws IdeException {
-        long n = packet(new byte[] {0x03, 0, 0, 0, 18, 0}, scratch, 18, 0xFFFE);
+        long n = packet(new byte[] {ScsiOpcodes.REQUEST_SENSE, 0, 0, 0, 18, 0}, scratch, 18, 0xFFFE);
         byte[] sense = new byte[18];
         try {
             memory.read(scratch, sense);

@@ -1,5 +1,10 @@
 package org.vhdkit.stack.guest.storvsc;
 
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.INQUIRY;
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.MODE_SENSE_6;
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.REPORT_LUNS;
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.SERVICE_ACTION_IN_16;
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.SYNCHRONIZE_CACHE_10;
 import static org.vhdkit.stack.storvsp.StorageProtocol.*;
 
 import java.lang.foreign.MemorySegment;
@@ -65,12 +70,6 @@ public final class StorvscController implements AutoCloseable {
     private static final int IN_FLIGHT = 1;
     private static final int DONE = 2;
     private static final int RETRY = 3;
-
-    private static final int SYNCHRONIZE_CACHE_10 = 0x35;
-    private static final int INQUIRY = 0x12;
-    private static final int REPORT_LUNS = 0xA0;
-    private static final int SERVICE_ACTION_IN = 0x9E;
-    private static final int MODE_SENSE_6 = 0x1A;
 
     private final Storvsc owner;
     private final GuestContext ctx;
@@ -732,7 +731,7 @@ public final class StorvscController implements AutoCloseable {
     /** {blocks, block size}, or null when the LUN does not answer. */
     private long[] readCapacity(StorvscDisk disk) throws StorvscException {
         byte[] cdb = new byte[16];
-        cdb[0] = (byte) SERVICE_ACTION_IN;
+        cdb[0] = (byte) SERVICE_ACTION_IN_16;
         cdb[1] = 0x10;
         cdb[13] = 32;
         if (internal(disk, cdb, 32) != IoStatus.OK) {

@@ -1,5 +1,9 @@
 package org.vhdkit.stack.guest.storvsc;
 
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.READ_16;
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.SYNCHRONIZE_CACHE_10;
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.WRITE_16;
+
 import org.vhdkit.stack.storvsp.StorageProtocol;
 
 /**
@@ -14,10 +18,6 @@ import org.vhdkit.stack.storvsp.StorageProtocol;
  * <p>Thread-safety: as its controller: confined to the virtual processor that opened it.
  */
 public final class StorvscDisk {
-    private static final int READ_16 = 0x88;
-    private static final int WRITE_16 = 0x8A;
-    private static final int SYNCHRONIZE_CACHE_10 = 0x35;
-
     private final StorvscController controller;
     private final int lun;
     private long blocks;
