@@ -23,6 +23,8 @@ import org.vhdkit.stack.guest.ic.ShutdownGuest;
 import org.vhdkit.stack.guest.vmbus.GuestChannel;
 import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
@@ -100,8 +102,8 @@ class HostileShutdownGuestTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("garbage")
     void garbageClosesTheChannelOnly(String name, UnaryOperator<byte[]> mutate) throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
             BlockingQueue<String> sent = new ArrayBlockingQueue<>(1);
             vm.start(ctx -> {
                 VmbusGuest bus = VmbusGuest.of(ctx).orElseThrow();
@@ -127,8 +129,8 @@ class HostileShutdownGuestTest {
 
     @Test
     void aGuestMayReopenAfterGarbageAndRandomMutationsNeverHurtTheParent() throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
             BlockingQueue<String> done = new ArrayBlockingQueue<>(1);
             vm.start(ctx -> {
                 VmbusGuest bus = VmbusGuest.of(ctx).orElseThrow();

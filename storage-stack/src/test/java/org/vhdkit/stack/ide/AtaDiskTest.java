@@ -22,6 +22,7 @@ import org.vhdkit.stack.guest.ide.IdeDriver.Identity;
 import org.vhdkit.stack.guest.ide.IdeDriver.Mode;
 import org.vhdkit.stack.guest.ide.IdeDriver;
 import org.vhdkit.stack.guest.ide.IdeException;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
@@ -58,9 +59,9 @@ class AtaDiskTest {
 
     @Test
     void aGuestWritesThroughPioAndDmaAndTheVhdHoldsTheBytesAndChecksClean() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "disk.vhd", SIZE);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "ata", Attachment.disk(Slot.ide(0, 0), vhd));
+        Path vhd = TestVms.dynamicVhd(dir, "disk.vhd", SIZE);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "ata", Attachment.disk(Slot.ide(0, 0), vhd));
             Identity id = IdeVms.run(vm, g -> {
                 IdeDriver d = IdeDriver.open(g, 0, 0, SCRATCH);
                 Identity identity = d.identify();
@@ -146,9 +147,9 @@ class AtaDiskTest {
 
     @Test
     void aReadOnlyDiskRefusesWritesAndOutOfRangeCommandsAreAborted() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "ro.vhd", 8L << 20);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "ro", Attachment.disk(Slot.ide(1, 1), vhd, true));
+        Path vhd = TestVms.dynamicVhd(dir, "ro.vhd", 8L << 20);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "ro", Attachment.disk(Slot.ide(1, 1), vhd, true));
             List<Integer> errors = IdeVms.run(vm, g -> {
                 IdeDriver d = IdeDriver.open(g, 1, 1, SCRATCH);
                 Identity id = d.identify();

@@ -19,6 +19,7 @@ import org.vhdkit.stack.guest.ide.IdeDriver.Mode;
 import org.vhdkit.stack.guest.ide.IdeDriver;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
@@ -78,10 +79,10 @@ class HostileIdeTest {
 
     @Test
     void hostileRegisterSequencesAreRefusedWithoutHarm() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "victim.vhd", SIZE);
+        Path vhd = TestVms.dynamicVhd(dir, "victim.vhd", SIZE);
         Path iso = AtapiTest.handMadeIso(dir, "x.iso", 20, 4);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "hostile", Attachment.disk(Slot.ide(0, 0), vhd),
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "hostile", Attachment.disk(Slot.ide(0, 0), vhd),
                     Attachment.dvd(Slot.ide(1, 0), iso));
             List<String> log = IdeVms.run(vm, g -> {
                 List<String> out = new ArrayList<>();
@@ -244,10 +245,10 @@ class HostileIdeTest {
 
     @Test
     void randomPortIoNeitherHarmsTheParentNorStopsTheVm() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "fuzz.vhd", SIZE);
+        Path vhd = TestVms.dynamicVhd(dir, "fuzz.vhd", SIZE);
         Path iso = AtapiTest.handMadeIso(dir, "fuzz.iso", 20, 8);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "fuzz", Attachment.disk(Slot.ide(0, 0), vhd, true),
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "fuzz", Attachment.disk(Slot.ide(0, 0), vhd, true),
                     Attachment.dvd(Slot.ide(1, 1), iso));
             int[] ports = {0x1F0, 0x1F1, 0x1F2, 0x1F3, 0x1F4, 0x1F5, 0x1F6, 0x1F7, 0x3F6, 0x170, 0x171, 0x172, 0x173,
                 0x174, 0x175, 0x176, 0x177, 0x376, BM, BM + 2, BM + 4, BM + 6, BM + 8, BM + 10, BM + 12};

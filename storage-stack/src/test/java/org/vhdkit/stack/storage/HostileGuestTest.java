@@ -13,6 +13,7 @@ import org.vhdkit.stack.guest.GuestPages;
 import org.vhdkit.stack.guest.vmbus.GuestChannel;
 import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.guest.workload.Workload;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmState;
@@ -27,12 +28,12 @@ class HostileGuestTest {
 
     @Test
     void aHostileVmLeavesTheParentAndAnotherVmUnharmed() throws Exception {
-        Path good = StorageVms.dynamicVhd(dir, "good.vhd", 8L << 20);
-        Path bad = StorageVms.dynamicVhd(dir, "bad.vhd", 8L << 20);
+        Path good = TestVms.dynamicVhd(dir, "good.vhd", 8L << 20);
+        Path bad = TestVms.dynamicVhd(dir, "bad.vhd", 8L << 20);
         CompletableFuture<String> attack = new CompletableFuture<>();
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine victim = StorageVms.vm(h, "victim", StorageVms.scsi(0, 0, good));
-            VirtualMachine hostile = StorageVms.vm(h, "hostile", StorageVms.scsi(0, 0, bad));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine victim = TestVms.vm(h, "victim", TestVms.scsi(0, 0, good));
+            VirtualMachine hostile = TestVms.vm(h, "hostile", TestVms.scsi(0, 0, bad));
             Workload w = new Workload(Workload.Plan.writeAndVerify(11).withRequests(4096, 8));
             victim.start(w);
             hostile.start(ctx -> {
@@ -69,7 +70,7 @@ class HostileGuestTest {
                 }
             });
             assertEquals("GPA_OUTSIDE_MEMORY BAD_READ_INDEX DEVICE_REFUSED", attack.get(20, TimeUnit.SECONDS));
-            StorageVms.awaitFinished(w);
+            TestVms.awaitFinished(w);
             assertTrue(w.reports().stream().allMatch(Workload.Report::clean), w.reports().toString());
             assertEquals(VmState.RUNNING, hostile.state(), "the hostile VM itself runs on");
             assertEquals(VmState.RUNNING, victim.state());

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.guest.workload.Workload;
-import org.vhdkit.stack.ide.IdeVms;
+import org.vhdkit.stack.ide.EmulatedIde;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
@@ -32,9 +33,9 @@ class IdeWorkloadTest {
 
     @Test
     void theWorkloadWritesAndVerifiesThePatternByDmaAndPio() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "w.vhd", 2L << 20);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "w", Attachment.disk(Slot.ide(0, 1), vhd));
+        Path vhd = TestVms.dynamicVhd(dir, "w.vhd", 2L << 20);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "w", Attachment.disk(Slot.ide(0, 1), vhd));
             IdeWorkload dma = new IdeWorkload(IdeWorkload.Plan.writeAndVerify(IdeDriver.Mode.DMA, 5).withDisk(0, 1)
                     .withPowerOff(true));
             vm.start(dma);
