@@ -6,4 +6,3 @@
  * requests). The message layout both speak is described in {@code IcMessage}.
  */
 package org.vhdkit.stack.ic;
-

@@ -6,4 +6,3 @@
  * {@link org.vhdkit.stack.guest.ide}.
  */
 package org.vhdkit.stack.ide;
-

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.bus.WorkerBus;
 import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.ic.IcException;
 import org.vhdkit.stack.guest.ic.ShutdownGuest;
 import org.vhdkit.stack.guest.storvsc.IoStatus;
 import org.vhdkit.stack.guest.storvsc.Storvsc;

@@ -5,5 +5,3 @@
  * reaches the machine only through its {@link org.vhdkit.stack.partition.GuestContext}.
  */
 package org.vhdkit.stack.guest.ide;
-
-

@@ -1,7 +1,5 @@
 package org.vhdkit.stack.guest.storvsc;
 
-
-
 /**
  * How a request submitted to a {@link StorvscDisk} ended, as the guest driver sees it.
  *

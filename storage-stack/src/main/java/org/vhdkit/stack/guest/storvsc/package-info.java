@@ -10,5 +10,3 @@
  * ({@link org.vhdkit.stack.guest.GuestPages}) and names its own buffers by guest physical address.
  */
 package org.vhdkit.stack.guest.storvsc;
-
-

@@ -5,5 +5,3 @@
  * cost.
  */
 package org.vhdkit.stack.guest.workload;
-
-
