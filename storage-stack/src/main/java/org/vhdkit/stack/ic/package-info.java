@@ -4,5 +4,7 @@
  * service to VMs with integration components on) and the guest's
  * {@link org.vhdkit.stack.guest.ic.ShutdownGuest} (the library a guest program uses to answer shutdown
  * requests). The message layout both speak is described in {@code IcMessage}.
+ *
+ * <p>Host: the parent's side; the guest's side is {@code org.vhdkit.stack.guest.ic}.
  */
 package org.vhdkit.stack.ic;

@@ -8,5 +8,7 @@
  *
  * <p>Guest memory is the program's to lay out: it reserves a region for the driver's rings
  * ({@link org.vhdkit.stack.guest.GuestPages}) and names its own buffers by guest physical address.
+ *
+ * <p>Guest: runs inside a guest.
  */
 package org.vhdkit.stack.guest.storvsc;

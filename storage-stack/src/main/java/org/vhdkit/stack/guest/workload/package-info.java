@@ -3,5 +3,7 @@
  * program that writes a verifiable pattern across a disk through the guest's storage driver, reads it
  * back, runs a random read/write mix, and reports IOPS, throughput and the VMBus signals each request
  * cost.
+ *
+ * <p>Guest: runs inside a guest, as the program of its processors.
  */
 package org.vhdkit.stack.guest.workload;
