@@ -6,13 +6,13 @@ import java.util.Optional;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmDevice;
 import org.vhdkit.stack.vm.VmWorker;
-import org.vhdkit.stack.vmbus.VmbusGuest;
+import org.vhdkit.stack.vmbus.GuestPort;
 import org.vhdkit.stack.vmbus.VmbusServer;
 
 /**
  * The VM's one VMBus server as a device of its worker ("vmbus"), shared by every provider that
  * offers channels (synthetic storage, the integration services). The first provider that needs it
- * makes it ({@link #of}) and offers its guest side {@link VmbusGuest} to the guest; later providers
+ * makes it ({@link #of}) and offers its guest side {@link GuestPort} to the guest; later providers
  * get the same server. It is released after the devices that offer channels on it (devices are
  * released in the reverse order they were added), which closes every channel still open and waits
  * for its consumer.
@@ -43,7 +43,7 @@ public final class WorkerBus implements VmDevice {
         }
         VmbusServer server = VmbusServer.create(worker.memory(), poll);
         worker.addDevice(new WorkerBus(server));
-        worker.offerGuestService(VmbusGuest.class, server.guest());
+        worker.offerGuestService(GuestPort.class, server.guest());
         return server;
     }
 

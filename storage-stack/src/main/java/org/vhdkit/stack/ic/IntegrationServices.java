@@ -25,7 +25,7 @@ import org.vhdkit.stack.vmbus.VmbusServer;
  * On every start of a VM with integration components on, the provider offers a channel of type
  * {@link ChannelOffer#SHUTDOWN} and installs its service as the VM's shutdown service, so
  * {@link VirtualMachine#shutDown} asks the guest over VMBus (the message layout is Hyper-V's; see
- * the guest library {@link ShutdownGuest}): the guest's answer is awaited within the caller's
+ * the guest library {@code ShutdownGuest}): the guest's answer is awaited within the caller's
  * timeout; a refusal, or no answer, is refused with the VM still Running; an accepted request is
  * followed by the guest's power off, which turns the VM Off. A guest that never opened the channel
  * is asked through the default service the VM already had ({@code GuestShutdown}) if it listens

@@ -1,6 +1,7 @@
 package org.vhdkit.stack.ide;
 
 import java.lang.System.Logger.Level;
+import org.vhdkit.stack.protocol.scsi.ScsiOpcodes;
 import org.vhdkit.stack.scsi.CdRom;
 import org.vhdkit.stack.scsi.ScsiCommand;
 import org.vhdkit.stack.scsi.ScsiStatus;
@@ -164,9 +165,9 @@ final class AtapiDrive extends IdeDrive {
             return;
         }
         int op = packet[0] & 0xFF;
-        if (op == 0x28 || op == 0xA8) {
+        if (op == ScsiOpcodes.READ_10 || op == ScsiOpcodes.READ_12) {
             long lba = u32(packet, 2);
-            long blocks = op == 0x28 ? (packet[7] & 0xFF) << 8 | (packet[8] & 0xFF) : u32(packet, 6);
+            long blocks = op == ScsiOpcodes.READ_10 ? (packet[7] & 0xFF) << 8 | (packet[8] & 0xFF) : u32(packet, 6);
             if (blocks > CHUNK_BLOCKS && (lba > unit.blocks() || blocks > unit.blocks() - lba)) {
                 // Let the unit refuse the whole range (unit attention, no medium or out of range) before anything moves.
                 command.cdb(packet).noData();
@@ -198,7 +199,7 @@ final class AtapiDrive extends IdeDrive {
     /** Runs the next READ(12) of at most {@link #CHUNK_BLOCKS} blocks into the buffer and offers it. */
     private void fillRead() {
         int n = (int) Math.min(readBlocks, CHUNK_BLOCKS);
-        chunkCdb[0] = (byte) 0xA8;
+        chunkCdb[0] = (byte) ScsiOpcodes.READ_12;
         chunkCdb[1] = readFlags;
         put32(chunkCdb, 2, readLba);
         put32(chunkCdb, 6, n);

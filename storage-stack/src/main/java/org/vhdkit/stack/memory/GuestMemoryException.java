@@ -6,6 +6,11 @@ package org.vhdkit.stack.memory;
  * is touched; the handler refuses the request (closes the channel, aborts the command) rather than
  * letting the access happen.
  *
+ * <p>Deliberately not an {@link java.io.IOException}: it is a verdict on what a guest asked for,
+ * and the parent's device models do disk I/O in the same blocks that touch guest memory. A
+ * {@code catch (IOException e)} there (which reports a medium error to the guest, or fails the
+ * VM's disk) must never take a hostile guest's address for a failing disk, and vice versa.
+ *
  * <p>Immutable; safe to share between threads.
  */
 public final class GuestMemoryException extends Exception {

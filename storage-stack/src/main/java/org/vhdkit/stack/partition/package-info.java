@@ -22,5 +22,8 @@
  *
  * <p>Pausing, saving and stopping happen at safe points (context calls); see
  * {@link org.vhdkit.stack.partition.GuestProgram} for that and for the restart model of save state.
+ *
+ * <p>Host: the hypervisor layer; {@code GuestContext}, {@code GuestProgram} and {@code GuestSignal}
+ * are the API it gives guest programs.
  */
 package org.vhdkit.stack.partition;

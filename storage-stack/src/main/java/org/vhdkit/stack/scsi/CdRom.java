@@ -1,5 +1,7 @@
 package org.vhdkit.stack.scsi;
 
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.*;
+
 import java.io.IOException;
 import java.util.Objects;
 import java.util.Optional;
@@ -56,11 +58,6 @@ public final class CdRom implements LogicalUnit {
     public static final long CD_MAX_BYTES = 360_000L * BLOCK_SIZE;
     /** ILLEGAL REQUEST / MEDIUM REMOVAL PREVENTED (0x53/0x02). */
     public static final Sense MEDIUM_REMOVAL_PREVENTED = new Sense(Sense.Key.ILLEGAL_REQUEST, 0x53, 0x02);
-
-    static final int READ_TOC = 0x43;
-    static final int GET_CONFIGURATION = 0x46;
-    static final int GET_EVENT_STATUS_NOTIFICATION = 0x4A;
-    static final int PREVENT_ALLOW_MEDIUM_REMOVAL = 0x1E;
 
     /** MMC profiles. */
     public static final int PROFILE_NONE = 0x0000;
@@ -173,8 +170,8 @@ public final class CdRom implements LogicalUnit {
         }
         byte[] cdb = c.cdbBytes();
         int op = cdb[0] & 0xFF;
-        if (op != Cdb.REQUEST_SENSE) {
-            boolean passes = op == Cdb.INQUIRY || op == GET_CONFIGURATION || op == GET_EVENT_STATUS_NOTIFICATION;
+        if (op != REQUEST_SENSE) {
+            boolean passes = op == INQUIRY || op == GET_CONFIGURATION || op == GET_EVENT_STATUS_NOTIFICATION;
             if (!passes && unitAttentions.any()) {
                 Sense attention = unitAttentions.take();
                 if (attention != null) {
@@ -185,19 +182,19 @@ public final class CdRom implements LogicalUnit {
             pendingSense = null;
         }
         int need = switch (op) {
-            case Cdb.TEST_UNIT_READY, Cdb.REQUEST_SENSE, Cdb.INQUIRY, Cdb.START_STOP_UNIT,
+            case TEST_UNIT_READY, REQUEST_SENSE, INQUIRY, START_STOP_UNIT,
                  PREVENT_ALLOW_MEDIUM_REMOVAL -> 6;
-            case Cdb.READ_CAPACITY_10, Cdb.READ_10, READ_TOC, GET_CONFIGURATION, GET_EVENT_STATUS_NOTIFICATION,
-                 Cdb.MODE_SENSE_10 -> 10;
-            case Cdb.READ_12 -> 12;
+            case READ_CAPACITY_10, READ_10, READ_TOC, GET_CONFIGURATION, GET_EVENT_STATUS_NOTIFICATION,
+                 MODE_SENSE_10 -> 10;
+            case READ_12 -> 12;
             default -> 0;
         };
         if (need == 0) {
             c.checkCondition(Sense.INVALID_COMMAND_OPERATION_CODE);
             return;
         }
-        boolean needsMedium = op == Cdb.TEST_UNIT_READY || op == Cdb.READ_CAPACITY_10 || op == Cdb.READ_10
-                || op == Cdb.READ_12 || op == READ_TOC;
+        boolean needsMedium = op == TEST_UNIT_READY || op == READ_CAPACITY_10 || op == READ_10
+                || op == READ_12 || op == READ_TOC;
         if (needsMedium && medium == null) {
             c.checkCondition(Sense.MEDIUM_NOT_PRESENT);
             return;
@@ -207,26 +204,26 @@ public final class CdRom implements LogicalUnit {
             return;
         }
         switch (op) {
-            case Cdb.TEST_UNIT_READY -> c.good(0);
-            case Cdb.REQUEST_SENSE -> unitAttentions.requestSense(c, cdb, () -> {
+            case TEST_UNIT_READY -> c.good(0);
+            case REQUEST_SENSE -> unitAttentions.requestSense(c, cdb, () -> {
                 Sense last = pendingSense;
                 pendingSense = null;
                 return last;
             });
-            case Cdb.INQUIRY -> inquiry(c, cdb);
-            case Cdb.READ_CAPACITY_10 -> {
+            case INQUIRY -> inquiry(c, cdb);
+            case READ_CAPACITY_10 -> {
                 byte[] data = new byte[8];
                 Cdb.put32(data, 0, Math.max(0, blocks() - 1));
                 Cdb.put32(data, 4, BLOCK_SIZE);
                 c.completeDataIn(data, 8);
             }
-            case Cdb.READ_10 -> read(c, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), cdb[1]);
-            case Cdb.READ_12 -> read(c, Cdb.u32(cdb, 2), Cdb.u32(cdb, 6), cdb[1]);
+            case READ_10 -> read(c, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), cdb[1]);
+            case READ_12 -> read(c, Cdb.u32(cdb, 2), Cdb.u32(cdb, 6), cdb[1]);
             case READ_TOC -> readToc(c, cdb);
             case GET_CONFIGURATION -> getConfiguration(c, cdb);
             case GET_EVENT_STATUS_NOTIFICATION -> eventStatus(c, cdb);
-            case Cdb.MODE_SENSE_10 -> modeSense(c, cdb);
-            case Cdb.START_STOP_UNIT -> startStop(c, cdb);
+            case MODE_SENSE_10 -> modeSense(c, cdb);
+            case START_STOP_UNIT -> startStop(c, cdb);
             case PREVENT_ALLOW_MEDIUM_REMOVAL -> {
                 if ((cdb[4] & ~0x03) != 0) {
                     c.checkCondition(Sense.INVALID_FIELD_IN_CDB);

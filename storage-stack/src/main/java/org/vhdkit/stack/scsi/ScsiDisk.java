@@ -1,5 +1,7 @@
 package org.vhdkit.stack.scsi;
 
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.*;
+
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -262,8 +264,8 @@ public final class ScsiDisk implements LogicalUnit {
         if (size != known && knownSize.compareAndSet(known, size)) {
             unitAttentions.post(Sense.CAPACITY_DATA_CHANGED);
         }
-        if (op != Cdb.REQUEST_SENSE) {
-            if (op != Cdb.INQUIRY && op != Cdb.REPORT_LUNS && unitAttentions.any()) {
+        if (op != REQUEST_SENSE) {
+            if (op != INQUIRY && op != REPORT_LUNS && unitAttentions.any()) {
                 Sense attention = unitAttentions.take();
                 if (attention != null) {
                     c.checkCondition(attention);
@@ -285,45 +287,45 @@ public final class ScsiDisk implements LogicalUnit {
         }
         long blocks = size >>> BLOCK_SHIFT;
         switch (op) {
-            case Cdb.TEST_UNIT_READY, Cdb.START_STOP_UNIT -> c.good(0);
-            case Cdb.REQUEST_SENSE -> unitAttentions.requestSense(c, cdb, () -> pendingSense.getAndSet(null));
-            case Cdb.INQUIRY -> inquiry(c, cdb, blocks);
-            case Cdb.MODE_SENSE_6, Cdb.MODE_SENSE_10 -> modeSense(c, cdb, op == Cdb.MODE_SENSE_10);
-            case Cdb.READ_CAPACITY_10 -> readCapacity10(c, cdb, blocks);
-            case Cdb.SERVICE_ACTION_IN_16 -> readCapacity16(c, cdb, blocks);
-            case Cdb.READ_6, Cdb.WRITE_6 -> {
+            case TEST_UNIT_READY, START_STOP_UNIT -> c.good(0);
+            case REQUEST_SENSE -> unitAttentions.requestSense(c, cdb, () -> pendingSense.getAndSet(null));
+            case INQUIRY -> inquiry(c, cdb, blocks);
+            case MODE_SENSE_6, MODE_SENSE_10 -> modeSense(c, cdb, op == MODE_SENSE_10);
+            case READ_CAPACITY_10 -> readCapacity10(c, cdb, blocks);
+            case SERVICE_ACTION_IN_16 -> readCapacity16(c, cdb, blocks);
+            case READ_6, WRITE_6 -> {
                 int count = Cdb.u8(cdb, 4);
-                transfer(c, op == Cdb.WRITE_6, Cdb.u24(cdb, 1) & 0x1F_FFFF, count == 0 ? 256 : count, false, blocks);
+                transfer(c, op == WRITE_6, Cdb.u24(cdb, 1) & 0x1F_FFFF, count == 0 ? 256 : count, false, blocks);
             }
-            case Cdb.READ_10, Cdb.WRITE_10 -> {
+            case READ_10, WRITE_10 -> {
                 if (readWriteFlagsValid(cdb)) {
-                    transfer(c, op == Cdb.WRITE_10, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), fua(cdb), blocks);
+                    transfer(c, op == WRITE_10, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), fua(cdb), blocks);
                 } else {
                     c.checkCondition(Sense.INVALID_FIELD_IN_CDB);
                 }
             }
-            case Cdb.READ_12, Cdb.WRITE_12 -> {
+            case READ_12, WRITE_12 -> {
                 if (readWriteFlagsValid(cdb)) {
-                    transfer(c, op == Cdb.WRITE_12, Cdb.u32(cdb, 2), Cdb.u32(cdb, 6), fua(cdb), blocks);
+                    transfer(c, op == WRITE_12, Cdb.u32(cdb, 2), Cdb.u32(cdb, 6), fua(cdb), blocks);
                 } else {
                     c.checkCondition(Sense.INVALID_FIELD_IN_CDB);
                 }
             }
-            case Cdb.READ_16, Cdb.WRITE_16 -> {
+            case READ_16, WRITE_16 -> {
                 if (readWriteFlagsValid(cdb)) {
-                    transfer(c, op == Cdb.WRITE_16, Cdb.u64(cdb, 2), Cdb.u32(cdb, 10), fua(cdb), blocks);
+                    transfer(c, op == WRITE_16, Cdb.u64(cdb, 2), Cdb.u32(cdb, 10), fua(cdb), blocks);
                 } else {
                     c.checkCondition(Sense.INVALID_FIELD_IN_CDB);
                 }
             }
-            case Cdb.VERIFY_10 -> verify(c, cdb, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), blocks);
-            case Cdb.VERIFY_12 -> verify(c, cdb, Cdb.u32(cdb, 2), Cdb.u32(cdb, 6), blocks);
-            case Cdb.VERIFY_16 -> verify(c, cdb, Cdb.u64(cdb, 2), Cdb.u32(cdb, 10), blocks);
-            case Cdb.SYNCHRONIZE_CACHE_10 -> synchronizeCache(c, cdb, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), blocks);
-            case Cdb.SYNCHRONIZE_CACHE_16 -> synchronizeCache(c, cdb, Cdb.u64(cdb, 2), Cdb.u32(cdb, 10), blocks);
-            case Cdb.WRITE_SAME_10 -> writeSame(c, cdb, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), blocks);
-            case Cdb.WRITE_SAME_16 -> writeSame(c, cdb, Cdb.u64(cdb, 2), Cdb.u32(cdb, 10), blocks);
-            case Cdb.UNMAP -> unmap(c, cdb, blocks);
+            case VERIFY_10 -> verify(c, cdb, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), blocks);
+            case VERIFY_12 -> verify(c, cdb, Cdb.u32(cdb, 2), Cdb.u32(cdb, 6), blocks);
+            case VERIFY_16 -> verify(c, cdb, Cdb.u64(cdb, 2), Cdb.u32(cdb, 10), blocks);
+            case SYNCHRONIZE_CACHE_10 -> synchronizeCache(c, cdb, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), blocks);
+            case SYNCHRONIZE_CACHE_16 -> synchronizeCache(c, cdb, Cdb.u64(cdb, 2), Cdb.u32(cdb, 10), blocks);
+            case WRITE_SAME_10 -> writeSame(c, cdb, Cdb.u32(cdb, 2), Cdb.u16(cdb, 7), blocks);
+            case WRITE_SAME_16 -> writeSame(c, cdb, Cdb.u64(cdb, 2), Cdb.u32(cdb, 10), blocks);
+            case UNMAP -> unmap(c, cdb, blocks);
             default -> throw new AssertionError("opcode 0x" + Integer.toHexString(op) + " has a length but no handler");
         }
     }
@@ -331,12 +333,12 @@ public final class ScsiDisk implements LogicalUnit {
     /** The CDB length of a supported opcode; 0 for an unsupported one. */
     private int supportedLength(int op) {
         return switch (op) {
-            case Cdb.TEST_UNIT_READY, Cdb.REQUEST_SENSE, Cdb.READ_6, Cdb.WRITE_6, Cdb.INQUIRY, Cdb.MODE_SENSE_6,
-                 Cdb.START_STOP_UNIT, Cdb.READ_CAPACITY_10, Cdb.READ_10, Cdb.WRITE_10, Cdb.VERIFY_10,
-                 Cdb.SYNCHRONIZE_CACHE_10, Cdb.WRITE_SAME_10, Cdb.MODE_SENSE_10, Cdb.READ_16, Cdb.WRITE_16,
-                 Cdb.VERIFY_16, Cdb.SYNCHRONIZE_CACHE_16, Cdb.WRITE_SAME_16, Cdb.SERVICE_ACTION_IN_16, Cdb.READ_12,
-                 Cdb.WRITE_12, Cdb.VERIFY_12 -> Cdb.groupLength(op);
-            case Cdb.UNMAP -> settings.unmap() ? Cdb.groupLength(op) : 0;
+            case TEST_UNIT_READY, REQUEST_SENSE, READ_6, WRITE_6, INQUIRY, MODE_SENSE_6,
+                 START_STOP_UNIT, READ_CAPACITY_10, READ_10, WRITE_10, VERIFY_10,
+                 SYNCHRONIZE_CACHE_10, WRITE_SAME_10, MODE_SENSE_10, READ_16, WRITE_16,
+                 VERIFY_16, SYNCHRONIZE_CACHE_16, WRITE_SAME_16, SERVICE_ACTION_IN_16, READ_12,
+                 WRITE_12, VERIFY_12 -> Cdb.groupLength(op);
+            case UNMAP -> settings.unmap() ? Cdb.groupLength(op) : 0;
             default -> 0;
         };
     }
@@ -633,7 +635,7 @@ public final class ScsiDisk implements LogicalUnit {
     /** SERVICE ACTION IN(16): READ CAPACITY(16) is the only service action. */
     private void readCapacity16(ScsiCommand c, byte[] cdb, long blocks) {
         boolean pmi = (cdb[14] & 0x01) != 0;
-        if (Cdb.u8(cdb, 1) != Cdb.READ_CAPACITY_16 || (!pmi && Cdb.u64(cdb, 2) != 0)) {
+        if (Cdb.u8(cdb, 1) != READ_CAPACITY_16 || (!pmi && Cdb.u64(cdb, 2) != 0)) {
             c.checkCondition(Sense.INVALID_FIELD_IN_CDB);
             return;
         }

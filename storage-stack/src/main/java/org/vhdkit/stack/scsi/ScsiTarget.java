@@ -1,5 +1,7 @@
 package org.vhdkit.stack.scsi;
 
+import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.*;
+
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.Optional;
@@ -159,7 +161,7 @@ public final class ScsiTarget {
     public void execute(int lun, ScsiCommand command) {
         LogicalUnit unit = lun >= 0 && lun < units.length() ? units.get(lun) : null;
         int length = command.cdbLength();
-        if (length >= 1 && command.cdbByte(0) == Cdb.REPORT_LUNS) {
+        if (length >= 1 && command.cdbByte(0) == REPORT_LUNS) {
             reportLuns(unit, command);
         } else if (unit != null) {
             unit.execute(command);
@@ -190,10 +192,10 @@ public final class ScsiTarget {
     private static void noUnit(ScsiCommand c) {
         int length = c.cdbLength();
         int op = length >= 1 ? c.cdbByte(0) : -1;
-        if (length >= 6 && length <= ScsiCommand.MAX_CDB_LENGTH && op == Cdb.INQUIRY && c.cdbByte(1) == 0
+        if (length >= 6 && length <= ScsiCommand.MAX_CDB_LENGTH && op == INQUIRY && c.cdbByte(1) == 0
                 && c.cdbByte(2) == 0) {
             c.completeDataIn(NO_UNIT_INQUIRY, (c.cdbByte(3) << 8) | c.cdbByte(4));
-        } else if (length >= 6 && length <= ScsiCommand.MAX_CDB_LENGTH && op == Cdb.REQUEST_SENSE
+        } else if (length >= 6 && length <= ScsiCommand.MAX_CDB_LENGTH && op == REQUEST_SENSE
                 && c.cdbByte(1) == 0) {
             c.completeDataIn(Sense.LOGICAL_UNIT_NOT_SUPPORTED.toFixed(), c.cdbByte(4));
         } else {

@@ -17,5 +17,8 @@
  *
  * Everything a command carries is untrusted guest input: a unit answers any CDB and any buffer
  * with a status and sense, and never reads or writes outside the disk or the buffer.
+ *
+ * <p>Host: device models, in the parent partition. The operation codes are the protocol's
+ * ({@code org.vhdkit.stack.protocol.scsi.ScsiOpcodes}).
  */
 package org.vhdkit.stack.scsi;

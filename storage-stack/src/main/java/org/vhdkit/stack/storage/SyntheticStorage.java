@@ -15,7 +15,7 @@ import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmDevice;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmWorker;
-import org.vhdkit.stack.vmbus.VmbusGuest;
+import org.vhdkit.stack.vmbus.GuestPort;
 import org.vhdkit.stack.vmbus.VmbusServer;
 
 /**
@@ -26,7 +26,7 @@ import org.vhdkit.stack.vmbus.VmbusServer;
  *
  * <h2>When a VM starts</h2>
  * For a VM with integration components on, the provider takes the VM's VMBus server (the shared
- * {@link WorkerBus}, which offers its guest side {@link VmbusGuest} to the guest), opens every SCSI
+ * {@link WorkerBus}, which offers its guest side {@link GuestPort} to the guest), opens every SCSI
  * disk of the configuration, and offers one storage channel per controller that has a disk, served
  * by a {@link StorVsp}. A disk that does not open (missing, held by another VM or process, damaged)
  * refuses the start with its message, and whatever was opened is closed again. A VM with integration components off gets no VMBus: its SCSI disks are not opened

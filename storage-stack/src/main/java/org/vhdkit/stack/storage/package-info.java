@@ -4,5 +4,7 @@
  * pass-through raw files and block devices) when it starts, offers a storage channel per controller
  * on the VM's VMBus, and closes everything when it stops; and the way to hot add and remove disks on
  * a running VM.
+ *
+ * <p>Host: runs in the parent partition.
  */
 package org.vhdkit.stack.storage;

@@ -21,6 +21,7 @@ import org.vhdkit.stack.protocol.storage.ProtocolVersion;
 import org.vhdkit.stack.protocol.storage.SrbLayout;
 import org.vhdkit.stack.protocol.storage.SrbView;
 import org.vhdkit.stack.protocol.storage.StorageProtocol;
+import org.vhdkit.stack.protocol.scsi.ScsiOpcodes;
 import org.vhdkit.stack.scsi.LogicalUnit;
 import org.vhdkit.stack.scsi.ScsiCommand;
 import org.vhdkit.stack.scsi.ScsiStatus;
@@ -531,7 +532,8 @@ public final class StorVsp implements VmbusDevice {
         }
 
         private static boolean answeredWithoutUnit(int opcode) {
-            return opcode == 0x12 || opcode == 0xA0 || opcode == 0x03; // INQUIRY, REPORT LUNS, REQUEST SENSE
+            return opcode == ScsiOpcodes.INQUIRY || opcode == ScsiOpcodes.REPORT_LUNS
+                    || opcode == ScsiOpcodes.REQUEST_SENSE;
         }
 
         /** Completes an SRB whose answer skeleton is in place. */

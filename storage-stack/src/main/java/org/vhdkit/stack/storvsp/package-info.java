@@ -9,5 +9,7 @@
  * <p>Everything a guest sends is untrusted: a malformed packet closes its channel (and nothing
  * else), a well-formed request the protocol refuses is answered with the status the protocol
  * notes give, and nothing reaches the disk or guest memory before it was checked.
+ *
+ * <p>Host: the parent's side; the guest's driver is {@code org.vhdkit.stack.guest.storvsc}.
  */
 package org.vhdkit.stack.storvsp;

@@ -19,5 +19,7 @@
  *       integration service ({@code org.vhdkit.stack.ic.IntegrationServices}) replaces it and keeps
  *       it as a fallback for guests that listen only there.
  * </ul>
+ *
+ * <p>Host: the parent partition's VM management.
  */
 package org.vhdkit.stack.vm;

@@ -2,7 +2,9 @@ package org.vhdkit.stack.vmbus;
 
 /**
  * A ring held something the reader or writer refuses: the channel is closed with {@link #reason}.
- * Carries no stack trace; it is a verdict on guest input, not a bug.
+ * Carries no stack trace; it is a verdict on guest input, not a bug, and for the same reason as
+ * {@link VmbusException} not an {@link java.io.IOException}: it never leaves the package, and becomes
+ * the channel's {@link ChannelClosure}.
  *
  * <p>Immutable; safe to share between threads.
  */

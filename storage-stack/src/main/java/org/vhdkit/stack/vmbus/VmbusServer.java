@@ -51,7 +51,7 @@ public final class VmbusServer implements AutoCloseable {
 
     private final GuestMemory memory;
     private final long pollNanos;
-    private final VmbusGuest guest;
+    private final GuestPort guest;
     private final LinkedBlockingQueue<GuestNotification> notifications = new LinkedBlockingQueue<>(MAX_NOTIFICATIONS);
     private final AtomicLong droppedNotifications = new AtomicLong();
 
@@ -80,7 +80,7 @@ public final class VmbusServer implements AutoCloseable {
     private VmbusServer(GuestMemory memory, long pollNanos) {
         this.memory = memory;
         this.pollNanos = pollNanos;
-        this.guest = new VmbusGuest(this, memory, pollNanos);
+        this.guest = new GuestPort(this, memory, pollNanos);
     }
 
     /** A server for the partition owning {@code memory}, with consumers polling {@link #DEFAULT_POLL}. */
@@ -104,8 +104,8 @@ public final class VmbusServer implements AutoCloseable {
         return memory;
     }
 
-    /** The guest's side of the bus, for the guest programs of this partition. */
-    public VmbusGuest guest() {
+    /** The guest's port onto the bus, which the guest programs of this partition use. */
+    public GuestPort guest() {
         return guest;
     }
 
@@ -259,7 +259,7 @@ public final class VmbusServer implements AutoCloseable {
         return new VmbusException(reason, detail);
     }
 
-    // ---- the guest's requests (through VmbusGuest) -------------------------------------------------
+    // ---- the guest's requests (through GuestPort) --------------------------------------------------
 
     GuestNotification pollNotification() {
         return notifications.poll();

@@ -18,11 +18,16 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.ic.ShutdownGuest;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.protocol.ic.IcHeader;
 import org.vhdkit.stack.protocol.ic.IcMessage;
 import org.vhdkit.stack.protocol.ic.Negotiate;
-import org.vhdkit.stack.storvsc.GuestPages;
+import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
@@ -30,8 +35,6 @@ import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.vmbus.ChannelClosedReason;
 import org.vhdkit.stack.vmbus.ChannelClosure;
 import org.vhdkit.stack.vmbus.ChannelOffer;
-import org.vhdkit.stack.vmbus.GuestChannel;
-import org.vhdkit.stack.vmbus.VmbusGuest;
 import org.vhdkit.stack.vmbus.VmbusPacket;
 
 /** A guest writing garbage on the shutdown channel loses the channel; the VM and the parent go on. */
@@ -102,11 +105,11 @@ class HostileShutdownGuestTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("garbage")
     void garbageClosesTheChannelOnly(String name, UnaryOperator<byte[]> mutate) throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
             BlockingQueue<String> sent = new ArrayBlockingQueue<>(1);
             vm.start(ctx -> {
-                VmbusGuest bus = ctx.service(VmbusGuest.class).orElseThrow();
+                VmbusGuest bus = VmbusGuest.of(ctx).orElseThrow();
                 GuestPages pages = IcVms.icPages(ctx);
                 sendRaw(ctx, bus, GuestPages.frames(pages.allocate(ShutdownGuest.RING_PAGES), ShutdownGuest.RING_PAGES),
                         mutate.apply(goodNegotiation()));
@@ -129,11 +132,11 @@ class HostileShutdownGuestTest {
 
     @Test
     void aGuestMayReopenAfterGarbageAndRandomMutationsNeverHurtTheParent() throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
             BlockingQueue<String> done = new ArrayBlockingQueue<>(1);
             vm.start(ctx -> {
-                VmbusGuest bus = ctx.service(VmbusGuest.class).orElseThrow();
+                VmbusGuest bus = VmbusGuest.of(ctx).orElseThrow();
                 long[] pfns = GuestPages.frames(IcVms.IC_PAGES, ShutdownGuest.RING_PAGES);
                 Random random = new Random(11);
                 int refused = 0;

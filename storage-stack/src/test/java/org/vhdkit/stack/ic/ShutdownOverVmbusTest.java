@@ -17,18 +17,22 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.bus.WorkerBus;
-import org.vhdkit.stack.storvsc.GuestPages;
-import org.vhdkit.stack.storvsc.IoStatus;
-import org.vhdkit.stack.storvsc.Storvsc;
-import org.vhdkit.stack.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.ic.IcException;
+import org.vhdkit.stack.guest.ic.ShutdownGuest;
+import org.vhdkit.stack.guest.storvsc.IoStatus;
+import org.vhdkit.stack.guest.storvsc.Storvsc;
+import org.vhdkit.stack.guest.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
+import org.vhdkit.stack.guest.workload.Workload;
+import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.GuestShutdown;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.vmbus.ChannelOffer;
-import org.vhdkit.stack.vmbus.VmbusGuest;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -45,10 +49,11 @@ class ShutdownOverVmbusTest {
 
     @Test
     void aGuestAnsweringOverVmbusShutsDownAndItsWritesAreFlushed() throws Exception {
-        Path vhd = IcVms.dynamicVhd(dir, "a.vhd", 16L << 20);
+        Path vhd = TestVms.dynamicVhd(dir, "a.vhd", 16L << 20);
         BlockingQueue<String> said = new ArrayBlockingQueue<>(4);
-        try (Hypervisor h = IcVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1, IcVms.scsi(vhd));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create(),
+                IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1, TestVms.scsi(0, 0, vhd));
             vm.start(ctx -> {
                 GuestPages pages = new GuestPages(ctx.memory(), IcVms.DRIVER_PAGES, IcVms.DRIVER_PAGES_LENGTH);
                 Storvsc storvsc = Storvsc.open(ctx, pages);
@@ -93,8 +98,8 @@ class ShutdownOverVmbusTest {
 
     @Test
     void theDefaultServeAcceptsAndPowersOff() throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 2);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 2);
             vm.start(ctx -> {
                 if (ctx.processor() == 1) {
                     try (ShutdownGuest shutdown = ShutdownGuest.open(ctx, IcVms.icPages(ctx))) {
@@ -115,8 +120,8 @@ class ShutdownOverVmbusTest {
 
     @Test
     void aGuestThatRefusesKeepsRunningAndCanBeAskedAgainOrTurnedOff() throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
             vm.start(ctx -> {
                 try (ShutdownGuest shutdown = ShutdownGuest.open(ctx, IcVms.icPages(ctx))) {
                     while (true) {
@@ -137,11 +142,11 @@ class ShutdownOverVmbusTest {
 
     @Test
     void aGuestThatNeverOpensTheChannelIsRefusedAtOnceAndCanBeTurnedOff() throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
             BlockingQueue<Boolean> offered = new ArrayBlockingQueue<>(1);
             vm.start(ctx -> {
-                offered.add(ctx.service(VmbusGuest.class).orElseThrow().offer(ChannelOffer.SHUTDOWN).isPresent());
+                offered.add(VmbusGuest.of(ctx).orElseThrow().offer(ChannelOffer.SHUTDOWN).isPresent());
                 while (true) {
                     ctx.safePoint();
                     Thread.sleep(1);
@@ -160,8 +165,8 @@ class ShutdownOverVmbusTest {
 
     @Test
     void aGuestListeningOnlyOnTheDefaultServiceIsAskedThere() throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
             CountDownLatch listening = new CountDownLatch(1);
             vm.start(ctx -> {
                 GuestShutdown shutdown = ctx.service(GuestShutdown.class).orElseThrow();
@@ -178,8 +183,8 @@ class ShutdownOverVmbusTest {
 
     @Test
     void withIntegrationComponentsOffThereIsNoOfferAndShutDownIsRefused() throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = h.create(org.vhdkit.stack.vm.VmConfiguration.create("bare", IcVms.MEMORY, 1)
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = h.create(org.vhdkit.stack.vm.VmConfiguration.create("bare", TestVms.MEMORY, 1)
                     .withIntegrationComponents(false));
             BlockingQueue<String> seen = new ArrayBlockingQueue<>(1);
             vm.start(ctx -> {
@@ -204,8 +209,8 @@ class ShutdownOverVmbusTest {
 
     @Test
     void aGuestThatDoesNotAnswerInTimeIsRefusedAndItsLateAnswerIsDropped() throws Exception {
-        try (Hypervisor h = IcVms.hypervisor(dir)) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 1);
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
             CountDownLatch answer = new CountDownLatch(1);
             CountDownLatch negotiated = new CountDownLatch(1);
             vm.start(ctx -> {
@@ -228,7 +233,7 @@ class ShutdownOverVmbusTest {
                     + " still Running (turn it off to stop it at once)", e.getMessage());
             assertEquals(VmState.RUNNING, vm.state());
             answer.countDown();
-            IcVms.awaitState(vm, VmState.OFF); // the late answer accepted, and the guest powered off
+            TestVms.awaitState(vm, VmState.OFF, IcVms.WAIT); // the late answer accepted, and the guest powered off
             assertEquals("the guest powered off", vm.lastStopReason().orElseThrow());
         }
     }

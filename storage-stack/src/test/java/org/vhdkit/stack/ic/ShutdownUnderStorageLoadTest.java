@@ -11,15 +11,18 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.storvsc.GuestPages;
-import org.vhdkit.stack.storvsc.IoStatus;
-import org.vhdkit.stack.storvsc.Storvsc;
-import org.vhdkit.stack.storvsc.StorvscController;
-import org.vhdkit.stack.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.ic.ShutdownGuest;
+import org.vhdkit.stack.guest.storvsc.IoStatus;
+import org.vhdkit.stack.guest.storvsc.Storvsc;
+import org.vhdkit.stack.guest.storvsc.StorvscController;
+import org.vhdkit.stack.guest.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.workload.Workload;
+import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmState;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -40,12 +43,13 @@ class ShutdownUnderStorageLoadTest {
 
     @Test
     void shutdownWhileWritesAreInFlight() throws Exception {
-        Path vhd = IcVms.dynamicVhd(dir, "a.vhd", SIZE);
+        Path vhd = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
         AtomicIntegerArray completed = new AtomicIntegerArray(CHUNKS);
         AtomicLong writes = new AtomicLong();
         AtomicReference<String> failure = new AtomicReference<>();
-        try (Hypervisor h = IcVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IcVms.vm(h, "vm", 2, IcVms.scsi(vhd));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create(),
+                IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 2, TestVms.scsi(0, 0, vhd));
             vm.start(ctx -> {
                 if (ctx.processor() == 1) {
                     try (ShutdownGuest shutdown = ShutdownGuest.open(ctx, IcVms.icPages(ctx))) {

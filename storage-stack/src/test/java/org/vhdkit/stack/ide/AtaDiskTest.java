@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.vhdkit.stack.ide.IdeVms.BUFFER;
 import static org.vhdkit.stack.ide.IdeVms.BUFFER2;
+import static org.vhdkit.stack.ide.IdeVms.BUFFER;
 import static org.vhdkit.stack.ide.IdeVms.SCRATCH;
 
 import java.lang.foreign.MemorySegment;
@@ -18,19 +18,20 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.ide.guest.IdeDriver;
-import org.vhdkit.stack.ide.guest.IdeDriver.Identity;
-import org.vhdkit.stack.ide.guest.IdeDriver.Mode;
-import org.vhdkit.stack.ide.guest.IdeException;
+import org.vhdkit.stack.guest.ide.IdeDriver.Identity;
+import org.vhdkit.stack.guest.ide.IdeDriver.Mode;
+import org.vhdkit.stack.guest.ide.IdeDriver;
+import org.vhdkit.stack.guest.ide.IdeException;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
+import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
-import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.disk.MemoryDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.HugeDisk;
@@ -58,9 +59,9 @@ class AtaDiskTest {
 
     @Test
     void aGuestWritesThroughPioAndDmaAndTheVhdHoldsTheBytesAndChecksClean() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "disk.vhd", SIZE);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "ata", Attachment.disk(Slot.ide(0, 0), vhd));
+        Path vhd = TestVms.dynamicVhd(dir, "disk.vhd", SIZE);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "ata", Attachment.disk(Slot.ide(0, 0), vhd));
             Identity id = IdeVms.run(vm, g -> {
                 IdeDriver d = IdeDriver.open(g, 0, 0, SCRATCH);
                 Identity identity = d.identify();
@@ -146,9 +147,9 @@ class AtaDiskTest {
 
     @Test
     void aReadOnlyDiskRefusesWritesAndOutOfRangeCommandsAreAborted() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "ro.vhd", 8L << 20);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "ro", Attachment.disk(Slot.ide(1, 1), vhd, true));
+        Path vhd = TestVms.dynamicVhd(dir, "ro.vhd", 8L << 20);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "ro", Attachment.disk(Slot.ide(1, 1), vhd, true));
             List<Integer> errors = IdeVms.run(vm, g -> {
                 IdeDriver d = IdeDriver.open(g, 1, 1, SCRATCH);
                 Identity id = d.identify();

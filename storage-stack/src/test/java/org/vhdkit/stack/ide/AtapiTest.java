@@ -22,9 +22,10 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.ide.guest.IdeDriver;
-import org.vhdkit.stack.ide.guest.IdeException;
+import org.vhdkit.stack.guest.ide.IdeDriver;
+import org.vhdkit.stack.guest.ide.IdeException;
 import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
@@ -77,8 +78,8 @@ class AtapiTest {
         assertEquals(0, r.exitCode(), r.stderr());
         byte[] file = Files.readAllBytes(iso);
         int blocks = file.length / 2048;
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "xorriso", Attachment.dvd(DVD, iso));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "xorriso", Attachment.dvd(DVD, iso));
             List<byte[]> got = IdeVms.run(vm, g -> {
                 IdeDriver d = IdeDriver.open(g, 1, 0, SCRATCH);
                 IdeDriver.Identity id = d.identify();
@@ -109,8 +110,8 @@ class AtapiTest {
     void aGuestReadsAHandMadeIsoWithByteCountLimitsOfEverySize() throws Exception {
         Path iso = handMadeIso(dir, "hand.iso", 40, 3);
         byte[] file = Files.readAllBytes(iso);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "hand", Attachment.dvd(DVD, iso));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "hand", Attachment.dvd(DVD, iso));
             List<byte[]> got = IdeVms.run(vm, g -> {
                 IdeDriver d = IdeDriver.open(g, 1, 0, SCRATCH);
                 d.identify();
@@ -140,8 +141,8 @@ class AtapiTest {
         Path second = handMadeIso(dir, "second.iso", 24, 2);
         BlockingQueue<String> toHost = new ArrayBlockingQueue<>(16);
         BlockingQueue<String> toGuest = new ArrayBlockingQueue<>(16);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "media", Attachment.emptyDvd(DVD));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "media", Attachment.emptyDvd(DVD));
             CompletableFuture<List<String>> seen = IdeVms.start(vm, g -> {
                 List<String> log = new ArrayList<>();
                 IdeDriver d = IdeDriver.open(g, 1, 0, SCRATCH);
@@ -220,8 +221,8 @@ class AtapiTest {
     @Test
     void theGuestEjectsUnlessItPreventedRemoval() throws Exception {
         Path iso = handMadeIso(dir, "eject.iso", 20, 5);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "eject", Attachment.dvd(DVD, iso));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "eject", Attachment.dvd(DVD, iso));
             List<String> log = IdeVms.run(vm, g -> {
                 List<String> out = new ArrayList<>();
                 IdeDriver d = IdeDriver.open(g, 1, 0, SCRATCH);

@@ -11,15 +11,16 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.ide.guest.IdeDriver;
-import org.vhdkit.stack.ide.guest.IdeDriver.Mode;
+import org.vhdkit.stack.guest.ide.IdeDriver.Mode;
+import org.vhdkit.stack.guest.ide.IdeDriver;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -57,8 +58,8 @@ class EmulatedVersusSyntheticTest {
         }
         Run pio;
         Run dma;
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "emulated", Attachment.disk(Slot.ide(0, 0), vhd));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "emulated", Attachment.disk(Slot.ide(0, 0), vhd));
             List<Run> runs = IdeVms.run(vm, g -> {
                 IdeDriver d = IdeDriver.open(g, 0, 0, SCRATCH);
                 d.identify();
@@ -82,7 +83,7 @@ class EmulatedVersusSyntheticTest {
         Workload.Report synthetic;
         try (Hypervisor h = Hypervisor.open(dir.resolve("vms2"), org.vhdkit.stack.vm.HypervisorOptions.defaults()
                 .withDeviceProvider(EmulatedIde.create()).withDeviceProvider(SyntheticStorage.create()))) {
-            VirtualMachine vm = h.create(VmConfiguration.create("synthetic", IdeVms.MEMORY, 1)
+            VirtualMachine vm = h.create(VmConfiguration.create("synthetic", TestVms.MEMORY, 1)
                     .withAttachment(Attachment.disk(Slot.scsi(0, 0), vhd)));
             Workload w = new Workload(Workload.Plan.mix(READ, 1, 100, READS * 4, 7));
             vm.start(w);

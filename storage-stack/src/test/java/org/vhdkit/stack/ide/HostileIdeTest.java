@@ -2,8 +2,8 @@ package org.vhdkit.stack.ide;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.vhdkit.stack.ide.IdeVms.BUFFER;
 import static org.vhdkit.stack.ide.IdeVms.BUFFER2;
+import static org.vhdkit.stack.ide.IdeVms.BUFFER;
 import static org.vhdkit.stack.ide.IdeVms.SCRATCH;
 
 import java.lang.foreign.MemorySegment;
@@ -15,20 +15,21 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.ide.guest.IdeDriver;
-import org.vhdkit.stack.ide.guest.IdeDriver.Mode;
+import org.vhdkit.stack.guest.ide.IdeDriver.Mode;
+import org.vhdkit.stack.guest.ide.IdeDriver;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.partition.GuestContext;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmState;
+import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
-import org.vhdkit.vhd.ProgressListener;
 
 /**
  * Hostile register sequences: commands while busy, PRD tables outside guest memory, too short or
@@ -78,10 +79,10 @@ class HostileIdeTest {
 
     @Test
     void hostileRegisterSequencesAreRefusedWithoutHarm() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "victim.vhd", SIZE);
+        Path vhd = TestVms.dynamicVhd(dir, "victim.vhd", SIZE);
         Path iso = AtapiTest.handMadeIso(dir, "x.iso", 20, 4);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "hostile", Attachment.disk(Slot.ide(0, 0), vhd),
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "hostile", Attachment.disk(Slot.ide(0, 0), vhd),
                     Attachment.dvd(Slot.ide(1, 0), iso));
             List<String> log = IdeVms.run(vm, g -> {
                 List<String> out = new ArrayList<>();
@@ -159,7 +160,7 @@ class HostileIdeTest {
                 try {
                     dvd.packet(new byte[] {0x28, 0, 0, 0, 0, 16, 0, 0, 1}, BUFFER, 2048, 0);
                     out.add("limit 0 accepted");
-                } catch (org.vhdkit.stack.ide.guest.IdeException e) {
+                } catch (org.vhdkit.stack.guest.ide.IdeException e) {
                     out.add(String.format("limit 0 %02X/%02X", e.status(), e.error()));
                 }
                 g.out8(0x170 + 1, 1); // PACKET with DMA
@@ -184,7 +185,7 @@ class HostileIdeTest {
                 try {
                     dvd.packet(new byte[] {0x28, 0, 0, 0, 0, 10, 0, 0, 100}, BUFFER, 0, 0xFFFE);
                     out.add("past the medium accepted");
-                } catch (org.vhdkit.stack.ide.guest.IdeException e) {
+                } catch (org.vhdkit.stack.guest.ide.IdeException e) {
                     out.add(String.format("past the medium %d %02X", e.senseKey(), dvd.requestSense()[12]));
                 }
 
@@ -244,10 +245,10 @@ class HostileIdeTest {
 
     @Test
     void randomPortIoNeitherHarmsTheParentNorStopsTheVm() throws Exception {
-        Path vhd = IdeVms.dynamicVhd(dir, "fuzz.vhd", SIZE);
+        Path vhd = TestVms.dynamicVhd(dir, "fuzz.vhd", SIZE);
         Path iso = AtapiTest.handMadeIso(dir, "fuzz.iso", 20, 8);
-        try (Hypervisor h = IdeVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = IdeVms.vm(h, "fuzz", Attachment.disk(Slot.ide(0, 0), vhd, true),
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), EmulatedIde.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "fuzz", Attachment.disk(Slot.ide(0, 0), vhd, true),
                     Attachment.dvd(Slot.ide(1, 1), iso));
             int[] ports = {0x1F0, 0x1F1, 0x1F2, 0x1F3, 0x1F4, 0x1F5, 0x1F6, 0x1F7, 0x3F6, 0x170, 0x171, 0x172, 0x173,
                 0x174, 0x175, 0x176, 0x177, 0x376, BM, BM + 2, BM + 4, BM + 6, BM + 8, BM + 10, BM + 12};
@@ -297,7 +298,7 @@ class HostileIdeTest {
                 dvd.identify();
                 try {
                     dvd.testUnitReady();
-                } catch (org.vhdkit.stack.ide.guest.IdeException e) {
+                } catch (org.vhdkit.stack.guest.ide.IdeException e) {
                     dvd.requestSense(); // a unit attention or a guest eject left by the noise
                 }
                 return "alive";

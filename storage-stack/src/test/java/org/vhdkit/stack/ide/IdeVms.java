@@ -1,7 +1,6 @@
 package org.vhdkit.stack.ide;
 
 import java.io.IOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -9,21 +8,14 @@ import java.util.concurrent.TimeUnit;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.partition.GuestContext;
-import org.vhdkit.stack.vm.Attachment;
-import org.vhdkit.stack.vm.DeviceProvider;
-import org.vhdkit.stack.vm.HyperVLimits;
-import org.vhdkit.stack.vm.Hypervisor;
-import org.vhdkit.stack.vm.HypervisorOptions;
 import org.vhdkit.stack.vm.VirtualMachine;
-import org.vhdkit.stack.vm.VmConfiguration;
-import org.vhdkit.vhd.CreateOptions;
-import org.vhdkit.vhd.Vhd;
-import org.vhdkit.vhd.VhdDisk;
 
-/** What the IDE tests share: a hypervisor with emulated IDE, small VMs, guests that return a value. */
+/**
+ * What the IDE tests share beyond {@link org.vhdkit.stack.testvm.TestVms}: the driver's scratch page
+ * and buffers, guests that return a value, data patterns.
+ */
 final class IdeVms {
     static final Duration WAIT = Duration.ofSeconds(20);
-    static final long MEMORY = HyperVLimits.MIN_MEMORY_BYTES;
     /** The driver's scratch page and the guest's buffers. */
     static final long SCRATCH = 0x1000;
     static final long BUFFER = 0x10_0000;
@@ -36,30 +28,6 @@ final class IdeVms {
     }
 
     private IdeVms() {
-    }
-
-    static Hypervisor hypervisor(Path root, DeviceProvider... more) throws IOException {
-        HypervisorOptions o = HypervisorOptions.defaults().withStopGrace(Duration.ofSeconds(2))
-                .withDeviceProvider(EmulatedIde.create());
-        for (DeviceProvider p : more) {
-            o = o.withDeviceProvider(p);
-        }
-        return Hypervisor.open(root, o);
-    }
-
-    static VirtualMachine vm(Hypervisor h, String name, Attachment... attachments) throws IOException {
-        VmConfiguration c = VmConfiguration.create(name, MEMORY, 1).withIntegrationComponents(false);
-        for (Attachment a : attachments) {
-            c = c.withAttachment(a);
-        }
-        return h.create(c);
-    }
-
-    static Path dynamicVhd(Path dir, String name, long size) throws IOException {
-        Path p = dir.resolve(name);
-        try (VhdDisk ignored = Vhd.create(p, CreateOptions.dynamic(size))) {
-            return p;
-        }
     }
 
     /** Starts {@code vm} with {@code guest} and returns what it returned (or rethrows what it threw). */

@@ -9,12 +9,12 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.partition.GuestProgram;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmState;
-import org.vhdkit.stack.workload.Workload;
 
 /** Snapshots with a real guest: its writes through the synthetic SCSI path, and a running VM's memory. */
 @Timeout(60)

@@ -11,9 +11,10 @@ import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.workload.Workload;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -31,13 +32,13 @@ class GuestWritesTest {
 
     @Test
     void whatTheGuestWroteIsInTheVhdForEveryTool() throws Exception {
-        Path vhd = StorageVms.dynamicVhd(dir, "a.vhd", SIZE);
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = StorageVms.vm(h, "vm", StorageVms.scsi(0, 0, vhd));
+        Path vhd = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", TestVms.scsi(0, 0, vhd));
             // the second half only, so the first half stays unallocated
             Workload w = new Workload(Workload.Plan.writeAndVerify(SEED).withRegion(SIZE / 1024, SIZE / 1024));
             vm.start(w);
-            StorageVms.awaitFinished(w);
+            TestVms.awaitFinished(w);
             List<Workload.Report> reports = w.reports();
             assertEquals(List.of("write", "verify", "flush"), reports.stream().map(Workload.Report::phase).toList());
             assertTrue(reports.stream().allMatch(Workload.Report::clean), reports.toString());

@@ -3,8 +3,8 @@ package org.vhdkit.stack.storage;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
 import java.io.IOException;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.disk.VirtualDisk;
+import org.vhdkit.stack.guest.workload.Workload;
 
 /** Checks the workload's pattern on a disk from outside the guest. */
 final class GuestWritesTestPattern {

@@ -9,16 +9,17 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.stack.storvsc.GuestPages;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
+import org.vhdkit.stack.guest.workload.Workload;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
-import org.vhdkit.stack.vmbus.GuestChannel;
-import org.vhdkit.stack.vmbus.VmbusGuest;
-import org.vhdkit.stack.workload.Workload;
 
 /** A guest that attacks its storage channel harms nothing but that channel, while another VM works. */
 class HostileGuestTest {
@@ -27,16 +28,16 @@ class HostileGuestTest {
 
     @Test
     void aHostileVmLeavesTheParentAndAnotherVmUnharmed() throws Exception {
-        Path good = StorageVms.dynamicVhd(dir, "good.vhd", 8L << 20);
-        Path bad = StorageVms.dynamicVhd(dir, "bad.vhd", 8L << 20);
+        Path good = TestVms.dynamicVhd(dir, "good.vhd", 8L << 20);
+        Path bad = TestVms.dynamicVhd(dir, "bad.vhd", 8L << 20);
         CompletableFuture<String> attack = new CompletableFuture<>();
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine victim = StorageVms.vm(h, "victim", StorageVms.scsi(0, 0, good));
-            VirtualMachine hostile = StorageVms.vm(h, "hostile", StorageVms.scsi(0, 0, bad));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine victim = TestVms.vm(h, "victim", TestVms.scsi(0, 0, good));
+            VirtualMachine hostile = TestVms.vm(h, "hostile", TestVms.scsi(0, 0, bad));
             Workload w = new Workload(Workload.Plan.writeAndVerify(11).withRequests(4096, 8));
             victim.start(w);
             hostile.start(ctx -> {
-                VmbusGuest bus = ctx.service(VmbusGuest.class).orElseThrow();
+                VmbusGuest bus = VmbusGuest.of(ctx).orElseThrow();
                 ChannelOffer offer = bus.offer(ChannelOffer.STORAGE).orElseThrow();
                 GuestPages pages = new GuestPages(ctx.memory(), Workload.DRIVER_PAGES, Workload.DRIVER_PAGES_LENGTH);
                 StringBuilder seen = new StringBuilder();
@@ -69,7 +70,7 @@ class HostileGuestTest {
                 }
             });
             assertEquals("GPA_OUTSIDE_MEMORY BAD_READ_INDEX DEVICE_REFUSED", attack.get(20, TimeUnit.SECONDS));
-            StorageVms.awaitFinished(w);
+            TestVms.awaitFinished(w);
             assertTrue(w.reports().stream().allMatch(Workload.Report::clean), w.reports().toString());
             assertEquals(VmState.RUNNING, hostile.state(), "the hostile VM itself runs on");
             assertEquals(VmState.RUNNING, victim.state());

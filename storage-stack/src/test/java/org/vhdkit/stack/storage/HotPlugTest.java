@@ -14,18 +14,19 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.storvsc.IoStatus;
+import org.vhdkit.stack.guest.storvsc.Storvsc;
+import org.vhdkit.stack.guest.storvsc.StorvscController;
+import org.vhdkit.stack.guest.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.partition.GuestProgram;
-import org.vhdkit.stack.storvsc.GuestPages;
-import org.vhdkit.stack.storvsc.IoStatus;
-import org.vhdkit.stack.storvsc.Storvsc;
-import org.vhdkit.stack.storvsc.StorvscController;
-import org.vhdkit.stack.storvsc.StorvscDisk;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 
@@ -118,23 +119,23 @@ class HotPlugTest {
 
     @Test
     void aDiskHotAddedWhileTheGuestWorksIsSeenUsedAndRemoved() throws Exception {
-        Path a = StorageVms.dynamicVhd(dir, "a.vhd", SIZE);
-        Path b = StorageVms.dynamicVhd(dir, "b.vhd", SIZE);
+        Path a = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
+        Path b = TestVms.dynamicVhd(dir, "b.vhd", SIZE);
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong requests = new AtomicLong();
         CountDownLatch sawLun1 = new CountDownLatch(1);
         CountDownLatch lun1Gone = new CountDownLatch(1);
         AtomicReference<String> failure = new AtomicReference<>();
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = StorageVms.vm(h, "vm", StorageVms.scsi(0, 0, a));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", TestVms.scsi(0, 0, a));
             vm.start(busyGuest(stop, requests, sawLun1, lun1Gone, failure));
             awaitPast(requests, 100);
-            SyntheticStorage.hotAdd(vm, StorageVms.scsi(0, 1, b));
+            SyntheticStorage.hotAdd(vm, TestVms.scsi(0, 1, b));
             assertTrue(sawLun1.await(10, TimeUnit.SECONDS), "the guest never saw the new disk");
             assertTrue(vm.configuration().attachment(Slot.scsi(0, 1)).isPresent(), "the configuration records it");
             long before = requests.get();
             assertEquals(org.vhdkit.stack.vm.VmState.RUNNING, vm.state(), () -> vm.lastStopReason().toString());
-            assertEquals(StorageVms.scsi(0, 1, b), SyntheticStorage.hotRemove(vm, Slot.scsi(0, 1)));
+            assertEquals(TestVms.scsi(0, 1, b), SyntheticStorage.hotRemove(vm, Slot.scsi(0, 1)));
             assertTrue(lun1Gone.await(10, TimeUnit.SECONDS), "the guest never saw the disk go");
             awaitPast(requests, before + 100, failure);
             assertFalse(vm.configuration().attachment(Slot.scsi(0, 1)).isPresent());
@@ -153,14 +154,14 @@ class HotPlugTest {
 
     @Test
     void aControllersOnlyDiskIsAnnouncedWithEnumerateBus() throws Exception {
-        Path a = StorageVms.dynamicVhd(dir, "a.vhd", SIZE);
-        Path b = StorageVms.dynamicVhd(dir, "b.vhd", SIZE);
+        Path a = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
+        Path b = TestVms.dynamicVhd(dir, "b.vhd", SIZE);
         AtomicReference<Long> seenLun = new AtomicReference<>();
         AtomicBoolean stop = new AtomicBoolean();
         CountDownLatch ready = new CountDownLatch(1);
         CountDownLatch seen = new CountDownLatch(1);
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = StorageVms.vm(h, "vm", StorageVms.scsi(0, 0, a));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", TestVms.scsi(0, 0, a));
             vm.start(ctx -> {
                 try (Storvsc storvsc = Storvsc.open(ctx, new GuestPages(ctx.memory(), Workload.DRIVER_PAGES,
                         Workload.DRIVER_PAGES_LENGTH))) {
@@ -179,44 +180,44 @@ class HotPlugTest {
             });
             assertTrue(ready.await(10, TimeUnit.SECONDS));
             SyntheticStorage.hotRemove(vm, Slot.scsi(0, 0));
-            SyntheticStorage.hotAdd(vm, StorageVms.scsi(0, 5, b));
+            SyntheticStorage.hotAdd(vm, TestVms.scsi(0, 5, b));
             assertTrue(seen.await(10, TimeUnit.SECONDS), "the guest never rescanned");
             assertTrue(seenLun.get() >= 1, "ENUMERATE_BUS told the guest");
             stop.set(true);
             vm.turnOff();
         }
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
             VirtualMachine vm = h.get("vm");
-            assertEquals(java.util.List.of(StorageVms.scsi(0, 5, b)), vm.configuration().attachments(),
+            assertEquals(java.util.List.of(TestVms.scsi(0, 5, b)), vm.configuration().attachments(),
                     "the hot changes were stored");
         }
     }
 
     @Test
     void hotPlugsAreRefusedWhereHyperVRefusesThem() throws Exception {
-        Path a = StorageVms.dynamicVhd(dir, "a.vhd", SIZE);
-        Path b = StorageVms.dynamicVhd(dir, "b.vhd", SIZE);
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = StorageVms.vm(h, "vm", StorageVms.scsi(0, 0, a));
+        Path a = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
+        Path b = TestVms.dynamicVhd(dir, "b.vhd", SIZE);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", TestVms.scsi(0, 0, a));
             VmException off = assertThrows(VmException.class,
-                    () -> SyntheticStorage.hotAdd(vm, StorageVms.scsi(0, 1, b)));
+                    () -> SyntheticStorage.hotAdd(vm, TestVms.scsi(0, 1, b)));
             assertTrue(off.getMessage().contains("it is Off"), off.getMessage());
             vm.start(g -> { });
             VmException ide = assertThrows(VmException.class,
                     () -> SyntheticStorage.hotAdd(vm, Attachment.disk(Slot.ide(0, 1), b)));
             assertTrue(ide.getMessage().contains("only SCSI"), ide.getMessage());
             VmException taken = assertThrows(VmException.class,
-                    () -> SyntheticStorage.hotAdd(vm, StorageVms.scsi(0, 0, b)));
+                    () -> SyntheticStorage.hotAdd(vm, TestVms.scsi(0, 0, b)));
             assertTrue(taken.getMessage().contains("already holds"), taken.getMessage());
             VmException twice = assertThrows(VmException.class,
-                    () -> SyntheticStorage.hotAdd(vm, StorageVms.scsi(1, 0, a)));
+                    () -> SyntheticStorage.hotAdd(vm, TestVms.scsi(1, 0, a)));
             assertTrue(twice.getMessage().contains("already attached"), twice.getMessage());
             VmException missing = assertThrows(VmException.class,
-                    () -> SyntheticStorage.hotAdd(vm, StorageVms.scsi(0, 2, dir.resolve("missing.vhd"))));
+                    () -> SyntheticStorage.hotAdd(vm, TestVms.scsi(0, 2, dir.resolve("missing.vhd"))));
             assertTrue(missing.getMessage().contains("missing.vhd"), missing.getMessage());
             assertEquals(1, vm.configuration().attachments().size(), "nothing refused was recorded");
             assertThrows(VmException.class, () -> SyntheticStorage.hotRemove(vm, Slot.scsi(0, 3)));
-            SyntheticStorage.hotAdd(vm, StorageVms.scsi(2, 0, b)); // a new controller is offered
+            SyntheticStorage.hotAdd(vm, TestVms.scsi(2, 0, b)); // a new controller is offered
             assertTrue(SyntheticStorage.controller(vm, 2).isPresent());
             vm.turnOff();
         }
@@ -228,7 +229,7 @@ class HotPlugTest {
 
     private static void awaitPast(AtomicLong counter, long value, AtomicReference<String> failure)
             throws InterruptedException {
-        long deadline = System.nanoTime() + StorageVms.WAIT.toNanos();
+        long deadline = System.nanoTime() + TestVms.GUEST_WAIT.toNanos();
         while (counter.get() < value) {
             assertTrue(System.nanoTime() < deadline, "the guest stalls at " + counter.get() + ": " + failure.get());
             Thread.sleep(1);

@@ -12,13 +12,14 @@ import java.time.Duration;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.workload.Workload;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.disk.RawDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 
@@ -39,10 +40,10 @@ class PassThroughTest {
     }
 
     private static void guestWritesAndVerifies(Hypervisor h, String name, Path device) throws Exception {
-        VirtualMachine vm = StorageVms.vm(h, name, Attachment.passThrough(Slot.scsi(0, 0), device, false));
+        VirtualMachine vm = TestVms.vm(h, name, Attachment.passThrough(Slot.scsi(0, 0), device, false));
         Workload w = new Workload(Workload.Plan.writeAndVerify(SEED));
         vm.start(w);
-        StorageVms.awaitFinished(w);
+        TestVms.awaitFinished(w);
         assertTrue(w.reports().stream().allMatch(Workload.Report::clean), w.reports().toString());
         assertEquals(SIZE, w.reports().getFirst().bytes(), "the size came from the device");
         vm.turnOff();
@@ -62,7 +63,7 @@ class PassThroughTest {
     @Test
     void aRawFilePassedThroughHoldsWhatTheGuestWrote() throws Exception {
         Path raw = rawFile("raw.img");
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
             guestWritesAndVerifies(h, "vm", raw);
         }
         assertPattern(raw);
@@ -77,7 +78,7 @@ class PassThroughTest {
                 + " and /dev/loop*): " + attach.stderr().strip());
         Path device = Path.of(attach.stdout().strip());
         try {
-            try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
+            try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
                 guestWritesAndVerifies(h, "vm", device);
             }
         } finally {
@@ -89,9 +90,9 @@ class PassThroughTest {
     @Test
     void aDeviceHeldElsewhereIsRefused() throws Exception {
         Path raw = rawFile("held.img");
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine first = StorageVms.vm(h, "first", Attachment.passThrough(Slot.scsi(0, 0), raw, false));
-            VirtualMachine second = StorageVms.vm(h, "second", Attachment.passThrough(Slot.scsi(0, 0), raw, false));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine first = TestVms.vm(h, "first", Attachment.passThrough(Slot.scsi(0, 0), raw, false));
+            VirtualMachine second = TestVms.vm(h, "second", Attachment.passThrough(Slot.scsi(0, 0), raw, false));
             first.start(g -> { });
             VmException e = assertThrows(VmException.class, () -> second.start(g -> { }));
             assertTrue(e.getMessage().contains(raw.toString()), e.getMessage());

@@ -8,13 +8,14 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.storvsp.StorVsp;
 import org.vhdkit.stack.protocol.storage.StorageProtocol;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmDevice;
 import org.vhdkit.stack.vm.VmState;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -31,12 +32,12 @@ class SaveRestoreTest {
 
     @Test
     void aSavedWorkloadResumesWithItsDataIntact() throws Exception {
-        Path vhd = StorageVms.dynamicVhd(dir, "a.vhd", SIZE);
+        Path vhd = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
         Workload w = new Workload(Workload.Plan.writeAndVerify(SEED).withRequests(4096, 4));
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = StorageVms.vm(h, "vm", StorageVms.scsi(0, 0, vhd));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", TestVms.scsi(0, 0, vhd));
             vm.start(w);
-            long deadline = System.nanoTime() + StorageVms.WAIT.toNanos();
+            long deadline = System.nanoTime() + TestVms.GUEST_WAIT.toNanos();
             while (vm.worker().orElseThrow().memory().getLong(Workload.PROGRESS + 16) < 50) {
                 assertTrue(System.nanoTime() < deadline, "the workload does not get going");
                 Thread.onSpinWait();
@@ -45,11 +46,12 @@ class SaveRestoreTest {
             assertEquals(VmState.SAVED, vm.state());
             assertTrue(w.reports().isEmpty(), "saved in the middle of the write phase: " + w.reports());
         }
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) { // a later hypervisor, as after a restart
+        // a later hypervisor, as after a restart
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
             VirtualMachine vm = h.get("vm");
             assertEquals(VmState.SAVED, vm.state());
             vm.start(w);
-            StorageVms.awaitFinished(w);
+            TestVms.awaitFinished(w);
             List<Workload.Report> reports = w.reports();
             assertEquals(List.of("write", "verify", "flush"), reports.stream().map(Workload.Report::phase).toList());
             assertTrue(reports.stream().allMatch(Workload.Report::clean), reports.toString());

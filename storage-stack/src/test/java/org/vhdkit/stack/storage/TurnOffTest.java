@@ -9,15 +9,16 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.GuestPages;
+import org.vhdkit.stack.guest.storvsc.IoStatus;
+import org.vhdkit.stack.guest.storvsc.Storvsc;
+import org.vhdkit.stack.guest.storvsc.StorvscController;
+import org.vhdkit.stack.guest.storvsc.StorvscDisk;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.partition.GuestProgram;
-import org.vhdkit.stack.storvsc.GuestPages;
-import org.vhdkit.stack.storvsc.IoStatus;
-import org.vhdkit.stack.storvsc.Storvsc;
-import org.vhdkit.stack.storvsc.StorvscController;
-import org.vhdkit.stack.storvsc.StorvscDisk;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.VirtualMachine;
-import org.vhdkit.stack.workload.Workload;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -82,14 +83,14 @@ class TurnOffTest {
 
     @Test
     void nothingAcknowledgedAfterAFlushIsLost() throws Exception {
-        Path vhd = StorageVms.dynamicVhd(dir, "a.vhd", SIZE);
+        Path vhd = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
         AtomicLong durable = new AtomicLong(-1);
         AtomicReference<String> failure = new AtomicReference<>();
         long kept;
-        try (Hypervisor h = StorageVms.hypervisor(dir.resolve("vms"))) {
-            VirtualMachine vm = StorageVms.vm(h, "vm", StorageVms.scsi(0, 0, vhd));
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", TestVms.scsi(0, 0, vhd));
             vm.start(writer(durable, failure));
-            long deadline = System.nanoTime() + StorageVms.WAIT.toNanos();
+            long deadline = System.nanoTime() + TestVms.GUEST_WAIT.toNanos();
             while (durable.get() < 3 * 64 * CHUNK) {
                 assertTrue(System.nanoTime() < deadline, "the guest does not get three flushes through");
                 Thread.onSpinWait();

@@ -10,6 +10,8 @@ import java.nio.ByteOrder;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.protocol.storage.ChannelProperties;
 import org.vhdkit.stack.protocol.storage.PacketHeader;
@@ -21,7 +23,6 @@ import org.vhdkit.stack.scsi.ScsiTarget;
 import org.vhdkit.stack.vmbus.ChannelClosedException;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
-import org.vhdkit.stack.vmbus.GuestChannel;
 import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusPacket;
 import org.vhdkit.stack.vmbus.VmbusServer;
@@ -79,7 +80,7 @@ final class RawGuest implements AutoCloseable {
         for (int i = 0; i < pfns.length; i++) {
             pfns[i] = (RINGS >>> 12) + i;
         }
-        channel = server.guest().open(offer, pfns, RING_PAGES);
+        channel = VmbusGuest.on(server.guest()).open(offer, pfns, RING_PAGES);
     }
 
     /** Sends an in-band request of {@code length} payload bytes from {@link #out}; returns its id. */

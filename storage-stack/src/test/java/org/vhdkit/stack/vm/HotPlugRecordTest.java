@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.testvm.TestVms;
 
 /** VirtualMachine.recordHotPlug: the seam through which hot add and remove reach the stored configuration. */
 class HotPlugRecordTest {

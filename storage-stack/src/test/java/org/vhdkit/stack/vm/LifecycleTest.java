@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.vhdkit.stack.testvm.TestVms;
 
 /** The transition table: every operation from every state, legal ones done, illegal ones refused by name. */
 @Timeout(60)

@@ -12,14 +12,15 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.partition.GuestProgram;
+import org.vhdkit.stack.testvm.TestVms;
 
 @Timeout(60)
 class PauseAndSaveTest {

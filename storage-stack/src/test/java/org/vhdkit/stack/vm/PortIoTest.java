@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.partition.GuestSignal;
+import org.vhdkit.stack.testvm.TestVms;
 
 /** The emulated path: port I/O intercepts delivered to the VM worker and answered back. */
 @Timeout(30)

@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.partition.GuestProgram;
+import org.vhdkit.stack.testvm.TestVms;
 
 /** The seams the snapshot tree uses: switchDisks, restoreState, copySavedStateTo and program(). */
 @Timeout(60)

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.stack.protocol.vmbus.PacketType;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
 
 /**
  * Guest and parent on different threads, millions of small packets: every one arrives intact and

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
 import org.vhdkit.stack.vmbus.VmbusFixture.EchoDevice;
 
 /**
@@ -67,20 +68,20 @@ class HostileGuestTest {
 
     /** Writes {@code words} at the ring's write index, publishes the new index and signals. */
     static void inject(GuestChannel channel, long... words) throws Exception {
-        Ring ring = channel.link().toParent;
+        Ring ring = channel.end().link().toParent;
         int w = ring.writeIndex();
         for (long word : words) {
             ring.putLong(w, word);
             w = ring.advance(w, 8);
         }
         ring.publishWriteIndex(w);
-        channel.link().parentEvent.raise();
+        channel.end().link().parentEvent.raise();
     }
 
     /** Publishes a write index as is, and signals. */
     static void publishWriteIndex(GuestChannel channel, int index) throws Exception {
-        channel.link().toParent.publishWriteIndex(index);
-        channel.link().parentEvent.raise();
+        channel.end().link().toParent.publishWriteIndex(index);
+        channel.end().link().parentEvent.raise();
     }
 
     @FunctionalInterface
@@ -93,9 +94,9 @@ class HostileGuestTest {
         int pages = MEMORY_PAGES;
         return Stream.of(
                 Arguments.of("write index not 8-aligned", ChannelClosedReason.BAD_WRITE_INDEX,
-                        (Corruption) c -> publishWriteIndex(c, c.link().toParent.readIndex() + 12)),
+                        (Corruption) c -> publishWriteIndex(c, c.end().link().toParent.readIndex() + 12)),
                 Arguments.of("write index at the end of the data area", ChannelClosedReason.BAD_WRITE_INDEX,
-                        (Corruption) c -> publishWriteIndex(c, c.link().toParent.size())),
+                        (Corruption) c -> publishWriteIndex(c, c.end().link().toParent.size())),
                 Arguments.of("write index far past the ring", ChannelClosedReason.BAD_WRITE_INDEX,
                         (Corruption) c -> publishWriteIndex(c, 0x7FFF_FFF8)),
                 Arguments.of("write index negative as a u32", ChannelClosedReason.BAD_WRITE_INDEX,
@@ -144,12 +145,12 @@ class HostileGuestTest {
                         (Corruption) c -> inject(c, descriptor(7, 4, 4, 1), 1, 2L << 32, 100, trailer)),
                 Arguments.of("read index of the parent's ring corrupted", ChannelClosedReason.BAD_READ_INDEX,
                         (Corruption) c -> {
-                            c.link().toGuest.publishReadIndex(4);
+                            c.end().link().toGuest.publishReadIndex(4);
                             c.sendInBand(99, true, null, 0, 0);
                         }),
                 Arguments.of("read index of the parent's ring past its end", ChannelClosedReason.BAD_READ_INDEX,
                         (Corruption) c -> {
-                            c.link().toGuest.publishReadIndex(c.link().toGuest.size() + 8);
+                            c.end().link().toGuest.publishReadIndex(c.end().link().toGuest.size() + 8);
                             c.sendInBand(99, true, null, 0, 0);
                         }));
     }
@@ -258,7 +259,7 @@ class HostileGuestTest {
     }
 
     private static boolean ringFullFor(GuestChannel channel) throws Exception {
-        Ring toGuest = channel.link().toGuest;
+        Ring toGuest = channel.end().link().toGuest;
         // The parent has stopped: its completions fill the guest's ring.
         return toGuest.free(toGuest.writeIndex(), toGuest.readIndex()) < 2 * RingWriter.footprint(0, 200);
     }

@@ -9,6 +9,7 @@ import java.lang.foreign.MemorySegment;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.protocol.vmbus.PacketType;
 
@@ -170,16 +171,16 @@ class RingFuzzTest {
             int closed = 0;
             for (int iteration = 0; iteration < 400; iteration++) {
                 GuestChannel channel = vm.guest.open(offer, ringPages, 3);
-                Ring ring = channel.link().toParent;
+                Ring ring = channel.end().link().toParent;
                 int start = ring.readIndex();
                 int write = fill(ring, random, start);
                 ring.publishWriteIndex(write);
                 if (random.nextInt(3) == 0) {
-                    Ring toGuest = channel.link().toGuest;
+                    Ring toGuest = channel.end().link().toGuest;
                     toGuest.publishReadIndex(random.nextBoolean() ? random.nextInt() : toGuest.readIndex());
                     toGuest.setInterruptMask(random.nextInt(2));
                 }
-                channel.link().parentEvent.raise();
+                channel.end().link().parentEvent.raise();
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
                 while (channel.isOpen() && ring.readIndex() != write) {
                     if (System.nanoTime() > deadline) {

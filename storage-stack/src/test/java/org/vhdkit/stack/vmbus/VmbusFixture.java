@@ -5,6 +5,8 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.guest.vmbus.VmbusGuest;
 import org.vhdkit.stack.memory.GuestMemory;
 import org.vhdkit.stack.protocol.vmbus.PacketType;
 
@@ -24,7 +26,7 @@ final class VmbusFixture implements AutoCloseable {
     VmbusFixture(String name, int pages, Duration poll) {
         memory = GuestMemory.allocate(name, (long) pages * PAGE);
         server = VmbusServer.create(memory, poll);
-        guest = server.guest();
+        guest = VmbusGuest.on(server.guest());
     }
 
     /** {@code n} fresh pages, contiguous. */

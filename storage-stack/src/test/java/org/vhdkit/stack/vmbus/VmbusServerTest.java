@@ -20,6 +20,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.stack.protocol.vmbus.PacketType;
+import org.vhdkit.stack.guest.vmbus.GuestChannel;
 import org.vhdkit.stack.vmbus.VmbusFixture.EchoDevice;
 
 /** Offers, GPADLs, open and close, rescind, and packets through the consumer thread. */
@@ -283,7 +284,7 @@ class VmbusServerTest {
             Thread.onSpinWait();
         }
         assertEquals(Thread.State.WAITING, writer.getState(), "the writer parks once the ring stays full");
-        assertTrue(vm.memory.getInt(channel.link().toParent.controlGpa() + Ring.PENDING_SEND_SIZE) > 0,
+        assertTrue(vm.memory.getInt(channel.end().link().toParent.controlGpa() + Ring.PENDING_SEND_SIZE) > 0,
                 "it asked for room through the pending send size");
         assertEquals(0, channel.interruptsFromParent());
         release.countDown();
@@ -295,7 +296,7 @@ class VmbusServerTest {
         long interrupts = channel.interruptsFromParent();
         assertTrue(interrupts >= 1 && interrupts <= 2,
                 interrupts + " signals; expected 1 (or 2 when the writer woke early and asked again)");
-        assertEquals(0, vm.memory.getInt(channel.link().toParent.controlGpa() + Ring.PENDING_SEND_SIZE));
+        assertEquals(0, vm.memory.getInt(channel.end().link().toParent.controlGpa() + Ring.PENDING_SEND_SIZE));
         channel.close();
     }
 

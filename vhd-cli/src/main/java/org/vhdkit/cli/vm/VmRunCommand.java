@@ -12,8 +12,9 @@ import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.cli.conventions.Size;
-import org.vhdkit.stack.ide.guest.IdeDriver;
-import org.vhdkit.stack.ide.guest.IdeWorkload;
+import org.vhdkit.stack.guest.ide.IdeDriver;
+import org.vhdkit.stack.guest.ide.IdeWorkload;
+import org.vhdkit.stack.guest.workload.Workload;
 import org.vhdkit.stack.partition.GuestProgram;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Slot;
@@ -22,11 +23,10 @@ import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmConfigurationException;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
-import org.vhdkit.stack.workload.Workload;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
+import picocli.CommandLine;
 
 /**
  * {@code vhd vm run}: starts a VM with the built-in guest workload on one of its disks, waits until

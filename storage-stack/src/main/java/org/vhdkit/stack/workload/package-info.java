@@ -1,7 +1,0 @@
-/**
- * The built-in guest workload ({@link org.vhdkit.stack.workload.Workload}, the entry point): a guest
- * program that writes a verifiable pattern across a disk through the guest's storage driver, reads it
- * back, runs a random read/write mix, and reports IOPS, throughput and the VMBus signals each request
- * cost.
- */
-package org.vhdkit.stack.workload;
