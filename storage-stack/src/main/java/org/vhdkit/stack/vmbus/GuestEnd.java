@@ -1,6 +1,7 @@
 package org.vhdkit.stack.vmbus;
 
 import java.lang.foreign.MemorySegment;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 
 /**
  * The guest's end of one open channel, as the {@link GuestPort} hands it out: the ring the guest

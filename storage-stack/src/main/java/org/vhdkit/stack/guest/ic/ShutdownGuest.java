@@ -9,7 +9,7 @@ import org.vhdkit.stack.guest.GuestPages;
 import org.vhdkit.stack.guest.storvsc.StorvscException;
 import org.vhdkit.stack.guest.vmbus.GuestChannel;
 import org.vhdkit.stack.guest.vmbus.VmbusGuest;
-import org.vhdkit.stack.ic.IcMessage;
+import org.vhdkit.stack.protocol.ic.IcMessage;
 import org.vhdkit.stack.partition.GuestContext;
 import org.vhdkit.stack.protocol.ProtocolException;
 import org.vhdkit.stack.protocol.ic.IcHeader;

@@ -8,7 +8,7 @@ import org.vhdkit.stack.vmbus.ChannelClosure;
 import org.vhdkit.stack.vmbus.ChannelOffer;
 import org.vhdkit.stack.vmbus.GpaRangeList;
 import org.vhdkit.stack.vmbus.GuestEnd;
-import org.vhdkit.stack.vmbus.PacketType;
+import org.vhdkit.stack.protocol.vmbus.PacketType;
 import org.vhdkit.stack.vmbus.VmbusPacket;
 
 /**
