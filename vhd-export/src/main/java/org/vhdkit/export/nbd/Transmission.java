@@ -250,12 +250,12 @@ final class Transmission {
         if (h.type() == CommandType.BLOCK_STATUS && (!session.allocationContext() || h.length() == 0)) {
             return ErrorCode.EINVAL;
         }
+        if ((h.type() == CommandType.READ || h.type() == CommandType.WRITE) && h.length() > NbdServer.MAX_BLOCK_SIZE) {
+            return ErrorCode.EINVAL;
+        }
         boolean inside = !h.offsetBeyond(size) && h.length() <= size - h.offset();
         if (!inside) {
             return h.type() == CommandType.WRITE || h.type() == CommandType.WRITE_ZEROES ? ErrorCode.ENOSPC : ErrorCode.EINVAL;
-        }
-        if ((h.type() == CommandType.READ || h.type() == CommandType.WRITE) && h.length() > NbdServer.MAX_BLOCK_SIZE) {
-            return ErrorCode.EINVAL;
         }
         return 0;
     }
