@@ -167,10 +167,10 @@ final class Handshake {
         infos.add(new InfoReply.Export(export.disk().size(), session.transmissionFlags()));
         infos.add(new InfoReply.BlockSize(1, NbdServer.PREFERRED_BLOCK_SIZE, NbdServer.MAX_BLOCK_SIZE));
         if (request.requests().contains(InfoType.NAME)) {
-            infos.add(new InfoReply.Name(export.name()));
+            infos.add(new InfoReply.Text(InfoType.NAME, export.name()));
         }
         if (request.requests().contains(InfoType.DESCRIPTION)) {
-            infos.add(new InfoReply.Description(export.description()));
+            infos.add(new InfoReply.Text(InfoType.DESCRIPTION, export.description()));
         }
         for (InfoReply info : infos) {
             send(option, OptionReplyType.INFO, info.size(), info::encode);

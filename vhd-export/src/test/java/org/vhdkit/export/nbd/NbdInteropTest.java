@@ -121,6 +121,14 @@ class NbdInteropTest {
         return p;
     }
 
+    /** Serves {@code file} read-write as export {@code d}; returns the open disk. */
+    private VhdDisk serveWritable(Path file) throws IOException {
+        VhdDisk disk = Vhd.open(file, OpenOptions.READ_WRITE);
+        open.add(disk);
+        serve(new NbdServer.Export("d", disk, false, "d"));
+        return disk;
+    }
+
     private VirtualDisk openReadOnly(Path p) throws IOException {
         VirtualDisk d = Vhd.openReadOnly(p);
         open.add(d);
@@ -237,9 +245,7 @@ class NbdInteropTest {
         ExternalTools.assumeAvailable("qemu-io", "qemu-img");
         byte[] expected = new byte[SIZE];
         Path file = dynamic(expected);
-        VhdDisk disk = Vhd.open(file, OpenOptions.READ_WRITE);
-        open.add(disk);
-        serve(new NbdServer.Export("d", disk, false, "d"));
+        VhdDisk disk = serveWritable(file);
         ExternalTools.run(TOOL, "qemu-io", "-f", "raw",
                 "-c", "write -P 0xab 0 64k", // aligned
                 "-c", "write -P 0xcd 70000 3000", // unaligned, into a new block's first sector
@@ -283,9 +289,7 @@ class NbdInteropTest {
         ExternalTools.assumeAvailable("qemu-io", "nbdcopy");
         byte[] expected = new byte[SIZE];
         Path file = dynamic(expected);
-        VhdDisk disk = Vhd.open(file, OpenOptions.READ_WRITE);
-        open.add(disk);
-        serve(new NbdServer.Export("d", disk, false, "d"));
+        VhdDisk disk = serveWritable(file);
         CompletableFuture<ExternalTools.Result> writer = CompletableFuture.supplyAsync(() -> ExternalTools.run(TOOL,
                 "qemu-io", "-f", "raw", "-c", "write -P 0x42 4M 2M", "-c", "flush", url("d")));
         CompletableFuture<ExternalTools.Result> reader = CompletableFuture.supplyAsync(() -> ExternalTools.run(TOOL,

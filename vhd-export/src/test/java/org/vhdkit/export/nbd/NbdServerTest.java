@@ -165,8 +165,8 @@ class NbdServerTest {
             int flags = ((InfoReply.Export) infos.get(InfoType.EXPORT)).transmissionFlags();
             assertTrue((flags & TransmissionFlags.READ_ONLY) != 0);
             assertEquals(0, flags & TransmissionFlags.SEND_TRIM);
-            assertEquals(new InfoReply.Name("ro"), infos.get(InfoType.NAME));
-            assertEquals(new InfoReply.Description("read-only memory"), infos.get(InfoType.DESCRIPTION));
+            assertEquals(new InfoReply.Text(InfoType.NAME, "ro"), infos.get(InfoType.NAME));
+            assertEquals(new InfoReply.Text(InfoType.DESCRIPTION, "read-only memory"), infos.get(InfoType.DESCRIPTION));
             assertEquals(new InfoReply.BlockSize(1, 4096, NbdServer.MAX_BLOCK_SIZE), infos.get(InfoType.BLOCK_SIZE));
 
             assertEquals(OptionReplyType.ACK, c.option(OptionType.ABORT, new byte[0]).getLast().type());

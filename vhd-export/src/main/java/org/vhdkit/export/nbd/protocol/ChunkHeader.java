@@ -32,10 +32,7 @@ public record ChunkHeader(int flags, int type, long handle, long length) {
 
     public static ChunkHeader decode(ByteBuffer in) throws NbdProtocolException {
         WireString.requireRemaining(in, SIZE, "chunk header");
-        int magic = in.getInt();
-        if (magic != Magic.STRUCTURED_REPLY) {
-            throw new NbdProtocolException("structured reply magic", "0x" + Integer.toHexString(magic));
-        }
+        Magic.check(in.getInt(), Magic.STRUCTURED_REPLY, "structured reply magic");
         return new ChunkHeader(Short.toUnsignedInt(in.getShort()), Short.toUnsignedInt(in.getShort()), in.getLong(),
                 Integer.toUnsignedLong(in.getInt()));
     }

@@ -23,15 +23,8 @@ public record Greeting(int handshakeFlags) {
 
     public static Greeting decode(ByteBuffer in) throws NbdProtocolException {
         WireString.requireRemaining(in, SIZE, "greeting");
-        long magic = in.getLong();
-        if (magic != Magic.NBDMAGIC) {
-            throw new NbdProtocolException("greeting magic", Long.toHexString(magic) + ", not NBDMAGIC");
-        }
-        long opt = in.getLong();
-        if (opt != Magic.IHAVEOPT) {
-            throw new NbdProtocolException("greeting magic", Long.toHexString(opt)
-                    + ", not IHAVEOPT (an oldstyle server?)");
-        }
+        Magic.check(in.getLong(), Magic.NBDMAGIC, "greeting magic (NBDMAGIC)");
+        Magic.check(in.getLong(), Magic.IHAVEOPT, "greeting magic (IHAVEOPT; an oldstyle server?)");
         return new Greeting(Short.toUnsignedInt(in.getShort()));
     }
 }

@@ -29,29 +29,26 @@ public sealed interface InfoReply {
         }
     }
 
-    /** {@code NBD_INFO_NAME}: the export's canonical name. */
-    record Name(String name) implements InfoReply {
+    /**
+     * {@code NBD_INFO_NAME} (the export's canonical name) or {@code NBD_INFO_DESCRIPTION} (the export
+     * described for people): the type, then the text. 2 bytes + the text.
+     */
+    record Text(int type, String text) implements InfoReply {
+        public Text {
+            if (type != InfoType.NAME && type != InfoType.DESCRIPTION) {
+                throw new IllegalArgumentException("not a text information type: " + type);
+            }
+            WireString.bytes(text);
+        }
+
         @Override
         public int size() {
-            return 2 + WireString.bytes(name).length;
+            return 2 + WireString.bytes(text).length;
         }
 
         @Override
         public void encode(ByteBuffer out) {
-            out.putShort((short) InfoType.NAME).put(WireString.bytes(name));
-        }
-    }
-
-    /** {@code NBD_INFO_DESCRIPTION}: the export described for people. */
-    record Description(String description) implements InfoReply {
-        @Override
-        public int size() {
-            return 2 + WireString.bytes(description).length;
-        }
-
-        @Override
-        public void encode(ByteBuffer out) {
-            out.putShort((short) InfoType.DESCRIPTION).put(WireString.bytes(description));
+            out.putShort((short) type).put(WireString.bytes(text));
         }
     }
 
@@ -117,11 +114,8 @@ public sealed interface InfoReply {
                 }
                 return new Export(in.getLong(), Short.toUnsignedInt(in.getShort()));
             }
-            case InfoType.NAME -> {
-                return new Name(WireString.decode(in, in.remaining(), "NBD_INFO_NAME"));
-            }
-            case InfoType.DESCRIPTION -> {
-                return new Description(WireString.decode(in, in.remaining(), "NBD_INFO_DESCRIPTION"));
+            case InfoType.NAME, InfoType.DESCRIPTION -> {
+                return new Text(type, WireString.decode(in, in.remaining(), "NBD_INFO_NAME or NBD_INFO_DESCRIPTION"));
             }
             case InfoType.BLOCK_SIZE -> {
                 if (in.remaining() != BlockSize.SIZE - 2) {

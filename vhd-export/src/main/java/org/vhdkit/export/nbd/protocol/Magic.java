@@ -17,4 +17,11 @@ public final class Magic {
 
     private Magic() {
     }
+
+    /** Refuses a message whose magic is not {@code expected}; ints are compared as they were read. */
+    static void check(long actual, long expected, String field) throws NbdProtocolException {
+        if (actual != expected) {
+            throw new NbdProtocolException(field, "0x" + Long.toHexString(actual) + ", not 0x" + Long.toHexString(expected));
+        }
+    }
 }

@@ -24,10 +24,7 @@ public record OptionHeader(int option, long length) {
     /** @throws NbdProtocolException when the magic is not {@code IHAVEOPT} */
     public static OptionHeader decode(ByteBuffer in) throws NbdProtocolException {
         WireString.requireRemaining(in, SIZE, "option header");
-        long magic = in.getLong();
-        if (magic != Magic.IHAVEOPT) {
-            throw new NbdProtocolException("option magic", "0x" + Long.toHexString(magic) + ", not IHAVEOPT");
-        }
+        Magic.check(in.getLong(), Magic.IHAVEOPT, "option magic");
         return new OptionHeader(in.getInt(), Integer.toUnsignedLong(in.getInt()));
     }
 }

@@ -24,10 +24,7 @@ public record OptionReplyHeader(int option, int type, int length) {
 
     public static OptionReplyHeader decode(ByteBuffer in) throws NbdProtocolException {
         WireString.requireRemaining(in, SIZE, "option reply header");
-        long magic = in.getLong();
-        if (magic != Magic.OPTION_REPLY) {
-            throw new NbdProtocolException("option reply magic", "0x" + Long.toHexString(magic));
-        }
+        Magic.check(in.getLong(), Magic.OPTION_REPLY, "option reply magic");
         int option = in.getInt();
         int type = in.getInt();
         int length = in.getInt();

@@ -35,11 +35,7 @@ public record RequestHeader(int flags, int type, long handle, long offset, long 
     /** @throws NbdProtocolException when the magic is not {@code NBD_REQUEST_MAGIC} */
     public static RequestHeader decode(ByteBuffer in) throws NbdProtocolException {
         WireString.requireRemaining(in, SIZE, "request header");
-        int magic = in.getInt();
-        if (magic != Magic.REQUEST) {
-            throw new NbdProtocolException("request magic", "0x" + Integer.toHexString(magic) + ", not 0x"
-                    + Integer.toHexString(Magic.REQUEST));
-        }
+        Magic.check(in.getInt(), Magic.REQUEST, "request magic");
         return new RequestHeader(Short.toUnsignedInt(in.getShort()), Short.toUnsignedInt(in.getShort()), in.getLong(),
                 in.getLong(), Integer.toUnsignedLong(in.getInt()));
     }

@@ -14,10 +14,7 @@ public record SimpleReply(int error, long handle) {
 
     public static SimpleReply decode(ByteBuffer in) throws NbdProtocolException {
         WireString.requireRemaining(in, SIZE, "simple reply");
-        int magic = in.getInt();
-        if (magic != Magic.SIMPLE_REPLY) {
-            throw new NbdProtocolException("simple reply magic", "0x" + Integer.toHexString(magic));
-        }
+        Magic.check(in.getInt(), Magic.SIMPLE_REPLY, "simple reply magic");
         return new SimpleReply(in.getInt(), in.getLong());
     }
 }
