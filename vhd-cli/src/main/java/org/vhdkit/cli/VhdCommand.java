@@ -49,7 +49,7 @@ import picocli.CommandLine.Model.CommandSpec;
         subcommands = {
             CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class, CompareCommand.class,
             DigestCommand.class, ConvertCommand.class, CompactCommand.class, MeasureCommand.class,
-            ResizeCommand.class, MergeCommand.class, RebaseCommand.class, SetCommand.class, VmCommand.class, CompletionCommand.class},
+            ResizeCommand.class, MergeCommand.class, RebaseCommand.class, SetCommand.class, ServeCommand.class, VmCommand.class, CompletionCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
             " 0:success",

@@ -69,6 +69,22 @@ public final class DiskImage {
     }
 
     /**
+     * Opens {@code path} as {@link #openReadOnly} does, or for writing when {@code readOnly} is false
+     * (a VHD's parents stay read-only).
+     *
+     * @throws VhdFormatException as {@link #openReadOnly}
+     */
+    public static VirtualDisk open(Path path, boolean readOnly) throws IOException {
+        if (readOnly) {
+            return openReadOnly(path);
+        }
+        return switch (probe(path)) {
+            case VHD -> Vhd.open(path, OpenOptions.READ_WRITE);
+            case RAW -> RawDisk.open(path, false);
+        };
+    }
+
+    /**
      * What {@code path} holds.
      *
      * @throws VhdFormatException when it is an image of another format, or neither a VHD nor a

@@ -39,16 +39,18 @@ import org.junit.jupiter.api.Assumptions;
 public final class ExternalTools {
 
     /** Where a tool comes from on Debian, for the skip message. */
-    private static final Map<String, String> PACKAGES = Map.of(
-            "qemu-img", "qemu-utils",
-            "qemu-io", "qemu-utils",
-            "vhdiinfo", "libvhdi-utils",
-            "vhdimount", "libvhdi-utils",
-            "fusermount", "fuse3",
-            "fusermount3", "fuse3",
-            "xorriso", "xorriso",
-            "nbdinfo", "libnbd-bin",
-            "losetup", "mount");
+    private static final Map<String, String> PACKAGES = Map.ofEntries(
+            Map.entry("qemu-img", "qemu-utils"),
+            Map.entry("qemu-io", "qemu-utils"),
+            Map.entry("vhdiinfo", "libvhdi-utils"),
+            Map.entry("vhdimount", "libvhdi-utils"),
+            Map.entry("fusermount", "fuse3"),
+            Map.entry("fusermount3", "fuse3"),
+            Map.entry("xorriso", "xorriso"),
+            Map.entry("nbdinfo", "libnbd-bin"),
+            Map.entry("nbdcopy", "libnbd-bin"),
+            Map.entry("qemu-nbd", "qemu-utils"),
+            Map.entry("losetup", "mount"));
 
     /** Searched after PATH: a non-root PATH often lacks the sbin folders. */
     private static final List<Path> EXTRA_DIRS =

@@ -1,0 +1,241 @@
+package org.vhdkit.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import org.vhdkit.export.nbd.NbdServer;
+import org.vhdkit.vhd.DiskImage;
+import org.vhdkit.vhd.VirtualDisk;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/**
+ * {@code vhd serve}: an NBD server ({@link NbdServer}) over any disks vhdkit opens, until Ctrl-C or
+ * SIGTERM, which finish the requests in flight, flush and close every image.
+ *
+ * <p>Stdout gets one "ready" report once the server listens (with {@code --output json}, one line:
+ * {@code {"socket", "address", "exports": [{name, size, readOnly}]}}, the field that does not apply
+ * {@code null}); stderr gets the connection log.
+ */
+@Command(name = "serve",
+        description = {
+            "Serves disks over NBD (the Network Block Device protocol) to qemu, nbdinfo, nbdcopy, nbd-client and"
+                    + " other NBD clients, until Ctrl-C or SIGTERM; then requests in flight finish and every image"
+                    + " is flushed and closed cleanly.",
+            "Each DISK is a VHD (fixed, dynamic, or differencing with its parents) or a raw image, exported under"
+                    + " its file name, or under NAME when given as NAME=PATH; an empty export name means the first."
+                    + " Disks are served read-write unless --read-only (a differencing disk's parents are only read)."
+                    + " Several clients may use an export at once, readers and writers: they share one open image,"
+                    + " so NBD multi-conn is advertised.",
+            "TRIM is a hint that releases nothing in a VHD today: trimmed ranges keep their data. WRITE_ZEROES"
+                    + " leaves ranges no layer holds (holes: unallocated in a dynamic disk, and in a differencing"
+                    + " disk's parents too) as they are, and writes zeros over the rest, which allocates blocks in a"
+                    + " dynamic or differencing disk (in a differencing disk it hides the parent's data there);"
+                    + " with NO_HOLE it writes the holes too. Reads and block status report holes, so"
+                    + " qemu-img map, nbdinfo --map, qemu-img convert and nbdcopy skip them.",
+            "Listens on a Unix socket (--socket) or on TCP (--port, 127.0.0.1 unless --bind). There is no TLS yet:"
+                    + " binding an address other than loopback is refused unless --insecure-no-tls."},
+        footerHeading = "%nExamples:%n",
+        footer = {
+            "  vhd serve --socket /tmp/nbd.sock disk.vhd",
+            "  qemu-img info 'nbd+unix:///disk.vhd?socket=/tmp/nbd.sock'",
+            "  nbdinfo --map 'nbd+unix:///disk.vhd?socket=/tmp/nbd.sock'",
+            "  vhd serve --port 10809 --read-only base=base.vhd child=child.vhd",
+            "  nbdcopy nbd://127.0.0.1:10809/child out.raw",
+            "  vhd serve --socket s.sock --output json d.vhd &   # waits for the \"ready\" line on stdout"})
+final class ServeCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    OutputOption output;
+
+    @Option(names = "--socket", paramLabel = "PATH", description = "Listen on this Unix domain socket (a new file).")
+    Path socket;
+
+    @Option(names = {"-p", "--port"}, paramLabel = "N",
+            description = "Listen on this TCP port (0: any free one, shown in the ready line). The default, without"
+                    + " --socket, is 10809 on 127.0.0.1.")
+    Integer port;
+
+    @Option(names = {"-b", "--bind"}, paramLabel = "ADDR", description = "The address to listen on with --port (default 127.0.0.1).")
+    String bind;
+
+    @Option(names = "--insecure-no-tls", description = "Allow --bind on an address other than loopback, without TLS:"
+            + " anyone who reaches it can read and write the disks.")
+    boolean insecureNoTls;
+
+    @Option(names = {"-r", "--read-only"}, description = "Serve every disk read-only.")
+    boolean readOnly;
+
+    @Parameters(paramLabel = "DISK", arity = "1..*", description = "PATH or NAME=PATH: a VHD or a raw image.")
+    List<String> disks;
+
+    /** An export in the ready line. */
+    record ReadyExport(String name, long size, boolean readOnly) {
+    }
+
+    /** The ready line. */
+    record Ready(String socket, String address, List<ReadyExport> exports) {
+    }
+
+    /** One DISK argument. */
+    private record Named(String name, Path path) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        SocketAddress address = address();
+        List<Named> named = named();
+        List<VirtualDisk> opened = new ArrayList<>();
+        PrintWriter err = spec.commandLine().getErr();
+        NbdServer server;
+        try {
+            List<NbdServer.Export> exports = new ArrayList<>();
+            for (Named n : named) {
+                VirtualDisk disk = open(n.path());
+                opened.add(disk);
+                exports.add(new NbdServer.Export(n.name(), disk, readOnly,
+                        DiskArguments.type(disk) + " disk " + n.path() + ", " + Size.describe(disk.size())));
+            }
+            if (socket != null && Files.exists(socket)) {
+                throw new FileAlreadyExistsException(socket.toString(), null, "already exists; remove it or choose another");
+            }
+            server = NbdServer.start(address, exports, line -> log(err, line));
+        } catch (IOException | RuntimeException e) {
+            closeAll(opened, err);
+            throw e;
+        }
+        Thread stop = Thread.ofPlatform().name("vhd-serve-stop").unstarted(() -> {
+            log(err, "stopping: finishing requests in flight, flushing and closing the images");
+            try {
+                server.close();
+            } catch (IOException e) {
+                log(err, "stopping: " + e.getMessage());
+            }
+            closeAll(opened, err);
+            log(err, "stopped");
+        });
+        Runtime.getRuntime().addShutdownHook(stop);
+        ready(server);
+        server.awaitTermination();
+        return ExitCodes.OK;
+    }
+
+    private void ready(NbdServer server) throws JsonProcessingException {
+        PrintWriter out = spec.commandLine().getOut();
+        String unix = server.address() instanceof UnixDomainSocketAddress u ? u.getPath().toString() : null;
+        String tcp = server.address() instanceof InetSocketAddress i
+                ? (i.getAddress().getHostAddress().contains(":") ? "[" + i.getAddress().getHostAddress() + "]"
+                        : i.getAddress().getHostAddress()) + ":" + i.getPort()
+                : null;
+        List<ReadyExport> exports = server.exports().stream()
+                .map(e -> new ReadyExport(e.name(), e.disk().size(), e.readOnly())).toList();
+        if (output.json()) {
+            out.println(new ObjectMapper().writeValueAsString(new Ready(unix, tcp, exports)));
+        } else {
+            out.println("Serving NBD on " + (unix != null ? "unix socket " + unix : "tcp " + tcp) + "; Ctrl-C stops");
+            for (ReadyExport e : exports) {
+                String url = unix != null ? "nbd+unix:///" + e.name() + "?socket=" + unix : "nbd://" + tcp + "/" + e.name();
+                out.println("  " + e.name() + "  " + Size.describe(e.size()) + (e.readOnly() ? "  read-only" : "  read-write")
+                        + "  " + url);
+            }
+        }
+        out.flush();
+    }
+
+    private VirtualDisk open(Path path) throws IOException {
+        FileArguments.checkNotDirectory(path);
+        try {
+            return DiskImage.open(path, readOnly);
+        } catch (IOException e) {
+            throw FileArguments.naming(path, e);
+        }
+    }
+
+    private SocketAddress address() throws CommandFailure {
+        if (socket != null && (port != null || bind != null)) {
+            throw new ParameterException(spec.commandLine(), "--socket does not go with --port or --bind");
+        }
+        if (socket != null) {
+            return UnixDomainSocketAddress.of(socket.toAbsolutePath());
+        }
+        int p = port == null ? 10809 : port;
+        if (p < 0 || p > 65535) {
+            throw new ParameterException(spec.commandLine(), "--port " + p + " is not a TCP port (0 to 65535)");
+        }
+        InetAddress host;
+        try {
+            host = InetAddress.getByName(bind == null ? "127.0.0.1" : bind);
+        } catch (UnknownHostException e) {
+            throw CommandFailure.refused("--bind " + bind + ": no such address");
+        }
+        if (!host.isLoopbackAddress() && !insecureNoTls) {
+            throw CommandFailure.refused("--bind " + bind + " is not a loopback address, and vhd serve has no TLS yet"
+                    + " (NBD_OPT_STARTTLS is to come): anyone who can reach it could read and write the disks. Bind"
+                    + " 127.0.0.1 or ::1, or use --socket; or say --insecure-no-tls if that is what you want");
+        }
+        return new InetSocketAddress(host, p);
+    }
+
+    private List<Named> named() {
+        List<Named> named = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (String arg : disks) {
+            int eq = arg.indexOf('=');
+            Named n;
+            if (eq > 0 && !Files.exists(Path.of(arg))) {
+                n = new Named(arg.substring(0, eq), Path.of(arg.substring(eq + 1)));
+            } else {
+                Path p = Path.of(arg);
+                n = new Named(p.getFileName() == null ? arg : p.getFileName().toString(), p);
+            }
+            if (!names.add(n.name())) {
+                throw new ParameterException(spec.commandLine(), "two disks are exported as '" + n.name()
+                        + "'; name them with NAME=PATH");
+            }
+            named.add(n);
+        }
+        return named;
+    }
+
+    private static void closeAll(List<VirtualDisk> disks, PrintWriter err) {
+        for (VirtualDisk d : disks) {
+            try {
+                d.close();
+            } catch (IOException e) {
+                log(err, "closing " + d.name() + ": " + e.getMessage());
+            }
+        }
+    }
+
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
+
+    private static void log(PrintWriter err, String line) {
+        synchronized (err) {
+            err.println("vhd serve " + LocalTime.now().format(TIME) + ": " + line);
+            err.flush();
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package org.vhdkit.export.nbd;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Direct buffers for request and reply data, in power-of-two sizes from {@link #MIN} to
+ * {@link #MAX}, kept for reuse up to a few per size so that an idle server holds little.
+ *
+ * <p>Thread-safety: {@link #take} and {@link #give} may be called from any thread; the queues are
+ * concurrent and the counts atomic.
+ */
+final class BufferPool {
+    static final int MIN = 4096;
+    /** The largest buffer: reads and writes larger than this go in pieces of this size. */
+    static final int MAX = 1 << 20;
+    private static final int CLASSES = Integer.numberOfTrailingZeros(MAX) - Integer.numberOfTrailingZeros(MIN) + 1;
+    /** How many buffers of one size are kept: many small ones, fewer large ones. */
+    private static final int KEEP_SMALL = 128;
+    private static final int KEEP_LARGE = 16;
+
+    private final ConcurrentLinkedQueue<ByteBuffer>[] free;
+    private final AtomicInteger[] kept;
+
+    @SuppressWarnings("unchecked")
+    BufferPool() {
+        free = new ConcurrentLinkedQueue[CLASSES];
+        kept = new AtomicInteger[CLASSES];
+        for (int i = 0; i < CLASSES; i++) {
+            free[i] = new ConcurrentLinkedQueue<>();
+            kept[i] = new AtomicInteger();
+        }
+    }
+
+    /** A buffer of at least {@code size} bytes (at most {@link #MAX}), its limit set to {@code size}. */
+    ByteBuffer take(int size) {
+        if (size < 0 || size > MAX) {
+            throw new IllegalArgumentException("buffer size " + size);
+        }
+        int c = sizeClass(size);
+        ByteBuffer b = free[c].poll();
+        if (b == null) {
+            b = ByteBuffer.allocateDirect(MIN << c);
+        } else {
+            kept[c].decrementAndGet();
+        }
+        return b.clear().limit(size);
+    }
+
+    /** Returns a buffer from {@link #take}; the caller no longer uses it. */
+    void give(ByteBuffer buffer) {
+        int c = sizeClass(buffer.capacity());
+        if ((MIN << c) != buffer.capacity()) {
+            return; // not one of ours
+        }
+        int keep = (MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE;
+        if (kept[c].incrementAndGet() <= keep) {
+            free[c].offer(buffer);
+        } else {
+            kept[c].decrementAndGet();
+        }
+    }
+
+    private static int sizeClass(int size) {
+        if (size <= MIN) {
+            return 0;
+        }
+        return 32 - Integer.numberOfLeadingZeros(size - 1) - Integer.numberOfTrailingZeros(MIN);
+    }
+}

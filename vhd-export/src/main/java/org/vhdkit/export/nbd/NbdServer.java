@@ -1,0 +1,329 @@
+package org.vhdkit.export.nbd;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.vhdkit.export.nbd.protocol.WireString;
+import org.vhdkit.vhd.VirtualDisk;
+
+/**
+ * An NBD server: disks ({@link VirtualDisk}s of any kind: fixed, dynamic or differencing VHD, raw)
+ * exported by name to any number of clients at once, over a Unix domain socket or TCP, as the
+ * upstream protocol document ({@code doc/proto.md} of NetworkBlockDevice/nbd) describes.
+ *
+ * <h2>Protocol</h2>
+ * The fixed newstyle handshake (with or without {@code NBD_FLAG_C_NO_ZEROES}); the options
+ * {@code NBD_OPT_GO}, {@code INFO}, {@code LIST}, {@code ABORT}, {@code EXPORT_NAME} (for old
+ * clients), {@code STRUCTURED_REPLY}, {@code SET_META_CONTEXT} and {@code LIST_META_CONTEXT}
+ * ({@code base:allocation} only); every other option is answered {@code NBD_REP_ERR_UNSUP},
+ * {@code NBD_OPT_STARTTLS} included (no TLS yet). {@code NBD_OPT_GO} and {@code INFO} answer
+ * {@code NBD_INFO_EXPORT}, {@code NAME}, {@code DESCRIPTION} and {@code BLOCK_SIZE}: minimum 1
+ * (any alignment), preferred 4096, maximum {@value #MAX_BLOCK_SIZE} bytes. The empty export name
+ * is the first export. The commands: {@code READ} (with structured replies: data as
+ * {@code OFFSET_DATA} chunks, ranges no layer holds as {@code OFFSET_HOLE}), {@code WRITE},
+ * {@code FLUSH}, {@code TRIM}, {@code WRITE_ZEROES}, {@code CACHE}, {@code BLOCK_STATUS} and
+ * {@code DISC}, with {@code NBD_CMD_FLAG_FUA} on any of them.
+ *
+ * <h2>What the commands do to the disk</h2>
+ * <ul>
+ *   <li>{@code WRITE} is {@link VirtualDisk#write}: it allocates exactly as the library does (a
+ *       dynamic or differencing disk allocates the blocks it touches). With FUA it is followed by
+ *       {@link VirtualDisk#flush}.
+ *   <li>{@code FLUSH} is {@link VirtualDisk#flush}: it replies once every write acknowledged
+ *       before it (on any connection) is durable.
+ *   <li>{@code TRIM} is {@link VirtualDisk#discard}, a hint. Today no disk of the library releases
+ *       anything on discard: a fixed, dynamic or differencing VHD and a raw file keep the trimmed
+ *       range's contents (the protocol allows it; after a trim the client may assume nothing).
+ *   <li>{@code WRITE_ZEROES} leaves the range reading as zeros. Parts of it that no layer holds
+ *       ({@code base:allocation} reports them as holes: unallocated blocks or clear sectors of a
+ *       dynamic disk, and of a differencing disk where no parent holds them either) already read
+ *       as zeros and are left alone, unless {@code NO_HOLE} asks for the range to be allocated;
+ *       everything else (and, with {@code NO_HOLE}, the holes too) is written with zeros, which in
+ *       a dynamic or differencing disk allocates its blocks. So zeroing a range a differencing
+ *       disk's parent holds allocates it in the child, which then hides the parent's data.
+ *       {@code FAST_ZERO} succeeds at once when the whole range is such a hole, and is refused
+ *       with {@code ENOTSUP} otherwise (zeros would have to be written, no faster than a write).
+ *   <li>{@code CACHE} checks the range and does nothing else: the disk's file is in the page cache
+ *       or mapped.
+ *   <li>{@code BLOCK_STATUS} ({@code base:allocation}) reports {@link VirtualDisk#extents}: a range
+ *       some layer holds as data (flags 0), a range no layer holds as {@code HOLE|ZERO}.
+ * </ul>
+ *
+ * <h2>Several clients</h2>
+ * Every connection to an export uses the one {@link VirtualDisk} the export was made with: a write
+ * is seen by every later read on any connection, and a flush makes every acknowledged write
+ * durable, whichever connection made it. That is what {@code NBD_FLAG_CAN_MULTI_CONN} promises, so
+ * it is advertised, and several clients may write to one export at once (as {@code nbdcopy} does
+ * when it sees the flag); there is no one-writer rule to enforce. Requests on one connection run
+ * concurrently (up to {@value #MAX_IN_FLIGHT} at once, and at most {@value #MAX_BUFFERED} bytes of
+ * data in memory per connection), each reply sent whole, as {@link VirtualDisk} allows: any number
+ * of concurrent reads, writes, flushes and extents.
+ *
+ * <h2>Refusals</h2>
+ * A bad magic, unknown client flags, a malformed option a reply cannot answer, or an unknown export
+ * asked for with {@code NBD_OPT_EXPORT_NAME} drop that client; other bad options are answered with
+ * the protocol's errors. Requests: unknown commands or flags {@code EINVAL}; reads, trims, caches
+ * and block status beyond the end {@code EINVAL}, writes and zeroing beyond it {@code ENOSPC};
+ * reads and writes longer than the maximum block size {@code EINVAL} (a write's data is read and
+ * dropped, in small pieces); writes, trims and zeroing of a read-only export {@code EPERM}. No
+ * buffer is ever sized by a client before the size is checked. Other clients go on in every case.
+ *
+ * <p>Thread-safety: every method may be called from any thread. Connections run in their own
+ * (virtual) threads; the set of connections is guarded by {@link #connections}.
+ */
+public final class NbdServer implements Closeable {
+    /** The largest read or write the server takes, as {@code NBD_INFO_BLOCK_SIZE} advertises it. */
+    public static final int MAX_BLOCK_SIZE = 32 << 20;
+    /** The alignment at which requests are efficient, as advertised. */
+    public static final int PREFERRED_BLOCK_SIZE = 4096;
+    /** How many requests of one connection run at once; the next waits to be read. */
+    static final int MAX_IN_FLIGHT = 64;
+    /** How many bytes of request and reply data one connection holds at most. */
+    static final int MAX_BUFFERED = 64 << 20;
+    /** How long {@link #close} waits for clients' requests in flight. */
+    private static final long DRAIN_SECONDS = 30;
+
+    /**
+     * A disk offered under a name.
+     *
+     * @param name        what clients ask for (a UTF-8 string of at most 4096 bytes)
+     * @param disk        the disk; the server never closes it
+     * @param readOnly    whether writes are refused; always true when the disk is read-only
+     * @param description what {@code NBD_INFO_DESCRIPTION} and {@code NBD_OPT_LIST} say about it
+     */
+    public record Export(String name, VirtualDisk disk, boolean readOnly, String description) {
+        public Export {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(disk, "disk");
+            Objects.requireNonNull(description, "description");
+            WireString.bytes(name);
+            WireString.bytes(description);
+            readOnly = readOnly || disk.isReadOnly();
+        }
+    }
+
+    private final ServerSocketChannel listener;
+    private final SocketAddress address;
+    private final List<Export> exports;
+    private final Map<String, Export> byName;
+    private final Consumer<String> log;
+    private final BufferPool buffers = new BufferPool();
+    private final CountDownLatch terminated = new CountDownLatch(1);
+    /** Connections not yet ended; guarded by itself. */
+    private final Set<Connection> connections = new HashSet<>();
+    /** Guarded by {@link #connections}. */
+    private boolean closing;
+    private int nextClient = 1;
+    private final Thread acceptor;
+
+    private NbdServer(ServerSocketChannel listener, List<Export> exports, Consumer<String> log) throws IOException {
+        this.listener = listener;
+        this.address = listener.getLocalAddress();
+        this.exports = List.copyOf(exports);
+        this.log = log;
+        Map<String, Export> names = new LinkedHashMap<>();
+        for (Export e : exports) {
+            if (names.putIfAbsent(e.name(), e) != null) {
+                throw new IllegalArgumentException("two exports are named '" + e.name() + "'");
+            }
+        }
+        this.byName = names;
+        this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
+    }
+
+    /**
+     * Listens on {@code address} (a {@link UnixDomainSocketAddress}, whose file must not exist, or
+     * an {@link InetSocketAddress}; port 0 picks a free port, see {@link #address()}) and serves
+     * {@code exports} until {@link #close()}.
+     *
+     * @param log where the connection log goes, one line per event; called from connection threads
+     * @throws IOException when the address cannot be bound
+     */
+    public static NbdServer start(SocketAddress address, List<Export> exports, Consumer<String> log) throws IOException {
+        Objects.requireNonNull(log, "log");
+        if (exports.isEmpty()) {
+            throw new IllegalArgumentException("no exports");
+        }
+        ServerSocketChannel listener = address instanceof UnixDomainSocketAddress
+                ? ServerSocketChannel.open(StandardProtocolFamily.UNIX)
+                : ServerSocketChannel.open();
+        try {
+            if (!(address instanceof UnixDomainSocketAddress)) {
+                listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            }
+            listener.bind(address, 64);
+            NbdServer server = new NbdServer(listener, exports, log);
+            server.acceptor.start();
+            return server;
+        } catch (IOException | RuntimeException e) {
+            listener.close();
+            throw e;
+        }
+    }
+
+    /** Where the server listens: the socket file, or the address and the port actually bound. Thread-safe. */
+    public SocketAddress address() {
+        return address;
+    }
+
+    /** The exports, in the order given. Thread-safe (immutable). */
+    public List<Export> exports() {
+        return exports;
+    }
+
+    /** Waits until {@link #close()} has finished. Thread-safe. */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    /**
+     * Stops: no new connections; each client's requests in flight are finished (for at most 30
+     * seconds) and its connection closed; then every writable export's disk is flushed. The disks
+     * stay open: their owner closes them. Idempotent; thread-safe.
+     */
+    @Override
+    public void close() throws IOException {
+        List<Connection> open;
+        synchronized (connections) {
+            if (closing) {
+                open = null;
+            } else {
+                closing = true;
+                open = new ArrayList<>(connections);
+            }
+        }
+        if (open == null) {
+            awaitQuietly();
+            return;
+        }
+        IOException failure = null;
+        try {
+            listener.close();
+            acceptor.join(TimeUnit.SECONDS.toMillis(5));
+            open.forEach(Connection::stop);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DRAIN_SECONDS);
+            for (Connection c : open) {
+                if (!c.await(deadline - System.nanoTime())) {
+                    log.accept("client " + c.id() + ": requests still running after " + DRAIN_SECONDS
+                            + " s; closed its connection");
+                    c.abort();
+                }
+            }
+            Map<VirtualDisk, Export> disks = new IdentityHashMap<>();
+            exports.forEach(e -> disks.putIfAbsent(e.disk(), e));
+            for (Export e : disks.values()) {
+                if (!e.readOnly()) {
+                    try {
+                        e.disk().flush();
+                    } catch (IOException ex) {
+                        log.accept("export '" + e.name() + "': flush failed: " + ex.getMessage());
+                        failure = failure == null ? ex : failure;
+                    }
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failure = new IOException("interrupted while stopping the NBD server", e);
+        } finally {
+            if (address instanceof UnixDomainSocketAddress unix) {
+                Files.deleteIfExists(unix.getPath());
+            }
+            terminated.countDown();
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+
+    private void awaitQuietly() {
+        try {
+            terminated.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The export a client names; the empty name is the first export. */
+    Optional<Export> export(String name) {
+        return name.isEmpty() ? Optional.of(exports.getFirst()) : Optional.ofNullable(byName.get(name));
+    }
+
+    BufferPool buffers() {
+        return buffers;
+    }
+
+    void log(String line) {
+        log.accept(line);
+    }
+
+    /** Called by a connection as it ends. */
+    void ended(Connection c) {
+        synchronized (connections) {
+            connections.remove(c);
+        }
+    }
+
+    private void acceptLoop() {
+        while (true) {
+            SocketChannel channel;
+            try {
+                channel = listener.accept();
+            } catch (ClosedChannelException e) {
+                return;
+            } catch (IOException e) {
+                log.accept("accept failed: " + e.getMessage());
+                if (!listener.isOpen()) {
+                    return;
+                }
+                continue;
+            }
+            Connection c;
+            synchronized (connections) {
+                if (closing) {
+                    closeQuietly(channel);
+                    return;
+                }
+                c = new Connection(this, nextClient++, channel);
+                connections.add(c);
+            }
+            try {
+                if (!(address instanceof UnixDomainSocketAddress)) {
+                    channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                }
+                c.start();
+            } catch (IOException | RuntimeException e) {
+                log.accept("client " + c.id() + ": cannot start: " + e.getMessage());
+                ended(c);
+                closeQuietly(channel);
+            }
+        }
+    }
+
+    static void closeQuietly(Closeable c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // Closing what is already failing.
+        }
+    }
+}

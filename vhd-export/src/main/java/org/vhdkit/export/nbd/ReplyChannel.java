@@ -1,0 +1,158 @@
+package org.vhdkit.export.nbd;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
+import org.vhdkit.export.nbd.protocol.Chunk;
+import org.vhdkit.export.nbd.protocol.ChunkHeader;
+import org.vhdkit.export.nbd.protocol.ChunkType;
+import org.vhdkit.export.nbd.protocol.SimpleReply;
+
+/**
+ * The sending side of a connection: every message (option reply, simple reply, reply chunk) goes
+ * out whole, never interleaved with another, under {@link #lock}. Headers are encoded into one
+ * direct scratch buffer guarded by the same lock; data is sent from the caller's buffers.
+ *
+ * <p>When a send fails (the client went away) the channel is closed, which also ends the
+ * connection's reading side, and every later send fails at once.
+ *
+ * <p>Thread-safety: every method may be called from any thread; {@link #lock} serializes them.
+ */
+final class ReplyChannel {
+    /** Large enough for any header with its payload that is not disk data (block status: 8 KiB descriptors). */
+    static final int SCRATCH = 128 * 1024;
+
+    private final SocketChannel channel;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Guarded by {@link #lock}. */
+    private final ByteBuffer scratch = ByteBuffer.allocateDirect(SCRATCH);
+    /** Guarded by {@link #lock}. */
+    private boolean broken;
+
+    ReplyChannel(SocketChannel channel) {
+        this.channel = channel;
+    }
+
+    /** Sends what {@code encoder} writes (at most {@link #SCRATCH} bytes), then {@code data} if not null. */
+    void send(Consumer<ByteBuffer> encoder, ByteBuffer data) throws IOException {
+        lock.lock();
+        try {
+            scratch.clear();
+            encoder.accept(scratch);
+            scratch.flip();
+            write(data == null ? new ByteBuffer[] {scratch} : new ByteBuffer[] {scratch, data});
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A simple reply, with {@code data} (a read's) or without. */
+    void simple(long handle, int error, ByteBuffer data) throws IOException {
+        send(b -> new SimpleReply(error, handle).encode(b), data);
+    }
+
+    /** A structured reply chunk; {@code data} follows the payload's header for {@link Chunk.OffsetData}. */
+    void chunk(long handle, boolean done, Chunk chunk, ByteBuffer data) throws IOException {
+        send(b -> {
+            new ChunkHeader(done ? ChunkType.FLAG_DONE : 0, chunk.type(), handle, chunk.payloadSize()).encode(b);
+            chunk.encode(b);
+        }, data);
+    }
+
+    /** Supplies the pieces of a long simple read reply, in order, into the buffer given. */
+    @FunctionalInterface
+    interface Pieces {
+        /**
+         * Fills {@code into} from its position to its limit with the bytes at {@code position} of the
+         * reply's data (through a segment, so the buffer's position does not move).
+         */
+        void fill(long position, ByteBuffer into) throws IOException;
+    }
+
+    /**
+     * A simple reply to a read of {@code length} bytes, the data filled piece by piece through
+     * {@code buffer} while the lock is held, so that nothing comes between header and data. The
+     * first piece is filled before the header goes, so that an error there is still an error
+     * reply; an error after that leaves the client nothing but a broken connection, and the
+     * channel is closed (as the protocol says).
+     *
+     * @return the error of the first piece (0 when the reply went out whole)
+     */
+    int simpleRead(long handle, long length, ByteBuffer buffer, Pieces pieces, ErrorMapping errors) throws IOException {
+        lock.lock();
+        try {
+            long done = 0;
+            int first = (int) Math.min(length, buffer.capacity());
+            buffer.clear().limit(first);
+            try {
+                pieces.fill(0, buffer);
+            } catch (IOException e) {
+                int error = errors.of(e);
+                simple(handle, error, null);
+                return error;
+            }
+            buffer.position(0); // filled through a segment: the position did not move
+            scratch.clear();
+            new SimpleReply(0, handle).encode(scratch);
+            scratch.flip();
+            write(new ByteBuffer[] {scratch, buffer});
+            done = first;
+            while (done < length) {
+                int n = (int) Math.min(length - done, buffer.capacity());
+                buffer.clear().limit(n);
+                try {
+                    pieces.fill(done, buffer);
+                } catch (IOException e) {
+                    fail();
+                    throw new IOException("a read failed after its reply began; closed the connection: " + e.getMessage(), e);
+                }
+                buffer.position(0); // filled through a segment: the position did not move
+                write(new ByteBuffer[] {buffer});
+                done += n;
+            }
+            return 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes the channel: nothing more will be sent (or read). */
+    void fail() {
+        lock.lock();
+        try {
+            broken = true;
+        } finally {
+            lock.unlock();
+        }
+        try {
+            channel.close();
+        } catch (IOException e) {
+            // Closing a socket that is gone: nothing more to do.
+        }
+    }
+
+    private void write(ByteBuffer[] buffers) throws IOException {
+        if (broken) {
+            throw new IOException("the connection is closed");
+        }
+        try {
+            long left = 0;
+            for (ByteBuffer b : buffers) {
+                left += b.remaining();
+            }
+            while (left > 0) {
+                left -= channel.write(buffers);
+            }
+        } catch (IOException e) {
+            broken = true;
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // Already failing.
+            }
+            throw e;
+        }
+    }
+}

@@ -1,0 +1,418 @@
+package org.vhdkit.export.nbd;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import org.vhdkit.export.nbd.protocol.Chunk;
+import org.vhdkit.export.nbd.protocol.CommandFlags;
+import org.vhdkit.export.nbd.protocol.CommandType;
+import org.vhdkit.export.nbd.protocol.ErrorCode;
+import org.vhdkit.export.nbd.protocol.MetaContext;
+import org.vhdkit.export.nbd.protocol.RequestHeader;
+import org.vhdkit.vhd.Extent;
+import org.vhdkit.vhd.VirtualDisk;
+
+/**
+ * The transmission phase of one connection: its thread reads requests (and a write's data), and
+ * each request runs in a virtual thread of its own, at most {@link NbdServer#MAX_IN_FLIGHT} at once
+ * and with at most {@link NbdServer#MAX_BUFFERED} bytes of data held; replies go out through the
+ * connection's {@link ReplyChannel} whole, in the order requests finish. See {@link NbdServer} for
+ * what each command does.
+ *
+ * <p>Thread-safety: {@link #serve} runs in the connection's thread; the request threads share only
+ * the disk (thread-safe), the reply channel (locked), the buffer pool (concurrent), the semaphores
+ * and the atomic counters.
+ */
+final class Transmission {
+    /** The most descriptors one block status reply holds; the client asks again for the rest. */
+    static final int MAX_DESCRIPTORS = 8192;
+    /** A zeroed buffer that zeroing writes from; never written. */
+    private static final MemorySegment ZEROS = MemorySegment.ofBuffer(ByteBuffer.allocateDirect(BufferPool.MAX));
+
+    private final Connection connection;
+    private final Handshake.Session session;
+    private final NbdServer.Export export;
+    private final VirtualDisk disk;
+    private final long size;
+    private final ReplyChannel out;
+    private final BufferPool buffers;
+    private final Semaphore inFlight = new Semaphore(NbdServer.MAX_IN_FLIGHT);
+    private final Semaphore bytes = new Semaphore(NbdServer.MAX_BUFFERED);
+    private final AtomicLong requests = new AtomicLong();
+    private final AtomicLong errors = new AtomicLong();
+
+    Transmission(Connection connection, Handshake.Session session) {
+        this.connection = connection;
+        this.session = session;
+        this.export = session.export();
+        this.disk = export.disk();
+        this.size = disk.size();
+        this.out = connection.replies();
+        this.buffers = connection.server().buffers();
+    }
+
+    /** A request read, with a write's data. */
+    private record Request(RequestHeader header, List<ByteBuffer> data, int charged) {
+        int flags() {
+            return header.flags();
+        }
+
+        long handle() {
+            return header.handle();
+        }
+
+        long offset() {
+            return header.offset();
+        }
+
+        long length() {
+            return header.length();
+        }
+    }
+
+    /** Serves requests until the client disconnects or the server stops; says how it ended. */
+    String serve() throws IOException {
+        ByteBuffer headerBytes = ByteBuffer.allocate(RequestHeader.SIZE);
+        String end = "disconnected";
+        try {
+            while (true) {
+                headerBytes.clear();
+                try {
+                    connection.readFully(headerBytes);
+                } catch (IOException e) {
+                    if (connection.stopping()) {
+                        end = "disconnected: the server is stopping";
+                    } else if (headerBytes.position() == 0) {
+                        end = "disconnected without NBD_CMD_DISC";
+                    } else {
+                        throw e;
+                    }
+                    break;
+                }
+                RequestHeader header = RequestHeader.decode(headerBytes.flip());
+                requests.incrementAndGet();
+                if (header.type() == CommandType.DISC) {
+                    end = "disconnected (NBD_CMD_DISC)";
+                    break;
+                }
+                Request request = read(header);
+                if (request != null) {
+                    dispatch(request);
+                }
+            }
+        } finally {
+            inFlight.acquireUninterruptibly(NbdServer.MAX_IN_FLIGHT); // every request has replied
+        }
+        return end + " after " + requests.get() + " requests" + (errors.get() > 0 ? ", " + errors.get() + " refused or failed" : "");
+    }
+
+    /** Takes in a request: a write's data when it is to be written, or null when it was answered already. */
+    private Request read(RequestHeader h) throws IOException {
+        if (h.type() != CommandType.WRITE) {
+            int charge = h.type() == CommandType.READ ? (int) Math.min(h.length(), BufferPool.MAX) : 0;
+            bytes.acquireUninterruptibly(charge);
+            return new Request(h, List.of(), charge);
+        }
+        int refusal = check(h);
+        if (refusal != 0) {
+            connection.skip(h.length());
+            refuse(h.handle(), refusal, describe(h, refusal));
+            return null;
+        }
+        int charge = (int) h.length();
+        bytes.acquireUninterruptibly(charge);
+        List<ByteBuffer> data = new ArrayList<>();
+        try {
+            for (long done = 0; done < h.length(); ) {
+                ByteBuffer b = buffers.take((int) Math.min(h.length() - done, BufferPool.MAX));
+                data.add(b);
+                connection.readFully(b);
+                b.flip();
+                done += b.limit();
+            }
+        } catch (IOException | RuntimeException e) {
+            data.forEach(buffers::give);
+            bytes.release(charge);
+            throw e;
+        }
+        return new Request(h, data, charge);
+    }
+
+    private void dispatch(Request r) {
+        inFlight.acquireUninterruptibly();
+        try {
+            Thread.ofVirtual().name("nbd-request").start(() -> {
+                try {
+                    run(r);
+                } finally {
+                    r.data().forEach(buffers::give);
+                    bytes.release(r.charged());
+                    inFlight.release();
+                }
+            });
+        } catch (RuntimeException | Error e) {
+            r.data().forEach(buffers::give);
+            bytes.release(r.charged());
+            inFlight.release();
+            throw e;
+        }
+    }
+
+    private void run(Request r) {
+        RequestHeader h = r.header();
+        try {
+            int refusal = check(h);
+            if (refusal != 0) {
+                refuse(h.handle(), refusal, describe(h, refusal));
+                return;
+            }
+            switch (h.type()) {
+                case CommandType.READ -> read(r);
+                case CommandType.WRITE -> {
+                    long at = h.offset();
+                    for (ByteBuffer b : r.data()) {
+                        disk.write(at, MemorySegment.ofBuffer(b));
+                        at += b.limit();
+                    }
+                    finish(r, ErrorMapping.WRITE);
+                }
+                case CommandType.FLUSH -> {
+                    if (!export.readOnly()) {
+                        disk.flush();
+                    }
+                    done(r.handle());
+                }
+                case CommandType.TRIM -> {
+                    if (h.length() > 0) {
+                        disk.discard(h.offset(), h.length());
+                    }
+                    finish(r, ErrorMapping.WRITE);
+                }
+                case CommandType.CACHE -> done(r.handle());
+                case CommandType.WRITE_ZEROES -> writeZeroes(r);
+                case CommandType.BLOCK_STATUS -> blockStatus(r);
+                default -> throw new IllegalStateException("check() let through " + CommandType.name(h.type()));
+            }
+        } catch (IOException e) {
+            ErrorMapping mapping = h.type() == CommandType.READ || h.type() == CommandType.BLOCK_STATUS
+                    || h.type() == CommandType.CACHE ? ErrorMapping.READ : ErrorMapping.WRITE;
+            int error = mapping.of(e);
+            connection.log(CommandType.name(h.type()) + " of " + h.length() + " bytes at " + h.offset() + " failed: "
+                    + e.getMessage());
+            replyError(h, error, CommandType.name(h.type()) + " failed: " + e.getMessage());
+        } catch (RuntimeException e) {
+            connection.log(CommandType.name(h.type()) + " failed with an internal error: " + e);
+            replyError(h, ErrorCode.EIO, "internal error: " + e);
+        }
+    }
+
+    /** Replies with an error unless the channel has failed (then the connection is ending anyway). */
+    private void replyError(RequestHeader h, int error, String message) {
+        try {
+            refuse(h.handle(), error, message);
+        } catch (IOException e) {
+            out.fail();
+        }
+    }
+
+    /** After a write-like command: a flush when FUA asks for one, then success. */
+    private void finish(Request r, ErrorMapping mapping) throws IOException {
+        if ((r.flags() & CommandFlags.FUA) != 0) {
+            disk.flush();
+        }
+        done(r.handle());
+    }
+
+    /** The error a request gets before it runs, or 0 when it may run. */
+    private int check(RequestHeader h) {
+        int allowed = switch (h.type()) {
+            case CommandType.READ, CommandType.WRITE, CommandType.FLUSH, CommandType.TRIM, CommandType.CACHE -> CommandFlags.FUA;
+            case CommandType.WRITE_ZEROES -> CommandFlags.FUA | CommandFlags.NO_HOLE
+                    | (export.readOnly() ? 0 : CommandFlags.FAST_ZERO);
+            case CommandType.BLOCK_STATUS -> CommandFlags.FUA | CommandFlags.REQ_ONE;
+            default -> -1;
+        };
+        if (allowed == -1 || (h.flags() & ~allowed) != 0) {
+            return ErrorCode.EINVAL;
+        }
+        boolean writes = h.type() == CommandType.WRITE || h.type() == CommandType.TRIM
+                || h.type() == CommandType.WRITE_ZEROES;
+        if (writes && export.readOnly()) {
+            return ErrorCode.EPERM;
+        }
+        if (h.type() == CommandType.FLUSH) {
+            return 0;
+        }
+        if (h.type() == CommandType.BLOCK_STATUS && (!session.allocationContext() || h.length() == 0)) {
+            return ErrorCode.EINVAL;
+        }
+        if ((h.type() == CommandType.READ || h.type() == CommandType.WRITE) && h.length() > NbdServer.MAX_BLOCK_SIZE) {
+            return ErrorCode.EINVAL;
+        }
+        boolean inside = !h.offsetBeyond(size) && h.length() <= size - h.offset();
+        if (!inside) {
+            return h.type() == CommandType.WRITE || h.type() == CommandType.WRITE_ZEROES ? ErrorCode.ENOSPC : ErrorCode.EINVAL;
+        }
+        return 0;
+    }
+
+    private String describe(RequestHeader h, int error) {
+        String what = CommandType.name(h.type()) + " of " + h.length() + " bytes at " + Long.toUnsignedString(h.offset());
+        return what + ": " + switch (error) {
+            case ErrorCode.EPERM -> "the export is read-only";
+            case ErrorCode.ENOSPC, ErrorCode.EINVAL -> {
+                if ((h.type() == CommandType.READ || h.type() == CommandType.WRITE) && h.length() > NbdServer.MAX_BLOCK_SIZE) {
+                    yield "longer than the maximum block size, " + NbdServer.MAX_BLOCK_SIZE + " bytes";
+                }
+                if (h.type() == CommandType.BLOCK_STATUS && !session.allocationContext()) {
+                    yield "no metadata context was selected (NBD_OPT_SET_META_CONTEXT base:allocation)";
+                }
+                if (h.type() > CommandType.BLOCK_STATUS) {
+                    yield "an unknown command";
+                }
+                if (h.length() == 0 && h.type() == CommandType.BLOCK_STATUS) {
+                    yield "a length of 0";
+                }
+                yield error == ErrorCode.EINVAL && !h.offsetBeyond(size) && h.length() <= size - h.offset()
+                        ? "flags 0x" + Integer.toHexString(h.flags()) + " are not valid for it"
+                        : "beyond the end of the export (" + size + " bytes)";
+            }
+            default -> ErrorCode.name(error);
+        };
+    }
+
+    private void refuse(long handle, int error, String message) throws IOException {
+        errors.incrementAndGet();
+        if (session.structuredReplies()) {
+            out.chunk(handle, true, new Chunk.Error(error, shortened(message)), null);
+        } else {
+            out.simple(handle, error, null);
+        }
+    }
+
+    private void done(long handle) throws IOException {
+        out.simple(handle, 0, null);
+    }
+
+    private void read(Request r) throws IOException {
+        long offset = r.offset();
+        long length = r.length();
+        if (!session.structuredReplies()) {
+            ByteBuffer buffer = buffers.take((int) Math.min(Math.max(length, 1), BufferPool.MAX));
+            try {
+                int error = out.simpleRead(r.handle(), length, buffer,
+                        (position, into) -> disk.read(offset + position, MemorySegment.ofBuffer(into)), ErrorMapping.READ);
+                if (error != 0) {
+                    errors.incrementAndGet();
+                }
+            } finally {
+                buffers.give(buffer);
+            }
+            return;
+        }
+        if (length == 0) {
+            out.chunk(r.handle(), true, new Chunk.None(), null);
+            return;
+        }
+        // The pieces of the reply: holes as they are, data cut to the buffer's size.
+        List<Extent> pieces = new ArrayList<>();
+        for (Extent e : disk.extents(offset, length)) {
+            if (!e.isData()) {
+                pieces.add(e);
+                continue;
+            }
+            for (long at = e.offset(); at < e.end(); at += BufferPool.MAX) {
+                pieces.add(new Extent(at, Math.min(BufferPool.MAX, e.end() - at), e.layer()));
+            }
+        }
+        ByteBuffer buffer = null;
+        try {
+            for (int i = 0; i < pieces.size(); i++) {
+                Extent piece = pieces.get(i);
+                boolean last = i == pieces.size() - 1;
+                if (!piece.isData()) {
+                    out.chunk(r.handle(), last, new Chunk.OffsetHole(piece.offset(), piece.length()), null);
+                    continue;
+                }
+                if (buffer == null) {
+                    buffer = buffers.take((int) Math.min(length, BufferPool.MAX));
+                }
+                buffer.clear().limit((int) piece.length());
+                try {
+                    disk.read(piece.offset(), MemorySegment.ofBuffer(buffer));
+                } catch (IOException e) {
+                    connection.log("NBD_CMD_READ of " + piece.length() + " bytes at " + piece.offset() + " failed: "
+                            + e.getMessage());
+                    refuse(r.handle(), ErrorMapping.READ.of(e), "read failed: " + e.getMessage());
+                    return;
+                }
+                out.chunk(r.handle(), last, new Chunk.OffsetData(piece.offset(), piece.length()), buffer.position(0));
+            }
+        } finally {
+            if (buffer != null) {
+                buffers.give(buffer);
+            }
+        }
+    }
+
+    private void writeZeroes(Request r) throws IOException {
+        boolean noHole = (r.flags() & CommandFlags.NO_HOLE) != 0;
+        List<Extent> extents = r.length() == 0 ? List.of() : disk.extents(r.offset(), r.length());
+        if ((r.flags() & CommandFlags.FAST_ZERO) != 0) {
+            boolean allHoles = extents.stream().noneMatch(Extent::isData);
+            if (!allHoles || noHole) {
+                refuse(r.handle(), ErrorCode.ENOTSUP, "zeroing this range means writing zeros, no faster than a write");
+                return;
+            }
+            finish(r, ErrorMapping.WRITE);
+            return;
+        }
+        for (Extent e : extents) {
+            if (!e.isData() && !noHole) {
+                continue; // reads as zeros already
+            }
+            for (long at = e.offset(); at < e.end(); ) {
+                long n = Math.min(e.end() - at, ZEROS.byteSize());
+                disk.write(at, ZEROS, 0, n);
+                at += n;
+            }
+        }
+        finish(r, ErrorMapping.WRITE);
+    }
+
+    private void blockStatus(Request r) throws IOException {
+        boolean one = (r.flags() & CommandFlags.REQ_ONE) != 0;
+        List<Chunk.Descriptor> descriptors = new ArrayList<>();
+        long pendingLength = 0;
+        int pendingFlags = 0;
+        for (Extent e : disk.extents(r.offset(), r.length())) {
+            int flags = e.isData() ? 0 : MetaContext.STATE_HOLE | MetaContext.STATE_ZERO;
+            if (pendingLength > 0 && flags == pendingFlags) {
+                pendingLength += e.length();
+                continue;
+            }
+            if (pendingLength > 0) {
+                descriptors.add(new Chunk.Descriptor(pendingLength, pendingFlags));
+                if (one || descriptors.size() == MAX_DESCRIPTORS) {
+                    pendingLength = 0;
+                    break;
+                }
+            }
+            pendingLength = e.length();
+            pendingFlags = flags;
+        }
+        if (pendingLength > 0) {
+            descriptors.add(new Chunk.Descriptor(pendingLength, pendingFlags));
+        }
+        out.chunk(r.handle(), true, new Chunk.BlockStatus(Handshake.BASE_ALLOCATION_ID, descriptors), null);
+    }
+
+    /** A message cut to a length the protocol's strings allow with room to spare. */
+    static String shortened(String message) {
+        return message.length() <= 1000 ? message : message.substring(0, 1000) + "...";
+    }
+}

@@ -1,0 +1,132 @@
+package org.vhdkit.export.nbd.protocol;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.nio.ByteBuffer;
+import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** Each message's bytes against proto.md's layout, its stated size, and decode(encode(x)) == x. */
+class CodecTest {
+    private static ByteBuffer encoded(int size, java.util.function.Consumer<ByteBuffer> encoder) {
+        ByteBuffer b = ByteBuffer.allocate(size + 16);
+        encoder.accept(b);
+        assertEquals(size, b.position(), "bytes written");
+        return b.flip();
+    }
+
+    private static String hex(ByteBuffer b) {
+        byte[] bytes = new byte[b.remaining()];
+        b.duplicate().get(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    @Test
+    void handshakeMessages() throws Exception {
+        ByteBuffer g = encoded(Greeting.SIZE, new Greeting(3)::encode);
+        assertEquals("4e42444d41474943" + "49484156454f5054" + "0003", hex(g));
+        assertEquals(new Greeting(3), Greeting.decode(g));
+
+        ByteBuffer o = encoded(OptionHeader.SIZE, new OptionHeader(OptionType.GO, 0xfffffff0L)::encode);
+        assertEquals("49484156454f5054" + "00000007" + "fffffff0", hex(o));
+        assertEquals(new OptionHeader(7, 0xfffffff0L), OptionHeader.decode(o));
+
+        ByteBuffer r = encoded(OptionReplyHeader.SIZE, new OptionReplyHeader(7, OptionReplyType.ERR_UNSUP, 5)::encode);
+        assertEquals("0003e889045565a9" + "00000007" + "80000001" + "00000005", hex(r));
+        assertEquals(new OptionReplyHeader(7, OptionReplyType.ERR_UNSUP, 5), OptionReplyHeader.decode(r));
+
+        ExportNameReply longer = new ExportNameReply(1 << 20, 0x0d, false);
+        ByteBuffer e = encoded(ExportNameReply.LONG_SIZE, longer::encode);
+        assertEquals(134, e.remaining());
+        assertEquals(longer, ExportNameReply.decode(e, false));
+        ExportNameReply shorter = new ExportNameReply(1 << 20, 0x0d, true);
+        assertEquals("0000000000100000" + "000d", hex(encoded(ExportNameReply.SHORT_SIZE, shorter::encode)));
+
+        InfoRequest go = new InfoRequest("disk", List.of(InfoType.BLOCK_SIZE, InfoType.NAME));
+        ByteBuffer gb = encoded(go.size(), go::encode);
+        assertEquals("00000004" + "6469736b" + "0002" + "0003" + "0001", hex(gb));
+        assertEquals(go, InfoRequest.decode(gb));
+
+        MetaContextQuery q = new MetaContextQuery("d", List.of("base:allocation"));
+        ByteBuffer qb = encoded(q.size(), q::encode);
+        assertEquals(q, MetaContextQuery.decode(qb));
+
+        InfoReply.Export export = new InfoReply.Export(4096, 0x1ff);
+        ByteBuffer xb = encoded(InfoReply.Export.SIZE, export::encode);
+        assertEquals("0000" + "0000000000001000" + "01ff", hex(xb));
+        assertEquals(export, InfoReply.decode(xb));
+        InfoReply.BlockSize bs = new InfoReply.BlockSize(1, 4096, 32 << 20);
+        ByteBuffer bb = encoded(InfoReply.BlockSize.SIZE, bs::encode);
+        assertEquals("0003" + "00000001" + "00001000" + "02000000", hex(bb));
+        assertEquals(bs, InfoReply.decode(bb));
+
+        MetaContextReply m = new MetaContextReply(1, "base:allocation");
+        assertEquals(m, MetaContextReply.decode(encoded(m.size(), m::encode)));
+        ServerReply s = new ServerReply("a", "a disk");
+        assertEquals(s, ServerReply.decode(encoded(s.size(), s::encode)));
+    }
+
+    @Test
+    void transmissionMessages() throws Exception {
+        RequestHeader req = new RequestHeader(CommandFlags.FUA, CommandType.WRITE, 0x1122334455667788L, 512, 4096);
+        ByteBuffer rb = encoded(RequestHeader.SIZE, req::encode);
+        assertEquals("25609513" + "0001" + "0001" + "1122334455667788" + "0000000000000200" + "00001000", hex(rb));
+        assertEquals(req, RequestHeader.decode(rb));
+
+        ByteBuffer sb = encoded(SimpleReply.SIZE, new SimpleReply(ErrorCode.EINVAL, 9)::encode);
+        assertEquals("67446698" + "00000016" + "0000000000000009", hex(sb));
+
+        Chunk.OffsetHole hole = new Chunk.OffsetHole(1 << 20, 4096);
+        ChunkHeader ch = new ChunkHeader(ChunkType.FLAG_DONE, hole.type(), 9, hole.payloadSize());
+        ByteBuffer hb = encoded(ChunkHeader.SIZE + Chunk.OffsetHole.SIZE, b -> {
+            ch.encode(b);
+            hole.encode(b);
+        });
+        assertEquals("668e33ef" + "0001" + "0002" + "0000000000000009" + "0000000c" + "0000000000100000" + "00001000", hex(hb));
+        ChunkHeader decoded = ChunkHeader.decode(hb);
+        assertEquals(ch, decoded);
+        assertEquals(hole, Chunk.decode(decoded, hb));
+
+        Chunk.BlockStatus status = new Chunk.BlockStatus(1, List.of(new Chunk.Descriptor(4096, 3), new Chunk.Descriptor(512, 0)));
+        ByteBuffer stb = encoded((int) status.payloadSize(), status::encode);
+        assertEquals("00000001" + "00001000" + "00000003" + "00000200" + "00000000", hex(stb));
+        assertEquals(status, Chunk.decode(new ChunkHeader(0, ChunkType.BLOCK_STATUS, 1, 20), stb));
+
+        Chunk.Error error = new Chunk.Error(ErrorCode.EPERM, "no");
+        ByteBuffer eb = encoded((int) error.payloadSize(), error::encode);
+        assertEquals("00000001" + "0002" + "6e6f", hex(eb));
+        assertEquals(error, Chunk.decode(new ChunkHeader(1, ChunkType.ERROR, 1, 8), eb));
+
+        Chunk.OffsetData data = new Chunk.OffsetData(512, 3);
+        ByteBuffer db = ByteBuffer.allocate(11);
+        data.encode(db);
+        db.put(new byte[] {1, 2, 3}).flip();
+        assertEquals(data, Chunk.decode(new ChunkHeader(0, ChunkType.OFFSET_DATA, 1, 11), db));
+        byte[] rest = new byte[3];
+        db.get(rest);
+        assertArrayEquals(new byte[] {1, 2, 3}, rest);
+    }
+
+    @Test
+    void decodersRefuseWhatTheProtocolForbids() {
+        ByteBuffer badMagic = ByteBuffer.allocate(RequestHeader.SIZE).putInt(0x12560953).position(0);
+        assertEquals("request magic", assertThrows(NbdProtocolException.class, () -> RequestHeader.decode(badMagic)).field());
+        assertThrows(NbdProtocolException.class, () -> OptionHeader.decode(ByteBuffer.allocate(8)));
+        // A name longer than the option's data.
+        assertThrows(NbdProtocolException.class, () -> InfoRequest.decode(ByteBuffer.allocate(8).putInt(0, 100)));
+        // A name of invalid UTF-8, and one with NUL.
+        ByteBuffer invalid = ByteBuffer.allocate(7).putInt(1).put((byte) 0xff).putShort((short) 0).flip();
+        assertThrows(NbdProtocolException.class, () -> InfoRequest.decode(invalid));
+        ByteBuffer nul = ByteBuffer.allocate(7).putInt(1).put((byte) 0).putShort((short) 0).flip();
+        assertThrows(NbdProtocolException.class, () -> InfoRequest.decode(nul));
+        // A query count that the data cannot hold.
+        ByteBuffer queries = ByteBuffer.allocate(8).putInt(0).putInt(1_000_000).flip();
+        assertThrows(NbdProtocolException.class, () -> MetaContextQuery.decode(queries));
+        assertThrows(NbdProtocolException.class, () -> Chunk.decode(new ChunkHeader(0, ChunkType.OFFSET_HOLE, 1, 11),
+                ByteBuffer.allocate(11)));
+        assertThrows(IllegalArgumentException.class, () -> WireString.bytes("x".repeat(WireString.MAX_BYTES + 1)));
+    }
+}
