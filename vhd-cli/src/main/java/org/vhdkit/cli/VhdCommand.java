@@ -22,15 +22,16 @@ import org.vhdkit.cli.disk.MeasureCommand;
 import org.vhdkit.cli.disk.MergeCommand;
 import org.vhdkit.cli.disk.RebaseCommand;
 import org.vhdkit.cli.disk.ResizeCommand;
+import org.vhdkit.cli.disk.ServeCommand;
 import org.vhdkit.cli.disk.SetCommand;
 import org.vhdkit.cli.vm.VmCommand;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ScopeType;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine;
 
 /**
  * The {@code vhd} command: one subcommand per operation on VHD files ({@code create}, {@code info},

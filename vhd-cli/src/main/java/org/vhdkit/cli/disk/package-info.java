@@ -1,7 +1,8 @@
 /**
  * The commands on VHD files: {@code create}, {@code info}, {@code check}, {@code map},
  * {@code compare}, {@code digest}, {@code convert}, {@code compact}, {@code measure},
- * {@code resize}, {@code merge}, {@code rebase} and {@code set}, one {@code *Command} class each, with
+ * {@code resize}, {@code merge}, {@code rebase}, {@code set} and {@code serve} (an NBD export through
+ * vhd-export), one {@code *Command} class each, with
  * what only they use: the parsing of disk arguments ({@code DiskArguments}) and the report of
  * {@code info} ({@code InfoReport}, {@code DiskSummary}, {@code LayerFacts}, {@code FourCharacterCode}).
  * Each command is a thin layer over vhd-core: it reads its options, calls the library and prints the

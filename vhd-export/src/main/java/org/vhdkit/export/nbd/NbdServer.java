@@ -24,7 +24,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.vhdkit.export.nbd.protocol.WireString;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * An NBD server: disks ({@link VirtualDisk}s of any kind: fixed, dynamic or differencing VHD, raw)

@@ -13,8 +13,8 @@ import org.vhdkit.export.nbd.protocol.CommandType;
 import org.vhdkit.export.nbd.protocol.ErrorCode;
 import org.vhdkit.export.nbd.protocol.MetaContext;
 import org.vhdkit.export.nbd.protocol.RequestHeader;
-import org.vhdkit.vhd.Extent;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.Extent;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * The transmission phase of one connection: its thread reads requests (and a write's data), and

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -21,9 +21,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
-import org.vhdkit.vhd.VirtualDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 
 /**

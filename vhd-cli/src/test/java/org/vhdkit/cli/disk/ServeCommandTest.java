@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.cli.CliRun;
+import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.Vhd;
 

@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.disk;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -19,16 +19,21 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.CommandFailure;
+import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.conventions.FileArguments;
+import org.vhdkit.cli.conventions.OutputOption;
+import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.export.nbd.NbdServer;
 import org.vhdkit.vhd.DiskImage;
-import org.vhdkit.vhd.VirtualDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd serve}: an NBD server ({@link NbdServer}) over any disks vhdkit opens, until Ctrl-C or
@@ -64,7 +69,7 @@ import picocli.CommandLine.Model.CommandSpec;
             "  vhd serve --port 10809 --read-only base=base.vhd child=child.vhd",
             "  nbdcopy nbd://127.0.0.1:10809/child out.raw",
             "  vhd serve --socket s.sock --output json d.vhd &   # waits for the \"ready\" line on stdout"})
-final class ServeCommand implements Callable<Integer> {
+public final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
