@@ -51,8 +51,9 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "Creates, configures and runs virtual machines: generation-1 VMs as Hyper-V (Server 2008 R2) has them,"
                     + " with IDE and synthetic SCSI controllers, VHD disks, DVD drives and pass-through disks.",
-            "Each VM is a folder under --vm-root (default $XDG_DATA_HOME/vhdkit/vms, or ~/.local/share/vhdkit/vms)"
-                    + " holding its configuration and, when Saved, its saved state; its disks stay where they are.",
+            "Each VM is a folder under --vm-root, which holds its configuration and, when Saved, its saved state;"
+                    + " its disks stay where they are. The default --vm-root is $XDG_DATA_HOME/vhdkit/vms, or"
+                    + " ~/.local/share/vhdkit/vms without XDG_DATA_HOME.",
             "",
             "A VM runs only while a vhd process hosts it. 'vhd vm start NAME' starts it and stays in the foreground"
                     + " until it is Off or Saved; Ctrl-C there turns it off (disks flushed and closed, exit 130)."
@@ -103,7 +104,8 @@ final class VmCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--vm-root", paramLabel = "DIR", scope = ScopeType.INHERIT,
-            description = "The folder of VMs (default: $XDG_DATA_HOME/vhdkit/vms or ~/.local/share/vhdkit/vms).")
+            description = "The folder of VMs. Default:%n$XDG_DATA_HOME/vhdkit/vms, or without%nXDG_DATA_HOME"
+                    + " ~/.local/share/vhdkit/vms.")
     Path root;
 
     /** The host process this command runs inside (a command sent by another process), or null. */
