@@ -96,12 +96,12 @@ final class CreateCommand implements Callable<Integer> {
             case FIXED -> {
                 refuseFor(chosen, "--parent", parent != null);
                 refuseFor(chosen, "--block-size", blockSize != null);
-                yield CreateOptions.fixed(sectorMultiple(requiredSize(chosen))).withZeroFill(zeroFill);
+                yield CreateOptions.fixed(vhdSize(requiredSize(chosen))).withZeroFill(zeroFill);
             }
             case DYNAMIC -> {
                 refuseFor(chosen, "--parent", parent != null);
                 refuseFor(chosen, "--zero-fill", zeroFill);
-                yield CreateOptions.dynamic(sectorMultiple(requiredSize(chosen)));
+                yield CreateOptions.dynamic(vhdSize(requiredSize(chosen)));
             }
             case DIFFERENCING -> {
                 if (parent == null) {
@@ -109,7 +109,7 @@ final class CreateCommand implements Callable<Integer> {
                 }
                 refuseFor(chosen, "--zero-fill", zeroFill);
                 CreateOptions d = CreateOptions.differencing(parent);
-                yield size == null ? d : new CreateOptions(d.type(), sectorMultiple(size), d.blockSize(), d.parent(),
+                yield size == null ? d : new CreateOptions(d.type(), vhdSize(size), d.blockSize(), d.parent(),
                         d.zeroFill(), d.creator(), d.uniqueId(), d.timestamp());
             }
         };
@@ -159,6 +159,18 @@ final class CreateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     option + " does not apply to a " + chosen.name().toLowerCase(Locale.ROOT) + " disk");
         }
+    }
+
+    /**
+     * The size if a VHD can have it: at most {@link org.vhdkit.vhd.Vhd#MAX_SIZE} (refused, in units) and a
+     * whole number of sectors ({@link #sectorMultiple}).
+     */
+    static long vhdSize(long bytes) throws CommandFailure {
+        if (bytes > org.vhdkit.vhd.Vhd.MAX_SIZE) {
+            throw CommandFailure.refused("the size " + Size.exact(bytes) + " is larger than a VHD can be (at most"
+                    + " 2040 GiB)");
+        }
+        return sectorMultiple(bytes);
     }
 
     /** The size if it is a whole number of sectors; otherwise refused, naming the nearest size that is. */

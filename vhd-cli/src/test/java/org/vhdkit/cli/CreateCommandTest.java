@@ -121,9 +121,11 @@ class CreateCommandTest extends OnJimfs {
     @Test
     void sizeBeyondTheFormat() {
         CliRun run = vhd(fs, "create", "--size", "2041G", "disk.vhd");
-        assertEquals("vhd: the size 2191507062784 is larger than a VHD can be (2040 GiB, 2190433320960 bytes)",
+        assertEquals("vhd: the size 2041 GiB (2191507062784 bytes) is larger than a VHD can be (at most 2040 GiB)",
                 run.assertFailure(ExitCodes.REFUSED));
         assertFalse(Files.exists(fs.getPath("disk.vhd")));
+        assertEquals("vhd: the size 3 TiB (3298534883328 bytes) is larger than a VHD can be (at most 2040 GiB)",
+                vhd(fs, "create", "--type", "fixed", "--size", "3T", "disk.vhd").assertFailure(ExitCodes.REFUSED));
     }
 
     @Test
