@@ -2,6 +2,8 @@ package org.vhdkit.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
@@ -91,6 +93,7 @@ final class CreateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        checkFileName();
         DiskType chosen = type != null ? type : parent != null ? DiskType.DIFFERENCING : DiskType.DYNAMIC;
         CreateOptions options = switch (chosen) {
             case FIXED -> {
@@ -144,6 +147,22 @@ final class CreateCommand implements Callable<Integer> {
         }
         out.flush();
         return ExitCodes.OK;
+    }
+
+    /**
+     * Refuses a FILE that names a folder: typed with a trailing '/' (a usage error; the path itself has
+     * lost the '/'), or an existing directory.
+     */
+    private void checkFileName() throws FileSystemException {
+        String typed = spec.positionalParameters().getFirst().originalStringValues().getFirst();
+        if (typed.endsWith("/")) {
+            throw new ParameterException(spec.commandLine(), "'" + typed + "' ends in '/', so it names a folder, not"
+                    + " the new VHD file; give the file's name, e.g. " + typed + "disk.vhd");
+        }
+        if (Files.isDirectory(file)) {
+            throw new FileSystemException(file.toString(), null, "is a directory, not a VHD file; give the new"
+                    + " file's name, e.g. " + file.resolve("disk.vhd"));
+        }
     }
 
     private long requiredSize(DiskType chosen) {

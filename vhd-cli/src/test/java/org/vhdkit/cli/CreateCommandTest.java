@@ -166,6 +166,18 @@ class CreateCommandTest extends OnJimfs {
         assertEquals("precious", Files.readString(fs.getPath("disk.vhd")));
     }
 
+    /** A name that ends in '/' names a folder: refused, not taken as the file 's'. */
+    @Test
+    void fileNamedAsAFolder() throws IOException {
+        assertEquals("vhd: 's/' ends in '/', so it names a folder, not the new VHD file; give the file's name, e.g."
+                + " s/disk.vhd; try 'vhd create --help'", vhd(fs, "create", "--size", "1G", "s/").assertFailure(ExitCodes.USAGE));
+        assertFalse(Files.exists(fs.getPath("s")));
+        Files.createDirectory(fs.getPath("images"));
+        assertEquals("vhd: images: is a directory, not a VHD file; give the new file's name, e.g. images/disk.vhd",
+                vhd(fs, "create", "--size", "1G", "images").assertFailure(ExitCodes.IO));
+        assertTrue(Files.isDirectory(fs.getPath("images")));
+    }
+
     @Test
     void parentMissing() {
         assertEquals("vhd: base.vhd: no such file",
