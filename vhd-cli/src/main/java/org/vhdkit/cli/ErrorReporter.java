@@ -25,6 +25,18 @@ final class ErrorReporter implements CommandLine.IParameterExceptionHandler, Com
     record Report(int exitCode, String message) {
     }
 
+    /**
+     * A converter's refusal of a value that parses but is out of range: refused (65), not a usage
+     * error, as every other value out of range.
+     */
+    static final class OutOfRange extends CommandLine.TypeConversionException {
+        private static final long serialVersionUID = 1L;
+
+        OutOfRange(String message) {
+            super(message);
+        }
+    }
+
     @Override
     public int handleParseException(ParameterException e, String[] args) {
         CommandLine command = e.getCommandLine();
@@ -34,7 +46,7 @@ final class ErrorReporter implements CommandLine.IParameterExceptionHandler, Com
         }
         err.println("vhd: " + usageMessage(e));
         err.flush();
-        return ExitCodes.USAGE;
+        return e.getCause() instanceof OutOfRange ? ExitCodes.REFUSED : ExitCodes.USAGE;
     }
 
     @Override

@@ -154,8 +154,7 @@ final class VmRunCommand extends OneVmCommand {
             throw new ParameterException(spec.commandLine(), "--count and --duration are for --workload random");
         }
         if (span != null && (span <= 0 || span % 512 != 0)) {
-            throw new ParameterException(spec.commandLine(), "--span must be a positive multiple of 512 bytes, not "
-                    + span);
+            throw CommandFailure.refused("--span must be a positive multiple of 512 bytes, not " + span);
         }
         long mixCount = !random ? 0 : count != null ? count : duration == null ? 10_000 : 0;
         int depth = queueDepth == null ? 8 : queueDepth;

@@ -114,6 +114,12 @@ class VmRunCommandTest {
                 vms.vm("run", "web", "--block-size", "1000").assertFailure(ExitCodes.REFUSED));
         assertEquals(prefix + "a queue depth of 1 to 256, not 0",
                 vms.vm("run", "web", "--queue-depth", "0").assertFailure(ExitCodes.REFUSED));
+        // One rule: a value that parses but is out of range is refused (65), as a size or block size is.
+        assertEquals("vhd: --span must be a positive multiple of 512 bytes, not 1000",
+                vms.vm("run", "web", "--span", "1000").assertFailure(ExitCodes.REFUSED));
+        assertEquals("vhd: invalid value for option '--duration': '0s': a duration must be longer than 0; try 'vhd"
+                + " vm run --help'", vms.vm("run", "web", "--workload", "random", "--duration", "0s")
+                .assertFailure(ExitCodes.REFUSED));
         assertEquals("vhd: --count and --duration are for --workload random; try 'vhd vm run --help'",
                 vms.vm("run", "web", "--count", "5").assertFailure(ExitCodes.USAGE));
         assertTrue(vms.vm("run", "web", "--workload", "fast").assertFailure(ExitCodes.USAGE)
