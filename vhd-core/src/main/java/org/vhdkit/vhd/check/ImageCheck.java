@@ -35,6 +35,8 @@ import org.vhdkit.vhd.io.ByteStore;
  * <tr><td>FIXED_SIZE_MISMATCH</td><td>corrupt</td><td>no</td><td>a fixed disk's file is shorter than its Current Size</td></tr>
  * <tr><td>SAVED_STATE, SIZE_ABOVE_LIMIT</td><td>warning</td><td>no</td><td>footer fields worth knowing</td></tr>
  * <tr><td>HEADER_PAST_END, HEADER_DAMAGED</td><td>corrupt</td><td>no</td><td>no usable dynamic header</td></tr>
+ * <tr><td>HEADER_RESERVED, PARENT_IN_DYNAMIC</td><td>warning</td><td>no</td><td>the header's reserved bytes, or a
+ * dynamic disk's parent name and locators, are not zero as the specification has them</td></tr>
  * <tr><td>HEADER_CHECKSUM</td><td>corrupt</td><td>when every other field is valid</td><td>the dynamic header's checksum is wrong</td></tr>
  * <tr><td>TABLE_SIZE</td><td>corrupt</td><td>when the table is larger (Max Table Entries set to what the
  * footer's size needs)</td><td>the table does not fit the disk</td></tr>
