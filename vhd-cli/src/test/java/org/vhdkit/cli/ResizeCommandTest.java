@@ -56,6 +56,21 @@ class ResizeCommandTest extends OnJimfs {
         assertArrayEquals(Arrays.copyOf(model, 12 * MIB), contents());
     }
 
+    /** Blocks cut off by a shrink leave no leaked space behind: the image checks clean afterwards. */
+    @Test
+    void aShrinkThatDropsDataLeavesACleanImage() throws IOException {
+        try (VhdDisk disk = Vhd.open(fs.getPath("disk.vhd"), OpenOptions.READ_WRITE)) {
+            disk.write(7 * MIB, new byte[] {9}); // block 3, allocated after blocks 0 and 1
+            disk.write(5 * MIB, new byte[] {8}); // block 2, last in the file
+        }
+        CliRun shrink = vhd(fs, "resize", "--size", "2M", "--allow-shrink", "disk.vhd");
+        assertEquals(0, shrink.exitCode(), shrink::err);
+        JsonNode check = vhd(fs, "check", "-o", "json", "disk.vhd").assertSuccess().json();
+        assertEquals("clean", check.get("status").asText(), check::toString);
+        assertEquals(0, check.get("findings").size(), check::toString);
+        assertArrayEquals(Arrays.copyOf(model, 2 * MIB), contents());
+    }
+
     @Test
     void shrinkingByAnAmountIsNotSupportedAndTheMessageSaysWhatToType() throws IOException {
         String message = vhd(fs, "resize", "--size", "-2M", "disk.vhd").assertFailure(ExitCodes.USAGE);

@@ -131,6 +131,29 @@ public final class ImageCheck {
     }
 
     /**
+     * Reclaims the image's leaked space, as {@link #repair} does, when leaks (and warnings) are all the
+     * structures' check finds; otherwise leaves the image alone. Reads no data: what an edit that leaves
+     * blocks unreferenced (a shrink) calls once it is done. Each step is crash-safe, as in
+     * {@link #repair}.
+     *
+     * @return whether anything was reclaimed
+     */
+    public static boolean reclaimLeakedSpace(Path path) throws IOException {
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_WRITE)) {
+            Inspection.Result found = Inspection.run(store, ProgressListener.NONE, false);
+            boolean leaksOnly = found.problems().stream().map(p -> p.finding().severity())
+                    .noneMatch(s -> s == Severity.CORRUPT);
+            if (!leaksOnly || found.fixes().isEmpty()) {
+                return false;
+            }
+            for (Fix fix : found.fixes()) {
+                fix.apply(store);
+            }
+            return true;
+        }
+    }
+
+    /**
      * What opening the image with the library says: for a differencing disk, whether its parent is
      * found (by UUID, as {@link Vhd#openReadOnly} resolves it) and whether its time stamp still matches;
      * for any image the check found sound, that the library accepts it too.
