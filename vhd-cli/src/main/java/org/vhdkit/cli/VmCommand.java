@@ -2,6 +2,7 @@ package org.vhdkit.cli;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -11,10 +12,12 @@ import java.util.concurrent.Callable;
 import org.vhdkit.stack.ic.IntegrationServices;
 import org.vhdkit.stack.ide.EmulatedIde;
 import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.FolderInUseException;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.HypervisorOptions;
 import org.vhdkit.stack.vm.VirtualMachine;
+import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmConfigurationException;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmStateException;
@@ -259,6 +262,28 @@ final class VmCommand implements Callable<Integer> {
             return CommandFailure.refused(what + ": " + c.problem(), e);
         }
         return failure(e);
+    }
+
+    /** The attachments of {@code config} whose file (a VHD, an ISO image, a pass-through device) is not there. */
+    static List<Attachment> missingFiles(VmConfiguration config) {
+        return config.attachments().stream().filter(a -> a.path() != null && !Files.exists(a.path())).toList();
+    }
+
+    /**
+     * Refuses to start {@code machine} when a file it has attached is missing (a disk merged or
+     * deleted under it), naming the slot and the path and how to fix it: an I/O error, as a missing
+     * file is everywhere.
+     */
+    static void refuseMissingFiles(VirtualMachine machine, String what) throws CommandFailure {
+        List<Attachment> missing = missingFiles(machine.configuration());
+        if (!missing.isEmpty()) {
+            Attachment a = missing.getFirst();
+            boolean dvd = a.kind() == Attachment.Kind.DVD;
+            throw CommandFailure.io(what + ": its " + (dvd ? "DVD image" : a.kind() == Attachment.Kind.DISK ? "disk"
+                    : "pass-through disk") + " at " + a.slot() + ", " + a.path() + ", is missing (no such file);"
+                    + " put the file back, or " + (dvd ? "eject it with 'vhd vm dvd eject " : "detach it with 'vhd vm"
+                    + " detach ") + machine.name() + " --controller " + a.slot() + "'");
+        }
     }
 
     /** {@link #failure(VmException, String)} for an operation whose refusals carry their own words. */

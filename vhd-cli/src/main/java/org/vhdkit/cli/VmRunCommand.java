@@ -164,6 +164,7 @@ final class VmRunCommand extends OneVmCommand {
             VmConfiguration config = machine.configuration();
             String what = "cannot run the workload on '" + machine.name() + "'";
             Attachment target = target(config, what);
+            VmCommand.refuseMissingFiles(machine, what);
             boolean ide = target.slot().bus() == Slot.Bus.IDE;
             if (target.readOnly() && (chosen.contains(Phase.PATTERN) || random && readPercent < 100)) {
                 throw CommandFailure.refused(what + ": " + target.slot() + " is attached read-only, and the"
