@@ -60,7 +60,7 @@ import picocli.CommandLine;
             "64:usage error: an unknown option, a missing or unparsable argument, options that do not go"
                     + " together",
             "65:input refused: a damaged or foreign image (the message names file, field and offset), a missing"
-                    + " parent, a size or block size out of range",
+                    + " parent, a value that parses but is out of range (a size, a block size, a count)",
             "70:internal error: a bug; run with --debug for the stack trace",
             "74:I/O error: a file missing, already there (create), locked or unreadable"},
         footerHeading = "%nExamples:%n",

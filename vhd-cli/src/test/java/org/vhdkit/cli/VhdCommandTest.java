@@ -1,6 +1,7 @@
 package org.vhdkit.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.vhdkit.cli.CliRun.vhd;
 
@@ -8,6 +9,8 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.NoSuchFileException;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -36,6 +39,31 @@ class VhdCommandTest extends OnJimfs {
         assertTrue(out.startsWith("Usage: vhd " + command), out);
         assertTrue(out.contains("\nExamples:\n  "), out);
         assertEquals(out, vhd(fs, command, "-h").assertSuccess().out());
+    }
+
+    /** picocli breaks lines after a full stop: a path like "~/.local" must not be cut there. */
+    @Test
+    void noHelpBreaksAPathAtItsDot() {
+        List<List<String>> commands = new ArrayList<>();
+        collect(new picocli.CommandLine(Vhd.class), new ArrayList<>(), commands);
+        assertTrue(commands.size() > 30, commands::toString);
+        for (List<String> command : commands) {
+            List<String> args = new ArrayList<>(command);
+            args.add("--help");
+            String out = vhd(fs, args.toArray(String[]::new)).assertSuccess().out();
+            assertFalse(out.matches("(?s).*/\\.\\s.*"), () -> String.join(" ", command) + " --help:\n" + out);
+        }
+    }
+
+    private static void collect(picocli.CommandLine command, List<String> path, List<List<String>> into) {
+        into.add(List.copyOf(path));
+        command.getSubcommands().forEach((name, sub) -> {
+            if (sub.getCommandName().equals(name)) {
+                path.add(name);
+                collect(sub, path, into);
+                path.removeLast();
+            }
+        });
     }
 
     @Test

@@ -26,6 +26,11 @@ public final class CommandFailure extends Exception {
         return new CommandFailure(ExitCodes.REFUSED, message, cause);
     }
 
+    /** A file the command needs is missing, locked or unreadable ({@link ExitCodes#IO}). */
+    static CommandFailure io(String message) {
+        return new CommandFailure(ExitCodes.IO, message, null);
+    }
+
     int exitCode() {
         return exitCode;
     }

@@ -27,6 +27,18 @@ public final class ErrorReporter implements CommandLine.IParameterExceptionHandl
     public record Report(int exitCode, String message) {
     }
 
+    /**
+     * A converter's refusal of a value that parses but is out of range: refused (65), not a usage
+     * error, as every other value out of range.
+     */
+    static final class OutOfRange extends CommandLine.TypeConversionException {
+        private static final long serialVersionUID = 1L;
+
+        OutOfRange(String message) {
+            super(message);
+        }
+    }
+
     @Override
     public int handleParseException(ParameterException e, String[] args) {
         CommandLine command = e.getCommandLine();
@@ -36,7 +48,7 @@ public final class ErrorReporter implements CommandLine.IParameterExceptionHandl
         }
         err.println("vhd: " + usageMessage(e));
         err.flush();
-        return ExitCodes.USAGE;
+        return e.getCause() instanceof OutOfRange ? ExitCodes.REFUSED : ExitCodes.USAGE;
     }
 
     @Override

@@ -63,6 +63,20 @@ public final class Size {
         return value.toPlainString() + " " + UNITS[unit - 1];
     }
 
+    /**
+     * {@code bytes} in the largest binary unit that divides it, and in bytes: {@code "3 TiB
+     * (3298534883328 bytes)"}; a size no unit divides as {@link #describe} has it.
+     */
+    static String exact(long bytes) {
+        for (int unit = UNITS.length - 2; unit >= 0; unit--) { // TiB down to KiB
+            long size = 1L << (10 * (unit + 1));
+            if (bytes >= size && bytes % size == 0) {
+                return bytes / size + " " + UNITS[unit] + " (" + bytes + " bytes)";
+            }
+        }
+        return describe(bytes);
+    }
+
     /** {@link #human} with the exact count when that says more: {@code "10 GiB (10737418240 bytes)"}. */
     public static String describe(long bytes) {
         return bytes < 1024 ? human(bytes) : human(bytes) + " (" + bytes + " bytes)";

@@ -2,6 +2,8 @@ package org.vhdkit.cli.disk;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
@@ -97,17 +99,18 @@ public final class CreateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        checkFileName();
         DiskType chosen = type != null ? type : parent != null ? DiskType.DIFFERENCING : DiskType.DYNAMIC;
         CreateOptions options = switch (chosen) {
             case FIXED -> {
                 refuseFor(chosen, "--parent", parent != null);
                 refuseFor(chosen, "--block-size", blockSize != null);
-                yield CreateOptions.fixed(sectorMultiple(requiredSize(chosen))).withZeroFill(zeroFill);
+                yield CreateOptions.fixed(vhdSize(requiredSize(chosen))).withZeroFill(zeroFill);
             }
             case DYNAMIC -> {
                 refuseFor(chosen, "--parent", parent != null);
                 refuseFor(chosen, "--zero-fill", zeroFill);
-                yield CreateOptions.dynamic(sectorMultiple(requiredSize(chosen)));
+                yield CreateOptions.dynamic(vhdSize(requiredSize(chosen)));
             }
             case DIFFERENCING -> {
                 if (parent == null) {
@@ -115,7 +118,7 @@ public final class CreateCommand implements Callable<Integer> {
                 }
                 refuseFor(chosen, "--zero-fill", zeroFill);
                 CreateOptions d = CreateOptions.differencing(parent);
-                yield size == null ? d : new CreateOptions(d.type(), sectorMultiple(size), d.blockSize(), d.parent(),
+                yield size == null ? d : new CreateOptions(d.type(), vhdSize(size), d.blockSize(), d.parent(),
                         d.zeroFill(), d.creator(), d.uniqueId(), d.timestamp());
             }
         };
@@ -152,6 +155,22 @@ public final class CreateCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
+    /**
+     * Refuses a FILE that names a folder: typed with a trailing '/' (a usage error; the path itself has
+     * lost the '/'), or an existing directory.
+     */
+    private void checkFileName() throws FileSystemException {
+        String typed = spec.positionalParameters().getFirst().originalStringValues().getFirst();
+        if (typed.endsWith("/")) {
+            throw new ParameterException(spec.commandLine(), "'" + typed + "' ends in '/', so it names a folder, not"
+                    + " the new VHD file; give the file's name, e.g. " + typed + "disk.vhd");
+        }
+        if (Files.isDirectory(file)) {
+            throw new FileSystemException(file.toString(), null, "is a directory, not a VHD file; give the new"
+                    + " file's name, e.g. " + file.resolve("disk.vhd"));
+        }
+    }
+
     private long requiredSize(DiskType chosen) {
         if (size == null) {
             throw new ParameterException(spec.commandLine(),
@@ -165,6 +184,18 @@ public final class CreateCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(),
                     option + " does not apply to a " + chosen.name().toLowerCase(Locale.ROOT) + " disk");
         }
+    }
+
+    /**
+     * The size if a VHD can have it: at most {@link org.vhdkit.vhd.Vhd#MAX_SIZE} (refused, in units) and a
+     * whole number of sectors ({@link #sectorMultiple}).
+     */
+    static long vhdSize(long bytes) throws CommandFailure {
+        if (bytes > org.vhdkit.vhd.Vhd.MAX_SIZE) {
+            throw CommandFailure.refused("the size " + Size.exact(bytes) + " is larger than a VHD can be (at most"
+                    + " 2040 GiB)");
+        }
+        return sectorMultiple(bytes);
     }
 
     /** The size if it is a whole number of sectors; otherwise refused, naming the nearest size that is. */

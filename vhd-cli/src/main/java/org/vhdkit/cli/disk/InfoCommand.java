@@ -47,7 +47,7 @@ import picocli.CommandLine.Model.CommandSpec;
  *                  locators: [{platform, offset, length, space, path}]}
  * chain            with --chain: the same object (without chain and warnings) for the parent, the
  *                  grandparent, ...; otherwise null
- * warnings         array of strings, from every layer
+ * warnings         array of strings, from every layer; a parent that cannot be found is one
  * </pre>
  *
  * <p>A differencing disk whose parent cannot be found is still described (parent.path null), and
@@ -92,7 +92,8 @@ public final class InfoCommand implements Callable<Integer> {
             // Still show what the child itself says: which parent it wants, and where it looked.
             Optional<LayerFacts> own = LayerFacts.readWithoutParent(file);
             if (own.isPresent()) {
-                print(DiskSummary.of(own.get()), null, List.of());
+                // JSON readers see the missing parent in the document too; stderr says it once, below.
+                print(DiskSummary.of(own.get()), null, output.json() ? List.of(e.getMessage()) : List.of());
             }
             throw e;
         } catch (IOException e) {

@@ -98,7 +98,8 @@ public final class MeasureCommand implements Callable<Integer> {
         List<String> warnings = new ArrayList<>();
         try {
             if (source == null) {
-                measurement = Measurement.ofNew(type, CreateCommand.sectorMultiple(size), block);
+                measurement = Measurement.ofNew(type, type == ImageType.RAW ? CreateCommand.sectorMultiple(size)
+                        : CreateCommand.vhdSize(size), block);
             } else {
                 measurement = measureConversion(block, warnings);
             }

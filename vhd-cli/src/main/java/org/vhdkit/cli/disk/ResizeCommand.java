@@ -83,6 +83,11 @@ public final class ResizeCommand implements Callable<Integer> {
         static final class Converter implements CommandLine.ITypeConverter<SizeChange> {
             @Override
             public SizeChange convert(String value) {
+                if (value.startsWith("-")) {
+                    throw new CommandLine.TypeConversionException("'" + value + "': shrinking by an amount is not"
+                            + " supported; give the new size itself, e.g. --size 8G ('vhd info FILE' shows the"
+                            + " current size)");
+                }
                 boolean relative = value.startsWith("+");
                 try {
                     return new SizeChange(relative, Size.parse(relative ? value.substring(1) : value));
@@ -105,7 +110,7 @@ public final class ResizeCommand implements Callable<Integer> {
         if (size.relative()) {
             newSize = Math.addExact(currentSize(), size.bytes());
         }
-        newSize = CreateCommand.sectorMultiple(newSize);
+        newSize = CreateCommand.vhdSize(newSize);
         ResizeResult result;
         try (ProgressBar bar = ProgressBar.start("Checking", quiet)) {
             result = ImageEdits.resize(file, newSize, allowShrink, bar);

@@ -134,7 +134,7 @@ public final class SetCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private FooterChanges changes() {
+    private FooterChanges changes() throws CommandFailure {
         FooterChanges changes = FooterChanges.NONE;
         if (identity != null) {
             changes = changes.withUniqueId(identity.newUuid ? UUID.randomUUID() : identity.uuid);
@@ -144,11 +144,14 @@ public final class SetCommand implements Callable<Integer> {
         }
         if (creatorVersion != null) {
             Matcher m = VERSION.matcher(creatorVersion);
-            int major = m.matches() ? Integer.parseInt(m.group(1)) : -1;
-            int minor = m.matches() ? Integer.parseInt(m.group(2)) : -1;
-            if (major < 0 || major > 0xFFFF || minor > 0xFFFF) {
+            if (!m.matches()) {
                 throw new ParameterException(spec.commandLine(), "--creator-version: '" + creatorVersion
                         + "' is not MAJOR.MINOR with each part from 0 to 65535, e.g. 10.0");
+            }
+            int major = Integer.parseInt(m.group(1));
+            int minor = Integer.parseInt(m.group(2));
+            if (major > 0xFFFF || minor > 0xFFFF) {
+                throw CommandFailure.refused("--creator-version: " + creatorVersion + " has a part above 65535");
             }
             changes = changes.withCreatorVersion(major << 16 | minor);
         }

@@ -117,6 +117,9 @@ final class VmAttachCommand extends OneVmCommand {
                 throw VmCommand.failure(e, what);
             }
             check(attachment);
+            if (attachment.kind() == Attachment.Kind.DISK) {
+                DiskChains.refuseShared(config, attachment, what);
+            }
             try {
                 if (hot) {
                     VmHotPlug.add(machine, attachment);

@@ -2,6 +2,7 @@ package org.vhdkit.cli.vm;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -37,7 +38,9 @@ import picocli.CommandLine.Option;
  * tree problem or a corrupt image remains, 3 when only leaked space does, as {@code vhd check}.
  *
  * <p>JSON: {@code vm}, {@code tree} ({@code problems}, {@code repairs}), {@code files}: [{@code file,
- * status, findings: [{severity, code, message, offset, repaired}]}], {@code unreadable} (files whose
+ * status, findings: [{severity, code, message, offset, repaired}]}], {@code missing}: [{@code slot, path}]
+ * (attached files that are not there), {@code shared}: [{@code file, slots}] (a file in several disks'
+ * chains), {@code unreadable} (files whose
  * chain could not be followed, one line each), {@code exitCode}.
  *
  * <p>Thread-safety: a command object serves one run on one thread.
@@ -75,7 +78,16 @@ final class VmCheckCommand extends OneVmCommand {
     record Tree(List<String> problems, List<String> repairs) {
     }
 
-    record Report(String vm, Tree tree, List<FileReport> files, List<String> unreadable, int exitCode) {
+    /** An attachment whose file is not there. */
+    record Missing(String slot, String path) {
+    }
+
+    /** A file in the chains of several disks (slots): the VM cannot start. */
+    record Shared(String file, List<String> slots) {
+    }
+
+    record Report(String vm, Tree tree, List<FileReport> files, List<Missing> missing, List<Shared> shared,
+                  List<String> unreadable, int exitCode) {
     }
 
     @Override
@@ -99,19 +111,25 @@ final class VmCheckCommand extends OneVmCommand {
                 throw VmCommand.failure(e);
             }
             List<String> unreadable = new ArrayList<>();
+            List<Missing> missing = VmCommand.missingFiles(machine.configuration()).stream()
+                    .map(a -> new Missing(a.slot().toString(), a.path().toString())).toList();
+            List<Shared> shared = DiskChains.shared(machine.configuration()).entrySet().stream()
+                    .map(e -> new Shared(e.getKey().toString(), e.getValue().stream().map(Object::toString).toList()))
+                    .toList();
             List<CheckReport> reports = new ArrayList<>();
             for (Path file : files(machine.configuration(), tree.list(), unreadable)) {
                 reports.add(repair ? ImageCheck.repair(file, ProgressListener.NONE)
                         : ImageCheck.check(file, ProgressListener.NONE));
             }
-            int exit = problems.isEmpty() && unreadable.isEmpty() ? ExitCodes.OK : ExitCodes.CORRUPT;
+            int exit = problems.isEmpty() && unreadable.isEmpty() && missing.isEmpty() && shared.isEmpty() ? ExitCodes.OK
+                    : ExitCodes.CORRUPT;
             for (CheckReport r : reports) {
                 int code = CheckCommand.exitCode(r.status());
                 if (code == ExitCodes.CORRUPT || code == ExitCodes.LEAKS && exit == ExitCodes.OK) {
                     exit = code;
                 }
             }
-            print(machine, problems, repairs, reports, unreadable, exit);
+            print(machine, problems, repairs, reports, missing, shared, unreadable, exit);
             return exit;
         });
     }
@@ -128,6 +146,9 @@ final class VmCheckCommand extends OneVmCommand {
         }
         Set<Path> all = new LinkedHashSet<>();
         for (Path top : tops) {
+            if (!Files.exists(top)) {
+                continue; // a missing attachment, or a missing layer the tree check names
+            }
             all.add(top);
             try (VhdDisk disk = Vhd.openReadOnly(top)) {
                 for (VhdDisk layer : disk.chain()) {
@@ -143,12 +164,13 @@ final class VmCheckCommand extends OneVmCommand {
     }
 
     private void print(VirtualMachine machine, List<String> problems, List<String> repairs, List<CheckReport> reports,
-            List<String> unreadable, int exit) {
+            List<Missing> missing, List<Shared> shared, List<String> unreadable, int exit) {
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
             List<FileReport> files = reports.stream().map(r -> new FileReport(r.path().toString(),
                     r.status().name().toLowerCase(Locale.ROOT), r.findings().stream().map(Item::of).toList())).toList();
-            Json.print(out, new Report(machine.name(), new Tree(problems, repairs), files, unreadable, exit));
+            Json.print(out, new Report(machine.name(), new Tree(problems, repairs), files, missing, shared,
+                    unreadable, exit));
         } else {
             out.println("Snapshot tree of '" + machine.name() + "': " + (problems.isEmpty() ? "consistent"
                     : problems.size() + (problems.size() == 1 ? " problem" : " problems")));
@@ -162,6 +184,10 @@ final class VmCheckCommand extends OneVmCommand {
                             + f.message() + (f.repaired() ? " (repaired)" : ""));
                 }
             }
+            missing.forEach(m -> out.println("  missing  " + m.slot() + "  " + m.path() + ": no such file; put it back,"
+                    + " or detach it with 'vhd vm detach " + machine.name() + " --controller " + m.slot() + "'"));
+            shared.forEach(s -> out.println("  shared  " + s.file() + ": in the chains of " + String.join(" and ",
+                    s.slots()) + "; a file can be in a VM's disks once, so it cannot start: detach all but one"));
             unreadable.forEach(u -> out.println("  unreadable  " + u));
         }
         out.flush();

@@ -2,6 +2,7 @@ package org.vhdkit.cli.vm;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -12,10 +13,12 @@ import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.stack.ic.IntegrationServices;
 import org.vhdkit.stack.ide.EmulatedIde;
 import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.FolderInUseException;
 import org.vhdkit.stack.vm.Hypervisor;
 import org.vhdkit.stack.vm.HypervisorOptions;
 import org.vhdkit.stack.vm.VirtualMachine;
+import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmConfigurationException;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmStateException;
@@ -52,8 +55,9 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "Creates, configures and runs virtual machines: generation-1 VMs as Hyper-V (Server 2008 R2) has them,"
                     + " with IDE and synthetic SCSI controllers, VHD disks, DVD drives and pass-through disks.",
-            "Each VM is a folder under --vm-root (default $XDG_DATA_HOME/vhdkit/vms, or ~/.local/share/vhdkit/vms)"
-                    + " holding its configuration and, when Saved, its saved state; its disks stay where they are.",
+            "Each VM is a folder under --vm-root, which holds its configuration and, when Saved, its saved state;"
+                    + " its disks stay where they are. The default --vm-root is $XDG_DATA_HOME/vhdkit/vms, or"
+                    + " ~/.local/share/vhdkit/vms without XDG_DATA_HOME.",
             "",
             "A VM runs only while a vhd process hosts it. 'vhd vm start NAME' starts it and stays in the foreground"
                     + " until it is Off or Saved; Ctrl-C there turns it off (disks flushed and closed, exit 130)."
@@ -104,7 +108,8 @@ public final class VmCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Option(names = "--vm-root", paramLabel = "DIR", scope = ScopeType.INHERIT,
-            description = "The folder of VMs (default: $XDG_DATA_HOME/vhdkit/vms or ~/.local/share/vhdkit/vms).")
+            description = "The folder of VMs. Default:%n$XDG_DATA_HOME/vhdkit/vms, or without%nXDG_DATA_HOME"
+                    + " ~/.local/share/vhdkit/vms.")
     Path root;
 
     /** The host process this command runs inside (a command sent by another process), or null. */
@@ -258,6 +263,28 @@ public final class VmCommand implements Callable<Integer> {
             return CommandFailure.refused(what + ": " + c.problem(), e);
         }
         return failure(e);
+    }
+
+    /** The attachments of {@code config} whose file (a VHD, an ISO image, a pass-through device) is not there. */
+    static List<Attachment> missingFiles(VmConfiguration config) {
+        return config.attachments().stream().filter(a -> a.path() != null && !Files.exists(a.path())).toList();
+    }
+
+    /**
+     * Refuses to start {@code machine} when a file it has attached is missing (a disk merged or
+     * deleted under it), naming the slot and the path and how to fix it: an I/O error, as a missing
+     * file is everywhere.
+     */
+    static void refuseMissingFiles(VirtualMachine machine, String what) throws CommandFailure {
+        List<Attachment> missing = missingFiles(machine.configuration());
+        if (!missing.isEmpty()) {
+            Attachment a = missing.getFirst();
+            boolean dvd = a.kind() == Attachment.Kind.DVD;
+            throw CommandFailure.io(what + ": its " + (dvd ? "DVD image" : a.kind() == Attachment.Kind.DISK ? "disk"
+                    : "pass-through disk") + " at " + a.slot() + ", " + a.path() + ", is missing (no such file);"
+                    + " put the file back, or " + (dvd ? "eject it with 'vhd vm dvd eject " : "detach it with 'vhd vm"
+                    + " detach ") + machine.name() + " --controller " + a.slot() + "'");
+        }
     }
 
     /** {@link #failure(VmException, String)} for an operation whose refusals carry their own words. */

@@ -39,9 +39,10 @@ import picocli.CommandLine;
  * path costs). It hosts the VM as {@code vhd vm start} does (other terminals can pause,
  * save or stop it), or runs in the process already hosting the folder.
  *
- * <p>Human output: a heading, one line per phase (requests, bytes, seconds, IOPS, MB/s, VMBus
- * signals and interrupts per request, sectors that differ, requests that failed), the port I/O
- * intercepts the run cost, and the state the VM ended in. With {@code --output json} one object:
+ * <p>Human output: a heading, one line per phase (requests, and for a phase that moved data bytes,
+ * seconds, IOPS and MiB/s; on the synthetic path VMBus signals and interrupts per request; sectors
+ * that differ, requests that failed), what the run cost (VMBus signals on the synthetic path, port
+ * I/O intercepts on IDE), and the state the VM ended in. With {@code --output json} one object:
  * <pre>
  * name, disk (the slot), path, mode ("synthetic", or the IDE mode: "pio", "pio-multiple", "dma"),
  * blockSize, queueDepth (1 on IDE),
@@ -158,8 +159,7 @@ final class VmRunCommand extends OneVmCommand {
             throw new ParameterException(spec.commandLine(), "--count and --duration are for --workload random");
         }
         if (span != null && (span <= 0 || span % 512 != 0)) {
-            throw new ParameterException(spec.commandLine(), "--span must be a positive multiple of 512 bytes, not "
-                    + span);
+            throw CommandFailure.refused("--span must be a positive multiple of 512 bytes, not " + span);
         }
         long mixCount = !random ? 0 : count != null ? count : duration == null ? 10_000 : 0;
         int depth = queueDepth == null ? 8 : queueDepth;
@@ -169,6 +169,7 @@ final class VmRunCommand extends OneVmCommand {
             VmConfiguration config = machine.configuration();
             String what = "cannot run the workload on '" + machine.name() + "'";
             Attachment target = target(config, what);
+            VmCommand.refuseMissingFiles(machine, what);
             boolean ide = target.slot().bus() == Slot.Bus.IDE;
             if (target.readOnly() && (chosen.contains(Phase.PATTERN) || random && readPercent < 100)) {
                 throw CommandFailure.refused(what + ": " + target.slot() + " is attached read-only, and the"
@@ -327,12 +328,18 @@ final class VmRunCommand extends OneVmCommand {
                     + " (emulated IDE)"));
             int width = reports.stream().filter(r -> !r.phase().startsWith("failed"))
                     .mapToInt(r -> r.phase().length()).max().orElse(0) + 1;
+            boolean synthetic = run.mode().equals("synthetic");
             for (Workload.Report r : reports) {
                 out.println("  " + (r.phase().startsWith("failed") ? r.phase()
-                        : String.format("%-" + width + "s ", r.phase() + ":") + describe(r)));
+                        : String.format("%-" + width + "s ", r.phase() + ":") + describe(r, synthetic)));
             }
-            out.println(String.format(Locale.ROOT, "Intercepts: %d for %d requests (%.3f per request); VMBus signals:"
-                    + " %d (%.3f per request)", intercepts, requests, perRequest, signals, signalsPerRequest));
+            // What each path costs: VMBus signals on the synthetic one (it has no intercepts), port I/O
+            // intercepts on emulated IDE (it has no VMBus).
+            out.println(synthetic
+                    ? String.format(Locale.ROOT, "VMBus signals: %d for %d requests (%.3f per request)", signals, requests,
+                            signalsPerRequest)
+                    : String.format(Locale.ROOT, "Intercepts: %d for %d requests (%.3f per request)", intercepts,
+                            requests, perRequest));
             out.println("'" + machine.name() + "' is " + state + (stopReason == null || stopReason.equals("saved")
                     || stopReason.equals("the guest powered off") ? "" : ": " + stopReason)
                     + (state.equals("Saved") ? "; 'vhd vm run' with the same options carries on from where it was" : ""));
@@ -341,11 +348,23 @@ final class VmRunCommand extends OneVmCommand {
         return clean ? ExitCodes.OK : ExitCodes.DIFFERENT;
     }
 
-    private static String describe(Workload.Report r) {
-        StringBuilder s = new StringBuilder(String.format(Locale.ROOT,
-                "%d %s, %s in %.3f s: %.0f IOPS, %.1f MB/s; %.3f signals, %.3f interrupts per request",
-                r.requests(), r.requests() == 1 ? "request" : "requests", Size.human(r.bytes()), r.nanos() / 1e9, r.iops(), r.megabytesPerSecond(),
-                r.signalsPerRequest(), r.interruptsPerRequest()));
+    /**
+     * One phase: its requests and, when it moved data, bytes, IOPS and MiB/s (binary, as the sizes);
+     * on the synthetic path the VMBus signals and interrupts per request, which IDE has not.
+     */
+    private static String describe(Workload.Report r, boolean synthetic) {
+        double seconds = r.nanos() / 1e9;
+        StringBuilder s = new StringBuilder(r.requests() + (r.requests() == 1 ? " request" : " requests"));
+        if (r.bytes() > 0) {
+            s.append(String.format(Locale.ROOT, ", %s in %.3f s: %.0f IOPS, %.1f MiB/s", Size.human(r.bytes()), seconds,
+                    r.iops(), seconds == 0 ? 0 : r.bytes() / seconds / (1 << 20)));
+        } else {
+            s.append(String.format(Locale.ROOT, " in %.3f s", seconds));
+        }
+        if (synthetic) {
+            s.append(String.format(Locale.ROOT, "; %.3f signals, %.3f interrupts per request", r.signalsPerRequest(),
+                    r.interruptsPerRequest()));
+        }
         if (r.mismatches() > 0) {
             s.append("; ").append(r.mismatches()).append(" sectors differ, the first at LBA ").append(r.firstMismatch());
         }

@@ -70,6 +70,7 @@ final class VmStartCommand extends OneVmCommand {
         boolean resuming = machine.state() == VmState.SAVED;
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        VmCommand.refuseMissingFiles(machine, "cannot start '" + machine.name() + "'");
         try {
             machine.start(idleGuest());
         } catch (VmException e) {

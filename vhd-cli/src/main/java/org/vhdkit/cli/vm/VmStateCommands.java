@@ -185,7 +185,7 @@ final class VmStateCommands {
                 default -> Duration.ofSeconds(n);
             };
             if (d.isZero()) {
-                throw new CommandLine.TypeConversionException("'" + value + "': a timeout must be longer than 0");
+                throw new ErrorReporter.OutOfRange("'" + value + "': a duration must be longer than 0");
             }
             return d;
         }

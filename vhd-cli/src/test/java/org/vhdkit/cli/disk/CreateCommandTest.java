@@ -124,9 +124,11 @@ class CreateCommandTest extends OnJimfs {
     @Test
     void sizeBeyondTheFormat() {
         CliRun run = vhd(fs, "create", "--size", "2041G", "disk.vhd");
-        assertEquals("vhd: the size 2191507062784 is larger than a VHD can be (2040 GiB, 2190433320960 bytes)",
+        assertEquals("vhd: the size 2041 GiB (2191507062784 bytes) is larger than a VHD can be (at most 2040 GiB)",
                 run.assertFailure(ExitCodes.REFUSED));
         assertFalse(Files.exists(fs.getPath("disk.vhd")));
+        assertEquals("vhd: the size 3 TiB (3298534883328 bytes) is larger than a VHD can be (at most 2040 GiB)",
+                vhd(fs, "create", "--type", "fixed", "--size", "3T", "disk.vhd").assertFailure(ExitCodes.REFUSED));
     }
 
     @Test
@@ -165,6 +167,18 @@ class CreateCommandTest extends OnJimfs {
         assertEquals("vhd: disk.vhd: the file exists already; refusing to overwrite it",
                 vhd(fs, "create", "--size", "10G", "disk.vhd").assertFailure(ExitCodes.IO));
         assertEquals("precious", Files.readString(fs.getPath("disk.vhd")));
+    }
+
+    /** A name that ends in '/' names a folder: refused, not taken as the file 's'. */
+    @Test
+    void fileNamedAsAFolder() throws IOException {
+        assertEquals("vhd: 's/' ends in '/', so it names a folder, not the new VHD file; give the file's name, e.g."
+                + " s/disk.vhd; try 'vhd create --help'", vhd(fs, "create", "--size", "1G", "s/").assertFailure(ExitCodes.USAGE));
+        assertFalse(Files.exists(fs.getPath("s")));
+        Files.createDirectory(fs.getPath("images"));
+        assertEquals("vhd: images: is a directory, not a VHD file; give the new file's name, e.g. images/disk.vhd",
+                vhd(fs, "create", "--size", "1G", "images").assertFailure(ExitCodes.IO));
+        assertTrue(Files.isDirectory(fs.getPath("images")));
     }
 
     @Test

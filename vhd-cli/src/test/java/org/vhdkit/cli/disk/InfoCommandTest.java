@@ -286,6 +286,8 @@ class InfoCommandTest extends OnJimfs {
         assertTrue(child.get("parent").get("path").isNull());
         assertEquals(ID, child.get("parent").get("uuid").asText());
         assertTrue(child.get("chain").isNull());
+        assertEquals(1, child.get("warnings").size(), child::toString);
+        assertEquals(error.substring("vhd: ".length()), child.get("warnings").get(0).asText());
     }
 
     @Test

@@ -91,8 +91,8 @@ class MeasureCommandTest extends OnJimfs {
     void refusedValues() {
         assertEquals("vhd: the size 1000 bytes is not a multiple of 512; the nearest valid size is 1024 bytes"
                 + " (--size 1K)", vhd(fs, "measure", "--type", "dynamic", "--size", "1000").assertFailure(ExitCodes.REFUSED));
-        assertTrue(vhd(fs, "measure", "--type", "fixed", "--size", "2041G").assertFailure(ExitCodes.REFUSED)
-                .contains("larger than a VHD can be"));
+        assertEquals("vhd: the size 2041 GiB (2191507062784 bytes) is larger than a VHD can be (at most 2040 GiB)",
+                vhd(fs, "measure", "--type", "fixed", "--size", "2041G").assertFailure(ExitCodes.REFUSED));
         assertEquals("vhd: the block size must be a power of two from 512 bytes to 256 MiB; 3072 is not",
                 vhd(fs, "measure", "--type", "dynamic", "--block-size", "3K", "--size", "1G")
                         .assertFailure(ExitCodes.REFUSED));

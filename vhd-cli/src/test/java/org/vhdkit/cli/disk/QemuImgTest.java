@@ -78,4 +78,34 @@ class QemuImgTest {
         assertEquals("qemu", info.get("creator").get("application").asText());
         assertEquals("dynamic", info.get("type").asText());
     }
+
+    /**
+     * What the README warns of, as the installed qemu does it: a differencing VHD opens with no
+     * backing file, and converting it keeps none of the parent's data; a fixed VHD probes as raw.
+     */
+    @Test
+    void qemuDoesNotFollowVhdParentsAndProbesFixedAsRaw() throws IOException {
+        Path base = tmp.resolve("base.vhd");
+        Path child = tmp.resolve("child.vhd");
+        vhd("create", "--size", "1M", base.toString()).assertSuccess();
+        try (org.vhdkit.vhd.VhdDisk disk = org.vhdkit.vhd.Vhd.open(base, org.vhdkit.vhd.OpenOptions.READ_WRITE)) {
+            byte[] data = new byte[4096];
+            java.util.Arrays.fill(data, (byte) 0x5a);
+            disk.write(0, data);
+        }
+        vhd("create", "--parent", base.toString(), child.toString()).assertSuccess();
+        JsonNode info = qemuInfo(child);
+        assertEquals(null, info.get("backing-filename"), info::toString);
+        Path raw = tmp.resolve("child.raw");
+        ExternalTools.run(TIMEOUT, "qemu-img", "convert", "-O", "raw", child.toString(), raw.toString())
+                .requireSuccess();
+        assertEquals(0, java.nio.file.Files.readAllBytes(raw)[0], "qemu-img convert kept the parent's data");
+
+        Path fixed = tmp.resolve("fixed.vhd");
+        vhd("create", "--type", "fixed", "--size", "1M", fixed.toString()).assertSuccess();
+        JsonNode probed = JSON.readTree(ExternalTools.run(TIMEOUT, "qemu-img", "info", "--output=json",
+                fixed.toString()).requireSuccess().stdout());
+        assertEquals("raw", probed.get("format").asText());
+        assertEquals((1 << 20) + 512, probed.get("virtual-size").asLong());
+    }
 }

@@ -98,6 +98,13 @@ class SetCommandTest extends OnJimfs {
         }
     }
 
+    /** A value that parses but is out of range is refused (65); one that does not parse is a usage error. */
+    @Test
+    void aCreatorVersionOutOfRangeIsRefused() {
+        assertEquals("vhd: --creator-version: 10.70000 has a part above 65535", vhd(fs, "set", "--creator-version",
+                "10.70000", "disk.vhd").assertFailure(ExitCodes.REFUSED));
+    }
+
     @Test
     void aMissingFileIsAnIoError() {
         assertEquals("vhd: nothing.vhd: no such file", vhd(fs, "set", "--new-uuid", "nothing.vhd")

@@ -115,6 +115,38 @@ class VmAttachCommandTest {
         assertEquals(1, vms.vm("show", "-o", "json", "web").assertSuccess().json().get("attachments").size());
     }
 
+    /** A file may be in a VM's chains once, as a top or as a parent: the VM could never open it twice. */
+    @Test
+    void aFileAlreadyInAChainIsRefusedAndVmCheckReportsIt() throws Exception {
+        Path child = tmp.resolve("child.vhd");
+        CliRun.vhd(java.nio.file.FileSystems.getDefault(), "create", "--parent", a.toString(), child.toString())
+                .assertSuccess();
+        attach("--controller", "scsi:0:0", child.toString()).assertSuccess();
+        assertEquals("vhd: cannot attach the disk " + a + " to 'web': " + a + " is already in the chain of the disk"
+                + " at scsi:0:0 (" + child + "); a file can be in a VM's disks once, as a disk or as a parent",
+                attach("--controller", "scsi:0:1", a.toString()).assertFailure(ExitCodes.REFUSED));
+
+        // The other way round: a child whose parent is attached already.
+        vms.vm("detach", "web", "--controller", "scsi:0:0").assertSuccess();
+        attach("--controller", "scsi:0:1", a.toString()).assertSuccess();
+        assertEquals("vhd: cannot attach the disk " + child + " to 'web': " + a + " is already in the chain of the"
+                + " disk at scsi:0:1 (" + a + "); a file can be in a VM's disks once, as a disk or as a parent",
+                attach("--controller", "scsi:0:0", child.toString()).assertFailure(ExitCodes.REFUSED));
+
+        // A configuration that has it anyway (made before this rule): vm check says so.
+        Path config;
+        try (var files = Files.walk(vms.root())) {
+            config = files.filter(f -> f.getFileName().toString().equals("config.json")).findFirst().orElseThrow();
+        }
+        String json = Files.readString(config);
+        Files.writeString(config, json.replaceFirst("\"attachments\"\\s*:\\s*\\[", "\"attachments\":[{\"slot\":\"scsi:0:0\","
+                + "\"kind\":\"disk\",\"path\":\"" + child + "\",\"readOnly\":false},"));
+        assertEquals(2, vms.vm("show", "-o", "json", "web").assertSuccess().json().get("attachments").size());
+        CliRun check = vms.vm("check", "web");
+        assertEquals(ExitCodes.CORRUPT, check.exitCode(), check.out() + check.err());
+        assertTrue(check.out().contains("shared  " + a + ": in the chains of scsi:0:0 and scsi:0:1"), check.out());
+    }
+
     @Test
     void commandLinesThatDoNotSayASlotOrAFile() {
         assertEquals("vhd: --controller scsi:0 needs --lun L, the LUN on that controller (0 to 63); try 'vhd vm"

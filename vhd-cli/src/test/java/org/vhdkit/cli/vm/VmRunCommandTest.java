@@ -47,13 +47,13 @@ class VmRunCommandTest {
                 "--queue-depth", "32", "--count", "2000").assertSuccess();
         List<String> lines = run.out().lines().toList();
         assertEquals("Workload on scsi:0:0 of 'web' (" + disk + "): 4 KiB requests, 32 in flight", lines.get(0));
-        assertTrue(lines.get(1).matches("  write: {2}4096 requests, 16 MiB in [0-9.]+ s: [0-9]+ IOPS, [0-9.]+ MB/s;"
+        assertTrue(lines.get(1).matches("  write: {2}4096 requests, 16 MiB in [0-9.]+ s: [0-9]+ IOPS, [0-9.]+ MiB/s;"
                 + " [0-9.]+ signals, [0-9.]+ interrupts per request"), lines.get(1));
         assertTrue(lines.get(2).startsWith("  verify: 4096 requests, 16 MiB in "), lines.get(2));
         assertTrue(lines.get(3).matches("  mix: {4}2000 requests, 7.81 MiB in .* IOPS, .*"), lines.get(3));
-        assertTrue(lines.get(4).startsWith("  flush:  1 request, 0 bytes in "), lines.get(4));
-        assertTrue(lines.get(5).matches("Intercepts: 0 for 10193 requests \\(0\\.000 per request\\); VMBus signals: [0-9]+"
-                + " \\([0-9.]+ per request\\)"), lines.get(5));
+        assertTrue(lines.get(4).startsWith("  flush:  1 request in "), lines.get(4));
+        assertTrue(lines.get(5).matches("VMBus signals: [0-9]+ for 10193 requests \\([0-9.]+ per request\\)"),
+                lines.get(5));
         assertEquals("'web' is Off", lines.get(6));
         assertEquals(7, lines.size());
 
@@ -116,6 +116,12 @@ class VmRunCommandTest {
                 vms.vm("run", "web", "--block-size", "1000").assertFailure(ExitCodes.REFUSED));
         assertEquals(prefix + "a queue depth of 1 to 256, not 0",
                 vms.vm("run", "web", "--queue-depth", "0").assertFailure(ExitCodes.REFUSED));
+        // One rule: a value that parses but is out of range is refused (65), as a size or block size is.
+        assertEquals("vhd: --span must be a positive multiple of 512 bytes, not 1000",
+                vms.vm("run", "web", "--span", "1000").assertFailure(ExitCodes.REFUSED));
+        assertEquals("vhd: invalid value for option '--duration': '0s': a duration must be longer than 0; try 'vhd"
+                + " vm run --help'", vms.vm("run", "web", "--workload", "random", "--duration", "0s")
+                .assertFailure(ExitCodes.REFUSED));
         assertEquals("vhd: --count and --duration are for --workload random; try 'vhd vm run --help'",
                 vms.vm("run", "web", "--count", "5").assertFailure(ExitCodes.USAGE));
         assertTrue(vms.vm("run", "web", "--workload", "fast").assertFailure(ExitCodes.USAGE)
@@ -149,6 +155,13 @@ class VmRunCommandTest {
         CliRun run = vms.vm("run", "web", "--disk", "scsi:2:9", "--span", "2M").assertSuccess();
         assertTrue(run.out().startsWith("Workload on scsi:2:9 of 'web' (" + disk + ")"), run.out());
         assertTrue(run.out().contains("  write:  32 requests, 2 MiB in "), run.out());
+        // The synthetic path: rates in MiB/s like the sizes, and the VMBus signals and interrupts per request.
+        assertTrue(run.out().lines().anyMatch(l -> l.matches("  write:  32 requests, 2 MiB in [0-9.]+ s: [0-9]+ IOPS,"
+                + " [0-9.]+ MiB/s; [0-9.]+ signals, [0-9.]+ interrupts per request")), run.out());
+        assertTrue(run.out().lines().anyMatch(l -> l.matches("  flush: +1 request in [0-9.]+ s; [0-9.]+ signals, [0-9.]+"
+                + " interrupts per request")), run.out());
+        assertTrue(run.out().lines().anyMatch(l -> l.matches("VMBus signals: [0-9]+ for [0-9]+ requests \\([0-9.]+ per"
+                + " request\\)")), run.out());
     }
 
     @Test
@@ -159,11 +172,13 @@ class VmRunCommandTest {
         List<String> lines = pio.out().lines().toList();
         assertEquals("Workload on ide:0:0 of 'web' (" + ide + "): 64 KiB requests, one at a time by PIO (emulated"
                 + " IDE)", lines.get(0));
-        assertTrue(lines.get(1).startsWith("  write:  16 requests, 1 MiB in "), lines.get(1));
-        assertTrue(lines.get(2).startsWith("  verify: 16 requests, 1 MiB in "), lines.get(2));
-        assertTrue(lines.get(3).startsWith("  flush:  1 request, 0 bytes in "), lines.get(3));
-        assertTrue(lines.get(4).matches("Intercepts: [0-9]+ for 33 requests \\([0-9.]+ per request\\); VMBus signals: 0"
-                + " \\(0\\.000 per request\\)"), lines.get(4));
+        // IDE has no VMBus: no signals; sizes and rates both binary; a flush moves no data, so no rate.
+        assertTrue(lines.get(1).matches("  write:  16 requests, 1 MiB in [0-9.]+ s: [0-9]+ IOPS, [0-9.]+ MiB/s"),
+                lines.get(1));
+        assertTrue(lines.get(2).matches("  verify: 16 requests, 1 MiB in [0-9.]+ s: [0-9]+ IOPS, [0-9.]+ MiB/s"),
+                lines.get(2));
+        assertTrue(lines.get(3).matches("  flush:  1 request in [0-9.]+ s"), lines.get(3));
+        assertTrue(lines.get(4).matches("Intercepts: [0-9]+ for 33 requests \\([0-9.]+ per request\\)"), lines.get(4));
         assertEquals("'web' is Off", lines.get(5));
 
         JsonNode dma = vms.vm("run", "web", "-o", "json", "--disk", "ide:0:0", "--mode", "dma", "--workload",

@@ -173,6 +173,26 @@ class VmSnapshotCommandTest {
         assertTrue(vms.vm("snapshot").assertFailure(ExitCodes.USAGE).contains("no snapshot command given"));
     }
 
+    /** A disk deleted under the VM (e.g. merged away): a finding of 'vm check', and start says how to fix it. */
+    @Test
+    void aMissingDiskIsAFindingAndStartNamesSlotAndPath() throws Exception {
+        Files.delete(disk);
+        CliRun check = vms.vm("check", "web");
+        assertEquals(ExitCodes.CORRUPT, check.exitCode(), check.err());
+        assertEquals("", check.err());
+        assertTrue(check.out().contains("missing  scsi:0:0  " + disk + ": no such file"), check.out());
+        JsonNode json = vms.vm("check", "--output", "json", "web").json();
+        assertEquals(ExitCodes.CORRUPT, json.get("exitCode").asInt());
+        assertEquals("scsi:0:0", json.get("missing").get(0).get("slot").asText(), json.toString());
+        assertEquals(disk.toString(), json.get("missing").get(0).get("path").asText());
+
+        String expected = "vhd: cannot start 'web': its disk at scsi:0:0, " + disk + ", is missing (no such file);"
+                + " put the file back, or detach it with 'vhd vm detach web --controller scsi:0:0'";
+        assertEquals(expected, vms.vm("start", "web").assertFailure(ExitCodes.IO));
+        assertEquals(expected.replace("cannot start", "cannot run the workload on"),
+                vms.vm("run", "web").assertFailure(ExitCodes.IO));
+    }
+
     @Test
     void passThroughDisksAreSkippedWithAWarning() throws Exception {
         Path raw = Files.write(tmp.resolve("raw.img"), new byte[1 << 20]);

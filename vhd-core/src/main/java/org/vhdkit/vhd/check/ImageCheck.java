@@ -35,6 +35,8 @@ import org.vhdkit.vhd.io.ByteStore;
  * <tr><td>FIXED_SIZE_MISMATCH</td><td>corrupt</td><td>no</td><td>a fixed disk's file is shorter than its Current Size</td></tr>
  * <tr><td>SAVED_STATE, SIZE_ABOVE_LIMIT</td><td>warning</td><td>no</td><td>footer fields worth knowing</td></tr>
  * <tr><td>HEADER_PAST_END, HEADER_DAMAGED</td><td>corrupt</td><td>no</td><td>no usable dynamic header</td></tr>
+ * <tr><td>HEADER_RESERVED, PARENT_IN_DYNAMIC</td><td>warning</td><td>no</td><td>the header's reserved bytes, or a
+ * dynamic disk's parent name and locators, are not zero as the specification has them</td></tr>
  * <tr><td>HEADER_CHECKSUM</td><td>corrupt</td><td>when every other field is valid</td><td>the dynamic header's checksum is wrong</td></tr>
  * <tr><td>TABLE_SIZE</td><td>corrupt</td><td>when the table is larger (Max Table Entries set to what the
  * footer's size needs)</td><td>the table does not fit the disk</td></tr>
@@ -126,6 +128,29 @@ public final class ImageCheck {
         }
         findings.addAll(checkLink(path, before.type(), findings));
         return new CheckReport(path, before.type(), findings, true);
+    }
+
+    /**
+     * Reclaims the image's leaked space, as {@link #repair} does, when leaks (and warnings) are all the
+     * structures' check finds; otherwise leaves the image alone. Reads no data: what an edit that leaves
+     * blocks unreferenced (a shrink) calls once it is done. Each step is crash-safe, as in
+     * {@link #repair}.
+     *
+     * @return whether anything was reclaimed
+     */
+    public static boolean reclaimLeakedSpace(Path path) throws IOException {
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_WRITE)) {
+            Inspection.Result found = Inspection.run(store, ProgressListener.NONE, false);
+            boolean leaksOnly = found.problems().stream().map(p -> p.finding().severity())
+                    .noneMatch(s -> s == Severity.CORRUPT);
+            if (!leaksOnly || found.fixes().isEmpty()) {
+                return false;
+            }
+            for (Fix fix : found.fixes()) {
+                fix.apply(store);
+            }
+            return true;
+        }
     }
 
     /**

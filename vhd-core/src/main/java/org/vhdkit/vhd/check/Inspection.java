@@ -304,6 +304,7 @@ final class Inspection {
         }
         SparseLayout layout = new SparseLayout(header, headerAt, limit);
         boolean headerSound = layout.checkHeaderFields();
+        checkHeaderSpareFields(header, headerBytes, headerAt);
         if (layout.tableReadable()) {
             int[] table = readTable(header);
             layout.addBlocks(table);
@@ -337,6 +338,40 @@ final class Inspection {
                         + " (see the other findings), so the checksum may be the one field that is right");
             }
         }
+    }
+
+    /**
+     * What the spec says is zero and no reader uses: the header's reserved bytes, and in a dynamic
+     * (not differencing) disk the parent name and locators. Warnings: the image reads as it should.
+     */
+    private void checkHeaderSpareFields(DynamicHeader header, byte[] headerBytes, long headerAt) {
+        int nonZero = firstNonZero(headerBytes, DynamicHeader.RESERVED1_OFFSET, DynamicHeader.RESERVED1_OFFSET + 4);
+        if (nonZero < 0) {
+            nonZero = firstNonZero(headerBytes, DynamicHeader.RESERVED2_OFFSET, DynamicHeader.SIZE);
+        }
+        if (nonZero >= 0) {
+            findings.warning("HEADER_RESERVED", headerAt + nonZero, Messages.at("dynamic header Reserved",
+                    headerAt + nonZero, "not zero, as the specification has it"), "not a fault: no reader uses them");
+        }
+        long locators = header.locators().stream().filter(l -> !l.isEmpty()).count();
+        if (footer.diskType() == DiskType.DYNAMIC && (!header.parentName().isEmpty() || locators > 0)) {
+            findings.warning("PARENT_IN_DYNAMIC", headerAt + (header.parentName().isEmpty() ? HEADER_LOCATORS
+                            : DynamicHeader.PARENT_NAME_OFFSET), Messages.at("dynamic header", headerAt,
+                            "a dynamic disk names a parent" + (header.parentName().isEmpty() ? ""
+                                    : " '" + header.parentName() + "'") + (locators == 0 ? "" : " with " + locators
+                                    + (locators == 1 ? " parent locator" : " parent locators"))
+                                    + "; the specification has these fields zero unless the disk is differencing"),
+                    "not a fault: readers ignore them in a dynamic disk");
+        }
+    }
+
+    private static int firstNonZero(byte[] bytes, int from, int to) {
+        for (int i = from; i < to; i++) {
+            if (bytes[i] != 0) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /**

@@ -11,6 +11,7 @@ import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.check.ImageCheck;
 import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.BlockAllocationTable;
@@ -29,9 +30,10 @@ import org.vhdkit.vhd.io.ByteStore;
  * <h2>Shrinking</h2>
  * The range cut off must read as zeros, unless the caller lets its data go: for a fixed disk every
  * byte of it is read, for a sparse one only what its allocation map says some layer holds. A
- * differencing disk never becomes smaller than its parent. Blocks left wholly beyond the new end stay
- * in the file unreferenced, as leaked space that {@code vhd compact} or {@code vhd check --repair}
- * reclaims.
+ * differencing disk never becomes smaller than its parent. Blocks left wholly beyond the new end are
+ * unreferenced once the table is cut; the shrink then reclaims their space as
+ * {@code vhd check --repair} does ({@link ImageCheck#reclaimLeakedSpace}), so that it leaves a clean
+ * image.
  *
  * <h2>Steps, and what a crash between them leaves</h2>
  * Every write is one sector or lies in space nothing refers to yet, and each step is forced to
@@ -108,6 +110,9 @@ final class Resize {
             }
             tableMoved = image.isFixed() ? resizeFixed(image, newSize, checkpoint)
                     : resizeSparse(image, newSize, checkpoint);
+        }
+        if (!seen.isFixed() && newSize < oldSize) {
+            ImageCheck.reclaimLeakedSpace(file); // the blocks cut off, now leaked
         }
         Footer footer = seen.footer;
         DiskGeometry geometry = DiskGeometry.forSize(newSize);

@@ -1,8 +1,10 @@
 package org.vhdkit.vhd.image;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.VhdDisk;
@@ -198,7 +200,34 @@ public final class VhdReader {
                 // No copy either: report the trailer, which is where a reader looks first.
             }
         }
-        throw trailerProblem;
+        throw withTruncationHint(store, name, fileSize, trailerProblem);
+    }
+
+    /** How far back from the end a footer cookie is looked for when the trailer is not one. */
+    private static final long COOKIE_SEARCH_BYTES = 8 << 20;
+
+    /**
+     * {@code problem}, saying why the file looks truncated when it does: its size is not a whole
+     * number of sectors, or a footer cookie sits at a sector boundary before the end (within the
+     * last {@link #COOKIE_SEARCH_BYTES}).
+     */
+    private static VhdFormatException withTruncationHint(ByteStore store, String name, long fileSize,
+                                                         VhdFormatException problem) throws IOException {
+        String hint = null;
+        if (fileSize % VirtualDisk.SECTOR_SIZE != 0) {
+            hint = "the file is " + fileSize + " bytes, not a whole number of 512-byte sectors: it looks truncated";
+        } else {
+            byte[] cookie = Footer.COOKIE.getBytes(StandardCharsets.US_ASCII);
+            long stop = Math.max(0, fileSize - COOKIE_SEARCH_BYTES);
+            for (long at = fileSize - 2L * Footer.SIZE; at >= stop && hint == null; at -= VirtualDisk.SECTOR_SIZE) {
+                if (Arrays.equals(store.readBytes(at, cookie.length), cookie)) {
+                    hint = "a footer cookie sits at offset " + at + ", " + (fileSize - at) + " bytes before the end"
+                            + " of the file: it looks truncated or extended (a VHD ends with its footer)";
+                }
+            }
+        }
+        return hint == null ? problem
+                : new VhdFormatException(problem.file(), problem.field(), problem.offset(), problem.problem() + "; " + hint);
     }
 
     /**

@@ -328,6 +328,43 @@ class ImageCheckTest {
         assertArrayEquals(sound, Files.readAllBytes(image.path()));
     }
 
+    /** Changes the dynamic header at 512 and rewrites its checksum, so that only the change is a finding. */
+    private static void editHeader(Path path, int at, byte[] bytes) throws IOException {
+        byte[] header = Faults.read(path, 512, 1024);
+        System.arraycopy(bytes, 0, header, at, bytes.length);
+        int sum = org.vhdkit.vhd.format.Checksum.compute(header, 0, 1024, 36);
+        header[36] = (byte) (sum >>> 24);
+        header[37] = (byte) (sum >>> 16);
+        header[38] = (byte) (sum >>> 8);
+        header[39] = (byte) sum;
+        Faults.poke(path, 512, header);
+    }
+
+    /** What the spec says is zero but harms no reader: warnings, the image still clean. */
+    @Test
+    void reservedBytesAndAParentInADynamicDiskAreWarnings() throws IOException {
+        Image image = Faults.dynamic(tmp.resolve("d.vhd"), 41);
+        editHeader(image.path(), 800, new byte[] {7}); // the reserved bytes at 768
+        editHeader(image.path(), 61, new byte[] {1}); // the reserved bytes at 60
+        CheckReport report = check(image.path());
+        assertEquals(List.of("HEADER_RESERVED"), codes(report));
+        Finding reserved = finding(report, "HEADER_RESERVED");
+        assertEquals(Severity.WARNING, reserved.severity());
+        assertEquals(512 + 61, reserved.offset());
+        assertEquals(Status.CLEAN, report.status());
+
+        Image other = Faults.dynamic(tmp.resolve("e.vhd"), 42);
+        editHeader(other.path(), 64, "\0b\0a\0s\0e".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        editHeader(other.path(), 576, new byte[] {'W', '2', 'k', 'u'}); // a locator, its data empty
+        CheckReport parent = check(other.path());
+        assertEquals(List.of("PARENT_IN_DYNAMIC"), codes(parent));
+        Finding f = finding(parent, "PARENT_IN_DYNAMIC");
+        assertEquals(Severity.WARNING, f.severity());
+        assertTrue(f.message().contains("'base'") && f.message().contains("1 parent locator"), f.message());
+        assertEquals(Status.CLEAN, parent.status());
+        Faults.assertReadsAs(other.model(), other.path());
+    }
+
     @Test
     void aHeaderThatIsNoHeaderIsCorruptAndStopsTheCheck() throws IOException {
         Image image = Faults.dynamic(tmp.resolve("d.vhd"), 38);

@@ -325,6 +325,27 @@ class VhdDiskTest {
         }
     }
 
+    /** A fixed disk cut short: the refusal says the file looks truncated, not only that the cookie is wrong. */
+    @Test
+    void aTruncatedFixedDiskIsSaidToLookTruncated() throws IOException {
+        Path path = tmp.resolve("fixed.vhd");
+        Vhd.create(path, CreateOptions.fixed(4 * MIB)).close();
+        byte[] whole = Files.readAllBytes(path);
+
+        Files.write(path, java.util.Arrays.copyOf(whole, whole.length - 100)); // not whole sectors
+        String cut = assertThrows(org.vhdkit.vhd.format.VhdFormatException.class, () -> Vhd.openReadOnly(path))
+                .getMessage();
+        assertTrue(cut.contains("expected \"conectix\"") && cut.contains("not a whole number of 512-byte sectors")
+                && cut.contains("looks truncated"), cut);
+
+        byte[] longer = java.util.Arrays.copyOf(whole, whole.length + 4096); // the footer 4 KiB before the end
+        Files.write(path, longer);
+        String moved = assertThrows(org.vhdkit.vhd.format.VhdFormatException.class, () -> Vhd.openReadOnly(path))
+                .getMessage();
+        assertTrue(moved.contains("a footer cookie sits at offset " + (whole.length - 512)) && moved.contains(
+                "looks truncated"), moved);
+    }
+
     @Test
     void accessOutsideTheDiskIsRefused() throws IOException {
         try (VhdDisk disk = Vhd.create(tmp.resolve("small.vhd"), CreateOptions.dynamic(MIB))) {
