@@ -45,7 +45,7 @@ class VhdCommandTest extends OnJimfs {
     @Test
     void noHelpBreaksAPathAtItsDot() {
         List<List<String>> commands = new ArrayList<>();
-        collect(new picocli.CommandLine(Vhd.class), new ArrayList<>(), commands);
+        collect(new picocli.CommandLine(VhdCommand.class), new ArrayList<>(), commands);
         assertTrue(commands.size() > 30, commands::toString);
         for (List<String> command : commands) {
             List<String> args = new ArrayList<>(command);

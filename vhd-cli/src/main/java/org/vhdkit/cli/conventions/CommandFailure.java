@@ -27,7 +27,7 @@ public final class CommandFailure extends Exception {
     }
 
     /** A file the command needs is missing, locked or unreadable ({@link ExitCodes#IO}). */
-    static CommandFailure io(String message) {
+    public static CommandFailure io(String message) {
         return new CommandFailure(ExitCodes.IO, message, null);
     }
 

@@ -31,10 +31,10 @@ public final class ErrorReporter implements CommandLine.IParameterExceptionHandl
      * A converter's refusal of a value that parses but is out of range: refused (65), not a usage
      * error, as every other value out of range.
      */
-    static final class OutOfRange extends CommandLine.TypeConversionException {
+    public static final class OutOfRange extends CommandLine.TypeConversionException {
         private static final long serialVersionUID = 1L;
 
-        OutOfRange(String message) {
+        public OutOfRange(String message) {
             super(message);
         }
     }

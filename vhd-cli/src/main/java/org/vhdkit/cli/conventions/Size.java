@@ -67,7 +67,7 @@ public final class Size {
      * {@code bytes} in the largest binary unit that divides it, and in bytes: {@code "3 TiB
      * (3298534883328 bytes)"}; a size no unit divides as {@link #describe} has it.
      */
-    static String exact(long bytes) {
+    public static String exact(long bytes) {
         for (int unit = UNITS.length - 2; unit >= 0; unit--) { // TiB down to KiB
             long size = 1L << (10 * (unit + 1));
             if (bytes >= size && bytes % size == 0) {

@@ -11,6 +11,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.FileArguments;
 import org.vhdkit.cli.conventions.Json;
@@ -22,11 +23,11 @@ import org.vhdkit.vhd.format.Footer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * {@code vhd set}: changes the footer fields that say what a disk is: its UUID and creator fields.

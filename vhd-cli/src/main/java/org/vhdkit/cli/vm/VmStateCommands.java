@@ -5,15 +5,16 @@ import java.time.Duration;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.vhdkit.cli.conventions.ErrorReporter;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.cli.conventions.OutputOption;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmException;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine;
 
 /**
  * The state changes of a running VM: {@code vhd vm stop}, {@code shutdown}, {@code pause},

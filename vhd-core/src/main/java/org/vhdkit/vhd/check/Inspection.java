@@ -355,7 +355,7 @@ final class Inspection {
         }
         long locators = header.locators().stream().filter(l -> !l.isEmpty()).count();
         if (footer.diskType() == DiskType.DYNAMIC && (!header.parentName().isEmpty() || locators > 0)) {
-            findings.warning("PARENT_IN_DYNAMIC", headerAt + (header.parentName().isEmpty() ? HEADER_LOCATORS
+            findings.warning("PARENT_IN_DYNAMIC", headerAt + (header.parentName().isEmpty() ? DynamicHeader.LOCATORS_OFFSET
                             : DynamicHeader.PARENT_NAME_OFFSET), Messages.at("dynamic header", headerAt,
                             "a dynamic disk names a parent" + (header.parentName().isEmpty() ? ""
                                     : " '" + header.parentName() + "'") + (locators == 0 ? "" : " with " + locators

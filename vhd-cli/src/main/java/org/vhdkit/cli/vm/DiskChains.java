@@ -1,4 +1,4 @@
-package org.vhdkit.cli;
+package org.vhdkit.cli.vm;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfiguration;
