@@ -1,7 +1,5 @@
 package org.vhdkit.vhd.format;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
-
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -12,6 +10,7 @@ import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.GZIPInputStream;
+import org.vhdkit.vhd.testing.ExternalTools;
 
 /**
  * The real-world images of {@code shared/vhd-corpus}, found through the system property
@@ -55,18 +54,17 @@ final class Corpus {
     static Path directory() {
         String property = System.getProperty("vhdkit.corpus");
         Path dir = Path.of(property != null ? property : "../shared/vhd-corpus").toAbsolutePath().normalize();
-        assumeTrue(Files.isDirectory(dir), () -> "VHD corpus not found at " + dir
-                + (property == null ? " (system property vhdkit.corpus is not set)" : " (from -Dvhdkit.corpus)")
-                + "; tests of real images skipped");
+        ExternalTools.assumeEnvironment(Files.isDirectory(dir), () -> "VHD corpus not found at " + dir
+                + (property == null ? " (system property vhdkit.corpus is not set)" : " (from -Dvhdkit.corpus)"));
         return dir;
     }
 
     /** The image in the corpus file {@code name}, decompressed; skips the test when it is absent. */
     static Image image(String name) {
         Path file = directory().resolve(name);
-        assumeTrue(Files.isRegularFile(file), () -> "corpus file " + file + " not found");
+        ExternalTools.assumeEnvironment(Files.isRegularFile(file), () -> "corpus file " + file + " not found");
         if (name.endsWith(".bz2")) {
-            assumeTrue(hasBzcat(), "bzcat is not installed; cannot decompress " + file);
+            ExternalTools.assumeAvailable("bzcat");
         }
         return CACHE.computeIfAbsent(name, n -> {
             try {
@@ -80,7 +78,7 @@ final class Corpus {
     /** The raw bytes of an uncompressed corpus file; skips the test when it is absent. */
     static byte[] bytes(String name) throws IOException {
         Path file = directory().resolve(name);
-        assumeTrue(Files.isRegularFile(file), () -> "corpus file " + file + " not found");
+        ExternalTools.assumeEnvironment(Files.isRegularFile(file), () -> "corpus file " + file + " not found");
         return Files.readAllBytes(file);
     }
 
@@ -145,16 +143,6 @@ final class Corpus {
         long size = Long.parseLong(octal, 8);
         byte[] head = in.readNBytes((int) Math.min(size, HEAD_BYTES));
         return new Image(name, size, head, null);
-    }
-
-    private static boolean hasBzcat() {
-        try {
-            Process p = new ProcessBuilder("bzcat", "--help").redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            return waitFor(p) == 0;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private static int waitFor(Process process) throws IOException {

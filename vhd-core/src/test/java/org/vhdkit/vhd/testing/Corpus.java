@@ -6,12 +6,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.zip.GZIPInputStream;
-import org.junit.jupiter.api.Assumptions;
 
 /**
  * The real images in {@code ../shared/vhd-corpus}, decompressed on demand into a test's temporary
  * directory. Tests that use it are skipped, saying where they looked, when the folder is absent (a
- * user's own clone); CI has it, and there they run.
+ * user's own clone); CI has it, and there (CI=true) its absence fails them.
  */
 public final class Corpus {
     /** The system property Surefire sets to the corpus folder. */
@@ -61,9 +60,9 @@ public final class Corpus {
     public static Path directory() {
         String configured = System.getProperty(PROPERTY);
         Path dir = configured != null ? Path.of(configured) : Path.of("..", "..", "shared", "vhd-corpus");
-        Assumptions.assumeTrue(Files.isDirectory(dir),
-                "the real-image corpus is not at " + dir.toAbsolutePath().normalize()
-                        + " (it lives in ../shared/vhd-corpus beside the project); skipping");
+        ExternalTools.assumeEnvironment(Files.isDirectory(dir),
+                () -> "the real-image corpus is not at " + dir.toAbsolutePath().normalize()
+                        + " (it lives in ../shared/vhd-corpus beside the project)");
         return dir;
     }
 
@@ -106,6 +105,9 @@ public final class Corpus {
         Path source = directory().resolve(name);
         Files.createDirectories(into);
         Path target = into.resolve(name.replaceAll("\\.(gz|bz2)$", ""));
+        if (name.endsWith(".bz2")) {
+            ExternalTools.assumeAvailable("bzcat");
+        }
         if (name.startsWith("compactVD")) {
             extractSparseTar(source, target);
             return target;
