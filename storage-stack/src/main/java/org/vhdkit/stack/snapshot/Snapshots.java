@@ -168,6 +168,25 @@ public final class Snapshots {
         return MADE.matcher(fileName).matches();
     }
 
+    /**
+     * A merge's copy as checkpoint steps ({@code "merge: rebasing DONE of TOTAL"}), so that a test can
+     * stop inside it; nothing when no checkpoint is set. Progress cannot throw: an IOException from
+     * the checkpoint goes out unchecked.
+     */
+    private ProgressListener rebaseProgress() {
+        Checkpoint hook = checkpoint;
+        if (hook == Checkpoint.NONE) {
+            return ProgressListener.NONE;
+        }
+        return (done, total) -> {
+            try {
+                hook.reached("merge: rebasing " + done + " of " + total);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        };
+    }
+
     void checkpoint(Checkpoint hook) {
         checkpoint = hook;
     }
@@ -866,7 +885,7 @@ public final class Snapshots {
                 if (deps.size() == 1) {
                     Path child = deps.getFirst();
                     if (!linkedTo(child, parent)) {
-                        ImageEdits.rebase(child, parent, RebaseMode.SAFE, ProgressListener.NONE);
+                        ImageEdits.rebase(child, parent, RebaseMode.SAFE, rebaseProgress());
                     }
                     checkpoint.reached("merge: rebased " + child.getFileName());
                     tree.files.put(child, parent);
