@@ -78,24 +78,14 @@ class KilledCommandsIT {
      * alive, with its staging file there. A fraction of at least 1 lets it run to its end instead.
      */
     private boolean killOnceStaged(Path dir, double fraction, String... args) throws Exception {
-        Path probe = Files.createDirectories(dir.resolveSibling(dir.getFileName() + "-probe"));
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, probe.resolve(f.getFileName()));
-            }
-        }
+        Path probe = probe(dir);
         Process timed = vhd(probe, args).start();
         awaitStaging(probe, timed, "the uninterrupted run");
         long staged = System.nanoTime();
         assertTrue(timed.waitFor(120, TimeUnit.SECONDS), "the uninterrupted run did not end");
         assertEquals(0, timed.exitValue(), "the uninterrupted run");
         long millis = (System.nanoTime() - staged) / 1_000_000;
-        try (var files = Files.list(probe)) {
-            for (Path f : files.toList()) {
-                Files.delete(f);
-            }
-        }
-        Files.delete(probe);
+        deleteProbe(probe);
         Process p = vhd(dir, args).start();
         if (fraction >= 1) {
             assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the run left to finish did not end");
@@ -108,6 +98,26 @@ class KilledCommandsIT {
         p.destroyForcibly();
         assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         return !ended && staging;
+    }
+
+    /** A copy of the files in {@code dir} beside it, for an uninterrupted run that times the command. */
+    private static Path probe(Path dir) throws IOException {
+        Path probe = Files.createDirectories(dir.resolveSibling(dir.getFileName() + "-probe"));
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.copy(f, probe.resolve(f.getFileName()));
+            }
+        }
+        return probe;
+    }
+
+    private static void deleteProbe(Path probe) throws IOException {
+        try (var files = Files.list(probe)) {
+            for (Path f : files.toList()) {
+                Files.delete(f);
+            }
+        }
+        Files.delete(probe);
     }
 
     /** Waits until {@code vhd} has made its staging file in {@code dir}: the operation is under way. */
@@ -124,21 +134,11 @@ class KilledCommandsIT {
      * still running. (For the commands that edit in place and leave no staging file to wait for.)
      */
     private boolean kill(Path dir, double fraction, String... args) throws Exception {
-        Path probe = Files.createDirectories(dir.resolveSibling(dir.getFileName() + "-probe"));
-        try (var files = Files.list(dir)) {
-            for (Path f : files.toList()) {
-                Files.copy(f, probe.resolve(f.getFileName()));
-            }
-        }
+        Path probe = probe(dir);
         long start = System.nanoTime();
         assertEquals(0, run(probe, args), "the uninterrupted run");
         long millis = (System.nanoTime() - start) / 1_000_000;
-        try (var files = Files.list(probe)) {
-            for (Path f : files.toList()) {
-                Files.delete(f);
-            }
-        }
-        Files.delete(probe);
+        deleteProbe(probe);
         Process p = vhd(dir, args).start();
         boolean ended = p.waitFor((long) (millis * (0.4 + fraction)), TimeUnit.MILLISECONDS);
         p.destroyForcibly();
