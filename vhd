@@ -3,8 +3,10 @@
 #
 # Builds vhd-cli/target/vhd.jar on first use and again whenever a pom.xml or a
 # file under */src/main is newer than the jar, so the command always runs the
-# code in the tree. Build output goes to stderr and only when the build fails:
-# stdout belongs to the command (JSON output is read from it).
+# code in the tree. A build is announced by one line on stderr, terminal or not
+# (a script or CI log would otherwise see a minute of silence); Maven's output
+# goes to stderr only when the build fails: stdout belongs to the command (JSON
+# output is read from it).
 set -euo pipefail
 
 # Resolve our real location (this file may be reached through a symlink, e.g.
@@ -38,9 +40,7 @@ if needs_build; then
     flock 9
     # Re-check under the lock: whoever held it may have just built.
     if needs_build; then
-        if [[ -t 2 ]]; then
-            echo "vhd: building vhd-cli (first use or sources changed)..." >&2
-        fi
+        echo "vhd: building vhd-cli (first use or sources changed)..." >&2
         log=$(mktemp "${TMPDIR:-/tmp}/vhd-build.XXXXXX")
         if ! (cd "$root" && mvn -q -B -DskipTests -pl vhd-cli -am package) >"$log" 2>&1; then
             cat "$log" >&2

@@ -56,6 +56,45 @@ class LauncherIT {
         assertEquals("dynamic", json.get("type").asText());
     }
 
+    /**
+     * The first run builds, and says so on stderr even when stderr is not a terminal (here: a file),
+     * so a script or CI log does not sit through a silent minute; the next run, with the jar up to
+     * date, says nothing. The launcher is copied into a bare tree with a stand-in {@code mvn} (it
+     * makes the jar) and a stand-in {@code java} (it prints its arguments), so no real build runs.
+     */
+    @Test
+    void aBuildIsAnnouncedOnStderrWhenStderrIsNotATerminal() throws IOException {
+        Path root = Files.createDirectories(tmp.resolve("tree"));
+        Files.copy(launcher(), root.resolve("vhd"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        Path lib = Files.createDirectories(root.resolve("scripts/lib"));
+        Files.copy(launcher().resolveSibling("scripts/lib/java.sh"), lib.resolve("java.sh"));
+        Files.writeString(root.resolve("pom.xml"), "<project/>\n");
+        Files.createDirectories(root.resolve("vhd-cli/src/main"));
+        Path realJava = Path.of(System.getProperty("java.home"), "bin");
+        Path jdk = Files.createDirectories(tmp.resolve("jdk/bin"));
+        script(jdk.resolve("java"), "if [ \"$1\" = -version ]; then exec " + realJava.resolve("java") + " -version; fi\n"
+                + "echo \"ran $*\"\n");
+        Files.createSymbolicLink(jdk.resolve("javac"), realJava.resolve("javac"));
+        Path bin = Files.createDirectories(tmp.resolve("bin"));
+        script(bin.resolve("mvn"), "mkdir -p vhd-cli/target && touch vhd-cli/target/vhd.jar\n");
+        List<String> argv = List.of("env", "JAVA_HOME=" + jdk.getParent(), "PATH=" + bin + ":/usr/bin:/bin",
+                root.resolve("vhd").toString(), "--version");
+
+        ExternalTools.Result first = ExternalTools.run(tmp, TIMEOUT, argv);
+        assertEquals(0, first.exitCode(), first::toString);
+        assertEquals("vhd: building vhd-cli (first use or sources changed)...\n", first.stderr());
+        assertTrue(first.stdout().startsWith("ran ") && first.stdout().endsWith(" --version\n"), first.stdout());
+
+        ExternalTools.Result second = ExternalTools.run(tmp, TIMEOUT, argv);
+        assertEquals(0, second.exitCode(), second::toString);
+        assertEquals("", second.stderr(), "no build, no word about one");
+    }
+
+    private static void script(Path path, String body) throws IOException {
+        Files.writeString(path, "#!/bin/sh\n" + body);
+        Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
     @Test
     void missingFile() {
         ExternalTools.Result info = vhd("info", "missing.vhd");

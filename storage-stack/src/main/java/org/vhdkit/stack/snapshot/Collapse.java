@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import org.vhdkit.vhd.OpenOptions;
-import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.edit.ImageEdits;
@@ -56,7 +55,7 @@ final class Collapse {
                 if (deps.size() == 1) {
                     Path child = deps.getFirst();
                     if (!linkedTo(child, parent)) {
-                        ImageEdits.rebase(child, parent, RebaseMode.SAFE, ProgressListener.NONE);
+                        ImageEdits.rebase(child, parent, RebaseMode.SAFE, f.rebaseProgress());
                     }
                     f.reached("merge: rebased " + child.getFileName());
                     f.tree.files.put(child, parent);

@@ -1,6 +1,7 @@
 package org.vhdkit.stack.snapshot;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -10,6 +11,7 @@ import java.util.UUID;
 import java.util.regex.Pattern;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.VirtualMachine;
+import org.vhdkit.vhd.ProgressListener;
 
 /**
  * One VM's folder as its snapshot tree sees it: the VM, the tree state as last read or written, where
@@ -52,6 +54,25 @@ final class SnapshotFolder {
     /** Tells the test hook that the durable step {@code step} is done. */
     void reached(String step) throws IOException {
         checkpoint.reached(step);
+    }
+
+    /**
+     * A merge's copy as checkpoint steps ({@code "merge: rebasing DONE of TOTAL"}), so that a test can
+     * stop inside it; nothing when no checkpoint is set. Progress cannot throw: an IOException from
+     * the checkpoint goes out unchecked.
+     */
+    ProgressListener rebaseProgress() {
+        Snapshots.Checkpoint hook = checkpoint;
+        if (hook == Snapshots.Checkpoint.NONE) {
+            return ProgressListener.NONE;
+        }
+        return (done, total) -> {
+            try {
+                hook.reached("merge: rebasing " + done + " of " + total);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        };
     }
 
     /** The folder of a snapshot's saved state. */

@@ -48,7 +48,8 @@ import org.vhdkit.vhd.content.DiskContents;
 @Timeout(120)
 class SnapshotCrashTest {
     /** The disk of the random-kill test: large enough that its merge takes a while. */
-    private static final long LARGE = 48L << 20;
+    /** Three of the merge's 64 MiB copy windows, so that its progress shows steps inside the copy. */
+    private static final long LARGE = 192L << 20;
     /** The exit status of a child that halted itself at its step, as a shell reports a SIGKILL. */
     private static final int HALTED = 137;
 
@@ -135,13 +136,29 @@ class SnapshotCrashTest {
     }
 
     /**
-     * The child process: {@code <vm root> <take|apply|delete> <snapshot> [<step prefix>]}. Prints
-     * "ready" just before the operation; halts at the first step whose name starts with the prefix.
+     * The child process: {@code <vm root> <take|apply|delete> <snapshot> [<step prefix> | --stepwise]}.
+     * Prints "ready" just before the operation; halts at the first step whose name starts with the
+     * prefix. With {@code --stepwise} it waits for a line on standard input before the operation and
+     * after each step, which it prints ("step NAME"): the parent kills it where it chooses.
      */
     public static void main(String[] args) throws Exception {
         String haltAt = args.length > 3 ? args[3] : null;
         try (Hypervisor h = SnapshotVms.hypervisor(Path.of(args[0]))) {
             Snapshots tree = Snapshots.of(h.get("vm"));
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, UTF_8));
+            if (STEPWISE.equals(haltAt)) {
+                tree.checkpoint(step -> {
+                    System.out.println("step " + step);
+                    System.out.flush();
+                    in.readLine();
+                });
+                System.out.println("ready");
+                System.out.flush();
+                in.readLine();
+                operate(tree, args[1], args[2]);
+                System.out.println("done");
+                return;
+            }
             if (haltAt != null) {
                 tree.checkpoint(step -> {
                     if (step.startsWith(haltAt)) {
@@ -310,26 +327,62 @@ class SnapshotCrashTest {
         }
     }
 
+    /** The child's mode in which it waits at each step for the parent to go on or kill it. */
+    static final String STEPWISE = "--stepwise";
+
+    /** Where a round's kill lands: before the delete, or at a step of it (the copy's at a fraction). */
+    private enum KillAt {
+        BEFORE_THE_DELETE, DELETE_RECORDED, INSIDE_THE_COPY, COPY_DONE, MERGE_RECORDED;
+
+        /** Whether the child, stopped at {@code line} of its protocol, is killed there. */
+        boolean killsAt(String line, double fraction) {
+            return switch (this) {
+                case BEFORE_THE_DELETE -> line.equals("ready");
+                case DELETE_RECORDED -> line.equals("step delete: recorded");
+                case INSIDE_THE_COPY -> {
+                    if (!line.startsWith("step merge: rebasing ")) {
+                        yield false;
+                    }
+                    String[] doneOfTotal = line.substring("step merge: rebasing ".length()).split(" of ");
+                    long done = Long.parseLong(doneOfTotal[0]);
+                    long total = Long.parseLong(doneOfTotal[1]);
+                    yield done > 0 && done < total && done >= fraction * total;
+                }
+                case COPY_DONE -> line.startsWith("step merge: rebased ");
+                case MERGE_RECORDED -> line.startsWith("step merge: recorded ");
+            };
+        }
+    }
+
     /**
-     * A delete whose merge copies 24 MiB, killed with SIGKILL at moments spread over its run (seeded,
-     * printed): wherever the kill lands (before, inside or after the copy), nothing is lost.
+     * A delete whose merge copies 24 MiB, killed with SIGKILL at a different place each round: before
+     * it, once it is recorded, inside the copy (at a seeded fraction of it), after the copy and after
+     * the merge is recorded. The child stops at each step until told to go on, so each kill lands
+     * where the round says; wherever it lands, nothing is lost. The seed is printed and replayable:
+     * {@code -Dvhdkit.killSeed=N}.
      */
     @Test
-    void aDeleteKilledAtRandomMomentsInsideItsMerge() throws Exception {
-        long seed = new Random().nextLong();
-        System.out.println("SnapshotKillTest seed " + seed);
+    void aDeleteKilledAtEachPlaceOfItsRunLosesNothing() throws Exception {
+        long seed = Long.getLong("vhdkit.killSeed", new Random().nextLong());
+        System.out.println("SnapshotCrashTest delete kills: seed " + seed + " (replay: -Dvhdkit.killSeed=" + seed + ")");
         Random random = new Random(seed);
-        int killed = 0;
+        int midOperation = 0;
+        int kept = 0;
         int deleted = 0;
-        for (int round = 0; round < 4; round++) {
-            rootName = "round" + round;
+        for (KillAt at : KillAt.values()) {
+            rootName = "round-" + at;
+            String where = at + ", seed " + seed;
+            double fraction = 0.1 + 0.5 * random.nextDouble(); // the copy reports at 1/3 and 2/3
+
             Map<String, String> before = new LinkedHashMap<>();
             try (Hypervisor h = SnapshotVms.hypervisor(root())) {
                 VirtualMachine vm = SnapshotVms.vm(h, "vm", LARGE);
                 Snapshots tree = Snapshots.of(vm);
                 fill(vm, random, 0, 16 << 20);
                 tree.take("s1");
-                fill(vm, random, 8 << 20, 24 << 20); // s2's layer: 24 MiB the merge moves into s3's
+                for (long offset : new long[] {8L << 20, 72L << 20, 136L << 20}) { // s2's layer: 24 MiB the merge
+                    fill(vm, random, offset, 8 << 20);                        // moves into s3's, in 3 windows
+                }
                 tree.take("s2");
                 fill(vm, random, 20 << 20, 1 << 20);
                 tree.take("s3");
@@ -339,32 +392,48 @@ class SnapshotCrashTest {
                 before.put("s3", sha256(tree.find("s3").layers().get(SnapshotVms.SLOT)));
                 before.put("Now", sha256(disk(vm)));
             }
-            Process p = child("delete", "s2");
+            Process p = child("delete", "s2", STEPWISE);
             BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), UTF_8));
-            assertEquals("ready", out.readLine(), () -> "the child did not start: " + childErrors());
-            Thread.sleep(random.nextInt(400));
+            java.io.Writer go = new java.io.OutputStreamWriter(p.getOutputStream(), UTF_8);
+            boolean started = false;
+            List<String> seen = new ArrayList<>();
+            String line;
+            while ((line = out.readLine()) != null && !line.equals("done")) {
+                seen.add(line);
+                if (at.killsAt(line, fraction)) {
+                    break;
+                }
+                started |= line.startsWith("step ");
+                go.write("go\n");
+                go.flush();
+            }
+            assertTrue(line != null && !line.equals("done"), () -> "the child ended before the kill at " + where
+                    + ": " + seen + " " + childErrors());
+            started |= line.startsWith("step ");
             p.destroyForcibly();
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
-            killed += p.exitValue() == 0 ? 0 : 1;
+            midOperation += started ? 1 : 0;
             try (Hypervisor h = SnapshotVms.hypervisor(root())) {
                 VirtualMachine vm = h.get("vm");
                 Snapshots tree = Snapshots.of(vm);
                 List<String> names = tree.list().stream().map(Snapshot::name).toList();
                 if (names.contains("s2")) { // killed before the delete was recorded: it did not happen
-                    assertEquals(List.of("s1", "s2", "s3"), names, "seed " + seed);
-                    assertEquals(before.get("s2"), sha256(tree.find("s2").layers().get(SnapshotVms.SLOT)), "s2, seed " + seed);
+                    assertEquals(List.of("s1", "s2", "s3"), names, where);
+                    assertEquals(before.get("s2"), sha256(tree.find("s2").layers().get(SnapshotVms.SLOT)), "s2, " + where);
+                    kept++;
                 } else {
-                    assertEquals(List.of("s1", "s3"), names, "seed " + seed);
+                    assertEquals(List.of("s1", "s3"), names, where);
                     deleted++;
                 }
-                assertEquals(before.get("s1"), sha256(tree.find("s1").layers().get(SnapshotVms.SLOT)), "s1, seed " + seed);
-                assertEquals(before.get("s3"), sha256(tree.find("s3").layers().get(SnapshotVms.SLOT)), "s3, seed " + seed);
-                assertEquals(before.get("Now"), sha256(disk(vm)), "Now, seed " + seed);
+                assertEquals(before.get("s1"), sha256(tree.find("s1").layers().get(SnapshotVms.SLOT)), "s1, " + where);
+                assertEquals(before.get("s3"), sha256(tree.find("s3").layers().get(SnapshotVms.SLOT)), "s3, " + where);
+                assertEquals(before.get("Now"), sha256(disk(vm)), "Now, " + where);
                 assertConsistentAfterRepair(tree, vm);
             }
         }
-        System.out.printf("SnapshotKillTest: of 4 deletes, %d killed before they finished, %d recorded as done%n",
-                killed, deleted);
+        assertEquals(4, midOperation, "kills that landed inside the delete, seed " + seed);
+        assertEquals(1, kept, "rounds killed before the delete was recorded, seed " + seed);
+        assertEquals(4, deleted, "rounds killed after the delete was recorded, seed " + seed);
     }
 
     /** Writes {@code length} random bytes at {@code offset} of the Off VM's disk. */

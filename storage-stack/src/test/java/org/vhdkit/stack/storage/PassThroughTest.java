@@ -9,7 +9,6 @@ import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.guest.workload.Workload;
@@ -74,7 +73,7 @@ class PassThroughTest {
         Path backing = rawFile("loop.img");
         ExternalTools.Result attach = ExternalTools.run(Duration.ofSeconds(10), "losetup", "--find", "--show",
                 backing.toString());
-        Assumptions.assumeTrue(attach.exitCode() == 0, () -> "skipped: cannot attach a loop device here (needs root"
+        ExternalTools.assumeEnvironment(attach.exitCode() == 0, () -> "cannot attach a loop device here (needs root"
                 + " and /dev/loop*): " + attach.stderr().strip());
         Path device = Path.of(attach.stdout().strip());
         try {

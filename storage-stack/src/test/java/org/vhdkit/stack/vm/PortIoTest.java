@@ -11,11 +11,13 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.LogRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.partition.GuestSignal;
 import org.vhdkit.stack.testvm.TestVms;
+import org.vhdkit.stack.testing.LogCapture;
 
 /** The emulated path: port I/O intercepts delivered to the VM worker and answered back. */
 @Timeout(30)
@@ -209,7 +211,8 @@ class PortIoTest {
             public void write(int port, int size, int value) {
             }
         });
-        try (Hypervisor h = Hypervisor.open(root, TestVms.options().withDeviceProvider(faulty))) {
+        try (LogCapture log = LogCapture.of(VmWorker.class);
+                Hypervisor h = Hypervisor.open(root, TestVms.options().withDeviceProvider(faulty))) {
             VirtualMachine bad = h.create(TestVms.config("bad"));
             VirtualMachine good = h.create(TestVms.config("good"));
             good.start(TestVms.counting());
@@ -225,6 +228,10 @@ class PortIoTest {
             assertTrue(reason.startsWith("device kbc failed on IN of 1 bytes at port 0x64"), reason);
             TestVms.awaitCounterPast(good, TestVms.counter(good));
             assertEquals(VmState.RUNNING, good.state());
+            // The failure is logged as an error of that VM, with the device's exception.
+            LogRecord failed = log.assertOne(java.util.logging.Level.SEVERE, "bad: device kbc failed on IN of 1 bytes");
+            assertEquals("device bug", failed.getThrown().getCause().getMessage());
+            assertEquals(1, log.records().size(), () -> log.records().toString());
         }
     }
 }

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -15,6 +17,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.vhdkit.stack.guest.vmbus.GuestChannel;
+import org.vhdkit.stack.testing.LogCapture;
 import org.vhdkit.stack.vmbus.VmbusFixture.EchoDevice;
 
 /**
@@ -224,14 +227,24 @@ class HostileGuestTest {
         }
         Picky refusing = new Picky();
         Picky failing = new Picky();
-        GuestChannel a = vm.open(vm.offer(refusing), 2, 2);
-        GuestChannel b = vm.open(vm.offer(failing), 2, 2);
-        a.sendInBand(666, true, null, 0, 0);
-        b.sendInBand(777, true, null, 0, 0);
-        assertEquals(ChannelClosedReason.DEVICE_REFUSED, refusing.awaitClosed().reason());
-        ChannelClosure failed = failing.awaitClosed();
-        assertEquals(ChannelClosedReason.DEVICE_FAILED, failed.reason());
-        assertTrue(failed.detail().contains("a bug in the device"));
+        try (LogCapture log = LogCapture.of(ParentChannel.class, VmbusServer.class)) {
+            GuestChannel a = vm.open(vm.offer(refusing), 2, 2);
+            GuestChannel b = vm.open(vm.offer(failing), 2, 2);
+            a.sendInBand(666, true, null, 0, 0);
+            b.sendInBand(777, true, null, 0, 0);
+            assertEquals(ChannelClosedReason.DEVICE_REFUSED, refusing.awaitClosed().reason());
+            ChannelClosure failed = failing.awaitClosed();
+            assertEquals(ChannelClosedReason.DEVICE_FAILED, failed.reason());
+            assertTrue(failed.detail().contains("a bug in the device"));
+            // A device's bug is an error in the log, with its exception; a refusal is not.
+            int channel = b.offer().channelId();
+            LogRecord bug = log.assertOne(Level.SEVERE, "VMBus channel " + channel + " of hostile: device "
+                    + Picky.class.getName() + " failed");
+            assertEquals("a bug in the device", bug.getThrown().getMessage());
+            log.assertOne(Level.SEVERE, "VMBus channel " + channel + " of hostile closed: DEVICE_FAILED");
+            assertEquals(2, log.records().stream().filter(r -> r.getLevel() == Level.SEVERE).count(),
+                    () -> log.records().toString());
+        }
         roundTrip(bystander, 5);
         roundTrip(victim, 9);
     }

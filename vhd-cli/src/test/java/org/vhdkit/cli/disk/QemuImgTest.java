@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -26,8 +26,9 @@ class QemuImgTest {
     @TempDir
     Path tmp;
 
-    @BeforeAll
-    static void needQemuImg() {
+    /** Per test, not in @BeforeAll: without qemu-img each test shows as skipped instead of vanishing. */
+    @BeforeEach
+    void needQemuImg() {
         ExternalTools.assumeAvailable("qemu-img");
     }
 

@@ -90,7 +90,9 @@ class VmProcessIT {
 
     /**
      * The process hosting a VM is killed (SIGKILL) while the guest writes: the folder shows the VM
-     * Off, the disk has at most leaked space, and what the guest flushed before reads back.
+     * Off, the disk has at most leaked space, and what the guest flushed before reads back. The
+     * pattern fills the first half of the disk; the random writes, of the same pattern, cover all of
+     * it, so their new blocks in the second half grow the file: the kill comes once it has grown.
      */
     @Test
     void aHostKilledMidWorkloadLosesNothingTheGuestFlushed() throws Exception {
@@ -99,25 +101,29 @@ class VmProcessIT {
         }
         assertEquals(0, run("create", "--memory", "16M", "web").exitCode());
         assertEquals(0, run("attach", "web", "--controller", "scsi:0:0", "d.vhd").exitCode());
-        Result pattern = run("run", "web", "--workload", "pattern", "--seed", "7"); // ends with a flush
+        Result pattern = run("run", "web", "--workload", "pattern", "--seed", "7", "--span", "32M"); // and a flush
         assertEquals(0, pattern.exitCode(), pattern.toString());
+        Path vhd = tmp.resolve("d.vhd");
+        long flushed = Files.size(vhd);
 
         // Random writes of the same pattern over it, in place, until killed.
         Process host = vhd("run", "web", "--workload", "random", "--read-percent", "0", "--count", "100000000",
                 "--seed", "7").start();
         host.getOutputStream().close();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (!run("list").out().contains("web   Running")) {
-            assertTrue(System.nanoTime() < deadline, "the VM is not seen running");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (Files.size(vhd) <= flushed) {
+            assertTrue(host.isAlive(), "the host ended before it was killed");
+            assertTrue(System.nanoTime() < deadline, "the guest wrote no new block");
+            Thread.sleep(10);
         }
-        Thread.sleep(500);
+        assertTrue(run("list").out().contains("web   Running"), "the VM runs while its guest writes");
         host.toHandle().destroyForcibly();
         assertTrue(host.waitFor(30, TimeUnit.SECONDS));
 
         assertTrue(run("list").out().contains("web   Off"), "a VM whose host died is Off");
         Result check = run("check", "web");
         assertTrue(check.exitCode() == 0 || check.exitCode() == 3, check.toString());
-        Result verify = run("run", "web", "--workload", "verify", "--seed", "7");
+        Result verify = run("run", "web", "--workload", "verify", "--seed", "7", "--span", "32M");
         assertEquals(0, verify.exitCode(), "the flushed pattern reads back: " + verify);
     }
 

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A {@link ByteStore} that serves reads and writes by copying to and from the file mapped into
@@ -62,6 +63,15 @@ final class MappedByteStore implements ByteStore {
     /** Arenas replaced while a thread was using them; closed when they can be. Guarded by mapLock. */
     private final List<Arena> unclosed = new ArrayList<>();
     private volatile boolean closed;
+    /**
+     * Run before each access through a mapped segment: a package-private hook where a test re-maps
+     * the file, so that the access meets the closed arena and {@link #retryAfterRemap} runs (a race
+     * too narrow to hit by chance). Nothing outside tests.
+     */
+    volatile Runnable beforeAccess = () -> {
+    };
+    /** Accesses retried after a re-map closed their segment; for tests. */
+    private final LongAdder remapRetries = new LongAdder();
 
     /** The chunks mapped so far, by chunk index; null where a chunk is not mapped. Never mutated. */
     private record Mapping(MemorySegment[] segments, Arena[] arenas) {
@@ -183,6 +193,7 @@ final class MappedByteStore implements ByteStore {
             if (segment == null) {
                 ChannelByteStore.readFully(channel, path, offset, dst.asSlice(dstOffset, n).asByteBuffer());
             } else {
+                beforeAccess.run();
                 try {
                     MemorySegment.copy(segment, at, dst, dstOffset, n);
                 } catch (IllegalStateException e) {
@@ -202,6 +213,12 @@ final class MappedByteStore implements ByteStore {
             throw e; // not our arena: the caller's segment is closed
         }
         ensureOpen();
+        remapRetries.increment();
+    }
+
+    /** How many accesses were retried after a re-map; for tests. */
+    long remapRetries() {
+        return remapRetries.sum();
     }
 
     @Override
@@ -216,6 +233,7 @@ final class MappedByteStore implements ByteStore {
                 ChannelByteStore.readFully(channel, path, offset, one);
                 return one.get(0);
             }
+            beforeAccess.run();
             try {
                 return segment.get(ValueLayout.JAVA_BYTE, at);
             } catch (IllegalStateException e) {
@@ -247,6 +265,7 @@ final class MappedByteStore implements ByteStore {
             if (segment == null) {
                 ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, n).asByteBuffer());
             } else {
+                beforeAccess.run();
                 try {
                     MemorySegment.copy(src, srcOffset, segment, at, n);
                 } catch (IllegalStateException e) {
@@ -281,6 +300,7 @@ final class MappedByteStore implements ByteStore {
                 ChannelByteStore.writeFully(channel, offset, ByteBuffer.wrap(new byte[] {value}));
                 return;
             }
+            beforeAccess.run();
             try {
                 segment.set(ValueLayout.JAVA_BYTE, at, value);
                 return;

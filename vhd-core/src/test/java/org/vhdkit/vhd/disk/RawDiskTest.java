@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.vhd.testing.ExternalTools;
@@ -45,12 +44,13 @@ class RawDiskTest {
 
     @Test
     void aLoopDeviceTakesItsSizeFromTheKernelAndIsHeldExclusively() throws IOException {
-        Assumptions.assumeTrue("root".equals(System.getProperty("user.name")), "loop devices need root");
-        Assumptions.assumeTrue(ExternalTools.find("losetup").isPresent(), "losetup (util-linux) is not installed");
+        ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")), () -> "loop devices need root");
+        ExternalTools.assumeAvailable("losetup");
         Path backing = tmp.resolve("backing.img");
         Files.write(backing, new byte[8 << 20]);
         var attached = ExternalTools.run(Duration.ofSeconds(20), "losetup", "-f", "--show", backing.toString());
-        Assumptions.assumeTrue(attached.exitCode() == 0, "no loop device could be attached: " + attached.stderr());
+        ExternalTools.assumeEnvironment(attached.exitCode() == 0,
+                () -> "no loop device could be attached: " + attached.stderr());
         Path device = Path.of(attached.stdout().trim());
         try {
             byte[] data = "written through the device".getBytes(java.nio.charset.StandardCharsets.US_ASCII);

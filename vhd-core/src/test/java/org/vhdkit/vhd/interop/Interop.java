@@ -23,6 +23,7 @@ import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.ExternalTools.Result;
+import org.vhdkit.vhd.testing.QemuImg;
 
 /**
  * What the interop tests share: a model of a disk's bytes, writes that go to a disk and its model
@@ -35,8 +36,6 @@ final class Interop {
     static final long GIB = 1L << 30;
     /** Ample for every tool call on the small images here; a hang fails rather than stalls the build. */
     static final Duration TOOL_TIMEOUT = Duration.ofSeconds(60);
-    /** What qemu-img 7.2 prints for {@code check} on any vpc image (exit code 63). */
-    static final String QEMU_NO_CHECKS = "This image format does not support checks";
     private static final int COMPARE_CHUNK = 4 * MIB;
 
     private Interop() {
@@ -294,20 +293,7 @@ final class Interop {
 
     /** Sorts and merges overlapping or touching ranges. */
     static List<long[]> merge(List<long[]> ranges) {
-        List<long[]> sorted = new ArrayList<>(ranges);
-        sorted.sort((x, y) -> Long.compare(x[0], y[0]));
-        List<long[]> merged = new ArrayList<>();
-        for (long[] r : sorted) {
-            if (r[1] <= r[0]) {
-                continue;
-            }
-            if (!merged.isEmpty() && merged.getLast()[1] >= r[0]) {
-                merged.getLast()[1] = Math.max(merged.getLast()[1], r[1]);
-            } else {
-                merged.add(new long[] {r[0], r[1]});
-            }
-        }
-        return merged;
+        return QemuImg.merge(ranges);
     }
 
     // ---------------------------------------------------------------- the tools
@@ -338,40 +324,11 @@ final class Interop {
     }
 
     /**
-     * Runs {@code qemu-img check -f vpc}. qemu 7.2's vpc driver has no check at all: it prints
-     * {@value #QEMU_NO_CHECKS} and exits 63 for fixed and dynamic images alike, whatever their state.
-     * A later qemu that can check must find nothing: exit 0 (3, leaks only, where leaks are allowed).
-     * Exit 2 (corruption) or 1 (check failed) always fails.
-     */
-    static Result assertQemuCheckFindsNoCorruption(Path image, boolean leaksAllowed) {
-        Result check = qemuImg("check", "-f", "vpc", image.toString());
-        if (check.exitCode() == 63) {
-            assertTrue(check.stderr().contains(QEMU_NO_CHECKS), () -> "exit 63 but not the expected message: " + check);
-            return check;
-        }
-        if (check.exitCode() == 3 && leaksAllowed) {
-            return check;
-        }
-        assertEquals(0, check.exitCode(), () -> "qemu-img check: " + check);
-        return check;
-    }
-
-    /**
      * The data ranges of {@code qemu-img map --output=json -f vpc}: for a dynamic image, the
      * blocks its table allocates; merged.
      */
     static List<long[]> qemuDataRanges(Path image) {
-        Result map = qemuImg("map", "--output=json", "-f", "vpc", image.toString()).requireSuccess();
-        Matcher m = Pattern.compile("\\{\\s*\"start\"\\s*:\\s*(\\d+)\\s*,\\s*\"length\"\\s*:\\s*(\\d+)[^}]*?\"data\"\\s*:\\s*(true|false)")
-                .matcher(map.stdout());
-        List<long[]> ranges = new ArrayList<>();
-        while (m.find()) {
-            if (m.group(3).equals("true")) {
-                long start = Long.parseLong(m.group(1));
-                ranges.add(new long[] {start, start + Long.parseLong(m.group(2))});
-            }
-        }
-        return merge(ranges);
+        return QemuImg.dataRanges(image);
     }
 
     private static final Pattern VHDI_MEDIA_SIZE = Pattern.compile("Media size\\s*:[^(\\n]*\\((\\d+) bytes\\)");

@@ -1,6 +1,5 @@
 package org.vhdkit.vhd.testing;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -14,7 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.zip.GZIPInputStream;
-import org.junit.jupiter.api.Assumptions;
 import org.vhdkit.vhd.format.Footer;
 
 /**
@@ -27,7 +25,7 @@ import org.vhdkit.vhd.format.Footer;
  * {@code ../../shared/vhd-corpus} from a module's directory or {@code ../shared/vhd-corpus} from the
  * project's. A test that needs the corpus is skipped, saying where it looked, when the folder is
  * absent (a user's own clone); so is one whose file is missing from it, or that needs {@code bzcat}
- * where it is not installed. CI has them all, and there they run.
+ * where it is not installed. CI has them all, and there (CI=true) their absence fails the test.
  *
  * <p>Thread-safety: safe from any thread; {@link #cached} is serialized, excerpts are cached in a
  * concurrent map.
@@ -81,20 +79,20 @@ public final class Corpus {
                 return dir;
             }
         }
-        return Assumptions.abort("the real-image corpus is not at "
+        ExternalTools.assumeEnvironment(false, () -> "the real-image corpus is not at "
                 + String.join(" or ", candidates.stream().map(p -> p.toAbsolutePath().normalize().toString()).toList())
                 + (configured != null ? " (from -D" + PROPERTY + ")"
                         : " (system property " + PROPERTY + " is not set; the corpus lives in ../shared/vhd-corpus"
-                                + " beside the project)")
-                + "; tests of real images skipped");
+                                + " beside the project)"));
+        throw new AssertionError("not reached: assumeEnvironment(false, ...) always throws");
     }
 
     /** The corpus file {@code name}; skips the calling test when it is absent, or needs bzcat that is not there. */
     private static Path file(String name) {
         Path file = directory().resolve(name);
-        assumeTrue(Files.isRegularFile(file), () -> "corpus file " + file + " not found; skipped");
+        ExternalTools.assumeEnvironment(Files.isRegularFile(file), () -> "corpus file " + file + " not found");
         if (name.endsWith(".bz2")) {
-            assumeTrue(hasBzcat(), () -> "bzcat is not installed; cannot decompress " + file);
+            ExternalTools.assumeAvailable("bzcat");
         }
         return file;
     }
@@ -262,16 +260,6 @@ public final class Corpus {
         }
         String octal = new String(header, 124, 12, StandardCharsets.US_ASCII).replace("\0", "").trim();
         return Long.parseLong(octal, 8);
-    }
-
-    private static boolean hasBzcat() {
-        try {
-            Process p = new ProcessBuilder("bzcat", "--help").redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            return waitFor(p) == 0;
-        } catch (IOException e) {
-            return false;
-        }
     }
 
     private static int waitFor(Process process) throws IOException {

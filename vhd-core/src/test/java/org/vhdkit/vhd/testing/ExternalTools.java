@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -28,8 +29,10 @@ import org.junit.jupiter.api.Assumptions;
  * Runs the real tools that interop tests compare against (qemu-img, qemu-io, vhdiinfo,
  * vhdimount) with a timeout and captured output, and mounts VHD images with vhdimount.
  *
- * <p>Tests skip, never fail, when a tool is missing: {@link #assumeAvailable} names the tool
- * and the Debian package that provides it ({@code scripts/install-test-tools} installs them).
+ * <p>Tests skip when a tool is missing: {@link #assumeAvailable} names the tool and the Debian
+ * package that provides it ({@code scripts/install-test-tools} installs them). In CI (the
+ * environment variable {@code CI=true}) they fail instead: there our scripts install every tool,
+ * so a missing one is a broken install step, not a reason to pass ({@link #assumeEnvironment}).
  *
  * <p>Thread-safety: every static method may be called from any thread; each call starts its
  * own processes and shares no mutable state except the once-computed FUSE probe, which is
@@ -50,7 +53,10 @@ public final class ExternalTools {
             Map.entry("nbdinfo", "libnbd-bin"),
             Map.entry("nbdcopy", "libnbd-bin"),
             Map.entry("qemu-nbd", "qemu-utils"),
-            Map.entry("losetup", "mount"));
+            Map.entry("losetup", "mount"),
+            Map.entry("bzcat", "bzip2"),
+            Map.entry("python3", "python3"),
+            Map.entry("b3sum", "b3sum"));
 
     /** Searched after PATH: a non-root PATH often lacks the sbin folders. */
     private static final List<Path> EXTRA_DIRS =
@@ -157,9 +163,34 @@ public final class ExternalTools {
                 missing.add(pkg == null ? name : name + " (Debian package " + pkg + ")");
             }
         }
-        Assumptions.assumeTrue(missing.isEmpty(), () -> "skipped: not installed: "
+        assumeEnvironment(missing.isEmpty(), () -> "not installed: "
                 + String.join(", ", missing)
                 + "; scripts/install-test-tools installs them (needs root or sudo)");
+    }
+
+    /** Whether this is a CI run: the environment variable {@code CI} is {@code true}. */
+    public static boolean inCi() {
+        return "true".equalsIgnoreCase(System.getenv("CI"));
+    }
+
+    /**
+     * For what a test needs of the machine (a tool, the corpus, root, FUSE): skips the calling test
+     * (JUnit assumption) unless {@code present}, with the message {@code "skipped: " + why}; in CI
+     * ({@link #inCi()}) fails it instead, since there a missing piece is a broken set-up. Thread-safe.
+     */
+    public static void assumeEnvironment(boolean present, Supplier<String> why) {
+        assumeEnvironment(present, why, inCi());
+    }
+
+    /** {@link #assumeEnvironment(boolean, Supplier)} as in CI when {@code ci}. */
+    static void assumeEnvironment(boolean present, Supplier<String> why, boolean ci) {
+        if (present) {
+            return;
+        }
+        if (ci) {
+            throw new AssertionError("CI=true and the test environment is incomplete: " + why.get());
+        }
+        Assumptions.assumeTrue(false, () -> "skipped: " + why.get());
     }
 
     /**
@@ -169,7 +200,7 @@ public final class ExternalTools {
      */
     public static void assumeFuse() {
         String problem = fuseProblem();
-        Assumptions.assumeTrue(problem.isEmpty(), () -> "skipped: cannot mount with FUSE here: " + problem);
+        assumeEnvironment(problem.isEmpty(), () -> "cannot mount with FUSE here: " + problem);
     }
 
     /** Runs argv in the current directory; see {@link #run(Path, Duration, List)}. */

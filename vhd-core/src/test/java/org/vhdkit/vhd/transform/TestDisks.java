@@ -137,11 +137,6 @@ final class TestDisks {
         }
     }
 
-    /** What qemu-img check says of a VHD: qemu-img 7.2 has no checks for vpc, so it can only say that. */
-    static ExternalTools.Result qemuCheck(Path image) {
-        return ExternalTools.run(TOOL_TIMEOUT, "qemu-img", "check", "-f", "vpc", image.toString());
-    }
-
     /** The bytes a file takes on the host (du), for sparseness checks. */
     static long allocatedBytes(Path file) {
         ExternalTools.Result du = ExternalTools.run(TOOL_TIMEOUT, "du", "--block-size=1", file.toString())
