@@ -46,10 +46,10 @@ final class SnapshotListing {
                 .toList());
     }
 
-    /** {@code tree} as text, one snapshot a line, indented under its parent; "Now" marked; times in {@code zone}. */
+    /** {@code tree} as text, one snapshot a line, indented under its parent; "Now" marked; times in {@code zone}, with its offset. */
     static String text(SnapshotTree tree, ZoneId zone) {
         StringBuilder b = new StringBuilder();
-        DateTimeFormatter time = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss").withZone(zone);
+        DateTimeFormatter time = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss xxx").withZone(zone);
         for (Snapshot root : tree.roots()) {
             text(tree, root, 0, b, time);
         }

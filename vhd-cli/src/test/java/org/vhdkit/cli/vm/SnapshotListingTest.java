@@ -55,4 +55,14 @@ class SnapshotListingTest {
         assertEquals("Now (no snapshots)\n", SnapshotListing.text(new SnapshotTree("vm", List.of(), Optional.empty()),
                 ZoneOffset.UTC));
     }
+
+    /** The text shows local times, so it says which zone they are in (the JSON is UTC). */
+    @Test
+    void timesNameTheirZone() {
+        SnapshotTree tree = new SnapshotTree("vm", List.of(node("s1", 0, null)), Optional.empty());
+        String utc = SnapshotListing.text(tree, ZoneOffset.UTC);
+        assertTrue(utc.startsWith("s1  (1970-01-01 00:00:00 +00:00, "), utc);
+        String plusTwo = SnapshotListing.text(tree, ZoneOffset.ofHours(2));
+        assertTrue(plusTwo.startsWith("s1  (1970-01-01 02:00:00 +02:00, "), plusTwo);
+    }
 }
