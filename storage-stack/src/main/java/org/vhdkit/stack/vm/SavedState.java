@@ -62,9 +62,16 @@ final class SavedState {
         Files.deleteIfExists(folder.resolve(MANIFEST)); // no stale manifest may vouch for new files
         CRC32C memoryCrc = new CRC32C();
         AtomicFile.write(folder.resolve(MEMORY), channel -> {
+            // Each chunk is read out of guest memory once, into this buffer, and the checksum, the
+            // zero test and the write all see that one copy: read three times, a byte that changed
+            // between the reads (a device still finishing a request) left a file whose checksum did
+            // not match it, and the VM could not start from its own save.
+            ByteBuffer copy = ByteBuffer.allocateDirect(CHUNK);
+            MemorySegment copySegment = MemorySegment.ofBuffer(copy);
             for (long gpa = 0; gpa < memory.size(); gpa += CHUNK) {
-                long length = Math.min(CHUNK, memory.size() - gpa);
-                ByteBuffer chunk = slice(memory, gpa, length).asByteBuffer();
+                int length = (int) Math.min(CHUNK, memory.size() - gpa);
+                MemorySegment.copy(slice(memory, gpa, length), 0, copySegment, 0, length);
+                ByteBuffer chunk = copy.clear().limit(length);
                 memoryCrc.update(chunk.duplicate());
                 writeSparsely(channel, chunk, gpa);
             }
