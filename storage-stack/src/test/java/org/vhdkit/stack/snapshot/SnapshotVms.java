@@ -10,14 +10,11 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
 import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.testvm.TestVms;
 import org.vhdkit.stack.vm.Attachment;
-import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Hypervisor;
-import org.vhdkit.stack.vm.HypervisorOptions;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
-import org.vhdkit.stack.vm.VmConfiguration;
-import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
@@ -25,7 +22,7 @@ import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
 
-/** What the snapshot tests share: a hypervisor, a VM with one SCSI disk in its own folder, disk models. */
+/** What only the snapshot tests share, on {@link TestVms}: a VM with one SCSI disk in its own folder, disk models. */
 final class SnapshotVms {
     static final long SIZE = 4L << 20;
     static final int REGION = 64 * 1024;
@@ -34,10 +31,13 @@ final class SnapshotVms {
     private SnapshotVms() {
     }
 
+    /**
+     * {@link TestVms#options()} with the synthetic storage provider and a longer stop grace: a
+     * snapshot test's VM flushes its disk as it stops.
+     */
     static Hypervisor hypervisor(Path root) throws IOException {
-        return Hypervisor.open(root, HypervisorOptions.defaults()
+        return Hypervisor.open(root, TestVms.options()
                 .withStopGrace(Duration.ofSeconds(2))
-                .withPauseTimeout(Duration.ofSeconds(5))
                 .withDeviceProvider(SyntheticStorage.create()));
     }
 
@@ -48,11 +48,8 @@ final class SnapshotVms {
 
     /** The same with a base VHD of {@code size} bytes. */
     static VirtualMachine vm(Hypervisor h, String name, long size) throws IOException {
-        VirtualMachine vm = h.create(VmConfiguration.create(name, HyperVLimits.MIN_MEMORY_BYTES, 1));
-        Path base = vm.folder().resolve("base.vhd");
-        try (VhdDisk d = Vhd.create(base, CreateOptions.dynamic(size))) {
-            d.flush();
-        }
+        VirtualMachine vm = TestVms.vm(h, name);
+        Path base = TestVms.dynamicVhd(vm.folder(), "base.vhd", size);
         vm.reconfigure(vm.configuration().withAttachment(Attachment.disk(SLOT, base)));
         return vm;
     }
