@@ -56,7 +56,26 @@ final class OpenFile {
         return writable;
     }
 
+    /**
+     * How an open file is locked, without waiting. Package-private so that tests can force the
+     * JDK's lock, as a host without native access gets, or a failure.
+     */
+    @FunctionalInterface
+    interface Locker {
+        /** Locks {@code path}, shared or alone; null where the file system has no locks. */
+        AutoCloseable lock(Path path, FileChannel channel, boolean shared) throws IOException;
+    }
+
+    /** qemu's byte-range protocol in OFD locks where the host has them, else the JDK's lock. */
+    static final Locker QEMU_PROTOCOL = OpenFile::lock;
+    /** The JDK's process-wide lock alone: what a host without native access or OFD locks gets. */
+    static final Locker JDK = OpenFile::jdkLock;
+
     static OpenFile acquire(Path path, ByteStore.Mode mode) throws IOException {
+        return acquire(path, mode, QEMU_PROTOCOL);
+    }
+
+    static OpenFile acquire(Path path, ByteStore.Mode mode, Locker locker) throws IOException {
         boolean write = mode != ByteStore.Mode.READ_ONLY;
         synchronized (OpenFile.class) {
             if (mode == ByteStore.Mode.CREATE_NEW && Files.exists(path)) {
@@ -87,7 +106,7 @@ final class OpenFile {
             };
             FileChannel channel = FileChannel.open(path, options);
             try {
-                AutoCloseable lock = lock(path, channel, !write);
+                AutoCloseable lock = locker.lock(path, channel, !write);
                 if (key == null) {
                     key = FileKey.of(path);
                 }
@@ -120,6 +139,10 @@ final class OpenFile {
                 }
             }
         }
+        return jdkLock(path, channel, shared);
+    }
+
+    private static AutoCloseable jdkLock(Path path, FileChannel channel, boolean shared) throws IOException {
         FileLock lock = tryJdkLock(path, channel, shared);
         return lock == null ? null : lock::release;
     }
