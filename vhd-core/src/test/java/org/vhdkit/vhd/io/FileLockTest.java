@@ -12,9 +12,12 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -69,6 +72,30 @@ class FileLockTest {
         assertFalse(writer.channel().size() < 0);
         writer.release();
         assertFalse(writer.channel().isOpen(), "the last release closes the channel");
+    }
+
+    /**
+     * A lock someone took in this process on a channel of their own (FileChannel.lock, outside the
+     * store) refuses the open, and the refusal says the holder is this process, not "another
+     * process"; once that lock is gone the file opens.
+     */
+    @ParameterizedTest
+    @EnumSource(Locking.class)
+    void aLockOnAnotherChannelOfThisProcessRefusesTheOpenNamingThisProcess(Locking locking) throws IOException {
+        Path path = image("foreign-channel.bin");
+        try (FileChannel foreign = FileChannel.open(path, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            for (ByteStore.Mode mode : new ByteStore.Mode[] {ByteStore.Mode.READ_ONLY, ByteStore.Mode.READ_WRITE}) {
+                // Locked afresh for each mode: a refused open closes descriptors of the file, and
+                // closing any descriptor drops this process's POSIX locks on it (see OfdLock).
+                FileLock held = foreign.lock();
+                IOException refused = assertThrows(IOException.class, () -> OpenFile.acquire(path, mode, locking.locker));
+                assertTrue(refused.getMessage().contains("in use by this process"), mode + ": " + refused.getMessage());
+                assertFalse(refused.getMessage().contains("another process"), mode + ": " + refused.getMessage());
+                held.release();
+            }
+            OpenFile file = OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, locking.locker);
+            file.release();
+        }
     }
 
     /** A create whose lock fails leaves no file behind, so that the create can be tried again. */
