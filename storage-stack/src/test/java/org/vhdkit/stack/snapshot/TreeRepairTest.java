@@ -107,6 +107,44 @@ class TreeRepairTest {
     }
 
     /**
+     * A snapshot that says it holds a saved state whose folder is gone: check reports it, and repair
+     * keeps the snapshot's disks but makes it an Off snapshot, so that the tree is consistent again
+     * and applying it leaves the VM Off with the snapshot's disks.
+     */
+    @Test
+    void aSnapshotWhoseSavedStateIsGoneIsReportedAndRepairKeepsItsDisks() throws Exception {
+        byte[] model = new byte[(int) SnapshotVms.SIZE];
+        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+            VirtualMachine vm = SnapshotVms.vm(h, "vm");
+            write(vm, model, 'A');
+            Snapshots.of(vm).take("s1");
+            // As a take of a saved VM records it, with the saved state deleted since.
+            Path treeFile = vm.folder().resolve(TreeState.FILE);
+            String json = Files.readString(treeFile);
+            String edited = json.replaceAll("\"savedState\"\\s*:\\s*false", "\"savedState\":true");
+            assertFalse(json.equals(edited), json);
+            Files.writeString(treeFile, edited);
+        }
+        try (Hypervisor h = SnapshotVms.hypervisor(dir.resolve("vms"))) {
+            VirtualMachine vm = h.get("vm");
+            Snapshots tree = Snapshots.of(vm);
+            UUID id = tree.find("s1").id();
+            Snapshots.CheckResult found = tree.check();
+            assertEquals(List.of("snapshot 's1' (" + id + "): its saved state is missing"), found.problems());
+
+            Snapshots.CheckResult repaired = tree.repair();
+            assertTrue(repaired.consistent(), repaired.toString());
+            assertTrue(repaired.repairs().stream().anyMatch(r -> r.contains("'s1'") && r.contains("saved state")),
+                    repaired.toString());
+            assertFalse(tree.find("s1").savedState());
+            write(vm, model.clone(), 'C');
+            tree.apply("s1", false);
+            assertEquals(org.vhdkit.stack.vm.VmState.OFF, vm.state());
+            assertShows(disk(vm), model, "s1's disk content survives");
+        }
+    }
+
+    /**
      * A take or apply that fails between its steps in this process is rolled back at once: no new
      * snapshot or file, nothing under way, the VM on the disk it had, the tree consistent.
      */
