@@ -1,0 +1,116 @@
+package org.vhdkit.stack.ic;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.guest.ic.ShutdownGuest;
+import org.vhdkit.stack.storage.SyntheticStorage;
+import org.vhdkit.stack.testvm.TestVms;
+import org.vhdkit.stack.vm.Hypervisor;
+import org.vhdkit.stack.vm.VirtualMachine;
+import org.vhdkit.stack.vm.VmException;
+import org.vhdkit.stack.vm.VmState;
+
+/**
+ * A shutdown request while another waits for the guest's answer, and a guest that closes the
+ * shutdown channel instead of answering.
+ */
+@Timeout(30)
+class ShutdownRequestTest {
+    @TempDir
+    Path dir;
+
+    /**
+     * While the guest holds a request without answering, a second request is refused at once (the
+     * first still waits), and the first completes when the guest accepts it.
+     */
+    @Test
+    void aSecondRequestWhileOneWaitsForTheAnswerIsRefusedAndTheFirstCompletes() throws Exception {
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
+            CountDownLatch received = new CountDownLatch(1);
+            CountDownLatch release = new CountDownLatch(1);
+            vm.start(ctx -> {
+                try (ShutdownGuest shutdown = ShutdownGuest.open(ctx, IcVms.icPages(ctx))) {
+                    while (true) {
+                        shutdown.serve(request -> {
+                            received.countDown();
+                            while (!ctx.blocking(() -> release.await(1, TimeUnit.MILLISECONDS))) {
+                                ctx.safePoint(); // holds the request unanswered
+                            }
+                            return ShutdownGuest.Answer.accept();
+                        }, java.time.Duration.ofDays(1));
+                    }
+                }
+            });
+            IcVms.awaitReady(vm);
+            AtomicReference<Throwable> firstFailed = new AtomicReference<>();
+            Thread first = new Thread(() -> {
+                try {
+                    vm.shutDown(IcVms.WAIT);
+                } catch (Throwable e) {
+                    firstFailed.set(e);
+                }
+            }, "first shutdown request");
+            first.start();
+            assertTrue(received.await(10, TimeUnit.SECONDS), "the guest never got the first request");
+
+            VmException second = assertThrows(VmException.class, () -> vm.shutDown(IcVms.WAIT));
+            assertEquals("cannot shut down 'vm': a shutdown request is already waiting for its guest's answer",
+                    second.getMessage());
+            assertEquals(VmState.RUNNING, vm.state());
+
+            release.countDown();
+            first.join(TimeUnit.SECONDS.toMillis(20));
+            assertNull(firstFailed.get(), () -> "the first request failed: " + firstFailed.get());
+            TestVms.awaitState(vm, VmState.OFF, IcVms.WAIT);
+        }
+    }
+
+    /**
+     * A guest that closes the shutdown channel while a request waits for its answer: the request is
+     * refused saying so, the VM keeps running, later requests are refused as for a guest without
+     * the service, and the VM can be turned off.
+     */
+    @Test
+    void aGuestThatClosesTheChannelInsteadOfAnsweringRefusesTheRequest() throws Exception {
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
+            vm.start(ctx -> {
+                ShutdownGuest shutdown = ShutdownGuest.open(ctx, IcVms.icPages(ctx));
+                try {
+                    shutdown.serve(request -> {
+                        shutdown.close(); // gone before it answers
+                        return ShutdownGuest.Answer.accept();
+                    }, java.time.Duration.ofDays(1));
+                } catch (Exception answerOnAClosedChannel) {
+                    // the answer could not be sent: the channel is closed
+                }
+                while (true) {
+                    ctx.safePoint();
+                    Thread.sleep(1);
+                }
+            });
+            IcVms.awaitReady(vm);
+            VmException closed = assertThrows(VmException.class, () -> vm.shutDown(IcVms.WAIT));
+            assertTrue(closed.getMessage().startsWith("cannot shut down 'vm': its guest closed the shutdown channel"
+                    + " before answering ("), closed.getMessage());
+            assertTrue(closed.getMessage().endsWith("); turn it off instead"), closed.getMessage());
+            assertEquals(VmState.RUNNING, vm.state());
+            assertTrue(!IntegrationServices.shutdownReady(vm), "the closed channel is not ready");
+            VmException again = assertThrows(VmException.class, () -> vm.shutDown(IcVms.WAIT));
+            assertTrue(again.getMessage().contains("has not opened the shutdown integration channel"), again.getMessage());
+            vm.turnOff();
+            assertEquals(VmState.OFF, vm.state());
+        }
+    }
+}
