@@ -21,8 +21,8 @@ import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 
 /**
- * A shutdown request while another waits for the guest's answer, and a guest that closes the
- * shutdown channel instead of answering.
+ * A shutdown request while another waits for the guest's answer, a late answer to a request the
+ * host gave up on, and a guest that closes the shutdown channel instead of answering.
  */
 @Timeout(30)
 class ShutdownRequestTest {
@@ -111,6 +111,57 @@ class ShutdownRequestTest {
             assertTrue(again.getMessage().contains("has not opened the shutdown integration channel"), again.getMessage());
             vm.turnOff();
             assertEquals(VmState.OFF, vm.state());
+        }
+    }
+
+    /**
+     * The guest answers a request the host gave up on only after the host sent a newer one: that
+     * late answer is dropped, and the newer request gets the guest's answer to it, not the old one.
+     */
+    @Test
+    void aLateAnswerToAnAbandonedRequestDoesNotAnswerTheNewerOne() throws Exception {
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
+            CountDownLatch negotiated = new CountDownLatch(1);
+            CountDownLatch answer = new CountDownLatch(1);
+            vm.start(ctx -> {
+                ShutdownGuest shutdown = ShutdownGuest.open(ctx, IcVms.icPages(ctx));
+                while (shutdown.version().isEmpty()) {
+                    shutdown.serve(ShutdownGuest.Handler.POWER_OFF, java.time.Duration.ofMillis(1)); // negotiates
+                }
+                negotiated.countDown();
+                while (!ctx.blocking(() -> answer.await(1, TimeUnit.MILLISECONDS))) {
+                    ctx.safePoint(); // busy: does not look at the channel
+                }
+                int[] asked = {0};
+                while (true) {
+                    shutdown.serve(request -> ShutdownGuest.Answer.refuse("answer to request " + ++asked[0]),
+                            java.time.Duration.ofDays(1));
+                }
+            });
+            assertTrue(negotiated.await(10, TimeUnit.SECONDS));
+            VmException first = assertThrows(VmException.class, () -> vm.shutDown(java.time.Duration.ofMillis(100)));
+            assertTrue(first.getMessage().contains("did not answer the shutdown request within 100 ms"), first.getMessage());
+
+            AtomicReference<Throwable> second = new AtomicReference<>();
+            Thread asking = new Thread(() -> {
+                try {
+                    vm.shutDown(IcVms.WAIT);
+                } catch (Throwable e) {
+                    second.set(e);
+                }
+            }, "second shutdown request");
+            asking.start();
+            while (asking.getState() != Thread.State.TIMED_WAITING && asking.isAlive()) {
+                Thread.onSpinWait(); // until the second request is sent and waits for its answer
+            }
+            answer.countDown();
+            asking.join(TimeUnit.SECONDS.toMillis(20));
+            assertEquals("cannot shut down 'vm': its guest refused: answer to request 2; it is still Running",
+                    String.valueOf(second.get() == null ? null : second.get().getMessage()));
+            assertEquals(VmState.RUNNING, vm.state());
+            assertTrue(IntegrationServices.shutdownReady(vm), "the late answer did not close the channel");
+            vm.turnOff();
         }
     }
 }
