@@ -22,7 +22,8 @@ import org.vhdkit.stack.vm.VmState;
 
 /**
  * A shutdown request while another waits for the guest's answer, a late answer to a request the
- * host gave up on, and a guest that closes the shutdown channel instead of answering.
+ * host gave up on, a guest that closes the shutdown channel instead of answering, and one that
+ * opens it but never agrees on a version.
  */
 @Timeout(30)
 class ShutdownRequestTest {
@@ -161,6 +162,32 @@ class ShutdownRequestTest {
                     String.valueOf(second.get() == null ? null : second.get().getMessage()));
             assertEquals(VmState.RUNNING, vm.state());
             assertTrue(IntegrationServices.shutdownReady(vm), "the late answer did not close the channel");
+            vm.turnOff();
+        }
+    }
+
+    /**
+     * A guest that opens the shutdown channel but never answers the version negotiation: a request
+     * is refused once its wait ends, saying the guest did not agree on a version, and the VM runs on.
+     */
+    @Test
+    void aGuestThatOpensTheChannelButNeverNegotiatesIsRefused() throws Exception {
+        try (Hypervisor h = TestVms.hypervisor(dir, SyntheticStorage.create(), IntegrationServices.create())) {
+            VirtualMachine vm = TestVms.vm(h, "vm", 1);
+            CountDownLatch opened = new CountDownLatch(1);
+            vm.start(ctx -> {
+                ShutdownGuest shutdown = ShutdownGuest.open(ctx, IcVms.icPages(ctx)); // never serves
+                opened.countDown();
+                while (shutdown.version().isEmpty()) {
+                    ctx.safePoint();
+                    Thread.sleep(1);
+                }
+            });
+            assertTrue(opened.await(10, TimeUnit.SECONDS));
+            VmException refused = assertThrows(VmException.class, () -> vm.shutDown(java.time.Duration.ofMillis(200)));
+            assertEquals("cannot shut down 'vm': its guest opened the shutdown channel but did not agree on a version"
+                    + " within 200 ms; turn it off instead", refused.getMessage());
+            assertEquals(VmState.RUNNING, vm.state());
             vm.turnOff();
         }
     }
