@@ -18,9 +18,10 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 
 /**
- * A hot add to a running VM that fails after the disk was opened: the device refuses the disk, or
- * the configuration cannot record it. Either way the disk is closed again (another writer may open
- * it), the slot is free, the configuration unchanged, and the same slot takes a disk afterwards.
+ * A hot add to a running VM that fails: the configuration cannot record a disk already plugged in,
+ * or the disk is refused as it opens. Either way the disk is not held (another writer may open it),
+ * the slot is free, the configuration unchanged, and the same slot takes a disk afterwards. (The
+ * SCSI device itself refuses no disk that opened: every disk has at least one 512-byte block.)
  */
 @Timeout(60)
 class HotPlugRollbackTest {
@@ -55,11 +56,11 @@ class HotPlugRollbackTest {
     }
 
     @Test
-    void aDiskTheDeviceRefusesIsClosedAndItsSlotStaysFree() throws Exception {
+    void aDiskRefusedAsItOpensIsNotHeldAndItsSlotStaysFree() throws Exception {
         Path a = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
         Path b = TestVms.dynamicVhd(dir, "b.vhd", SIZE);
         Path tiny = dir.resolve("tiny.raw");
-        Files.write(tiny, new byte[100]); // less than one SCSI block
+        Files.write(tiny, new byte[100]); // not a whole number of sectors: refused as it opens
         try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
             VirtualMachine vm = TestVms.vm(h, "vm", TestVms.scsi(0, 0, a));
             vm.start(TestVms.counting());
@@ -68,7 +69,7 @@ class HotPlugRollbackTest {
             assertTrue(refused.getMessage().contains("tiny.raw"), refused.getMessage());
             assertEquals(1, vm.configuration().attachments().size(), "nothing refused was recorded");
             try (var other = java.nio.channels.FileChannel.open(tiny, java.nio.file.StandardOpenOption.WRITE)) {
-                assertTrue(other.tryLock() != null, "the refused disk is still open and locked");
+                assertTrue(other.tryLock() != null, "the refused disk is held open and locked");
             }
             SyntheticStorage.hotAdd(vm, TestVms.scsi(0, 1, b));
             assertEquals(2, vm.configuration().attachments().size());
