@@ -55,14 +55,7 @@ class ShutdownRequestTest {
             });
             IcVms.awaitReady(vm);
             AtomicReference<Throwable> firstFailed = new AtomicReference<>();
-            Thread first = new Thread(() -> {
-                try {
-                    vm.shutDown(IcVms.WAIT);
-                } catch (Throwable e) {
-                    firstFailed.set(e);
-                }
-            }, "first shutdown request");
-            first.start();
+            Thread first = askInBackground(vm, firstFailed, "first shutdown request");
             assertTrue(received.await(10, TimeUnit.SECONDS), "the guest never got the first request");
 
             VmException second = assertThrows(VmException.class, () -> vm.shutDown(IcVms.WAIT));
@@ -145,14 +138,7 @@ class ShutdownRequestTest {
             assertTrue(first.getMessage().contains("did not answer the shutdown request within 100 ms"), first.getMessage());
 
             AtomicReference<Throwable> second = new AtomicReference<>();
-            Thread asking = new Thread(() -> {
-                try {
-                    vm.shutDown(IcVms.WAIT);
-                } catch (Throwable e) {
-                    second.set(e);
-                }
-            }, "second shutdown request");
-            asking.start();
+            Thread asking = askInBackground(vm, second, "second shutdown request");
             while (asking.getState() != Thread.State.TIMED_WAITING && asking.isAlive()) {
                 Thread.onSpinWait(); // until the second request is sent and waits for its answer
             }
@@ -177,6 +163,12 @@ class ShutdownRequestTest {
             CountDownLatch opened = new CountDownLatch(1);
             vm.start(ctx -> {
                 ShutdownGuest shutdown = ShutdownGuest.open(ctx, IcVms.icPages(ctx)); // never serves
+                // Takes the host's negotiation request off the ring without answering it: the host
+                // has opened its end and waits for the answer.
+                org.vhdkit.stack.vmbus.VmbusPacket negotiation = new org.vhdkit.stack.vmbus.VmbusPacket();
+                while (!ctx.blocking(() -> shutdown.channel().receive(negotiation, 1, TimeUnit.MILLISECONDS))) {
+                    ctx.safePoint();
+                }
                 opened.countDown();
                 while (shutdown.version().isEmpty()) {
                     ctx.safePoint();
@@ -190,5 +182,18 @@ class ShutdownRequestTest {
             assertEquals(VmState.RUNNING, vm.state());
             vm.turnOff();
         }
+    }
+
+    /** Starts a thread that asks {@code vm} to shut down, waiting {@link IcVms#WAIT}, and keeps what it threw in {@code failure}. */
+    private static Thread askInBackground(VirtualMachine vm, AtomicReference<Throwable> failure, String name) {
+        Thread asking = new Thread(() -> {
+            try {
+                vm.shutDown(IcVms.WAIT);
+            } catch (Throwable e) {
+                failure.set(e);
+            }
+        }, name);
+        asking.start();
+        return asking;
     }
 }
