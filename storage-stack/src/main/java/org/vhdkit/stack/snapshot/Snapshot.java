@@ -46,6 +46,11 @@ public record Snapshot(UUID id, String name, Instant created, Optional<UUID> par
         return new Snapshot(id, name, created, newParent, configuration, layers, savedState);
     }
 
+    /** The same snapshot without a saved state: applying it leaves the VM Off. */
+    Snapshot withoutSavedState() {
+        return new Snapshot(id, name, created, parent, configuration, layers, false);
+    }
+
     Snapshot withLayers(Map<Slot, Path> newLayers) {
         return new Snapshot(id, name, created, parent, configuration, new TreeMap<>(newLayers), savedState);
     }

@@ -289,8 +289,9 @@ public final class Snapshots {
 
     /**
      * Makes the tree and the files agree: completes or rolls back an operation under way, does the
-     * merges that waited, deletes AVHD files and saved states the tree does not name, and drops
-     * snapshots whose layers are gone (their content is lost; each is reported). Thread-safe.
+     * merges that waited, deletes AVHD files and saved states the tree does not name, drops
+     * snapshots whose layers are gone (their content is lost; each is reported), and makes a
+     * snapshot whose saved state is gone one of a VM that was off (its disks kept). Thread-safe.
      */
     public CheckResult repair() throws VmException {
         synchronized (guard) {

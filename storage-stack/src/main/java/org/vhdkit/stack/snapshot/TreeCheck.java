@@ -110,6 +110,15 @@ record TreeCheck(SnapshotFolder folder, TreeQueries queries, Recovery recovery, 
                 changed = true;
             }
         }
+        for (Snapshot s : List.copyOf(tree.nodes.values())) {
+            if (s.savedState() && !Files.exists(folder.stateDir(s.id()).resolve("saved-state.json"))) {
+                // Its disks are intact: keep them, as a snapshot of a VM that was off.
+                tree.nodes.put(s.id(), s.withoutSavedState());
+                repairs.add("snapshot '" + s.name() + "' (" + s.id() + ") lost its saved state: it keeps its disks,"
+                        + " and applying it now leaves the VM off");
+                changed = true;
+            }
+        }
         for (Path file : List.copyOf(tree.files.keySet())) {
             if (!Files.exists(file) && !queries.pinned().contains(file)) {
                 tree.files.remove(file);

@@ -74,6 +74,7 @@ final class OfdLock implements AutoCloseable {
     private static final VarHandle L_TYPE = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_type"));
     private static final VarHandle L_START = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_start"));
     private static final VarHandle L_LEN = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_len"));
+    private static final VarHandle L_PID = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_pid"));
 
     private static final Native NATIVE = Native.load();
 
@@ -121,7 +122,11 @@ final class OfdLock implements AutoCloseable {
         record Locked(OfdLock lock) implements Attempt {
         }
 
-        record Held() implements Attempt {
+        /**
+         * Someone holds a conflicting lock: the kernel names the holder's pid for a POSIX lock
+         * (this process's own among them) and gives -1 for an OFD lock, whose holder it does not know.
+         */
+        record Held(long pid) implements Attempt {
         }
 
         record Unsupported(String why) implements Attempt {
@@ -160,7 +165,7 @@ final class OfdLock implements AutoCloseable {
                 if ((int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_SETLK, flock) != 0) {
                     int error = errno(state);
                     outcome = error == EAGAIN || error == EACCES
-                            ? new Attempt.Held()
+                            ? new Attempt.Held(holder(state, fd, flock, range))
                             : new Attempt.Unsupported("fcntl(F_OFD_SETLK) failed with errno " + error);
                     break;
                 }
@@ -171,7 +176,7 @@ final class OfdLock implements AutoCloseable {
                 if ((int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_GETLK, flock) != 0) {
                     outcome = new Attempt.Unsupported("fcntl(F_OFD_GETLK) failed with errno " + errno(state));
                 } else if ((short) L_TYPE.get(flock, 0L) != F_UNLCK) {
-                    outcome = new Attempt.Held();
+                    outcome = new Attempt.Held((int) L_PID.get(flock, 0L));
                 }
             }
             if (outcome != null) {
@@ -184,6 +189,16 @@ final class OfdLock implements AutoCloseable {
         } catch (Throwable e) {
             throw new IOException(path + ": locking failed", e);
         }
+    }
+
+    /** The pid the kernel gives for a lock that conflicts with a read lock on {@code range}; -1 when unknown. */
+    private static long holder(MemorySegment state, int fd, MemorySegment flock, Range range) throws Throwable {
+        setRange(flock, F_RDLCK, range);
+        if ((int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_GETLK, flock) != 0
+                || (short) L_TYPE.get(flock, 0L) == F_UNLCK) {
+            return -1;
+        }
+        return (int) L_PID.get(flock, 0L);
     }
 
     private static void setRange(MemorySegment flock, short type, Range range) {

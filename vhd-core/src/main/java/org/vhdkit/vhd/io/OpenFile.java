@@ -56,7 +56,26 @@ final class OpenFile {
         return writable;
     }
 
+    /**
+     * How an open file is locked, without waiting. Package-private so that tests can force the
+     * JDK's lock, as a host without native access gets, or a failure.
+     */
+    @FunctionalInterface
+    interface Locker {
+        /** Locks {@code path}, shared or alone; null where the file system has no locks. */
+        AutoCloseable lock(Path path, FileChannel channel, boolean shared) throws IOException;
+    }
+
+    /** qemu's byte-range protocol in OFD locks where the host has them, else the JDK's lock. */
+    static final Locker QEMU_PROTOCOL = OpenFile::lock;
+    /** The JDK's process-wide lock alone: what a host without native access or OFD locks gets. */
+    static final Locker JDK = OpenFile::jdkLock;
+
     static OpenFile acquire(Path path, ByteStore.Mode mode) throws IOException {
+        return acquire(path, mode, QEMU_PROTOCOL);
+    }
+
+    static OpenFile acquire(Path path, ByteStore.Mode mode, Locker locker) throws IOException {
         boolean write = mode != ByteStore.Mode.READ_ONLY;
         synchronized (OpenFile.class) {
             if (mode == ByteStore.Mode.CREATE_NEW && Files.exists(path)) {
@@ -87,7 +106,7 @@ final class OpenFile {
             };
             FileChannel channel = FileChannel.open(path, options);
             try {
-                AutoCloseable lock = lock(path, channel, !write);
+                AutoCloseable lock = locker.lock(path, channel, !write);
                 if (key == null) {
                     key = FileKey.of(path);
                 }
@@ -114,18 +133,23 @@ final class OpenFile {
                 case OfdLock.Attempt.Locked locked -> {
                     return locked.lock();
                 }
-                case OfdLock.Attempt.Held held -> throw heldBy(path, shared);
+                case OfdLock.Attempt.Held held -> throw heldBy(path, shared, held.pid());
                 case OfdLock.Attempt.Unsupported unsupported -> {
                     // Fall back to the JDK's process-wide lock below.
                 }
             }
         }
+        return jdkLock(path, channel, shared);
+    }
+
+    private static AutoCloseable jdkLock(Path path, FileChannel channel, boolean shared) throws IOException {
         FileLock lock = tryJdkLock(path, channel, shared);
         return lock == null ? null : lock::release;
     }
 
-    private static IOException heldBy(Path path, boolean shared) {
-        return new IOException(path + ": in use by " + HolderLookup.describe(path)
+    /** The refusal of a file someone else locks; {@code pid} is the holder's where known, else -1. */
+    private static IOException heldBy(Path path, boolean shared, long pid) {
+        return new IOException(path + ": in use by " + HolderLookup.describe(path, pid)
                 + (shared ? " (it is open for writing)" : " (it holds a lock on the file)"));
     }
 
@@ -140,7 +164,7 @@ final class OpenFile {
             return null; // a file system without locks: nothing to enforce
         }
         if (lock == null) {
-            throw heldBy(path, shared);
+            throw heldBy(path, shared, -1);
         }
         return lock;
     }
@@ -204,9 +228,16 @@ final class OpenFile {
     private static final class HolderLookup {
         private static final String SELF = String.valueOf(ProcessHandle.current().pid());
 
-        static String describe(Path path) {
+        /** Names the holder: {@code known} where the kernel gave its pid, else found in /proc. */
+        static String describe(Path path, long known) {
             try {
-                String pid = fromLocks(path);
+                // Asked by pid, not found in /proc/locks: an OFD attempt that failed has closed a
+                // descriptor of the file, which dropped any POSIX lock this process held on it.
+                String pid = known > 0 ? String.valueOf(known) : fromLocks(path);
+                if (SELF.equals(pid)) {
+                    // A lock this process took on a channel of its own, outside the registry.
+                    return "this process through another channel";
+                }
                 if (pid == null) {
                     pid = fromOpenFiles(path);
                 }
@@ -220,9 +251,13 @@ final class OpenFile {
             return "another process";
         }
 
-        /** A pid from /proc/locks that locks the file's inode, other than this process and -1. */
+        /**
+         * A pid from /proc/locks that locks the file's inode, other than this process and -1;
+         * {@link #SELF} itself when only this process's locks are there; null when none is.
+         */
         private static String fromLocks(Path path) throws IOException {
             Object inode = Files.getAttribute(path, "unix:ino");
+            String found = null;
             for (String line : Files.readAllLines(Path.of("/proc/locks"))) {
                 // "1: POSIX  ADVISORY  WRITE 12345 08:01:1234567 0 EOF", or "-> ..." for a waiter
                 String[] f = line.trim().split("\\s+");
@@ -232,11 +267,14 @@ final class OpenFile {
                 }
                 String[] dev = f[5 + at].split(":");
                 String pid = f[4 + at];
-                if (dev.length == 3 && dev[2].equals(String.valueOf(inode)) && !pid.equals(SELF) && !pid.equals("-1")) {
-                    return pid;
+                if (dev.length == 3 && dev[2].equals(String.valueOf(inode)) && !pid.equals("-1")) {
+                    if (!pid.equals(SELF)) {
+                        return pid;
+                    }
+                    found = SELF;
                 }
             }
-            return null;
+            return found;
         }
 
         /** A process other than this one with the file open, from /proc/PID/fd. */
