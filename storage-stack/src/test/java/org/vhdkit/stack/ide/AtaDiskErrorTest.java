@@ -10,6 +10,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.stack.memory.GuestMemory;
+import org.vhdkit.stack.testvm.FaultyDisk;
 
 /**
  * What a guest sees when the host fails a read, write, DMA or flush of an emulated ATA disk: ERR in
@@ -28,7 +29,7 @@ class AtaDiskErrorTest {
 
     private IdeChannelProbe probe;
     private IdeChannel channel;
-    private FailingDisk disk;
+    private FaultyDisk disk;
     private GuestMemory memory;
 
     @BeforeEach
@@ -36,7 +37,7 @@ class AtaDiskErrorTest {
         probe = IdeChannelProbe.create();
         channel = probe.channel();
         memory = probe.child().memory();
-        disk = new FailingDisk(1 << 20);
+        disk = new FaultyDisk(1 << 20);
         channel.drives[0] = new AtaDisk(channel, disk, false, "ERRORS");
         disk.memory().write(0, sectors(8, 1));
     }
@@ -63,6 +64,13 @@ class AtaDiskErrorTest {
         channel.writeRegister(4, (int) (lba >>> 8) & 0xFF);
         channel.writeRegister(5, (int) (lba >>> 16) & 0xFF);
         channel.writeRegister(7, command);
+    }
+
+    /** The command ended with ERR and {@code error}, raising one interrupt since {@code interruptsBefore}. */
+    private void assertFailed(int error, long interruptsBefore) {
+        assertEquals(FAILED, status(), "status");
+        assertEquals(error, error(), "error register");
+        assertEquals(interruptsBefore + 1, channel.interrupts(), "the failure is signalled by one interrupt");
     }
 
     private int status() {
@@ -114,9 +122,7 @@ class AtaDiskErrorTest {
         disk.failRead(1);
         long before = channel.interrupts();
         command(0x20, 2, 1);
-        assertEquals(FAILED, status());
-        assertEquals(UNC_ABRT, error());
-        assertEquals(before + 1, channel.interrupts(), "the failure is signalled");
+        assertFailed(UNC_ABRT, before);
         assertEquals(0xFFFF, channel.readData(2), "no data phase is left open");
         command(0x20, 2, 1);
         assertEquals(DATA, status());
@@ -132,9 +138,7 @@ class AtaDiskErrorTest {
         assertEquals(DATA, status());
         long before = channel.interrupts();
         assertArrayEquals(onDisk(0, 1), pioIn(512));
-        assertEquals(FAILED, status());
-        assertEquals(UNC_ABRT, error());
-        assertEquals(before + 1, channel.interrupts());
+        assertFailed(UNC_ABRT, before);
         assertEquals(0xFFFF, channel.readData(2));
         command(0x20, 1, 2);
         assertArrayEquals(onDisk(1, 2), pioIn(1024));
@@ -149,9 +153,7 @@ class AtaDiskErrorTest {
         assertEquals(DATA, status());
         long before = channel.interrupts();
         pioOut(sectors(1, 9));
-        assertEquals(FAILED, status());
-        assertEquals(ABRT, error());
-        assertEquals(before + 1, channel.interrupts());
+        assertFailed(ABRT, before);
         channel.writeData(2, 0x1234); // dropped: no data phase
         assertArrayEquals(original, onDisk(4, 2), "nothing of the failed command reached the disk");
         command(0x30, 4, 2);
@@ -165,9 +167,7 @@ class AtaDiskErrorTest {
         disk.failRead(1);
         long before = channel.interrupts();
         dma(0xC8, 1, 2, true);
-        assertEquals(FAILED, status());
-        assertEquals(UNC_ABRT, error());
-        assertEquals(before + 1, channel.interrupts());
+        assertFailed(UNC_ABRT, before);
         assertEquals(IdeChannel.BM_INTERRUPT, channel.readBusMaster(2) & 0x07, "interrupt, not active, no bus error");
         dma(0xC8, 1, 2, true);
         assertEquals(GOOD, status());
@@ -182,9 +182,7 @@ class AtaDiskErrorTest {
         disk.failWrite(1);
         long before = channel.interrupts();
         dma(0xCA, 6, 2, false);
-        assertEquals(FAILED, status());
-        assertEquals(ABRT, error());
-        assertEquals(before + 1, channel.interrupts());
+        assertFailed(ABRT, before);
         dma(0xCA, 6, 2, false);
         assertEquals(GOOD, status());
         assertArrayEquals(sectors(2, 5), onDisk(6, 2));
@@ -196,9 +194,7 @@ class AtaDiskErrorTest {
             disk.failFlush(1);
             long before = channel.interrupts();
             command(command, 0, 0);
-            assertEquals(FAILED, status(), Integer.toHexString(command));
-            assertEquals(ABRT, error());
-            assertEquals(before + 1, channel.interrupts());
+            assertFailed(ABRT, before);
             command(command, 0, 0);
             assertEquals(GOOD, status());
             assertEquals(before + 2, channel.interrupts());
@@ -254,9 +250,7 @@ class AtaDiskErrorTest {
         for (int mode : new int[] {0x02, 0x07, 0x0D, 0x0F, 0x10, 0x18, 0x23, 0x27, 0x46, 0x47, 0x80, 0xFF}) {
             long before = channel.interrupts();
             setTransferMode(mode);
-            assertEquals(FAILED, status(), "mode 0x" + Integer.toHexString(mode) + " refused");
-            assertEquals(ABRT, error());
-            assertEquals(before + 1, channel.interrupts());
+            assertFailed(ABRT, before);
             int[] words = identify();
             assertEquals(0, words[63] >>> 8, "no multiword DMA mode selected");
             assertEquals(0x08, words[88] >>> 8, "Ultra DMA 3 still selected");

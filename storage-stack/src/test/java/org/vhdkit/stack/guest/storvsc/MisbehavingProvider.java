@@ -57,6 +57,17 @@ final class MisbehavingProvider implements VmbusDevice {
         target.attach(0, ScsiDisk.of(disk, ScsiDisk.Settings.of(UUID.randomUUID())));
     }
 
+    /** A provider that answers every request of {@code operation} itself, with {@code ntStatus}. */
+    static MisbehavingProvider answering(int operation, int ntStatus) {
+        return new MisbehavingProvider((p, r) -> {
+            if (r.operation() != operation) {
+                return false;
+            }
+            p.answerInit(r, ntStatus);
+            return true;
+        });
+    }
+
     /** The provider that offers this device on the VM's VMBus. */
     DeviceProvider provider() {
         return worker -> {

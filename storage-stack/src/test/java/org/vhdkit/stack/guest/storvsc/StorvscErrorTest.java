@@ -151,14 +151,7 @@ class StorvscErrorTest {
 
     @Test
     void aParentThatAcceptsNoVersionIsRefusedWithTheVersionsTried() throws Exception {
-        MisbehavingProvider provider = new MisbehavingProvider((p, r) -> {
-            if (r.operation() == QUERY_PROTOCOL_VERSION) {
-                p.answerInit(r, STATUS_REVISION_MISMATCH);
-                return true;
-            }
-            return false;
-        });
-        List<String> seen = openOutcome(provider);
+        List<String> seen = openOutcome(MisbehavingProvider.answering(QUERY_PROTOCOL_VERSION, STATUS_REVISION_MISMATCH));
         assertEquals(1, seen.size());
         assertTrue(seen.getFirst().startsWith("the parent accepts none of the storage protocol versions "), seen.getFirst());
         for (int v : StorageProtocol.VERSIONS) {
@@ -168,14 +161,7 @@ class StorvscErrorTest {
 
     @Test
     void aVersionQueryAnsweredWithAnErrorOtherThanMismatchIsRefused() throws Exception {
-        MisbehavingProvider provider = new MisbehavingProvider((p, r) -> {
-            if (r.operation() == QUERY_PROTOCOL_VERSION) {
-                p.answerInit(r, STATUS_INVALID_DEVICE_STATE);
-                return true;
-            }
-            return false;
-        });
-        List<String> seen = openOutcome(provider);
+        List<String> seen = openOutcome(MisbehavingProvider.answering(QUERY_PROTOCOL_VERSION, STATUS_INVALID_DEVICE_STATE));
         assertTrue(seen.getFirst().matches("storage channel \\d+: the parent answered QUERY_PROTOCOL_VERSION with status"
                 + " 0xc0000184"), seen.getFirst());
     }
@@ -183,14 +169,7 @@ class StorvscErrorTest {
     @Test
     void aRefusedInitializationStepIsReportedByName() throws Exception {
         for (int step : new int[] {BEGIN_INITIALIZATION, QUERY_PROPERTIES, END_INITIALIZATION}) {
-            MisbehavingProvider provider = new MisbehavingProvider((p, r) -> {
-                if (r.operation() == step) {
-                    p.answerInit(r, STATUS_UNSUCCESSFUL);
-                    return true;
-                }
-                return false;
-            });
-            List<String> seen = openOutcome(provider);
+            List<String> seen = openOutcome(MisbehavingProvider.answering(step, STATUS_UNSUCCESSFUL));
             assertTrue(seen.getFirst().matches("storage channel \\d+: the parent answered "
                     + StorageProtocol.operationName(step) + " with status 0xc0000001"), seen.getFirst());
         }
