@@ -57,6 +57,24 @@ final class MisbehavingProvider implements VmbusDevice {
         target.attach(0, ScsiDisk.of(disk, ScsiDisk.Settings.of(UUID.randomUUID())));
     }
 
+    /** What a rule does with a packet it takes. */
+    @FunctionalInterface
+    interface Action {
+        void run(MisbehavingProvider provider, Request request) throws VmbusException, InterruptedException;
+    }
+
+    /** A provider that takes the first EXECUTE_SRB with CDB opcode {@code opcode} and does {@code action} with it. */
+    static MisbehavingProvider onceOn(int opcode, Action action) {
+        java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+        return new MisbehavingProvider((p, r) -> {
+            if (r.operation() != EXECUTE_SRB || r.opcode() != opcode || !first.getAndSet(false)) {
+                return false;
+            }
+            action.run(p, r);
+            return true;
+        });
+    }
+
     /** A provider that answers every request of {@code operation} itself, with {@code ntStatus}. */
     static MisbehavingProvider answering(int operation, int ntStatus) {
         return new MisbehavingProvider((p, r) -> {

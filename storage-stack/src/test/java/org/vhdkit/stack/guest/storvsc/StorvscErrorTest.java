@@ -25,7 +25,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -79,6 +78,21 @@ class StorvscErrorTest {
 
     private static GuestPages pages(GuestContext ctx) {
         return new GuestPages(ctx.memory(), 0x10_0000, 0x20_0000);
+    }
+
+    interface DiskCheck {
+        void run(GuestContext ctx, Storvsc storvsc, StorvscDisk disk, List<String> lines) throws Exception;
+    }
+
+    /** Opens the driver against {@code provider} and runs {@code check} on LUN 0; returns the lines it added. */
+    private List<String> onDisk0(MisbehavingProvider provider, DiskCheck check) throws Exception {
+        return inGuest(provider, ctx -> {
+            List<String> lines = new ArrayList<>();
+            try (Storvsc s = Storvsc.open(ctx, pages(ctx))) {
+                check.run(ctx, s, s.disk(0, 0).orElseThrow(), lines);
+            }
+            return lines;
+        });
     }
 
     /** Opens the driver; returns the refusal's message, or "opened". */
@@ -177,28 +191,17 @@ class StorvscErrorTest {
 
     @Test
     void aChannelClosedUnderARequestEndsTheWaitAndLaterRequestsWithAStorvscExceptionUntilReopened() throws Exception {
-        AtomicBoolean closeOnce = new AtomicBoolean(true);
-        MisbehavingProvider provider = new MisbehavingProvider((p, r) -> {
-            if (r.operation() == EXECUTE_SRB && r.opcode() == ScsiOpcodes.READ_16 && closeOnce.getAndSet(false)) {
-                r.channel().close(ChannelClosedReason.DEVICE_CLOSED, "the provider went away");
-                return true;
-            }
-            return false;
-        });
-        List<String> seen = inGuest(provider, ctx -> {
-            List<String> lines = new ArrayList<>();
-            try (Storvsc s = Storvsc.open(ctx, pages(ctx))) {
-                StorvscDisk d = s.disk(0, 0).orElseThrow();
-                StorvscController c = d.controller();
-                d.read(0, 1, BUFFER);
-                lines.add(assertThrows(StorvscException.class, c::awaitCompletion).getMessage());
-                lines.add("open " + c.isOpen());
-                lines.add(assertThrows(StorvscException.class, () -> d.write(0, 1, BUFFER)).getMessage());
-                lines.add("refreshed " + s.refresh() + ", " + s.controllers().size() + " controller, open "
-                        + s.controllers().getFirst().isOpen() + ", the same " + (s.controllers().getFirst() == c));
-                lines.add(writeAndReadBack(ctx, s.disk(0, 0).orElseThrow()));
-            }
-            return lines;
+        MisbehavingProvider provider = MisbehavingProvider.onceOn(ScsiOpcodes.READ_16,
+                (p, r) -> r.channel().close(ChannelClosedReason.DEVICE_CLOSED, "the provider went away"));
+        List<String> seen = onDisk0(provider, (ctx, s, d, lines) -> {
+            StorvscController c = d.controller();
+            d.read(0, 1, BUFFER);
+            lines.add(assertThrows(StorvscException.class, c::awaitCompletion).getMessage());
+            lines.add("open " + c.isOpen());
+            lines.add(assertThrows(StorvscException.class, () -> d.write(0, 1, BUFFER)).getMessage());
+            lines.add("refreshed " + s.refresh() + ", " + s.controllers().size() + " controller, open "
+                    + s.controllers().getFirst().isOpen() + ", the same " + (s.controllers().getFirst() == c));
+            lines.add(writeAndReadBack(ctx, s.disk(0, 0).orElseThrow()));
         });
         assertTrue(seen.get(0).matches("storage channel \\d+ closed: .*"), seen.get(0));
         assertTrue(seen.get(0).contains("the provider went away"), seen.get(0));
@@ -223,62 +226,41 @@ class StorvscErrorTest {
             }
             return false;
         });
-        List<String> seen = inGuest(provider, ctx -> {
-            List<String> lines = new ArrayList<>();
-            try (Storvsc s = Storvsc.open(ctx, pages(ctx))) {
-                StorvscDisk d = s.disk(0, 0).orElseThrow();
-                StorvscController c = d.controller();
-                for (int i = 0; i < 3; i++) {
-                    int tag = d.read(0, 1, BUFFER);
-                    assertEquals(tag, c.awaitCompletion());
-                    lines.add(c.status(tag) + " " + c.transferred(tag) + " " + c.senseKey(tag));
-                    c.release(tag);
-                }
-                lines.add(writeAndReadBack(ctx, d));
+        List<String> seen = onDisk0(provider, (ctx, s, d, lines) -> {
+            StorvscController c = d.controller();
+            for (int i = 0; i < 3; i++) {
+                int tag = d.read(0, 1, BUFFER);
+                assertEquals(tag, c.awaitCompletion());
+                lines.add(c.status(tag) + " " + c.transferred(tag) + " " + c.senseKey(tag));
+                c.release(tag);
             }
-            return lines;
+            lines.add(writeAndReadBack(ctx, d));
         });
         assertEquals(List.of("REFUSED 0 -1", "REFUSED 0 -1", "REFUSED 0 -1", "OK OK same"), seen);
     }
 
     @Test
     void aRequestRetriedAfterAUnitAttentionCompletesNoDeviceWhenItsDiskHasGone() throws Exception {
-        AtomicBoolean attention = new AtomicBoolean(true);
-        MisbehavingProvider provider = new MisbehavingProvider((p, r) -> {
-            if (r.operation() == EXECUTE_SRB && r.opcode() == ScsiOpcodes.WRITE_16 && attention.getAndSet(false)) {
-                p.target.detach(0); // the disk goes, and the guest is told the LUNs changed
-                p.answerSrb(r, SRB_STATUS_ERROR, 0x02, 0x6, 0x3F, 0x0E);
-                return true;
-            }
-            return false;
+        MisbehavingProvider provider = MisbehavingProvider.onceOn(ScsiOpcodes.WRITE_16, (p, r) -> {
+            p.target.detach(0); // the disk goes, and the guest is told the LUNs changed
+            p.answerSrb(r, SRB_STATUS_ERROR, 0x02, 0x6, 0x3F, 0x0E);
         });
-        List<String> seen = inGuest(provider, ctx -> {
-            List<String> lines = new ArrayList<>();
-            try (Storvsc s = Storvsc.open(ctx, pages(ctx))) {
-                StorvscDisk d = s.disk(0, 0).orElseThrow();
-                StorvscController c = d.controller();
-                long scans = c.scanGeneration();
-                int tag = d.write(0, 1, BUFFER);
-                assertEquals(tag, c.awaitCompletion());
-                lines.add(c.status(tag) + " rescanned " + (c.scanGeneration() - scans) + " present " + d.present()
-                        + " disks " + c.disks().size() + " in flight " + c.inFlight());
-                c.release(tag);
-            }
-            return lines;
+        List<String> seen = onDisk0(provider, (ctx, s, d, lines) -> {
+            StorvscController c = d.controller();
+            long scans = c.scanGeneration();
+            int tag = d.write(0, 1, BUFFER);
+            assertEquals(tag, c.awaitCompletion());
+            lines.add(c.status(tag) + " rescanned " + (c.scanGeneration() - scans) + " present " + d.present()
+                    + " disks " + c.disks().size() + " in flight " + c.inFlight());
+            c.release(tag);
         });
         assertEquals(List.of("NO_DEVICE rescanned 1 present false disks 0 in flight 0"), seen);
     }
 
     @Test
     void aRequestRetriedAfterAUnitAttentionGoesThroughWhenItsDiskIsStillThere() throws Exception {
-        AtomicBoolean attention = new AtomicBoolean(true);
-        MisbehavingProvider provider = new MisbehavingProvider((p, r) -> {
-            if (r.operation() == EXECUTE_SRB && r.opcode() == ScsiOpcodes.WRITE_16 && attention.getAndSet(false)) {
-                p.answerSrb(r, SRB_STATUS_ERROR, 0x02, 0x6, 0x29, 0x00);
-                return true;
-            }
-            return false;
-        });
+        MisbehavingProvider provider = MisbehavingProvider.onceOn(ScsiOpcodes.WRITE_16,
+                (p, r) -> p.answerSrb(r, SRB_STATUS_ERROR, 0x02, 0x6, 0x29, 0x00));
         List<String> seen = inGuest(provider, ctx -> {
             try (Storvsc s = Storvsc.open(ctx, pages(ctx))) {
                 StorvscDisk d = s.disk(0, 0).orElseThrow();
