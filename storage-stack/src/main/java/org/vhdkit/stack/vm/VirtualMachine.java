@@ -207,7 +207,7 @@ public final class VirtualMachine {
             worker.start();
             if (resume) {
                 SavedState.loadMemory(folder, manifest, partition.memory());
-                worker.restoreDevices(deviceStates, options.deviceTimeout());
+                worker.restoreDevices(deviceStates, folder.resolve(SavedState.DEVICES), options.deviceTimeout());
                 SavedState.delete(folder); // from here on the VM is no longer Saved, even after a crash
             }
             synchronized (guard) {

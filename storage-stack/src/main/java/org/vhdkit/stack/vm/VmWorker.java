@@ -4,8 +4,10 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -283,28 +285,34 @@ public final class VmWorker {
         }, timeout, "save the device state of '" + vmName() + "'");
     }
 
-    /** Restores every device from {@code states} on the worker thread; the names must match exactly. */
-    void restoreDevices(Map<String, byte[]> states, Duration timeout) throws IOException {
+    /**
+     * Restores every device from {@code states}, read from {@code file} (named in every refusal), on
+     * the worker thread; the names must match exactly and each device must read all of its bytes.
+     */
+    void restoreDevices(Map<String, byte[]> states, Path file, Duration timeout) throws IOException {
         for (VmDevice d : devices) {
             if (!states.containsKey(d.name())) {
-                throw new VmException("cannot restore '" + vmName() + "': its saved state has nothing for device '"
-                        + d.name() + "'");
+                throw new VmException(file + ": holds no state for device '" + d.name() + "'");
             }
         }
         for (String name : states.keySet()) {
             if (devices.stream().noneMatch(d -> d.name().equals(name))) {
-                throw new VmException("cannot restore '" + vmName() + "': its saved state holds device '" + name
-                        + "', which the VM no longer has");
+                throw new VmException(file + ": holds device '" + name + "', which the VM no longer has");
             }
         }
         onWorker(() -> {
             for (VmDevice d : devices) {
                 byte[] state = states.get(d.name());
                 ByteArrayInputStream bytes = new ByteArrayInputStream(state);
-                d.restoreState(new DataInputStream(bytes));
+                try {
+                    d.restoreState(new DataInputStream(bytes));
+                } catch (EOFException e) {
+                    throw new VmException(file + ": the state of device '" + d.name() + "' ends early; its "
+                            + state.length + " bytes are not all it needs", e);
+                }
                 if (bytes.available() != 0) {
-                    throw new VmException("cannot restore '" + vmName() + "': device '" + d.name() + "' left "
-                            + bytes.available() + " of its " + state.length + " saved bytes unread");
+                    throw new VmException(file + ": device '" + d.name() + "' left " + bytes.available() + " of its "
+                            + state.length + " saved bytes unread");
                 }
             }
             return null;
