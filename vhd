@@ -60,4 +60,49 @@ if needs_build; then
     exec 9>&-
 fi
 
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -jar "$jar" "$@"
+# JDK 25's ahead-of-time cache (JEP 483/514): the classes the quick commands use,
+# already parsed and linked, and their methods' profiles, made by a training run
+# (org.vhdkit.cli.AotTraining) after each build: start-up drops from about a
+# second to a fraction (BENCHMARKS.md). It only ever speeds a command up: the JVM
+# checks the cache against the jar and, if it does not match or is damaged,
+# runs without it; -Xlog:aot*=off keeps its notes off stdout, which belongs to
+# the command. VHDKIT_AOT=off runs without it; VHDKIT_AOT_CACHE moves it.
+cache=${VHDKIT_AOT_CACHE:-$root/vhd-cli/target/vhd.aot}
+java_flags=(--enable-native-access=ALL-UNNAMED)
+quiet_aot=(-Xlog:aot*=off -Xlog:cds*=off)
+
+# True when the cache is missing or older than the jar, and no training run has
+# failed on this jar (a failing one is not retried on every command).
+needs_training() {
+    [[ ! -f $cache || $jar -nt $cache ]] && [[ ! -f $cache.failed || $jar -nt $cache.failed ]]
+}
+
+if [[ ${VHDKIT_AOT:-on} != off ]]; then
+    if needs_training; then
+        mkdir -p "$(dirname -- "$cache")"
+        exec 8>"$cache.lock"
+        flock 8
+        if needs_training; then
+            if [[ -t 2 ]]; then
+                echo "vhd: making the start-up cache (once per build)..." >&2
+            fi
+            partial="$cache.$$.partial"
+            if "$JAVA_HOME/bin/java" "${java_flags[@]}" -XX:AOTCacheOutput="$partial" "${quiet_aot[@]}" \
+                -cp "$jar" org.vhdkit.cli.AotTraining >/dev/null 2>&1 && [[ -s $partial ]]; then
+                mv -f -- "$partial" "$cache"
+                rm -f -- "$cache.failed"
+            else
+                rm -f -- "$partial" "$partial.config"
+                touch -- "$cache.failed"
+            fi
+        fi
+        exec 8>&-
+    fi
+    if [[ -f $cache ]]; then
+        java_flags+=(-XX:AOTCache="$cache" "${quiet_aot[@]}")
+    fi
+fi
+
+# -cp and the main class rather than -jar: the cache records the class path the
+# training run had, and the two must match.
+exec "$JAVA_HOME/bin/java" "${java_flags[@]}" -cp "$jar" org.vhdkit.cli.VhdCommand "$@"

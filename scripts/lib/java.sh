@@ -15,9 +15,22 @@ readonly VHDKIT_MIN_JAVA=25
 
 # Prints the feature (major) version of a `java` binary, or nothing.
 # Handles both `version "25.0.3"` and the old `version "1.8.0_402"` form.
+# Reads the JDK's `release` file (JAVA_VERSION="25.0.3") when it has one:
+# running `java -version` starts a whole JVM, which would double the start-up
+# time of every ./vhd command (BENCHMARKS.md).
 vhdkit_java_major() {
-    local out
-    out=$("$1" -version 2>&1) || return 0
+    local out="" line
+    if [[ $1 == */bin/java && -r ${1%/bin/java}/release ]]; then
+        while IFS= read -r line; do
+            if [[ $line == JAVA_VERSION=* ]]; then
+                out="version ${line#JAVA_VERSION=}"
+                break
+            fi
+        done <"${1%/bin/java}/release"
+    fi
+    if [[ -z $out ]]; then
+        out=$("$1" -version 2>&1) || return 0
+    fi
     if [[ $out =~ version\ \"([0-9]+)(\.([0-9]+))? ]]; then
         if [[ ${BASH_REMATCH[1]} == 1 && -n ${BASH_REMATCH[3]} ]]; then
             echo "${BASH_REMATCH[3]}"

@@ -102,4 +102,44 @@ class LauncherIT {
         assertEquals("", info.stdout());
         assertEquals("vhd: missing.vhd: no such file\n", info.stderr());
     }
+
+    /** The launcher with its start-up cache at {@code cache} instead of in target/. */
+    private ExternalTools.Result vhdWithCache(Path cache, String... args) {
+        List<String> argv = new java.util.ArrayList<>(List.of("env", "VHDKIT_AOT_CACHE=" + cache, launcher().toString()));
+        argv.addAll(List.of(args));
+        return ExternalTools.run(tmp, TIMEOUT, argv);
+    }
+
+    @Test
+    void aMissingStartUpCacheIsMadeAndADamagedOrForeignOneOnlySlowsTheCommand() throws IOException {
+        vhd("create", "--size", "64M", "x.vhd");
+        Path cache = tmp.resolve("cache").resolve("vhd.aot");
+        ExternalTools.Result first = vhdWithCache(cache, "info", "--output", "json", "x.vhd");
+        assertEquals(0, first.exitCode(), first::toString);
+        assertEquals("", first.stderr());
+        assertEquals(64L << 20, new ObjectMapper().readTree(first.stdout()).get("size").asLong());
+        assertTrue(Files.size(cache) > 0, "the launcher made the missing cache");
+
+        // Damaged: garbage newer than the jar, so the launcher trusts it and the JVM must refuse it quietly.
+        byte[] garbage = new byte[100_000];
+        new java.util.Random(1).nextBytes(garbage);
+        Files.write(cache, garbage);
+        ExternalTools.Result damaged = vhdWithCache(cache, "info", "--output", "json", "x.vhd");
+        assertEquals(0, damaged.exitCode(), damaged::toString);
+        assertEquals("", damaged.stderr());
+        assertEquals(first.stdout(), damaged.stdout());
+
+        // Foreign: a cache made for another class path (a copy of the jar elsewhere).
+        Path otherJar = tmp.resolve("other.jar");
+        Files.copy(launcher().resolveSibling("vhd-cli").resolve("target").resolve("vhd.jar"), otherJar);
+        String java = ProcessHandle.current().info().command().orElse("java");
+        ExternalTools.Result train = ExternalTools.run(tmp, TIMEOUT, List.of(java, "-XX:AOTCacheOutput=" + cache,
+                "-Xlog:disable", "--enable-native-access=ALL-UNNAMED", "-cp", otherJar.toString(),
+                "org.vhdkit.cli.VhdCommand", "--version"));
+        assertEquals(0, train.exitCode(), train::toString);
+        ExternalTools.Result foreign = vhdWithCache(cache, "check", "x.vhd");
+        assertEquals(0, foreign.exitCode(), foreign::toString);
+        assertEquals("", foreign.stderr());
+        assertEquals(vhd("check", "x.vhd").stdout(), foreign.stdout());
+    }
 }

@@ -1,0 +1,64 @@
+package org.vhdkit.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Writer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The training run of the JVM's ahead-of-time cache (JEP 483/514): the {@code ./vhd} launcher runs
+ * this class once after each build with {@code -XX:AOTCacheOutput}, and every later command starts
+ * with the classes it loaded already parsed and linked, and with its methods' profiles.
+ *
+ * <p>It runs the quick commands a user starts most (help, version, create, info in both formats,
+ * check, map, measure, digest, an error) in this process on small images in a temporary directory,
+ * their output discarded. Nothing here is needed for correctness: with no cache, or a stale one,
+ * commands only start more slowly.
+ */
+public final class AotTraining {
+    private AotTraining() {
+    }
+
+    /** Runs the training commands; exit code 0, or 1 when the temporary directory cannot be used. */
+    public static void main(String[] args) throws IOException {
+        Path dir = Files.createTempDirectory("vhd-aot-training");
+        try {
+            String d = dir.resolve("d.vhd").toString();
+            String f = dir.resolve("f.vhd").toString();
+            List<String[]> commands = List.of(
+                    new String[] {"--help"},
+                    new String[] {"--version"},
+                    new String[] {"info", "--help"},
+                    new String[] {"check", "--help"},
+                    new String[] {},
+                    new String[] {"create", "--size", "64M", d},
+                    new String[] {"create", "--type", "fixed", "--size", "1M", f},
+                    new String[] {"info", d},
+                    new String[] {"info", "--output", "json", d},
+                    new String[] {"info", "--chain", f},
+                    new String[] {"check", d},
+                    new String[] {"check", "--output", "json", f},
+                    new String[] {"map", d},
+                    new String[] {"measure", "--type", "dynamic", f},
+                    new String[] {"digest", "--algorithm", "sha256", f},
+                    new String[] {"digest", "--algorithm", "blake3", f},
+                    new String[] {"compare", d, f},
+                    new String[] {"info", dir.resolve("missing.vhd").toString()},
+                    new String[] {"info", "--no-such-option", d});
+            PrintWriter sink = new PrintWriter(Writer.nullWriter());
+            for (String[] command : commands) {
+                VhdCommand.run(sink, sink, command);
+            }
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,507 @@
+package org.vhdkit.vhd.content;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
+
+/**
+ * BLAKE3 (unkeyed, 256-bit output): the same digest as {@code b3sum}, computed on all cores.
+ *
+ * <p>BLAKE3 hashes 1 KiB chunks independently (each chunk's chaining value depends only on its bytes
+ * and its index) and joins their chaining values in a binary tree whose left subtrees are always
+ * complete powers of two. So a long run of whole chunks is cut into aligned power-of-two subtrees;
+ * each subtree is split in halves on a fork-join pool down to {@link #LEAF_CHUNKS} chunks, hashed on
+ * one thread, and joined back up; the subtree's chaining value then goes onto the same chaining-value
+ * stack the serial algorithm keeps (the "lazy merge" of the reference implementation), so the tree
+ * and the result are exactly the serial ones. The last chunk given is always kept back, unhashed,
+ * because only {@link #finish} knows whether it is the root.
+ *
+ * <p>The compression function works on {@code int} locals, unrolled, reading the message straight
+ * from the caller's bytes: nothing is allocated per block.
+ *
+ * <p>Not thread-safe: one per computation (it uses a shared pool internally).
+ */
+final class Blake3 implements DigestAlgorithm.Hasher {
+    static final int CHUNK_LEN = 1024;
+    private static final int BLOCK_LEN = 64;
+    private static final int CHUNK_START = 1;
+    private static final int CHUNK_END = 2;
+    private static final int PARENT = 4;
+    private static final int ROOT = 8;
+    private static final int IV0 = 0x6A09E667;
+    private static final int IV1 = 0xBB67AE85;
+    private static final int IV2 = 0x3C6EF372;
+    private static final int IV3 = 0xA54FF53A;
+    private static final int IV4 = 0x510E527F;
+    private static final int IV5 = 0x9B05688C;
+    private static final int IV6 = 0x1F83D9AB;
+    private static final int IV7 = 0x5BE0CD19;
+    /** Chunks one fork-join task hashes by itself: 64 KiB, about 40 microseconds of work. */
+    private static final int LEAF_CHUNKS = 64;
+    /** 2^54 chunks of 2^10 bytes cover 2^64 bytes: the stack never holds more. */
+    private static final int MAX_DEPTH = 54;
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private final int[] cvStack = new int[MAX_DEPTH * 8];
+    private int stackLength;
+    /** The index of the chunk in {@link #chunk}. */
+    private long chunkCounter;
+    /** The bytes of the current (last) chunk; zeros after {@link #chunkLength}. */
+    private final byte[] chunk = new byte[CHUNK_LEN];
+    private int chunkLength;
+    private final int[] cv = new int[8];
+    private final byte[] parentBlock = new byte[BLOCK_LEN];
+
+    @Override
+    public void update(byte[] input, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, input.length);
+        int at = offset;
+        int left = length;
+        while (left > 0) {
+            if (chunkLength == CHUNK_LEN) {
+                // More input follows, so the buffered chunk is not the root.
+                chunkCv(chunk, 0, CHUNK_LEN, chunkCounter, 0, cv);
+                pushCv(cv, 0, chunkCounter);
+                chunkCounter++;
+                chunkLength = 0;
+            }
+            if (chunkLength > 0 || left <= CHUNK_LEN) {
+                int take = Math.min(CHUNK_LEN - chunkLength, left);
+                System.arraycopy(input, at, chunk, chunkLength, take);
+                chunkLength += take;
+                at += take;
+                left -= take;
+                // The stack now holds no root: join what the chunk's index says is complete, so that
+                // finish() only has to fold the stack from the right.
+                mergeStack(chunkCounter);
+                continue;
+            }
+            // Whole chunks straight from the input, as aligned subtrees; the last chunk is kept back.
+            int whole = (left - 1) / CHUNK_LEN;
+            while (whole > 0) {
+                int size = Integer.highestOneBit(whole);
+                if (chunkCounter != 0) {
+                    size = (int) Math.min(size, Long.lowestOneBit(chunkCounter));
+                }
+                subtreeCv(input, at, size, chunkCounter, cv);
+                pushCv(cv, 0, chunkCounter);
+                chunkCounter += size;
+                at += size * CHUNK_LEN;
+                left -= size * CHUNK_LEN;
+                whole -= size;
+            }
+        }
+    }
+
+    /** The 32-byte digest of everything given to {@link #update}; the hasher is used up. */
+    @Override
+    public byte[] finish() {
+        Arrays.fill(chunk, chunkLength, CHUNK_LEN, (byte) 0);
+        if (stackLength == 0) {
+            chunkCv(chunk, 0, chunkLength, chunkCounter, ROOT, cv);
+        } else {
+            chunkCv(chunk, 0, chunkLength, chunkCounter, 0, cv);
+            for (int i = stackLength - 1; i >= 0; i--) {
+                parentCv(cvStack, i * 8, cv, 0, i == 0 ? ROOT : 0, cv, 0, parentBlock);
+            }
+        }
+        byte[] out = new byte[32];
+        for (int i = 0; i < 8; i++) {
+            INT_LE.set(out, i * 4, cv[i]);
+        }
+        return out;
+    }
+
+    /** Pushes the chaining value of the subtree starting at chunk {@code counter}, merging complete pairs first. */
+    private void pushCv(int[] value, int valueOffset, long counter) {
+        mergeStack(counter);
+        System.arraycopy(value, valueOffset, cvStack, stackLength * 8, 8);
+        stackLength++;
+    }
+
+    /**
+     * Joins the stack's top pairs until it holds one value per complete subtree before chunk
+     * {@code counter}. Done lazily, just before a push, and after bytes go into {@link #chunk}: a
+     * value is never joined before it is known not to be the root's child on the right.
+     */
+    private void mergeStack(long counter) {
+        int keep = Long.bitCount(counter);
+        while (stackLength > keep) {
+            int right = (stackLength - 1) * 8;
+            int left = (stackLength - 2) * 8;
+            parentCv(cvStack, left, cvStack, right, 0, cvStack, left, parentBlock);
+            stackLength--;
+        }
+    }
+
+    /** The chaining value of a parent node; {@code scratch} is a 64-byte block the caller owns. */
+    private static void parentCv(int[] left, int leftOffset, int[] right, int rightOffset, int flags,
+                                 int[] out, int outOffset, byte[] scratch) {
+        for (int i = 0; i < 8; i++) {
+            INT_LE.set(scratch, i * 4, left[leftOffset + i]);
+            INT_LE.set(scratch, 32 + i * 4, right[rightOffset + i]);
+        }
+        out[outOffset] = IV0;
+        out[outOffset + 1] = IV1;
+        out[outOffset + 2] = IV2;
+        out[outOffset + 3] = IV3;
+        out[outOffset + 4] = IV4;
+        out[outOffset + 5] = IV5;
+        out[outOffset + 6] = IV6;
+        out[outOffset + 7] = IV7;
+        compress(out, outOffset, scratch, 0, 0, BLOCK_LEN, PARENT | flags);
+    }
+
+    /**
+     * The chaining value of the chunk at {@code counter} whose {@code length} bytes (0 to 1024) start
+     * at {@code offset}; the bytes after them, up to the next 64-byte boundary, must be zeros.
+     * {@code lastFlags} is {@link #ROOT} when the chunk is the whole input.
+     */
+    private static void chunkCv(byte[] input, int offset, int length, long counter, int lastFlags, int[] out) {
+        int blocks = Math.max(1, (length + BLOCK_LEN - 1) / BLOCK_LEN);
+        out[0] = IV0;
+        out[1] = IV1;
+        out[2] = IV2;
+        out[3] = IV3;
+        out[4] = IV4;
+        out[5] = IV5;
+        out[6] = IV6;
+        out[7] = IV7;
+        for (int b = 0; b < blocks; b++) {
+            boolean last = b == blocks - 1;
+            int flags = (b == 0 ? CHUNK_START : 0) | (last ? CHUNK_END | lastFlags : 0);
+            int blockLength = last ? length - b * BLOCK_LEN : BLOCK_LEN;
+            compress(out, 0, input, offset + b * BLOCK_LEN, counter, blockLength, flags);
+        }
+    }
+
+    /** The chaining value of the {@code chunks} (a power of two) whole chunks at {@code offset}, the first being chunk {@code counter}. */
+    private static void subtreeCv(byte[] input, int offset, int chunks, long counter, int[] out) {
+        int[] cv;
+        if (chunks <= LEAF_CHUNKS || Workers.PARALLELISM < 2) {
+            cv = serialSubtree(input, offset, chunks, counter);
+        } else {
+            cv = Workers.POOL.invoke(ForkJoinTask.adapt(() -> parallelSubtree(input, offset, chunks, counter)));
+        }
+        System.arraycopy(cv, 0, out, 0, 8);
+    }
+
+    private static int[] parallelSubtree(byte[] input, int offset, int chunks, long counter) {
+        if (chunks <= LEAF_CHUNKS) {
+            return serialSubtree(input, offset, chunks, counter);
+        }
+        int half = chunks / 2;
+        ForkJoinTask<int[]> right = ForkJoinTask.adapt(
+                () -> parallelSubtree(input, offset + half * CHUNK_LEN, half, counter + half)).fork();
+        int[] left = parallelSubtree(input, offset, half, counter);
+        int[] r = right.join();
+        parentCv(left, 0, r, 0, 0, left, 0, new byte[BLOCK_LEN]);
+        return left;
+    }
+
+    /** {@link #subtreeCv} on this thread: every chunk's value, then the tree above them level by level. */
+    private static int[] serialSubtree(byte[] input, int offset, int chunks, long counter) {
+        int[] cvs = new int[chunks * 8];
+        int[] one = new int[8];
+        for (int c = 0; c < chunks; c++) {
+            chunkCv(input, offset + c * CHUNK_LEN, CHUNK_LEN, counter + c, 0, one);
+            System.arraycopy(one, 0, cvs, c * 8, 8);
+        }
+        byte[] scratch = new byte[BLOCK_LEN];
+        for (int n = chunks; n > 1; n /= 2) {
+            for (int i = 0; i < n / 2; i++) {
+                parentCv(cvs, 2 * i * 8, cvs, (2 * i + 1) * 8, 0, cvs, i * 8, scratch);
+            }
+        }
+        return cvs;
+    }
+
+    /**
+     * BLAKE3's compression function, keeping the first half of its output: {@code cv[cvOffset..+8]}
+     * becomes the chaining value after the 64-byte block at {@code block[blockOffset]}.
+     */
+    private static void compress(int[] cv, int cvOffset, byte[] block, int blockOffset, long counter,
+                                 int blockLength, int flags) {
+        int m0 = (int) INT_LE.get(block, blockOffset);
+        int m1 = (int) INT_LE.get(block, blockOffset + 4);
+        int m2 = (int) INT_LE.get(block, blockOffset + 8);
+        int m3 = (int) INT_LE.get(block, blockOffset + 12);
+        int m4 = (int) INT_LE.get(block, blockOffset + 16);
+        int m5 = (int) INT_LE.get(block, blockOffset + 20);
+        int m6 = (int) INT_LE.get(block, blockOffset + 24);
+        int m7 = (int) INT_LE.get(block, blockOffset + 28);
+        int m8 = (int) INT_LE.get(block, blockOffset + 32);
+        int m9 = (int) INT_LE.get(block, blockOffset + 36);
+        int m10 = (int) INT_LE.get(block, blockOffset + 40);
+        int m11 = (int) INT_LE.get(block, blockOffset + 44);
+        int m12 = (int) INT_LE.get(block, blockOffset + 48);
+        int m13 = (int) INT_LE.get(block, blockOffset + 52);
+        int m14 = (int) INT_LE.get(block, blockOffset + 56);
+        int m15 = (int) INT_LE.get(block, blockOffset + 60);
+        int v0 = cv[cvOffset];
+        int v1 = cv[cvOffset + 1];
+        int v2 = cv[cvOffset + 2];
+        int v3 = cv[cvOffset + 3];
+        int v4 = cv[cvOffset + 4];
+        int v5 = cv[cvOffset + 5];
+        int v6 = cv[cvOffset + 6];
+        int v7 = cv[cvOffset + 7];
+        int v8 = IV0;
+        int v9 = IV1;
+        int v10 = IV2;
+        int v11 = IV3;
+        int v12 = (int) counter;
+        int v13 = (int) (counter >>> 32);
+        int v14 = blockLength;
+        int v15 = flags;
+        // round 1
+        v0 += v4 + m0; v12 = Integer.rotateRight(v12 ^ v0, 16);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 12);
+        v0 += v4 + m1; v12 = Integer.rotateRight(v12 ^ v0, 8);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 7);
+        v1 += v5 + m2; v13 = Integer.rotateRight(v13 ^ v1, 16);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 12);
+        v1 += v5 + m3; v13 = Integer.rotateRight(v13 ^ v1, 8);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 7);
+        v2 += v6 + m4; v14 = Integer.rotateRight(v14 ^ v2, 16);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 12);
+        v2 += v6 + m5; v14 = Integer.rotateRight(v14 ^ v2, 8);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 7);
+        v3 += v7 + m6; v15 = Integer.rotateRight(v15 ^ v3, 16);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 12);
+        v3 += v7 + m7; v15 = Integer.rotateRight(v15 ^ v3, 8);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 7);
+        v0 += v5 + m8; v15 = Integer.rotateRight(v15 ^ v0, 16);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 12);
+        v0 += v5 + m9; v15 = Integer.rotateRight(v15 ^ v0, 8);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 7);
+        v1 += v6 + m10; v12 = Integer.rotateRight(v12 ^ v1, 16);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 12);
+        v1 += v6 + m11; v12 = Integer.rotateRight(v12 ^ v1, 8);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 7);
+        v2 += v7 + m12; v13 = Integer.rotateRight(v13 ^ v2, 16);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 12);
+        v2 += v7 + m13; v13 = Integer.rotateRight(v13 ^ v2, 8);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 7);
+        v3 += v4 + m14; v14 = Integer.rotateRight(v14 ^ v3, 16);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 12);
+        v3 += v4 + m15; v14 = Integer.rotateRight(v14 ^ v3, 8);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 7);
+        // round 2
+        v0 += v4 + m2; v12 = Integer.rotateRight(v12 ^ v0, 16);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 12);
+        v0 += v4 + m6; v12 = Integer.rotateRight(v12 ^ v0, 8);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 7);
+        v1 += v5 + m3; v13 = Integer.rotateRight(v13 ^ v1, 16);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 12);
+        v1 += v5 + m10; v13 = Integer.rotateRight(v13 ^ v1, 8);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 7);
+        v2 += v6 + m7; v14 = Integer.rotateRight(v14 ^ v2, 16);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 12);
+        v2 += v6 + m0; v14 = Integer.rotateRight(v14 ^ v2, 8);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 7);
+        v3 += v7 + m4; v15 = Integer.rotateRight(v15 ^ v3, 16);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 12);
+        v3 += v7 + m13; v15 = Integer.rotateRight(v15 ^ v3, 8);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 7);
+        v0 += v5 + m1; v15 = Integer.rotateRight(v15 ^ v0, 16);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 12);
+        v0 += v5 + m11; v15 = Integer.rotateRight(v15 ^ v0, 8);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 7);
+        v1 += v6 + m12; v12 = Integer.rotateRight(v12 ^ v1, 16);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 12);
+        v1 += v6 + m5; v12 = Integer.rotateRight(v12 ^ v1, 8);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 7);
+        v2 += v7 + m9; v13 = Integer.rotateRight(v13 ^ v2, 16);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 12);
+        v2 += v7 + m14; v13 = Integer.rotateRight(v13 ^ v2, 8);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 7);
+        v3 += v4 + m15; v14 = Integer.rotateRight(v14 ^ v3, 16);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 12);
+        v3 += v4 + m8; v14 = Integer.rotateRight(v14 ^ v3, 8);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 7);
+        // round 3
+        v0 += v4 + m3; v12 = Integer.rotateRight(v12 ^ v0, 16);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 12);
+        v0 += v4 + m4; v12 = Integer.rotateRight(v12 ^ v0, 8);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 7);
+        v1 += v5 + m10; v13 = Integer.rotateRight(v13 ^ v1, 16);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 12);
+        v1 += v5 + m12; v13 = Integer.rotateRight(v13 ^ v1, 8);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 7);
+        v2 += v6 + m13; v14 = Integer.rotateRight(v14 ^ v2, 16);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 12);
+        v2 += v6 + m2; v14 = Integer.rotateRight(v14 ^ v2, 8);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 7);
+        v3 += v7 + m7; v15 = Integer.rotateRight(v15 ^ v3, 16);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 12);
+        v3 += v7 + m14; v15 = Integer.rotateRight(v15 ^ v3, 8);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 7);
+        v0 += v5 + m6; v15 = Integer.rotateRight(v15 ^ v0, 16);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 12);
+        v0 += v5 + m5; v15 = Integer.rotateRight(v15 ^ v0, 8);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 7);
+        v1 += v6 + m9; v12 = Integer.rotateRight(v12 ^ v1, 16);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 12);
+        v1 += v6 + m0; v12 = Integer.rotateRight(v12 ^ v1, 8);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 7);
+        v2 += v7 + m11; v13 = Integer.rotateRight(v13 ^ v2, 16);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 12);
+        v2 += v7 + m15; v13 = Integer.rotateRight(v13 ^ v2, 8);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 7);
+        v3 += v4 + m8; v14 = Integer.rotateRight(v14 ^ v3, 16);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 12);
+        v3 += v4 + m1; v14 = Integer.rotateRight(v14 ^ v3, 8);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 7);
+        // round 4
+        v0 += v4 + m10; v12 = Integer.rotateRight(v12 ^ v0, 16);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 12);
+        v0 += v4 + m7; v12 = Integer.rotateRight(v12 ^ v0, 8);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 7);
+        v1 += v5 + m12; v13 = Integer.rotateRight(v13 ^ v1, 16);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 12);
+        v1 += v5 + m9; v13 = Integer.rotateRight(v13 ^ v1, 8);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 7);
+        v2 += v6 + m14; v14 = Integer.rotateRight(v14 ^ v2, 16);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 12);
+        v2 += v6 + m3; v14 = Integer.rotateRight(v14 ^ v2, 8);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 7);
+        v3 += v7 + m13; v15 = Integer.rotateRight(v15 ^ v3, 16);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 12);
+        v3 += v7 + m15; v15 = Integer.rotateRight(v15 ^ v3, 8);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 7);
+        v0 += v5 + m4; v15 = Integer.rotateRight(v15 ^ v0, 16);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 12);
+        v0 += v5 + m0; v15 = Integer.rotateRight(v15 ^ v0, 8);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 7);
+        v1 += v6 + m11; v12 = Integer.rotateRight(v12 ^ v1, 16);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 12);
+        v1 += v6 + m2; v12 = Integer.rotateRight(v12 ^ v1, 8);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 7);
+        v2 += v7 + m5; v13 = Integer.rotateRight(v13 ^ v2, 16);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 12);
+        v2 += v7 + m8; v13 = Integer.rotateRight(v13 ^ v2, 8);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 7);
+        v3 += v4 + m1; v14 = Integer.rotateRight(v14 ^ v3, 16);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 12);
+        v3 += v4 + m6; v14 = Integer.rotateRight(v14 ^ v3, 8);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 7);
+        // round 5
+        v0 += v4 + m12; v12 = Integer.rotateRight(v12 ^ v0, 16);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 12);
+        v0 += v4 + m13; v12 = Integer.rotateRight(v12 ^ v0, 8);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 7);
+        v1 += v5 + m9; v13 = Integer.rotateRight(v13 ^ v1, 16);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 12);
+        v1 += v5 + m11; v13 = Integer.rotateRight(v13 ^ v1, 8);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 7);
+        v2 += v6 + m15; v14 = Integer.rotateRight(v14 ^ v2, 16);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 12);
+        v2 += v6 + m10; v14 = Integer.rotateRight(v14 ^ v2, 8);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 7);
+        v3 += v7 + m14; v15 = Integer.rotateRight(v15 ^ v3, 16);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 12);
+        v3 += v7 + m8; v15 = Integer.rotateRight(v15 ^ v3, 8);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 7);
+        v0 += v5 + m7; v15 = Integer.rotateRight(v15 ^ v0, 16);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 12);
+        v0 += v5 + m2; v15 = Integer.rotateRight(v15 ^ v0, 8);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 7);
+        v1 += v6 + m5; v12 = Integer.rotateRight(v12 ^ v1, 16);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 12);
+        v1 += v6 + m3; v12 = Integer.rotateRight(v12 ^ v1, 8);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 7);
+        v2 += v7 + m0; v13 = Integer.rotateRight(v13 ^ v2, 16);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 12);
+        v2 += v7 + m1; v13 = Integer.rotateRight(v13 ^ v2, 8);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 7);
+        v3 += v4 + m6; v14 = Integer.rotateRight(v14 ^ v3, 16);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 12);
+        v3 += v4 + m4; v14 = Integer.rotateRight(v14 ^ v3, 8);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 7);
+        // round 6
+        v0 += v4 + m9; v12 = Integer.rotateRight(v12 ^ v0, 16);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 12);
+        v0 += v4 + m14; v12 = Integer.rotateRight(v12 ^ v0, 8);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 7);
+        v1 += v5 + m11; v13 = Integer.rotateRight(v13 ^ v1, 16);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 12);
+        v1 += v5 + m5; v13 = Integer.rotateRight(v13 ^ v1, 8);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 7);
+        v2 += v6 + m8; v14 = Integer.rotateRight(v14 ^ v2, 16);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 12);
+        v2 += v6 + m12; v14 = Integer.rotateRight(v14 ^ v2, 8);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 7);
+        v3 += v7 + m15; v15 = Integer.rotateRight(v15 ^ v3, 16);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 12);
+        v3 += v7 + m1; v15 = Integer.rotateRight(v15 ^ v3, 8);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 7);
+        v0 += v5 + m13; v15 = Integer.rotateRight(v15 ^ v0, 16);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 12);
+        v0 += v5 + m3; v15 = Integer.rotateRight(v15 ^ v0, 8);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 7);
+        v1 += v6 + m0; v12 = Integer.rotateRight(v12 ^ v1, 16);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 12);
+        v1 += v6 + m10; v12 = Integer.rotateRight(v12 ^ v1, 8);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 7);
+        v2 += v7 + m2; v13 = Integer.rotateRight(v13 ^ v2, 16);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 12);
+        v2 += v7 + m6; v13 = Integer.rotateRight(v13 ^ v2, 8);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 7);
+        v3 += v4 + m4; v14 = Integer.rotateRight(v14 ^ v3, 16);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 12);
+        v3 += v4 + m7; v14 = Integer.rotateRight(v14 ^ v3, 8);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 7);
+        // round 7
+        v0 += v4 + m11; v12 = Integer.rotateRight(v12 ^ v0, 16);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 12);
+        v0 += v4 + m15; v12 = Integer.rotateRight(v12 ^ v0, 8);
+        v8 += v12; v4 = Integer.rotateRight(v4 ^ v8, 7);
+        v1 += v5 + m5; v13 = Integer.rotateRight(v13 ^ v1, 16);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 12);
+        v1 += v5 + m0; v13 = Integer.rotateRight(v13 ^ v1, 8);
+        v9 += v13; v5 = Integer.rotateRight(v5 ^ v9, 7);
+        v2 += v6 + m1; v14 = Integer.rotateRight(v14 ^ v2, 16);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 12);
+        v2 += v6 + m9; v14 = Integer.rotateRight(v14 ^ v2, 8);
+        v10 += v14; v6 = Integer.rotateRight(v6 ^ v10, 7);
+        v3 += v7 + m8; v15 = Integer.rotateRight(v15 ^ v3, 16);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 12);
+        v3 += v7 + m6; v15 = Integer.rotateRight(v15 ^ v3, 8);
+        v11 += v15; v7 = Integer.rotateRight(v7 ^ v11, 7);
+        v0 += v5 + m14; v15 = Integer.rotateRight(v15 ^ v0, 16);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 12);
+        v0 += v5 + m10; v15 = Integer.rotateRight(v15 ^ v0, 8);
+        v10 += v15; v5 = Integer.rotateRight(v5 ^ v10, 7);
+        v1 += v6 + m2; v12 = Integer.rotateRight(v12 ^ v1, 16);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 12);
+        v1 += v6 + m12; v12 = Integer.rotateRight(v12 ^ v1, 8);
+        v11 += v12; v6 = Integer.rotateRight(v6 ^ v11, 7);
+        v2 += v7 + m3; v13 = Integer.rotateRight(v13 ^ v2, 16);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 12);
+        v2 += v7 + m4; v13 = Integer.rotateRight(v13 ^ v2, 8);
+        v8 += v13; v7 = Integer.rotateRight(v7 ^ v8, 7);
+        v3 += v4 + m7; v14 = Integer.rotateRight(v14 ^ v3, 16);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 12);
+        v3 += v4 + m13; v14 = Integer.rotateRight(v14 ^ v3, 8);
+        v9 += v14; v4 = Integer.rotateRight(v4 ^ v9, 7);
+        cv[cvOffset] = v0 ^ v8;
+        cv[cvOffset + 1] = v1 ^ v9;
+        cv[cvOffset + 2] = v2 ^ v10;
+        cv[cvOffset + 3] = v3 ^ v11;
+        cv[cvOffset + 4] = v4 ^ v12;
+        cv[cvOffset + 5] = v5 ^ v13;
+        cv[cvOffset + 6] = v6 ^ v14;
+        cv[cvOffset + 7] = v7 ^ v15;
+    }
+
+    /** The pool subtrees are hashed on, one thread per core; made on first use, its threads are daemons. */
+    private static final class Workers {
+        static final int PARALLELISM = Runtime.getRuntime().availableProcessors();
+        static final ForkJoinPool POOL = new ForkJoinPool(PARALLELISM);
+    }
+}
