@@ -74,7 +74,7 @@ public final class VhdCommand implements Callable<Integer> {
      * names one command (other than {@code completion}, which describes them all) adds only that
      * one, and starts faster (BENCHMARKS.md).
      */
-    private static final List<Class<?>> SUBCOMMANDS = List.of(
+    static final List<Class<?>> SUBCOMMANDS = List.of(
             CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class, CompareCommand.class,
             DigestCommand.class, ConvertCommand.class, CompactCommand.class, MeasureCommand.class,
             ResizeCommand.class, MergeCommand.class, RebaseCommand.class, SetCommand.class, ServeCommand.class,
