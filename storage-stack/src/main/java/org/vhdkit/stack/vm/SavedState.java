@@ -136,11 +136,13 @@ final class SavedState {
      * Loads {@code memory.bin} into {@code memory}, fresh memory that is all zeros, checking the
      * file's size and its checksum over every byte. A chunk that is all zeros in the file (a hole,
      * as {@link #write} leaves them) is not copied: the memory is zero there already, and copying
-     * would touch, and so make the host give, every page of an idle VM's memory.
+     * would touch, and so make the host give, every page of an idle VM's memory. A hole in the
+     * file (see {@link FileHoles}) is not even read; it counts into the checksum as the zeros it is.
      */
     static void loadMemory(Path folder, Manifest manifest, GuestMemory memory) throws IOException {
         Path file = folder.resolve(MEMORY);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+                FileHoles holes = FileHoles.of(file)) {
             if (channel.size() != manifest.memoryBytes() || memory.size() != manifest.memoryBytes()) {
                 throw new VmException(file + ": holds " + channel.size() + " bytes, not the " + manifest.memoryBytes()
                         + " bytes of the saved memory");
@@ -150,6 +152,10 @@ final class SavedState {
             MemorySegment copySegment = MemorySegment.ofBuffer(copy);
             for (long gpa = 0; gpa < memory.size(); gpa += CHUNK) {
                 int length = (int) Math.min(CHUNK, memory.size() - gpa);
+                if (holes.hole(gpa, length)) { // zeros, as the memory is already: not read, not copied
+                    crc.update(ZERO_BYTES, 0, length);
+                    continue;
+                }
                 ByteBuffer chunk = copy.clear().limit(length);
                 while (chunk.hasRemaining()) {
                     if (channel.read(chunk, gpa + chunk.position()) < 0) {
@@ -272,11 +278,15 @@ final class SavedState {
         for (String name : new String[] {MEMORY, DEVICES}) {
             Path source = from.resolve(name);
             AtomicFile.write(to.resolve(name), channel -> {
-                try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ)) {
+                try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
+                        FileHoles holes = FileHoles.of(source)) {
                     long size = in.size();
                     ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK);
                     for (long at = 0; at < size; at += chunk.limit()) {
                         chunk.clear().limit((int) Math.min(CHUNK, size - at));
+                        if (holes.hole(at, chunk.limit())) {
+                            continue; // a hole stays a hole, and is not read: reading fills the page cache
+                        }
                         while (chunk.hasRemaining()) {
                             if (in.read(chunk, at + chunk.position()) < 0) {
                                 throw new EOFException(source + ": ends early, at byte " + (at + chunk.position()));

@@ -1,6 +1,7 @@
 package org.vhdkit.stack.vm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -66,6 +67,18 @@ class SavedStateTest {
             VmException e = assertThrows(VmException.class,
                     () -> SavedState.loadMemory(folder, SavedState.readManifest(folder, SIZE), memory));
             assertTrue(e.getMessage().contains("checksum does not match"), e.getMessage());
+        }
+    }
+
+    @Test
+    void theSavedFilesHolesAreFoundWithoutReadingAndDataIsNeverTakenForAHole() throws Exception {
+        saveAnIdleVm();
+        try (FileHoles holes = FileHoles.of(folder.resolve(SavedState.MEMORY))) {
+            assertFalse(holes.hole(3 * MIB, MIB), "the chunk with the mark holds data");
+            assertFalse(holes.hole(0, 4 * MIB), "a range that includes it too");
+            assertFalse(holes.hole(SIZE - MIB, MIB), "the last chunk holds data");
+            assumeTrue(System.getProperty("os.name", "").startsWith("Linux"), "lseek(SEEK_DATA) is Linux's");
+            assertTrue(holes.hole(0, 3 * MIB), "untouched memory was left as a hole");
         }
     }
 }
