@@ -21,6 +21,10 @@ import java.nio.ByteOrder;
  * <p>Thread-safety: any number of threads may access the memory at once (the guest's virtual
  * processors, the parent's device handlers); as with real memory, concurrent writes to the same
  * bytes leave either. {@link #close()} must not overlap any access.
+ *
+ * <p>Host memory: on Linux the memory is a memfd mapped shared (see {@link MemfdMapping}), so a page
+ * costs host memory only once it is touched, and an idle guest of 512 MiB holds a few MiB. Where
+ * that cannot be had, all of it is allocated and zeroed at once.
  */
 public final class GuestMemory implements AutoCloseable {
     /** The page size of guest physical memory. */
@@ -37,16 +41,21 @@ public final class GuestMemory implements AutoCloseable {
     /** Frees the memory; null in a {@link #guestView()}, which cannot. */
     private final Arena arena;
     private final MemorySegment bytes;
+    /** The memfd holding the bytes, or -1 where they are not in one. */
+    private final int fd;
 
-    private GuestMemory(String owner, Arena arena, MemorySegment bytes) {
+    private GuestMemory(String owner, Arena arena, MemorySegment bytes, int fd) {
         this.owner = owner;
         this.arena = arena;
         this.bytes = bytes;
+        this.fd = fd;
     }
 
     /**
      * Zeroed memory of {@code size} bytes (a whole number of pages) for the partition named
-     * {@code owner}.
+     * {@code owner}. On Linux the pages are given, zeroed, by the kernel on first touch; elsewhere
+     * (see {@link MemfdMapping}) all of them are allocated and zeroed now. Throws OutOfMemoryError
+     * when the host cannot give that much. Thread-safe.
      */
     public static GuestMemory allocate(String owner, long size) {
         if (size <= 0 || size % PAGE_SIZE != 0) {
@@ -54,7 +63,15 @@ public final class GuestMemory implements AutoCloseable {
                     + size + " bytes");
         }
         Arena arena = Arena.ofShared();
-        return new GuestMemory(owner, arena, arena.allocate(size, PAGE_SIZE));
+        try {
+            MemfdMapping.Mapping mapped = MemfdMapping.map(owner, size, arena);
+            return mapped != null
+                    ? new GuestMemory(owner, arena, mapped.segment(), mapped.fd())
+                    : new GuestMemory(owner, arena, arena.allocate(size, PAGE_SIZE), -1);
+        } catch (RuntimeException | Error e) {
+            arena.close();
+            throw e;
+        }
     }
 
     /**
@@ -63,7 +80,16 @@ public final class GuestMemory implements AutoCloseable {
      * the partition that allocated the memory frees it.
      */
     public GuestMemory guestView() {
-        return new GuestMemory(owner, null, bytes);
+        return new GuestMemory(owner, null, bytes, fd);
+    }
+
+    /**
+     * The descriptor of the memfd that holds the memory, for handing it to another process (a
+     * vhost-user backend maps guest memory from it), or -1 where the memory is not in a memfd. Open
+     * until {@link #close()}; the caller must not close it.
+     */
+    int fd() {
+        return fd;
     }
 
     /** The partition the memory belongs to, for messages. */
@@ -86,6 +112,18 @@ public final class GuestMemory implements AutoCloseable {
         if (gpa < 0 || length < 0 || gpa > bytes.byteSize() - length) {
             throw new GuestMemoryException(owner, gpa, length, bytes.byteSize());
         }
+    }
+
+    /**
+     * Whether no byte of {@code [gpa, gpa + length)} was touched (read or written) since the memory
+     * was allocated, so that all of it reads as zeros and the host holds no page for it. Reading the
+     * range to find out would make the host give those pages; this does not. False where some byte
+     * may have been touched, and wherever the memory is not in a memfd (it cannot tell). Thread-safe;
+     * an access on another thread may touch the range at once after.
+     */
+    public boolean untouched(long gpa, long length) throws GuestMemoryException {
+        check(gpa, length);
+        return fd >= 0 && bytes.scope().isAlive() && MemfdMapping.hole(fd, gpa, length);
     }
 
     /** Throws unless page number {@code pfn} is a page of this memory; returns its address. */
@@ -190,8 +228,8 @@ public final class GuestMemory implements AutoCloseable {
     }
 
     /**
-     * Releases the memory; every segment {@link #slice} gave becomes unusable. Does nothing on a
-     * {@link #guestView()}.
+     * Releases the memory (unmaps it and closes its memfd, or frees it); every segment
+     * {@link #slice} gave becomes unusable. Does nothing on a {@link #guestView()}.
      */
     @Override
     public void close() {

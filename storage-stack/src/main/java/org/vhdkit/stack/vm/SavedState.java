@@ -42,7 +42,8 @@ final class SavedState {
     private static final int FORMAT = 1;
     private static final byte[] MAGIC = {'V', 'H', 'D', 'K', 'V', 'S', 'V', '1'};
     private static final int CHUNK = 1 << 20;
-    private static final MemorySegment ZEROS = MemorySegment.ofArray(new byte[CHUNK]);
+    private static final byte[] ZERO_BYTES = new byte[CHUNK];
+    private static final MemorySegment ZEROS = MemorySegment.ofArray(ZERO_BYTES);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** What the manifest says. */
@@ -70,6 +71,11 @@ final class SavedState {
             MemorySegment copySegment = MemorySegment.ofBuffer(copy);
             for (long gpa = 0; gpa < memory.size(); gpa += CHUNK) {
                 int length = (int) Math.min(CHUNK, memory.size() - gpa);
+                if (untouched(memory, gpa, length)) {
+                    // Zeros, and reading them would make the host give every page of an idle VM.
+                    memoryCrc.update(ZERO_BYTES, 0, length);
+                    continue; // a hole in the file
+                }
                 MemorySegment.copy(slice(memory, gpa, length), 0, copySegment, 0, length);
                 ByteBuffer chunk = copy.clear().limit(length);
                 memoryCrc.update(chunk.duplicate());
@@ -126,24 +132,40 @@ final class SavedState {
         return v.longValue();
     }
 
-    /** Loads {@code memory.bin} into {@code memory}, checking its size and checksum. */
+    /**
+     * Loads {@code memory.bin} into {@code memory}, fresh memory that is all zeros, checking the
+     * file's size and its checksum over every byte. A chunk that is all zeros in the file (a hole,
+     * as {@link #write} leaves them) is not copied: the memory is zero there already, and copying
+     * would touch, and so make the host give, every page of an idle VM's memory. A hole in the
+     * file (see {@link FileHoles}) is not even read; it counts into the checksum as the zeros it is.
+     */
     static void loadMemory(Path folder, Manifest manifest, GuestMemory memory) throws IOException {
         Path file = folder.resolve(MEMORY);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+                FileHoles holes = FileHoles.of(file)) {
             if (channel.size() != manifest.memoryBytes() || memory.size() != manifest.memoryBytes()) {
                 throw new VmException(file + ": holds " + channel.size() + " bytes, not the " + manifest.memoryBytes()
                         + " bytes of the saved memory");
             }
             CRC32C crc = new CRC32C();
+            ByteBuffer copy = ByteBuffer.allocateDirect(CHUNK);
+            MemorySegment copySegment = MemorySegment.ofBuffer(copy);
             for (long gpa = 0; gpa < memory.size(); gpa += CHUNK) {
-                long length = Math.min(CHUNK, memory.size() - gpa);
-                ByteBuffer chunk = slice(memory, gpa, length).asByteBuffer();
+                int length = (int) Math.min(CHUNK, memory.size() - gpa);
+                if (holes.hole(gpa, length)) { // zeros, as the memory is already: not read, not copied
+                    crc.update(ZERO_BYTES, 0, length);
+                    continue;
+                }
+                ByteBuffer chunk = copy.clear().limit(length);
                 while (chunk.hasRemaining()) {
                     if (channel.read(chunk, gpa + chunk.position()) < 0) {
                         throw new VmException(file + ": ends early, at byte " + (gpa + chunk.position()));
                     }
                 }
                 crc.update(chunk.flip());
+                if (!isZero(copySegment.asSlice(0, length))) {
+                    MemorySegment.copy(copySegment, 0, slice(memory, gpa, length), 0, length);
+                }
             }
             if (crc.getValue() != manifest.memoryCrc()) {
                 throw new VmException(file + ": its checksum does not match the manifest; the saved memory is damaged");
@@ -256,11 +278,15 @@ final class SavedState {
         for (String name : new String[] {MEMORY, DEVICES}) {
             Path source = from.resolve(name);
             AtomicFile.write(to.resolve(name), channel -> {
-                try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ)) {
+                try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);
+                        FileHoles holes = FileHoles.of(source)) {
                     long size = in.size();
                     ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK);
                     for (long at = 0; at < size; at += chunk.limit()) {
                         chunk.clear().limit((int) Math.min(CHUNK, size - at));
+                        if (holes.hole(at, chunk.limit())) {
+                            continue; // a hole stays a hole, and is not read: reading fills the page cache
+                        }
                         while (chunk.hasRemaining()) {
                             if (in.read(chunk, at + chunk.position()) < 0) {
                                 throw new EOFException(source + ": ends early, at byte " + (at + chunk.position()));
@@ -283,12 +309,16 @@ final class SavedState {
      * a running VM) take seconds per 512 MiB. A hole reads as zeros.
      */
     private static void writeSparsely(FileChannel channel, ByteBuffer chunk, long at) throws IOException {
-        MemorySegment bytes = MemorySegment.ofBuffer(chunk);
-        if (bytes.mismatch(ZEROS.asSlice(0, bytes.byteSize())) < 0) {
+        if (isZero(MemorySegment.ofBuffer(chunk))) {
             return;
         }
         channel.position(at);
         AtomicFile.writeFully(channel, chunk);
+    }
+
+    /** Whether {@code bytes} (at most a chunk) are all zeros. */
+    private static boolean isZero(MemorySegment bytes) {
+        return bytes.mismatch(ZEROS.asSlice(0, bytes.byteSize())) < 0;
     }
 
     /** Makes the file {@code size} bytes long when its last chunks were holes (never written). */
@@ -296,6 +326,14 @@ final class SavedState {
         if (channel.size() < size) {
             channel.position(size - 1);
             AtomicFile.writeFully(channel, ByteBuffer.allocate(1));
+        }
+    }
+
+    private static boolean untouched(GuestMemory memory, long gpa, long length) {
+        try {
+            return memory.untouched(gpa, length);
+        } catch (GuestMemoryException e) {
+            throw new IllegalStateException(e); // gpa and length lie inside by construction
         }
     }
 
