@@ -25,7 +25,18 @@ public final class AotTraining {
 
     /** Runs the training commands; exit code 0, or 1 when the temporary directory cannot be used. */
     public static void main(String[] args) throws IOException {
-        Path dir = Files.createTempDirectory("vhd-aot-training");
+        PrintWriter sink = new PrintWriter(Writer.nullWriter());
+        train(Files.createTempDirectory("vhd-aot-training"), sink, sink);
+    }
+
+    /**
+     * Runs the training commands with files in {@code dir}, an empty directory, then deletes
+     * {@code dir} with everything in it.
+     *
+     * @return each command's exit code, in order
+     * @throws IOException when {@code dir} cannot be walked or deleted afterwards
+     */
+    static int[] train(Path dir, PrintWriter out, PrintWriter err) throws IOException {
         try {
             String d = dir.resolve("d.vhd").toString();
             String f = dir.resolve("f.vhd").toString();
@@ -49,10 +60,11 @@ public final class AotTraining {
                     new String[] {"compare", d, f},
                     new String[] {"info", dir.resolve("missing.vhd").toString()},
                     new String[] {"info", "--no-such-option", d});
-            PrintWriter sink = new PrintWriter(Writer.nullWriter());
-            for (String[] command : commands) {
-                VhdCommand.run(sink, sink, command);
+            int[] codes = new int[commands.size()];
+            for (int i = 0; i < codes.length; i++) {
+                codes[i] = VhdCommand.run(out, err, commands.get(i));
             }
+            return codes;
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {
                 for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
