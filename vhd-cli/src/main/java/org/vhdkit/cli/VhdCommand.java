@@ -1,5 +1,6 @@
 package org.vhdkit.cli;
 
+import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.FileSystem;
 import java.nio.file.FileSystems;
@@ -98,12 +99,23 @@ public final class VhdCommand implements Callable<Integer> {
 
     /** Runs the command and exits with its exit code. */
     public static void main(String[] args) {
-        PrintWriter out = new PrintWriter(System.out, false, System.out.charset());
-        PrintWriter err = new PrintWriter(System.err, true, System.err.charset());
+        System.exit(runOn(System.out, System.err, args));
+    }
+
+    /**
+     * What {@link #main} does short of exiting: runs {@code vhd args} on the default file system with
+     * results to {@code stdout} and messages to {@code stderr}, each in its stream's charset, both
+     * flushed before it returns.
+     *
+     * @return the exit code
+     */
+    static int runOn(PrintStream stdout, PrintStream stderr, String... args) {
+        PrintWriter out = new PrintWriter(stdout, false, stdout.charset());
+        PrintWriter err = new PrintWriter(stderr, true, stderr.charset());
         int code = run(FileSystems.getDefault(), out, err, args);
         out.flush();
         err.flush();
-        System.exit(code);
+        return code;
     }
 
     /**
