@@ -1,0 +1,68 @@
+package org.vhdkit.stack.storage;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.testvm.TestVms;
+import org.vhdkit.stack.vm.Hypervisor;
+import org.vhdkit.stack.vm.VirtualMachine;
+import org.vhdkit.stack.vm.VmException;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
+
+/** What the synthetic storage provider refuses, and what it reports about a VM without it. */
+@Timeout(60)
+class SyntheticStorageRefusalsTest {
+    static final long SIZE = 4L << 20;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aNegativePollTimeIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SyntheticStorage.create(Duration.ofMillis(-1)));
+        assertTrue(e.getMessage().contains("negative poll time"), e.getMessage());
+        assertThrows(NullPointerException.class, () -> SyntheticStorage.create(null));
+    }
+
+    @Test
+    void aRunningVmWithoutIntegrationComponentsHasNoSyntheticStorageToHotAddTo() throws Exception {
+        Path a = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine vm = TestVms.ideVm(h, "noic");
+            vm.start(TestVms.counting());
+            VmException refused = assertThrows(VmException.class, () -> SyntheticStorage.hotAdd(vm, TestVms.scsi(0, 0, a)));
+            assertTrue(refused.getMessage().contains("has no synthetic storage"), refused.getMessage());
+            assertTrue(vm.configuration().attachments().isEmpty(), "nothing was recorded");
+            assertEquals(Optional.empty(), SyntheticStorage.bus(vm), "no VMBus without integration components");
+            assertEquals(Optional.empty(), SyntheticStorage.controller(vm, 0));
+            try (VhdDisk d = Vhd.open(a, OpenOptions.READ_WRITE)) { // never opened
+                assertEquals(SIZE, d.size());
+            }
+            vm.turnOff();
+        }
+    }
+
+    @Test
+    void aRunningVmWithSyntheticStorageShowsItsBusAndControllersUntilItStops() throws Exception {
+        Path a = TestVms.dynamicVhd(dir, "a.vhd", SIZE);
+        try (Hypervisor h = TestVms.hypervisor(dir.resolve("vms"), SyntheticStorage.create())) {
+            VirtualMachine vm = TestVms.vm(h, "ic", TestVms.scsi(1, 0, a));
+            vm.start(TestVms.counting());
+            assertTrue(SyntheticStorage.bus(vm).isPresent());
+            assertTrue(SyntheticStorage.controller(vm, 1).isPresent(), "controller 1 has a disk");
+            assertEquals(Optional.empty(), SyntheticStorage.controller(vm, 0), "controller 0 has none");
+            vm.turnOff();
+            assertEquals(Optional.empty(), SyntheticStorage.bus(vm));
+        }
+    }
+}
