@@ -27,6 +27,14 @@ final class IcVms {
         return new GuestPages(ctx.memory(), IC_PAGES, IC_PAGES_LENGTH);
     }
 
+    /** Keeps a guest processor running, a safe point every millisecond, until its VM stops. */
+    static void idle(GuestContext ctx) throws InterruptedException {
+        while (true) {
+            ctx.safePoint();
+            Thread.sleep(1);
+        }
+    }
+
     /** Waits until the guest of {@code vm} has the shutdown channel open and negotiated. */
     static void awaitReady(VirtualMachine vm) throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
