@@ -14,7 +14,9 @@ import java.util.Locale;
  * file system, whose reads and writes are copies between mapped memory and the caller's segment
  * with no system call, and a positional {@link java.nio.channels.FileChannel} one for every other
  * file system (jimfs cannot map). {@link #open} chooses; {@link Backing} overrides, and so does the
- * system property {@value #BACKING_PROPERTY} ({@code mapped} or {@code channel}).
+ * system property {@value #BACKING_PROPERTY} ({@code mapped} or {@code channel}). A
+ * {@link ForwardingByteStore} wraps either to observe or alter the calls; {@link StoreInterception}
+ * installs one around every store a piece of code opens (tests record writes and inject faults so).
  *
  * <p>A store opened for writing holds an exclusive lock on its file, and a read-only store a shared
  * one, for as long as it is open: a second writer, in this process or another, is refused with an
@@ -26,7 +28,7 @@ import java.util.Locale;
  * file, which must not overlap I/O to the range it removes. Concurrent writes to overlapping ranges
  * leave either's bytes in each byte, as with any file.
  */
-public sealed interface ByteStore extends Closeable permits MappedByteStore, ChannelByteStore {
+public sealed interface ByteStore extends Closeable permits MappedByteStore, ChannelByteStore, ForwardingByteStore {
 
     /** The system property that overrides the automatic choice of backing: {@code mapped} or {@code channel}. */
     String BACKING_PROPERTY = "vhdkit.io";
@@ -61,7 +63,8 @@ public sealed interface ByteStore extends Closeable permits MappedByteStore, Cha
         Backing chosen = backing == Backing.AUTO ? automaticBacking(path) : backing;
         OpenFile file = OpenFile.acquire(path, mode);
         try {
-            return chosen == Backing.MAPPED ? new MappedByteStore(file, path) : new ChannelByteStore(file, path);
+            ByteStore store = chosen == Backing.MAPPED ? new MappedByteStore(file, path) : new ChannelByteStore(file, path);
+            return StoreInterception.intercept(store);
         } catch (IOException | RuntimeException e) {
             file.release();
             throw e;
