@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
+import org.vhdkit.vhd.io.Libc;
 
 /**
  * The guest physical memory of one child partition: a page-granular run of bytes, addressed by
@@ -43,12 +44,15 @@ public final class GuestMemory implements AutoCloseable {
     private final MemorySegment bytes;
     /** The memfd holding the bytes, or -1 where they are not in one. */
     private final int fd;
+    /** The C library that made the memfd and answers {@link #untouched}; null where {@code fd} is -1. */
+    private final Libc libc;
 
-    private GuestMemory(String owner, Arena arena, MemorySegment bytes, int fd) {
+    private GuestMemory(String owner, Arena arena, MemorySegment bytes, int fd, Libc libc) {
         this.owner = owner;
         this.arena = arena;
         this.bytes = bytes;
         this.fd = fd;
+        this.libc = libc;
     }
 
     /**
@@ -58,16 +62,21 @@ public final class GuestMemory implements AutoCloseable {
      * when the host cannot give that much. Thread-safe.
      */
     public static GuestMemory allocate(String owner, long size) {
+        return allocate(owner, size, MemfdMapping.systemLibc());
+    }
+
+    /** As {@link #allocate(String, long)}, through {@code libc} (null: eagerly, as where there is none). */
+    static GuestMemory allocate(String owner, long size, Libc libc) {
         if (size <= 0 || size % PAGE_SIZE != 0) {
             throw new IllegalArgumentException("guest memory must be a positive whole number of 4 KiB pages, not "
                     + size + " bytes");
         }
         Arena arena = Arena.ofShared();
         try {
-            MemfdMapping.Mapping mapped = MemfdMapping.map(owner, size, arena);
+            MemfdMapping.Mapping mapped = MemfdMapping.map(libc, owner, size, arena);
             return mapped != null
-                    ? new GuestMemory(owner, arena, mapped.segment(), mapped.fd())
-                    : new GuestMemory(owner, arena, arena.allocate(size, PAGE_SIZE), -1);
+                    ? new GuestMemory(owner, arena, mapped.segment(), mapped.fd(), libc)
+                    : new GuestMemory(owner, arena, arena.allocate(size, PAGE_SIZE), -1, null);
         } catch (RuntimeException | Error e) {
             arena.close();
             throw e;
@@ -80,7 +89,7 @@ public final class GuestMemory implements AutoCloseable {
      * the partition that allocated the memory frees it.
      */
     public GuestMemory guestView() {
-        return new GuestMemory(owner, null, bytes, fd);
+        return new GuestMemory(owner, null, bytes, fd, libc);
     }
 
     /**
@@ -123,7 +132,7 @@ public final class GuestMemory implements AutoCloseable {
      */
     public boolean untouched(long gpa, long length) throws GuestMemoryException {
         check(gpa, length);
-        return fd >= 0 && bytes.scope().isAlive() && MemfdMapping.hole(fd, gpa, length);
+        return fd >= 0 && bytes.scope().isAlive() && MemfdMapping.hole(libc, fd, gpa, length);
     }
 
     /** Throws unless page number {@code pfn} is a page of this memory; returns its address. */

@@ -2,20 +2,12 @@ package org.vhdkit.stack.memory;
 
 import java.lang.System.Logger.Level;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.StructLayout;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
-import java.util.Locale;
+import org.vhdkit.vhd.io.Libc;
 
 /**
  * Guest memory as Linux anonymous shared memory: a {@code memfd_create} file of the memory's size
- * ({@code ftruncate}), mapped {@code MAP_SHARED} read-write, called through the foreign function
- * interface in the style of vhd-core's {@code OfdLock}.
+ * ({@code ftruncate}), mapped {@code MAP_SHARED} read-write, called through vhd-core's {@link Libc}.
  *
  * <p>Why: such memory costs nothing until touched, and which pages were touched can be asked
  * ({@link #hole}) without touching them. The kernel gives each page, zeroed, on its first
@@ -24,27 +16,19 @@ import java.util.Locale;
  * backend is handed guest memory as memfd descriptors, so the descriptor is kept.
  *
  * <p>Where it cannot be had, {@link #map} says so with null and the caller allocates from the
- * arena instead: the host is not Linux on amd64 or aarch64 (the constants below are theirs), the
- * C functions cannot be linked (native access denied, {@code IllegalCallerException}; a C library
- * without {@code memfd_create}), or {@code memfd_create}, {@code ftruncate} or {@code mmap} fail
- * at run time other than for want of memory (an old kernel, a seccomp filter, no descriptors left).
+ * arena instead: there is no {@link Libc} (not Linux on amd64 or aarch64, native access denied, a C
+ * library without {@code memfd_create}), or {@code memfd_create}, {@code ftruncate} or {@code mmap}
+ * fail at run time other than for want of memory (an old kernel, a seccomp filter, no descriptors
+ * left).
  *
- * <p>Thread-safety: stateless; the handles are immutable and shared.
+ * <p>Thread-safety: stateless.
  */
 final class MemfdMapping {
     private static final System.Logger LOG = System.getLogger(MemfdMapping.class.getName());
-    private static final int MFD_CLOEXEC = 1;
-    private static final int PROT_READ = 1;
-    private static final int PROT_WRITE = 2;
-    private static final int MAP_SHARED = 1;
-    private static final long MAP_FAILED = -1L;
-    private static final int ENOMEM = 12;
-    private static final int ENXIO = 6;
-    private static final int SEEK_DATA = 3;
     /** memfd_create takes names of up to 249 bytes; they show in /proc/PID/maps as "/memfd:NAME". */
     private static final int MAX_NAME = 64;
 
-    private static final Native NATIVE = Native.load();
+    private static final Libc SYSTEM = Libc.system().orElse(null);
 
     /** The memory and the descriptor of the memfd that holds it. */
     record Mapping(MemorySegment segment, int fd) {
@@ -53,51 +37,42 @@ final class MemfdMapping {
     private MemfdMapping() {
     }
 
-    /** Whether memfd memory can be had at all in this JVM (it may still fail for one allocation). */
-    static boolean available() {
-        return NATIVE != null;
+    /** The host's C library, or null where there is none. */
+    static Libc systemLibc() {
+        return SYSTEM;
     }
 
     /**
      * Maps {@code size} bytes of fresh zeroed memfd memory, named after {@code owner}, whose segment
      * belongs to {@code arena}: closing the arena unmaps it and closes the descriptor. Returns null
-     * where memfd memory cannot be had (see the class comment); throws OutOfMemoryError when the
-     * kernel has no room for the mapping.
+     * where memfd memory cannot be had (see the class comment; {@code libc} null: there is no C
+     * library); throws OutOfMemoryError when the kernel has no room for the mapping.
      */
     @SuppressWarnings("restricted") // the mapping's segment is given its size; see the class comment
-    static Mapping map(String owner, long size, Arena arena) {
-        if (NATIVE == null) {
+    static Mapping map(Libc libc, String owner, long size, Arena arena) {
+        if (libc == null) {
             return null;
         }
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment state = call.allocate(NATIVE.errnoLayout());
-            MemorySegment name = call.allocateFrom(name(owner));
-            int fd = (int) NATIVE.memfdCreate().invokeExact(state, name, MFD_CLOEXEC);
-            if (fd < 0) {
-                LOG.log(Level.DEBUG, "memfd_create failed with errno {0}; guest memory is allocated eagerly",
-                        errno(state));
-                return null;
-            }
-            if ((int) NATIVE.ftruncate().invokeExact(state, fd, size) != 0) {
-                int error = errno(state);
-                int ignored = (int) NATIVE.close().invokeExact(fd);
-                return failed("ftruncate", error, size);
-            }
-            MemorySegment address = (MemorySegment) NATIVE.mmap().invokeExact(state, MemorySegment.NULL, size,
-                    PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0L);
-            if (address.address() == MAP_FAILED) {
-                int error = errno(state);
-                int ignored = (int) NATIVE.close().invokeExact(fd);
-                return failed("mmap", error, size);
-            }
-            long at = address.address();
-            MemorySegment segment = address.reinterpret(size, arena, unused -> unmap(at, size, fd));
-            return new Mapping(segment, fd);
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("calling the C library for guest memory failed", e);
+        Libc.Result created = libc.memfdCreate(name(owner), Libc.MFD_CLOEXEC);
+        if (created.failed()) {
+            LOG.log(Level.DEBUG, "memfd_create failed with errno {0}; guest memory is allocated eagerly",
+                    created.errno());
+            return null;
         }
+        int fd = created.intValue();
+        Libc.Result sized = libc.ftruncate(fd, size);
+        if (sized.failed()) {
+            libc.close(fd);
+            return failed("ftruncate", sized.errno(), size);
+        }
+        Libc.Result mapped = libc.mmap(size, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, fd, 0L);
+        if (mapped.failed()) {
+            libc.close(fd);
+            return failed("mmap", mapped.errno(), size);
+        }
+        long at = mapped.value();
+        MemorySegment segment = MemorySegment.ofAddress(at).reinterpret(size, arena, unused -> unmap(libc, at, size, fd));
+        return new Mapping(segment, fd);
     }
 
     /**
@@ -105,20 +80,16 @@ final class MemfdMapping {
      * touched since it was made, so the range reads as zeros ({@code lseek(SEEK_DATA)}; a page
      * swapped out counts as held). False where it cannot tell.
      */
-    static boolean hole(int fd, long offset, long length) {
-        try (Arena call = Arena.ofConfined()) {
-            MemorySegment state = call.allocate(NATIVE.errnoLayout());
-            long data = (long) NATIVE.lseek().invokeExact(state, fd, offset, SEEK_DATA);
-            return data < 0 ? errno(state) == ENXIO : data - offset >= length;
-        } catch (RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IllegalStateException("calling the C library for guest memory failed", e);
+    static boolean hole(Libc libc, int fd, long offset, long length) {
+        if (libc == null) {
+            return false;
         }
+        Libc.Result data = libc.lseek(fd, offset, Libc.SEEK_DATA);
+        return data.failed() ? data.errno() == Libc.ENXIO : data.value() - offset >= length;
     }
 
     private static Mapping failed(String call, int errno, long size) {
-        if (errno == ENOMEM) {
+        if (errno == Libc.ENOMEM) {
             throw new OutOfMemoryError(call + " of " + size + " bytes of guest memory failed: out of memory");
         }
         LOG.log(Level.DEBUG, "{0} failed with errno {1}; guest memory is allocated eagerly", call, errno);
@@ -126,15 +97,15 @@ final class MemfdMapping {
     }
 
     /** The arena's cleanup: unmaps the memory and closes its descriptor. Never throws. */
-    private static void unmap(long at, long size, int fd) {
+    private static void unmap(Libc libc, long at, long size, int fd) {
         try {
-            int unmapped = (int) NATIVE.munmap().invokeExact(MemorySegment.ofAddress(at), size);
-            int closed = (int) NATIVE.close().invokeExact(fd);
-            if (unmapped != 0 || closed != 0) {
-                LOG.log(Level.ERROR, "releasing guest memory failed: munmap returned {0}, close {1}", unmapped,
-                        closed);
+            Libc.Result unmapped = libc.munmap(at, size);
+            Libc.Result closed = libc.close(fd);
+            if (unmapped.failed() || closed.failed()) {
+                LOG.log(Level.ERROR, "releasing guest memory failed: munmap errno {0}, close errno {1}",
+                        unmapped.errno(), closed.errno());
             }
-        } catch (Throwable e) {
+        } catch (RuntimeException e) {
             LOG.log(Level.ERROR, "releasing guest memory failed", e);
         }
     }
@@ -143,48 +114,5 @@ final class MemfdMapping {
     private static String name(String owner) {
         String plain = owner.replaceAll("[^A-Za-z0-9._-]", "_");
         return "vhdkit-guest-" + (plain.length() > MAX_NAME ? plain.substring(0, MAX_NAME) : plain);
-    }
-
-    private static int errno(MemorySegment state) {
-        return (int) NATIVE.errno().get(state, 0L);
-    }
-
-    /** The C functions, or null where they cannot be had. */
-    private record Native(MethodHandle memfdCreate, MethodHandle ftruncate, MethodHandle mmap, MethodHandle munmap,
-                          MethodHandle lseek, MethodHandle close, StructLayout errnoLayout, VarHandle errno) {
-        @SuppressWarnings("restricted") // six libc calls with fixed signatures; see the class comment
-        static Native load() {
-            if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
-                    || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
-                return null;
-            }
-            try {
-                Linker linker = Linker.nativeLinker();
-                var libc = linker.defaultLookup();
-                Linker.Option errno = Linker.Option.captureCallState("errno");
-                StructLayout errnoLayout = Linker.Option.captureStateLayout();
-                MethodHandle memfdCreate = linker.downcallHandle(libc.find("memfd_create").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), errno);
-                MethodHandle ftruncate = linker.downcallHandle(libc.find("ftruncate").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG), errno);
-                MethodHandle mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
-                                ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
-                        errno);
-                MethodHandle munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG));
-                MethodHandle lseek = linker.downcallHandle(libc.find("lseek").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
-                                ValueLayout.JAVA_INT), errno);
-                MethodHandle close = linker.downcallHandle(libc.find("close").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-                return new Native(memfdCreate, ftruncate, mmap, munmap, lseek, close, errnoLayout,
-                        errnoLayout.varHandle(MemoryLayout.PathElement.groupElement("errno")));
-            } catch (RuntimeException e) {
-                // IllegalCallerException where native access is denied, or no such symbol: allocate eagerly.
-                LOG.log(Level.DEBUG, "memfd guest memory is not available; it is allocated eagerly", e);
-                return null;
-            }
-        }
     }
 }

@@ -13,6 +13,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.OptionalLong;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.vhd.io.Libc;
 
 class GuestMemoryTest {
     @Test
@@ -62,7 +63,7 @@ class GuestMemoryTest {
 
     @Test
     void onLinuxMemoryIsAMemfdWhosePagesTheHostGivesOnlyWhenTouched() throws Exception {
-        assumeTrue(MemfdMapping.available(), "memfd memory needs Linux and native access");
+        assumeTrue(Libc.system().isPresent(), "memfd memory needs Linux and native access");
         long size = 64L << 20;
         try (GuestMemory memory = GuestMemory.allocate("lazy", size)) {
             assertTrue(HostPages.memfdBacked(memory), "in a memfd");
@@ -88,7 +89,7 @@ class GuestMemoryTest {
 
     @Test
     void closingMemfdMemoryUnmapsItAndClosesItsDescriptor() throws Exception {
-        assumeTrue(MemfdMapping.available(), "memfd memory needs Linux and native access");
+        assumeTrue(Libc.system().isPresent(), "memfd memory needs Linux and native access");
         for (int i = 0; i < 200; i++) { // a leak of mappings or descriptors would show as a failure here
             GuestMemory memory = GuestMemory.allocate("closing", 1L << 30);
             memory.setLong((1L << 30) - 8, i);

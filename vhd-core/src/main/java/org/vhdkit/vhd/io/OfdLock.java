@@ -2,17 +2,13 @@ package org.vhdkit.vhd.io;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Locale;
 
 /**
  * An image lock of Linux's open-file-description kind ({@code F_OFD_SETLK}), taken on a descriptor
@@ -45,11 +41,6 @@ import java.util.Locale;
  * <p>Thread-safety: {@link #close()} once; the class's handles are immutable and shared.
  */
 final class OfdLock implements AutoCloseable {
-    private static final int O_RDONLY = 0;
-    private static final int O_RDWR = 2;
-    private static final int O_CLOEXEC = 0x80000;
-    private static final int F_OFD_SETLK = 37;
-    private static final int F_OFD_GETLK = 36;
     private static final short F_RDLCK = 0;
     private static final short F_WRLCK = 1;
     private static final short F_UNLCK = 2;
@@ -59,8 +50,6 @@ final class OfdLock implements AutoCloseable {
     private static final long CONSISTENT_READ = 0;
     private static final long WRITE = 1;
     private static final long PERMISSIONS = 4;
-    private static final int EACCES = 13;
-    private static final int EAGAIN = 11;
 
     /** struct flock on 64-bit Linux: short l_type, short l_whence, off_t l_start, off_t l_len, pid_t l_pid. */
     private static final StructLayout FLOCK = MemoryLayout.structLayout(
@@ -76,45 +65,12 @@ final class OfdLock implements AutoCloseable {
     private static final VarHandle L_LEN = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_len"));
     private static final VarHandle L_PID = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_pid"));
 
-    private static final Native NATIVE = Native.load();
+    private static final Libc LIBC = Libc.system().orElse(null);
 
     private final int fd;
 
     private OfdLock(int fd) {
         this.fd = fd;
-    }
-
-    /** The C functions, or null where they cannot be had. */
-    private record Native(MethodHandle open, MethodHandle fcntl, MethodHandle close, StructLayout errnoLayout,
-                          VarHandle errno) {
-        @SuppressWarnings("restricted") // three libc calls with fixed signatures; see the class comment
-        static Native load() {
-            if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
-                    || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
-                return null;
-            }
-            try {
-                Linker linker = Linker.nativeLinker();
-                var libc = linker.defaultLookup();
-                Linker.Option errno = Linker.Option.captureCallState("errno");
-                StructLayout errnoLayout = Linker.Option.captureStateLayout();
-                MethodHandle open = linker.downcallHandle(libc.find("open").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                                ValueLayout.JAVA_INT),
-                        errno, Linker.Option.firstVariadicArg(2));
-                MethodHandle fcntl = linker.downcallHandle(libc.find("fcntl").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                                ValueLayout.ADDRESS),
-                        errno, Linker.Option.firstVariadicArg(2));
-                MethodHandle close = linker.downcallHandle(libc.find("close").orElseThrow(),
-                        FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT));
-                return new Native(open, fcntl, close, errnoLayout,
-                        errnoLayout.varHandle(MemoryLayout.PathElement.groupElement("errno")));
-            } catch (RuntimeException e) {
-                // IllegalCallerException where native access is denied, or no such symbol: use the JDK's lock.
-                return null;
-            }
-        }
     }
 
     /** The outcome of trying: a lock, "held by someone else", or "cannot lock this way". */
@@ -142,7 +98,7 @@ final class OfdLock implements AutoCloseable {
      * Never waits.
      */
     static Attempt tryAcquire(Path path, boolean exclusive) throws IOException {
-        if (NATIVE == null) {
+        if (LIBC == null) {
             return new Attempt.Unsupported("not Linux, or native access is not enabled");
         }
         List<Range> hold = exclusive
@@ -151,50 +107,50 @@ final class OfdLock implements AutoCloseable {
         List<Range> mustBeFree = exclusive
                 ? List.of(new Range(USED, PERMISSIONS), new Range(UNSHARED, PERMISSIONS))
                 : List.of(new Range(USED + WRITE, 1), new Range(UNSHARED + CONSISTENT_READ, 1));
+        Libc.Result opened = LIBC.open(path.toAbsolutePath().toString(),
+                (exclusive ? Libc.O_RDWR : Libc.O_RDONLY) | Libc.O_CLOEXEC, 0);
+        if (opened.failed()) {
+            return new Attempt.Unsupported("open failed with errno " + opened.errno());
+        }
+        int fd = opened.intValue();
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment state = arena.allocate(NATIVE.errnoLayout());
-            MemorySegment name = arena.allocateFrom(path.toAbsolutePath().toString());
-            int fd = (int) NATIVE.open().invokeExact(state, name, (exclusive ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
-            if (fd < 0) {
-                return new Attempt.Unsupported("open failed with errno " + errno(state));
-            }
             MemorySegment flock = arena.allocate(FLOCK);
             Attempt outcome = null;
             for (Range range : hold) {
                 setRange(flock, F_RDLCK, range);
-                if ((int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_SETLK, flock) != 0) {
-                    int error = errno(state);
-                    outcome = error == EAGAIN || error == EACCES
-                            ? new Attempt.Held(holder(state, fd, flock, range))
-                            : new Attempt.Unsupported("fcntl(F_OFD_SETLK) failed with errno " + error);
+                Libc.Result set = LIBC.fcntl(fd, Libc.F_OFD_SETLK, flock);
+                if (set.failed()) {
+                    outcome = set.errno() == Libc.EAGAIN || set.errno() == Libc.EACCES
+                            ? new Attempt.Held(holder(fd, flock, range))
+                            : new Attempt.Unsupported("fcntl(F_OFD_SETLK) failed with errno " + set.errno());
                     break;
                 }
             }
             for (int i = 0; outcome == null && i < mustBeFree.size(); i++) {
                 // Would a write lock on the range conflict? Then someone else holds part of it.
                 setRange(flock, F_WRLCK, mustBeFree.get(i));
-                if ((int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_GETLK, flock) != 0) {
-                    outcome = new Attempt.Unsupported("fcntl(F_OFD_GETLK) failed with errno " + errno(state));
+                Libc.Result get = LIBC.fcntl(fd, Libc.F_OFD_GETLK, flock);
+                if (get.failed()) {
+                    outcome = new Attempt.Unsupported("fcntl(F_OFD_GETLK) failed with errno " + get.errno());
                 } else if ((short) L_TYPE.get(flock, 0L) != F_UNLCK) {
                     outcome = new Attempt.Held((int) L_PID.get(flock, 0L));
                 }
             }
             if (outcome != null) {
-                int ignored = (int) NATIVE.close().invokeExact(fd);
+                LIBC.close(fd);
                 return outcome;
             }
             return new Attempt.Locked(new OfdLock(fd));
-        } catch (IOException | RuntimeException | Error e) {
+        } catch (RuntimeException | Error e) {
+            LIBC.close(fd);
             throw e;
-        } catch (Throwable e) {
-            throw new IOException(path + ": locking failed", e);
         }
     }
 
     /** The pid the kernel gives for a lock that conflicts with a read lock on {@code range}; -1 when unknown. */
-    private static long holder(MemorySegment state, int fd, MemorySegment flock, Range range) throws Throwable {
+    private static long holder(int fd, MemorySegment flock, Range range) {
         setRange(flock, F_RDLCK, range);
-        if ((int) NATIVE.fcntl().invokeExact(state, fd, F_OFD_GETLK, flock) != 0
+        if (LIBC.fcntl(fd, Libc.F_OFD_GETLK, flock).failed()
                 || (short) L_TYPE.get(flock, 0L) == F_UNLCK) {
             return -1;
         }
@@ -208,22 +164,12 @@ final class OfdLock implements AutoCloseable {
         L_LEN.set(flock, 0L, range.length());
     }
 
-    private static int errno(MemorySegment state) {
-        return (int) NATIVE.errno().get(state, 0L);
-    }
-
     /** Releases the lock by closing its descriptor. */
     @Override
     public void close() throws IOException {
-        try {
-            int result = (int) NATIVE.close().invokeExact(fd);
-            if (result != 0) {
-                throw new IOException("close of lock descriptor " + fd + " failed");
-            }
-        } catch (IOException | RuntimeException | Error e) {
-            throw e;
-        } catch (Throwable e) {
-            throw new IOException(e);
+        Libc.Result closed = LIBC.close(fd);
+        if (closed.failed()) {
+            throw new IOException("close of lock descriptor " + fd + " failed with errno " + closed.errno());
         }
     }
 }
