@@ -56,7 +56,13 @@ public final class ExternalTools {
             Map.entry("losetup", "mount"),
             Map.entry("bzcat", "bzip2"),
             Map.entry("python3", "python3"),
-            Map.entry("b3sum", "b3sum"));
+            Map.entry("b3sum", "b3sum"),
+            Map.entry("qemu-system-x86_64", "qemu-system-x86"),
+            Map.entry("busybox", "busybox-static"),
+            Map.entry("mke2fs", "e2fsprogs"),
+            Map.entry("e2fsck", "e2fsprogs"),
+            Map.entry("xz", "xz-utils"),
+            Map.entry("zstd", "zstd"));
 
     /** Searched after PATH: a non-root PATH often lacks the sbin folders. */
     private static final List<Path> EXTRA_DIRS =
