@@ -61,6 +61,7 @@ public final class ExternalTools {
             Map.entry("busybox", "busybox-static"),
             Map.entry("mke2fs", "e2fsprogs"),
             Map.entry("e2fsck", "e2fsprogs"),
+            Map.entry("debugfs", "e2fsprogs"),
             Map.entry("xz", "xz-utils"),
             Map.entry("zstd", "zstd"));
 
