@@ -30,7 +30,8 @@ import org.vhdkit.vhd.testing.ExternalTools;
  * through the PVH entry) with a small initramfs (busybox, the storage modules, mke2fs and e2fsck),
  * both built once and cached in the user's cache folder. The guest runs shell commands sent over
  * its second serial port and answers with their output and exit status; its console (ttyS0, the
- * kernel's messages) and qemu's own output are logged under {@code target/guest-logs/NAME-N/}.
+ * kernel's messages), qemu's own output and command line, and each command's duration and exit
+ * status ({@code commands.log}) are logged under {@code target/guest-logs/NAME-N/}.
  *
  * <p>Typical use, one guest shared by a test class (booting costs a few seconds under TCG):
  * <pre>{@code
@@ -59,7 +60,7 @@ public final class LinuxGuest implements AutoCloseable {
 
     /** Modules every guest gets (with their dependencies): the disks and file systems tests use. */
     public static final List<String> DEFAULT_MODULES = List.of(
-            "virtio_pci", "virtio_scsi", "virtio_blk", "ata_piix", "sd_mod", "sr_mod",
+            "virtio_pci", "virtio_rng", "virtio_scsi", "virtio_blk", "ata_piix", "sd_mod", "sr_mod",
             "crc32c_generic", "ext4", "isofs", "button", "evdev");
 
     /** Host programs copied into every guest (with their libraries). */
@@ -219,7 +220,10 @@ public final class LinuxGuest implements AutoCloseable {
                     "-chardev", "socket,id=command,path=" + commandSocket,
                     "-serial", "chardev:command",
                     "-chardev", "socket,id=qmp,path=" + runDir.resolve("qmp.sock") + ",server=on,wait=off",
-                    "-mon", "chardev=qmp,mode=control"));
+                    "-mon", "chardev=qmp,mode=control",
+                    // Entropy at once: without it the first getrandom() (mke2fs's UUID) waits seconds
+                    // for the kernel's jitter entropy under TCG.
+                    "-device", "virtio-rng-pci"));
             command.addAll(options.qemuArgs());
             Files.writeString(logDir.resolve("qemu-command.txt"), String.join(" ", command) + "\n");
             long start = System.nanoTime();
@@ -263,8 +267,10 @@ public final class LinuxGuest implements AutoCloseable {
      * killed, since it may still be running it. Thread-safe (commands run one at a time).
      */
     public synchronized Result run(String script, Duration timeout) {
+        long start = System.nanoTime();
         try {
             GuestChannel.Answer a = channel.run(script, timeout);
+            logCommand(script, a.exitCode(), start);
             return new Result(a.exitCode(), a.output());
         } catch (GuestChannel.GuestTimeoutException e) {
             close();
@@ -272,6 +278,20 @@ public final class LinuxGuest implements AutoCloseable {
                     + " (guest killed):\n" + script + "\n" + tail(consoleLog()), e);
         } catch (IOException e) {
             throw new AssertionError("guest " + options.name() + ": " + e.getMessage() + "\n" + tail(consoleLog()), e);
+        }
+    }
+
+    /** Appends a line to {@code commands.log}: when, how long, the exit status and the script's first line. */
+    private void logCommand(String script, int exitCode, long startNanos) {
+        String first = script.lines().findFirst().orElse("");
+        String line = String.format("%s %6d ms  exit %3d  %s%s%n", java.time.LocalTime.now(),
+                (System.nanoTime() - startNanos) / 1_000_000, exitCode,
+                first.length() > 160 ? first.substring(0, 160) + "..." : first, script.lines().count() > 1 ? " ..." : "");
+        try {
+            Files.writeString(logDir.resolve("commands.log"), line, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException ignored) {
+            // The log is an aid for failures; a command's result does not depend on it.
         }
     }
 
