@@ -58,6 +58,7 @@ public final class ExternalTools {
             Map.entry("python3", "python3"),
             Map.entry("b3sum", "b3sum"),
             Map.entry("qemu-system-x86_64", "qemu-system-x86"),
+            Map.entry("qemu-storage-daemon", "qemu-system-common"),
             Map.entry("busybox", "busybox-static"),
             Map.entry("mke2fs", "e2fsprogs"),
             Map.entry("e2fsck", "e2fsprogs"),

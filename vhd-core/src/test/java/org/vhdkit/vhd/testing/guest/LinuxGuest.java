@@ -76,8 +76,8 @@ public final class LinuxGuest implements AutoCloseable {
      * How to boot a guest. {@code name} names the log folder; {@code qemuArgs} are appended to qemu's
      * command line (drives, devices, chardevs, memory backends).
      */
-    public record Options(String name, int memoryMiB, List<String> qemuArgs, List<String> modules,
-            List<String> programs, Duration bootTimeout, Path logDir) {
+    public record Options(String name, int memoryMiB, boolean sharedMemory, List<String> qemuArgs,
+            List<String> modules, List<String> programs, Duration bootTimeout, Path logDir) {
 
         public Options {
             qemuArgs = List.copyOf(qemuArgs);
@@ -89,31 +89,51 @@ public final class LinuxGuest implements AutoCloseable {
         public Options withQemuArgs(String... args) {
             List<String> all = new ArrayList<>(qemuArgs);
             all.addAll(List.of(args));
-            return new Options(name, memoryMiB, all, modules, programs, bootTimeout, logDir);
+            return new Options(name, memoryMiB, sharedMemory, all, modules, programs, bootTimeout, logDir);
         }
 
         /** These options with more kernel modules to load at boot. Thread-safe (immutable). */
         public Options withModules(String... more) {
             List<String> all = new ArrayList<>(modules);
             all.addAll(List.of(more));
-            return new Options(name, memoryMiB, qemuArgs, all, programs, bootTimeout, logDir);
+            return new Options(name, memoryMiB, sharedMemory, qemuArgs, all, programs, bootTimeout, logDir);
         }
 
         /** These options with more host programs (found on PATH) copied into the guest's /usr/sbin. Thread-safe. */
         public Options withPrograms(String... more) {
             List<String> all = new ArrayList<>(programs);
             all.addAll(List.of(more));
-            return new Options(name, memoryMiB, qemuArgs, modules, all, bootTimeout, logDir);
+            return new Options(name, memoryMiB, sharedMemory, qemuArgs, modules, all, bootTimeout, logDir);
+        }
+
+        /**
+         * These options with the guest's RAM in a memfd that other processes may map
+         * ({@code memory-backend-memfd,share=on}), as every vhost-user backend needs. Thread-safe (immutable).
+         */
+        public Options withSharedMemory() {
+            return new Options(name, memoryMiB, true, qemuArgs, modules, programs, bootTimeout, logDir);
+        }
+
+        /**
+         * These options with a vhost-user device served by the backend listening on {@code socket}:
+         * {@code device} is qemu's driver with any properties of its own ({@code "vhost-user-scsi-pci"},
+         * {@code "vhost-user-blk-pci,num-queues=2"}); the guest's memory becomes shared
+         * ({@link #withSharedMemory()}). Thread-safe (immutable).
+         */
+        public Options withVhostUser(String device, Path socket) {
+            String id = "vhost" + qemuArgs.stream().filter(a -> a.startsWith("socket,id=vhost")).count();
+            return withSharedMemory().withQemuArgs("-chardev", "socket,id=" + id + ",path=" + socket.toAbsolutePath(),
+                    "-device", device + ",chardev=" + id);
         }
 
         /** These options with the guest's memory size. Thread-safe (immutable). */
         public Options withMemoryMiB(int mib) {
-            return new Options(name, mib, qemuArgs, modules, programs, bootTimeout, logDir);
+            return new Options(name, mib, sharedMemory, qemuArgs, modules, programs, bootTimeout, logDir);
         }
 
         /** These options with the guest's logs under {@code dir}. Thread-safe (immutable). */
         public Options withLogDir(Path dir) {
-            return new Options(name, memoryMiB, qemuArgs, modules, programs, bootTimeout, dir);
+            return new Options(name, memoryMiB, sharedMemory, qemuArgs, modules, programs, bootTimeout, dir);
         }
     }
 
@@ -167,7 +187,7 @@ public final class LinuxGuest implements AutoCloseable {
 
     /** Default options: 256 MiB, the default modules and programs, a 120 s boot timeout, logs in target/guest-logs. */
     public static Options options(String name) {
-        return new Options(name, 256, List.of(), DEFAULT_MODULES, DEFAULT_PROGRAMS, Duration.ofSeconds(120),
+        return new Options(name, 256, false, List.of(), DEFAULT_MODULES, DEFAULT_PROGRAMS, Duration.ofSeconds(120),
                 Path.of("target", "guest-logs"));
     }
 
@@ -224,6 +244,10 @@ public final class LinuxGuest implements AutoCloseable {
                     // Entropy at once: without it the first getrandom() (mke2fs's UUID) waits seconds
                     // for the kernel's jitter entropy under TCG.
                     "-device", "virtio-rng-pci"));
+            if (options.sharedMemory()) {
+                command.addAll(List.of("-object", "memory-backend-memfd,id=guest-ram,share=on,size=" + options.memoryMiB() + "M",
+                        "-machine", "memory-backend=guest-ram"));
+            }
             command.addAll(options.qemuArgs());
             Files.writeString(logDir.resolve("qemu-command.txt"), String.join(" ", command) + "\n");
             long start = System.nanoTime();
@@ -235,8 +259,9 @@ public final class LinuxGuest implements AutoCloseable {
             acceptOrExit(channel, qemu, logDir);
             double uptime = channel.awaitReady(options.bootTimeout());
             Duration bootTime = Duration.ofNanos(System.nanoTime() - start);
-            System.err.printf("vhdkit guest %s-%d: ready in %d ms (guest uptime %.2f s; kernel %s %s)%n",
-                    options.name(), n, bootTime.toMillis(), uptime, prepared.version(),
+            long cpuMillis = qemu.info().totalCpuDuration().map(Duration::toMillis).orElse(-1L);
+            System.err.printf("vhdkit guest %s-%d: ready in %d ms (qemu CPU time %d ms, guest uptime %.2f s; kernel %s %s)%n",
+                    options.name(), n, bootTime.toMillis(), cpuMillis, uptime, prepared.version(),
                     prepared.pvh() ? "vmlinux through the PVH entry" : "bzImage through the BIOS (no PVH note)");
             LinuxGuest guest = new LinuxGuest(options, qemu, channel, runDir, logDir, prepared, bootTime, uptime);
             qemu = null;

@@ -18,12 +18,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.vhd.testing.ExternalTools;
 
 /**
  * The real-guest tooling itself, on one booted guest: commands' output and exit status come back
  * whole (even output that looks like the protocol's markers), the guest sees the disks qemu was
- * given on IDE and virtio-scsi with their sizes, the copied mke2fs makes an ext4 the guest's ext4
- * module mounts, and the ACPI power button powers the guest off.
+ * given on IDE and virtio-scsi with their sizes, a vhost-user disk (qemu-storage-daemon's) works on
+ * the shared guest memory, the copied mke2fs makes an ext4 the guest's ext4 module mounts, and the
+ * ACPI power button powers the guest off.
  */
 @Timeout(300)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -32,6 +34,8 @@ class LinuxGuestTest {
     static Path tmp;
 
     static LinuxGuest guest;
+    static Process storageDaemon;
+    static Path vhostRaw;
 
     @BeforeAll
     static void boot() throws IOException {
@@ -44,7 +48,25 @@ class LinuxGuestTest {
         try (RandomAccessFile f = new RandomAccessFile(scsi.toFile(), "rw")) {
             f.setLength(40 << 20);
         }
-        guest = LinuxGuest.boot(LinuxGuest.options("tooling").withQemuArgs(
+        // qemu's own vhost-user backend, to prove the plumbing (shared memory, chardev) that
+        // tests of vhdkit's vhost-user-scsi backend use.
+        ExternalTools.assumeAvailable("qemu-storage-daemon");
+        vhostRaw = tmp.resolve("vhost.raw");
+        try (RandomAccessFile f = new RandomAccessFile(vhostRaw.toFile(), "rw")) {
+            f.setLength(8 << 20);
+        }
+        Path vhostSocket = tmp.resolve("vhost.sock");
+        storageDaemon = new ProcessBuilder(ExternalTools.find("qemu-storage-daemon").orElseThrow().toString(),
+                "--blockdev", "driver=file,node-name=file0,filename=" + vhostRaw,
+                "--export", "type=vhost-user-blk,id=exp0,node-name=file0,writable=on,addr.type=unix,addr.path=" + vhostSocket)
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("qsd.log").toFile()).start();
+        for (int i = 0; i < 200 && !Files.exists(vhostSocket); i++) {
+            sleep(50);
+        }
+        assertTrue(Files.exists(vhostSocket), () -> "qemu-storage-daemon did not listen: " + read(tmp.resolve("qsd.log")));
+        guest = LinuxGuest.boot(LinuxGuest.options("tooling")
+                .withVhostUser("vhost-user-blk-pci", vhostSocket)
+                .withQemuArgs(
                 "-drive", "file=" + ide + ",format=raw,if=none,id=ide0",
                 "-device", "ide-hd,drive=ide0,bus=ide.0",
                 "-device", "virtio-scsi-pci,id=scsi0",
@@ -56,6 +78,25 @@ class LinuxGuestTest {
     static void close() {
         if (guest != null) {
             guest.close();
+        }
+        if (storageDaemon != null) {
+            storageDaemon.destroyForcibly();
+        }
+    }
+
+    static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "";
         }
     }
 
@@ -106,6 +147,21 @@ class LinuxGuestTest {
 
     @Test
     @Order(5)
+    void aVhostUserDiskOnSharedGuestMemoryIsReadAndWritten() throws IOException {
+        LinuxGuest.Disk vda = guest.disks().stream().filter(d -> d.name().equals("vda")).findFirst()
+                .orElseThrow(() -> new AssertionError("no vhost-user-blk disk: " + guest.disks()));
+        assertEquals(8L << 20, vda.size());
+        guest.runChecked("printf 'vhost-user in the guest' | dd of=/dev/vda bs=512 seek=2048 conv=notrunc 2>/dev/null && sync");
+        byte[] back = new byte[23];
+        try (RandomAccessFile f = new RandomAccessFile(vhostRaw.toFile(), "r")) {
+            f.seek(2048 * 512);
+            f.readFully(back);
+        }
+        assertEquals("vhost-user in the guest", new String(back, java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    @Test
+    @Order(6)
     void mke2fsMakesAnExt4TheGuestMounts() {
         String scsi = guest.disks().stream().filter(d -> d.sysfsPath().contains("/virtio")).findFirst().orElseThrow().device();
         String out = guest.runChecked("mkfs.ext4 -q -F " + scsi + " && mount -t ext4 " + scsi + " /mnt"
@@ -115,7 +171,7 @@ class LinuxGuestTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void theAcpiPowerButtonPowersTheGuestOff() {
         String answer = guest.qmp("system_powerdown", null);
         assertTrue(answer.contains("\"return\""), answer);
