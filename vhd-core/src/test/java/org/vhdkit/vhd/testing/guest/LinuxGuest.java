@@ -203,7 +203,7 @@ public final class LinuxGuest implements AutoCloseable {
         } catch (IOException e) {
             kernel = false;
         }
-        ExternalTools.assumeEnvironment(kernel, () -> "no Linux kernel with its modules in /boot and /lib/modules"
+        ExternalTools.assumeEnvironment(kernel, () -> "no readable /boot/vmlinuz-VERSION with its /lib/modules/VERSION"
                 + " (Debian package linux-image-amd64; scripts/install-test-tools installs it)");
     }
 
@@ -350,6 +350,31 @@ public final class LinuxGuest implements AutoCloseable {
                     f[5].strip()));
         }
         return disks;
+    }
+
+    /**
+     * Polls {@link #disks()} (every 200 ms) until {@code condition} holds and returns that list, or
+     * throws AssertionError with the last list when {@code timeout} passes: for disks that come and go
+     * while the guest runs (hot plug, LUN changes). Thread-safe.
+     */
+    public List<Disk> awaitDisks(java.util.function.Predicate<List<Disk>> condition, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            List<Disk> disks = disks();
+            if (condition.test(disks)) {
+                return disks;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("guest " + options.name() + ": the disks did not change as expected within "
+                        + timeout + "; now " + disks);
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError("interrupted while waiting for the guest's disks", e);
+            }
+        }
     }
 
     /** The kernel's message buffer ({@code dmesg}). Thread-safe. */

@@ -24,7 +24,7 @@ import org.vhdkit.vhd.testing.ExternalTools;
  * The real-guest tooling itself, on one booted guest: commands' output and exit status come back
  * whole (even output that looks like the protocol's markers), the guest sees the disks qemu was
  * given on IDE and virtio-scsi with their sizes, a vhost-user disk (qemu-storage-daemon's) works on
- * the shared guest memory, the copied mke2fs makes an ext4 the guest's ext4 module mounts, and the
+ * the shared guest memory, a SCSI disk hot-added and removed over QMP comes and goes, the copied mke2fs makes an ext4 the guest's ext4 module mounts, and the
  * ACPI power button powers the guest off.
  */
 @Timeout(300)
@@ -134,7 +134,7 @@ class LinuxGuestTest {
         List<LinuxGuest.Disk> disks = guest.disks();
         LinuxGuest.Disk ide = disks.stream().filter(d -> d.sysfsPath().contains("/ata")).findFirst().orElseThrow(
                 () -> new AssertionError("no disk on the IDE controller: " + disks));
-        LinuxGuest.Disk scsi = disks.stream().filter(d -> d.sysfsPath().contains("/virtio")).findFirst().orElseThrow(
+        LinuxGuest.Disk scsi = disks.stream().filter(d -> d.name().startsWith("sd") && d.sysfsPath().contains("/virtio")).findFirst().orElseThrow(
                 () -> new AssertionError("no disk on the virtio-scsi controller: " + disks));
         assertEquals(24L << 20, ide.size());
         assertEquals(40L << 20, scsi.size());
@@ -162,8 +162,27 @@ class LinuxGuestTest {
 
     @Test
     @Order(6)
+    void aScsiDiskHotAddedAndRemovedOverQmpComesAndGoesInTheGuest() throws IOException {
+        Path hot = tmp.resolve("hot.raw");
+        try (RandomAccessFile f = new RandomAccessFile(hot.toFile(), "rw")) {
+            f.setLength(12 << 20);
+        }
+        int before = guest.disks().size();
+        String added = guest.qmp("blockdev-add", "{\"driver\":\"file\",\"node-name\":\"hot0\",\"filename\":\"" + hot + "\"}")
+                + guest.qmp("device_add", "{\"driver\":\"scsi-hd\",\"id\":\"hotdisk\",\"drive\":\"hot0\",\"bus\":\"scsi0.0\",\"lun\":1}");
+        assertFalse(added.contains("\"error\""), added);
+        List<LinuxGuest.Disk> with = guest.awaitDisks(d -> d.stream().anyMatch(x -> x.size() == 12L << 20),
+                Duration.ofSeconds(30));
+        assertEquals(before + 1, with.size(), with.toString());
+        String removed = guest.qmp("device_del", "{\"id\":\"hotdisk\"}");
+        assertFalse(removed.contains("\"error\""), removed);
+        guest.awaitDisks(d -> d.stream().noneMatch(x -> x.size() == 12L << 20), Duration.ofSeconds(30));
+    }
+
+    @Test
+    @Order(7)
     void mke2fsMakesAnExt4TheGuestMounts() {
-        String scsi = guest.disks().stream().filter(d -> d.sysfsPath().contains("/virtio")).findFirst().orElseThrow().device();
+        String scsi = guest.disks().stream().filter(d -> d.name().startsWith("sd") && d.sysfsPath().contains("/virtio")).findFirst().orElseThrow().device();
         String out = guest.runChecked("mkfs.ext4 -q -F " + scsi + " && mount -t ext4 " + scsi + " /mnt"
                 + " && echo hello > /mnt/f && sync && cat /mnt/f && umount /mnt && e2fsck -fn " + scsi + " >/dev/null 2>&1 && echo fsck-clean",
                 Duration.ofSeconds(120));
@@ -171,7 +190,7 @@ class LinuxGuestTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void theAcpiPowerButtonPowersTheGuestOff() {
         String answer = guest.qmp("system_powerdown", null);
         assertTrue(answer.contains("\"return\""), answer);
