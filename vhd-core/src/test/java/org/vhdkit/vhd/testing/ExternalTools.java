@@ -551,8 +551,9 @@ public final class ExternalTools {
     /**
      * Kills a process and all its descendants (children first, while the parent still holds
      * them, so that none is re-parented out of reach), then waits for it. Returns the pids.
+     * Thread-safe.
      */
-    static List<Long> killTree(Process process) {
+    public static List<Long> killTree(Process process) {
         Set<ProcessHandle> seen = new LinkedHashSet<>();
         for (int round = 0; round < 10; round++) {
             List<ProcessHandle> tree = process.descendants().toList();

@@ -273,7 +273,7 @@ public final class LinuxGuest implements AutoCloseable {
                     + "\n" + tail(logDir.resolve("console.log")) + "\n--- qemu ---\n" + tail(logDir.resolve("qemu.log")), e);
         } finally {
             if (qemu != null) {
-                kill(qemu);
+                ExternalTools.killTree(qemu);
             }
             closeQuietly(channel);
             deleteTree(runDir);
@@ -489,7 +489,7 @@ public final class LinuxGuest implements AutoCloseable {
     @Override
     public void close() {
         if (qemu.isAlive()) {
-            kill(qemu);
+            ExternalTools.killTree(qemu);
         }
         closeQuietly(channel);
         synchronized (this) {
@@ -593,17 +593,6 @@ public final class LinuxGuest implements AutoCloseable {
             }
         } catch (IOException | UncheckedIOException ignored) {
             // A leftover temporary folder is harmless.
-        }
-    }
-
-    /** Kills qemu and whatever it started. */
-    private static void kill(Process p) {
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        try {
-            p.waitFor(5, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         }
     }
 }
