@@ -56,7 +56,15 @@ public final class ExternalTools {
             Map.entry("losetup", "mount"),
             Map.entry("bzcat", "bzip2"),
             Map.entry("python3", "python3"),
-            Map.entry("b3sum", "b3sum"));
+            Map.entry("b3sum", "b3sum"),
+            Map.entry("qemu-system-x86_64", "qemu-system-x86"),
+            Map.entry("qemu-storage-daemon", "qemu-system-common"),
+            Map.entry("busybox", "busybox-static"),
+            Map.entry("mke2fs", "e2fsprogs"),
+            Map.entry("e2fsck", "e2fsprogs"),
+            Map.entry("debugfs", "e2fsprogs"),
+            Map.entry("xz", "xz-utils"),
+            Map.entry("zstd", "zstd"));
 
     /** Searched after PATH: a non-root PATH often lacks the sbin folders. */
     private static final List<Path> EXTRA_DIRS =
@@ -543,8 +551,9 @@ public final class ExternalTools {
     /**
      * Kills a process and all its descendants (children first, while the parent still holds
      * them, so that none is re-parented out of reach), then waits for it. Returns the pids.
+     * Thread-safe.
      */
-    static List<Long> killTree(Process process) {
+    public static List<Long> killTree(Process process) {
         Set<ProcessHandle> seen = new LinkedHashSet<>();
         for (int round = 0; round < 10; round++) {
             List<ProcessHandle> tree = process.descendants().toList();
