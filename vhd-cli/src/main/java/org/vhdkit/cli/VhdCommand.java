@@ -12,6 +12,7 @@ import java.util.Objects;
 import java.util.concurrent.Callable;
 import org.vhdkit.cli.conventions.ErrorReporter;
 import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.cli.disk.BenchCommand;
 import org.vhdkit.cli.disk.CheckCommand;
 import org.vhdkit.cli.disk.CompactCommand;
 import org.vhdkit.cli.disk.CompareCommand;
@@ -79,6 +80,7 @@ public final class VhdCommand implements Callable<Integer> {
             CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class, CompareCommand.class,
             DigestCommand.class, ConvertCommand.class, CompactCommand.class, MeasureCommand.class,
             ResizeCommand.class, MergeCommand.class, RebaseCommand.class, SetCommand.class, ServeCommand.class,
+            BenchCommand.class,
             VmCommand.class, CompletionCommand.class);
 
     @Spec

@@ -29,6 +29,23 @@ public final class OutputOption {
         return format == Format.JSON;
     }
 
+    /**
+     * The same option as {@code --output} alone, for a command whose {@code -o} means something
+     * else ({@code vhd bench}, where {@code -o} is the offset, as in {@code qemu-img bench}).
+     *
+     * <p>Thread-safety: as {@link OutputOption}.
+     */
+    public static final class LongOnly {
+        @Option(names = "--output", paramLabel = "FORMAT", converter = FormatConverter.class,
+                completionCandidates = FormatNames.class,
+                description = "human (the default) or json: one JSON document on stdout, nothing else")
+        Format format = Format.HUMAN;
+
+        public boolean json() {
+            return format == Format.JSON;
+        }
+    }
+
     /** Accepts the format names in any case. */
     static final class FormatConverter implements CommandLine.ITypeConverter<Format> {
         @Override
