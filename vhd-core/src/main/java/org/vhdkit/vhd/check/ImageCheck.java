@@ -41,6 +41,8 @@ import org.vhdkit.vhd.io.ByteStore;
  * <tr><td>TABLE_SIZE</td><td>corrupt</td><td>when the table is larger (Max Table Entries set to what the
  * footer's size needs)</td><td>the table does not fit the disk</td></tr>
  * <tr><td>TABLE_OUTSIDE_FILE</td><td>corrupt</td><td>no</td><td>the table does not fit the file</td></tr>
+ * <tr><td>TABLE_TOO_LARGE</td><td>corrupt</td><td>no</td><td>the table has more entries than any image needs
+ * ({@link org.vhdkit.vhd.format.DynamicHeader#MAX_TABLE_ENTRIES}); it is not read</td></tr>
  * <tr><td>LOCATOR_OUTSIDE_FILE, LOCATOR_TOO_LONG</td><td>corrupt</td><td>no</td><td>a parent locator's data</td></tr>
  * <tr><td>STRUCTURES_OVERLAP</td><td>corrupt</td><td>no</td><td>header, table and locator data overlap</td></tr>
  * <tr><td>BLOCK_PAST_END</td><td>corrupt</td><td>no</td><td>a table entry points past the end of the file</td></tr>

@@ -603,7 +603,14 @@ final class Inspection {
             }
             long tableOffset = header.tableOffset();
             long tableEnd = tableOffset > Long.MAX_VALUE - entries * 4 ? Long.MAX_VALUE : tableOffset + entries * 4;
-            if (tableOffset < Footer.SIZE || tableEnd > limit) {
+            if (Math.min(entries, needed + 1) > DynamicHeader.MAX_TABLE_ENTRIES) {
+                long at = headerAt + DynamicHeader.MAX_TABLE_ENTRIES_OFFSET;
+                findings.corrupt("TABLE_TOO_LARGE", at, Messages.at("dynamic header Max Table Entries", at,
+                                String.format("%d entries, more than the %d any image needs that vhdkit reads;"
+                                        + " the table is not read", entries, DynamicHeader.MAX_TABLE_ENTRIES)),
+                        "not repairable: the table is larger than vhdkit reads");
+                sound = false;
+            } else if (tableOffset < Footer.SIZE || tableEnd > limit) {
                 long at = headerAt + DynamicHeader.TABLE_OFFSET_OFFSET;
                 findings.corrupt("TABLE_OUTSIDE_FILE", at, Messages.at("dynamic header Table Offset", at,
                                 "the table of " + entries + " entries at " + Messages.range(tableOffset, tableEnd)

@@ -57,6 +57,13 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
     public static final int MAX_BLOCK_SIZE = 256 << 20;
     /** The number of parent locator entries. */
     public static final int LOCATOR_COUNT = 8;
+    /**
+     * The most table entries an image may have: 2^24, a 64 MiB table, enough for the largest VHD
+     * (2040 GiB) in blocks of 128 KiB and for every image real tools make (2 MiB blocks need 1044480).
+     * More is refused before the table is read: the field alone would otherwise make a reader allocate
+     * up to 16 GiB.
+     */
+    public static final int MAX_TABLE_ENTRIES = 1 << 24;
     /** The largest number of UTF-16 code units in the parent name. */
     public static final int MAX_PARENT_NAME_LENGTH = 256;
     /** The length of {@link #reserved()}. */
@@ -258,6 +265,12 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
         }
         long entries = Integer.toUnsignedLong(maxTableEntries);
         long needed = Math.ceilDiv(currentSize, Integer.toUnsignedLong(blockSize));
+        if (entries > MAX_TABLE_ENTRIES) {
+            throw refuse(source, fileOffset, MAX_TABLE_ENTRIES_OFFSET, "Max Table Entries",
+                    String.format("%d entries (a table of %d bytes), more than the %d any image needs that vhdkit"
+                            + " reads (the largest VHD in blocks of 128 KiB); refused before reading it",
+                            entries, entries * 4, MAX_TABLE_ENTRIES));
+        }
         if (entries < needed || entries > needed + 1) {
             throw refuse(source, fileOffset, MAX_TABLE_ENTRIES_OFFSET, "Max Table Entries",
                     String.format("%d entries, but a disk of %d bytes needs %d (blocks of %d bytes)%s",

@@ -55,13 +55,13 @@ public final class ParentPool implements Closeable {
     }
 
     /**
-     * Opens (or shares) the disk at {@code path} read-only, as the parent at {@code depth}; its own
-     * parents come from this pool too.
+     * Opens (or shares) the disk at {@code path} read-only, as the parent below {@code lineage}; its
+     * own parents come from this pool too.
      *
      * @throws IllegalStateException when the pool is closed
      */
-    VhdDisk acquire(Path path, ByteStore.Backing backing, int depth) throws IOException {
-        if (depth > MAX_DEPTH) {
+    VhdDisk acquire(Path path, ByteStore.Backing backing, Lineage lineage) throws IOException {
+        if (lineage.depth() > MAX_DEPTH) {
             throw new IOException(path + ": the parent chain is more than " + MAX_DEPTH + " disks deep; is it a loop?");
         }
         Path key = path.toRealPath();
@@ -71,7 +71,7 @@ public final class ParentPool implements Closeable {
             }
             VhdDisk disk = byPath.get(key);
             if (disk == null) {
-                disk = VhdReader.open(path, new OpenOptions(true, backing, true), this, depth);
+                disk = VhdReader.open(path, new OpenOptions(true, backing, true), this, lineage);
                 byPath.put(key, disk);
                 references.put(disk, 1);
             } else {

@@ -169,7 +169,7 @@ public final class VhdCreation {
         try {
             writing.writeInto(store);
             store.force();
-            return VhdReader.open(store, ByteStore.Backing.AUTO, true, null, 0);
+            return VhdReader.open(store, ByteStore.Backing.AUTO, true, null, Lineage.TOP);
         } catch (IOException | RuntimeException e) {
             try {
                 store.close();

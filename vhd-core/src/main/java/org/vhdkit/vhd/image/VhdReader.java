@@ -35,18 +35,18 @@ public final class VhdReader {
 
     /** Opens the image at {@code path} as {@link org.vhdkit.vhd.Vhd#open} describes. */
     public static VhdDisk open(Path path, OpenOptions options) throws IOException {
-        return open(path, options, options.parents().orElse(null), 0);
+        return open(path, options, options.parents().orElse(null), Lineage.TOP);
     }
 
     /**
-     * Opens the image at {@code path}, the disk at {@code depth} in its chain, taking its parents from
+     * Opens the image at {@code path}, the disk below {@code lineage} in its chain, taking its parents from
      * {@code parents}; null for a pool of the disk's own, which it closes with itself.
      */
-    static VhdDisk open(Path path, OpenOptions options, ParentPool parents, int depth) throws IOException {
+    static VhdDisk open(Path path, OpenOptions options, ParentPool parents, Lineage lineage) throws IOException {
         ByteStore store = ByteStore.open(path, options.readOnly() ? ByteStore.Mode.READ_ONLY : ByteStore.Mode.READ_WRITE,
                 options.backing());
         try {
-            return open(store, options.backing(), options.openParent(), parents, depth);
+            return open(store, options.backing(), options.openParent(), parents, lineage);
         } catch (IOException | RuntimeException e) {
             store.close();
             throw e;
@@ -55,10 +55,10 @@ public final class VhdReader {
 
     /**
      * Opens the image in {@code store}, which the returned disk then owns; {@code parents} as in
-     * {@link #open(Path, OpenOptions, ParentPool, int)}.
+     * {@link #open(Path, OpenOptions, ParentPool, Lineage)}.
      */
     static VhdDisk open(ByteStore store, ByteStore.Backing backing, boolean openParent, ParentPool parents,
-                        int depth) throws IOException {
+                        Lineage lineage) throws IOException {
         String name = store.path().toString();
         long fileSize = store.size();
         List<String> warnings = new ArrayList<>();
@@ -112,7 +112,7 @@ public final class VhdReader {
         boolean ownPool = parents == null;
         ParentPool pool = ownPool ? new ParentPool() : parents;
         try {
-            ParentResolver.Found resolved = ParentResolver.resolve(store, header, backing, pool, depth);
+            ParentResolver.Found resolved = ParentResolver.resolve(store, footer, header, backing, pool, lineage);
             resolved.warning().ifPresent(warnings::add);
             return new SparseVhd(store, footer, header, bat, resolved.parent(), pool, ownPool, false, found.position(),
                     nextFree, warnings);

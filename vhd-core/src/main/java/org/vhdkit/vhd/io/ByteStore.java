@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The bytes of one host file (or block device), read and written at byte offsets.
@@ -69,6 +70,18 @@ public sealed interface ByteStore extends Closeable permits MappedByteStore, Cha
             file.release();
             throw e;
         }
+    }
+
+    /**
+     * What {@code path} is when it is neither a regular file nor a directory, in words ({@code "a FIFO
+     * (named pipe)"}, {@code "a block device"}, ...), found without opening it; empty otherwise, and
+     * on file systems that do not tell. Opening refuses every such file but a block device: a FIFO
+     * would block the opening until a writer came, a socket or a character device is no disk.
+     *
+     * <p>Thread-safe.
+     */
+    static Optional<String> specialKind(Path path) throws IOException {
+        return FileKind.special(path);
     }
 
     private static Backing automaticBacking(Path path) {

@@ -87,6 +87,11 @@ final class OpenFile {
             if (Files.isDirectory(path)) {
                 throw new IOException(path + ": is a directory, not a disk image");
             }
+            java.util.Optional<String> special = mode == ByteStore.Mode.CREATE_NEW ? java.util.Optional.empty()
+                    : FileKind.special(path);
+            if (special.isPresent() && !special.get().equals(FileKind.BLOCK_DEVICE)) {
+                throw new IOException(path + ": is " + special.get() + ", not a disk image; not opened");
+            }
             FileKey key = mode == ByteStore.Mode.CREATE_NEW ? null : FileKey.of(path);
             if (key != null) {
                 OpenFile held = OPEN.get(key);
