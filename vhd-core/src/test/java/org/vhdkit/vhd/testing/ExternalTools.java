@@ -56,7 +56,11 @@ public final class ExternalTools {
             Map.entry("losetup", "mount"),
             Map.entry("bzcat", "bzip2"),
             Map.entry("python3", "python3"),
-            Map.entry("b3sum", "b3sum"));
+            Map.entry("b3sum", "b3sum"),
+            Map.entry("mkfs.ext4", "e2fsprogs"),
+            Map.entry("e2fsck", "e2fsprogs"),
+            Map.entry("mount", "mount"),
+            Map.entry("umount", "mount"));
 
     /** Searched after PATH: a non-root PATH often lacks the sbin folders. */
     private static final List<Path> EXTRA_DIRS =
