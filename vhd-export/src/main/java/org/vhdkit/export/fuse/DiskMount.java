@@ -76,6 +76,10 @@ public final class DiskMount implements Closeable {
     private final Object closing = new Object();
     /** Guarded by {@link #closing}. */
     private boolean finished;
+    /** Set when {@link #close()} starts, so that the watcher does not report its unmount as one from outside. */
+    private volatile boolean closeCalled;
+    /** Why flushing or closing the disk failed, once the mount has ended; null when it did not. */
+    private volatile IOException failure;
 
     private DiskMount(Fuse fuse, VirtualDisk disk, Path mountPoint, String fileName, String source, boolean readOnly,
                       Consumer<String> log) {
@@ -122,7 +126,7 @@ public final class DiskMount implements Closeable {
         Path point = FuseHost.checkMountPoint(mountPoint);
         Path library = FuseHost.checkUsable();
         long pid = ProcessHandle.current().pid();
-        String source = SOURCE_PREFIX + pid + ":" + disk.name();
+        String source = SOURCE_PREFIX + pid + ":" + absolute(disk.name());
         FuseBuilder builder;
         try {
             builder = Fuse.builder();
@@ -173,14 +177,34 @@ public final class DiskMount implements Closeable {
         return source;
     }
 
-    /** Waits until the mount has ended and the disk is flushed and closed. Thread-safe. */
-    public void awaitClosed() throws InterruptedException {
+    /**
+     * Waits until the mount has ended and the disk is flushed and closed. Thread-safe.
+     *
+     * @throws IOException when flushing or closing the disk failed
+     */
+    public void awaitClosed() throws InterruptedException, IOException {
         closed.await();
+        rethrow();
     }
 
-    /** {@link #awaitClosed()} for at most {@code timeout}; whether it ended. Thread-safe. */
-    public boolean awaitClosed(Duration timeout) throws InterruptedException {
-        return closed.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    /**
+     * {@link #awaitClosed()} for at most {@code timeout}; whether it ended. Thread-safe.
+     *
+     * @throws IOException when it ended and flushing or closing the disk failed
+     */
+    public boolean awaitClosed(Duration timeout) throws InterruptedException, IOException {
+        boolean ended = closed.await(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        if (ended) {
+            rethrow();
+        }
+        return ended;
+    }
+
+    private void rethrow() throws IOException {
+        IOException e = failure;
+        if (e != null) {
+            throw new IOException(e.getMessage(), e);
+        }
     }
 
     /**
@@ -191,6 +215,7 @@ public final class DiskMount implements Closeable {
      */
     @Override
     public void close() throws IOException {
+        closeCalled = true;
         finish();
     }
 
@@ -250,7 +275,9 @@ public final class DiskMount implements Closeable {
         try {
             while (closed.getCount() > 0) {
                 if (!mounted()) {
-                    log.accept(mountPoint + " was unmounted");
+                    if (!closeCalled) {
+                        log.accept(mountPoint + " was unmounted");
+                    }
                     finish();
                     return;
                 }
@@ -276,10 +303,10 @@ public final class DiskMount implements Closeable {
     private void finish() throws IOException {
         synchronized (closing) {
             if (finished) {
+                rethrow();
                 return;
             }
             finished = true;
-            IOException failure = null;
             try {
                 fuse.close(); // unmounts if still mounted, waits for the requests in flight, then destroy
             } catch (TimeoutException e) {
@@ -297,9 +324,17 @@ public final class DiskMount implements Closeable {
                 MOUNTED.remove(mountPoint, this);
                 closed.countDown();
             }
-            if (failure != null) {
-                throw failure;
-            }
+            rethrow();
+        }
+    }
+
+    /** A disk's name as an absolute path when it is a file's, so that it means the same from anywhere. */
+    private static String absolute(String name) {
+        try {
+            Path p = Path.of(name);
+            return Files.exists(p) ? p.toAbsolutePath().normalize().toString() : name;
+        } catch (RuntimeException e) {
+            return name;
         }
     }
 
