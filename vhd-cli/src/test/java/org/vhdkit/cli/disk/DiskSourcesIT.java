@@ -103,6 +103,22 @@ class DiskSourcesIT {
         assertEquals(CheckReport.Status.CLEAN, report.status(), report.toString());
     }
 
+    /**
+     * Checks {@code server}'s ready line (one export, {@code name}, {@code readOnly}) and that nbdcopy
+     * reads {@code expected} from it; returns the export's URL.
+     */
+    private String served(Process server, Path log, Path socket, String name, boolean readOnly, byte[] expected)
+            throws IOException {
+        JsonNode export = ready(server, log).get("exports").get(0);
+        assertEquals(name, export.get("name").asText());
+        assertEquals(readOnly, export.get("readOnly").asBoolean());
+        String url = "nbd+unix:///" + name + "?socket=" + socket;
+        Path copy = tmp.resolve(name + ".raw");
+        ExternalTools.run(TOOL, "nbdcopy", url, copy.toString()).requireSuccess();
+        assertArrayEquals(expected, Files.readAllBytes(copy), "what nbdcopy read from " + name);
+        return url;
+    }
+
     @Test
     void aVmsDiskIsServedReadWriteAndItsSnapshotReadOnly() throws Exception {
         ExternalTools.assumeAvailable("nbdcopy", "nbdinfo", "qemu-io");
@@ -125,17 +141,10 @@ class DiskSourcesIT {
         assertNotEquals(Arrays.hashCode(now), Arrays.hashCode(then));
 
         Path socket = tmp.resolve("vm.sock");
-        Path log = tmp.resolve("serve-vm.log");
-        Process server = start(log, "serve", "--socket", socket.toString(), "--output", "json", "--vm-root", root,
-                "--vm", "web", "--controller", "ide:0:1");
+        Process server = start(tmp.resolve("serve-vm.log"), "serve", "--socket", socket.toString(), "--output", "json",
+                "--vm-root", root, "--vm", "web", "--controller", "ide:0:1");
         try {
-            JsonNode ready = ready(server, log);
-            assertEquals("web", ready.get("exports").get(0).get("name").asText());
-            assertFalse(ready.get("exports").get(0).get("readOnly").asBoolean());
-            String url = "nbd+unix:///web?socket=" + socket;
-            Path copy = tmp.resolve("now.raw");
-            ExternalTools.run(TOOL, "nbdcopy", url, copy.toString()).requireSuccess();
-            assertArrayEquals(now, Files.readAllBytes(copy));
+            String url = served(server, tmp.resolve("serve-vm.log"), socket, "web", false, now);
             ExternalTools.run(null, TOOL, List.of("qemu-io", "-f", "raw", "-c", "write -P 0x43 100000 3000", url))
                     .requireSuccess();
             stop(server);
@@ -149,17 +158,10 @@ class DiskSourcesIT {
         assertArrayEquals(then, contents(base), "the snapshot's layer changed");
 
         Path snapSocket = tmp.resolve("snap.sock");
-        Path snapLog = tmp.resolve("serve-snap.log");
-        Process snap = start(snapLog, "serve", "--socket", snapSocket.toString(), "--output", "json", "--vm-root",
-                root, "--vm", "web", "--snapshot", "s1");
+        Process snap = start(tmp.resolve("serve-snap.log"), "serve", "--socket", snapSocket.toString(), "--output",
+                "json", "--vm-root", root, "--vm", "web", "--snapshot", "s1");
         try {
-            JsonNode ready = ready(snap, snapLog);
-            assertEquals("web@s1", ready.get("exports").get(0).get("name").asText());
-            assertTrue(ready.get("exports").get(0).get("readOnly").asBoolean());
-            String url = "nbd+unix:///web@s1?socket=" + snapSocket;
-            Path copy = tmp.resolve("then.raw");
-            ExternalTools.run(TOOL, "nbdcopy", url, copy.toString()).requireSuccess();
-            assertArrayEquals(then, Files.readAllBytes(copy));
+            String url = served(snap, tmp.resolve("serve-snap.log"), snapSocket, "web@s1", true, then);
             assertEquals(0, ExternalTools.run(TOOL, "nbdinfo", "--is", "read-only", url).exitCode(), "not read-only");
             ExternalTools.Result write = ExternalTools.run(null, TOOL, List.of("qemu-io", "-f", "raw", "-c",
                     "write -P 0x44 0 512", url));

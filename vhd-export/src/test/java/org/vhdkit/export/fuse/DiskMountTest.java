@@ -167,6 +167,31 @@ class DiskMountTest {
         assertEquals(CheckReport.Status.CLEAN, report.status(), () -> image + " is not clean: " + report);
     }
 
+    /** A mount of an image made ext4 and filled, and the files' sums. */
+    private record Filled(DiskMount mount, Map<String, String> sums) {
+    }
+
+    /** Mounts {@code image}, makes it ext4 through a loop device and fills it ({@link #fill}); the mount stays. */
+    private Filled formatAndFill(Path image, int seed) throws IOException {
+        DiskMount m = mount(image, false);
+        Path fs = loopMount(m.file(), false, true);
+        Map<String, String> sums = fill(fs, seed);
+        loopUnmount(fs);
+        return new Filled(m, sums);
+    }
+
+    /**
+     * Mounts {@code image} read-only: e2fsck -fn finds the ext4 clean and the files have {@code sums};
+     * returns where the ext4 is mounted (read-only, on a loop device, until {@link #loopUnmount}).
+     */
+    private Path checkReadOnly(Path image, Map<String, String> sums) throws IOException {
+        DiskMount m = mount(image, true);
+        ExternalTools.run(TOOL, "e2fsck", "-fn", m.file().toString()).requireSuccess();
+        Path ro = loopMount(m.file(), true, false);
+        assertSums(ro, sums);
+        return ro;
+    }
+
     /** Unmounts from outside as {@code vhd unmount} does, and waits for the disk to be closed. */
     private void unmountFromOutside(DiskMount m) throws Exception {
         DiskMount.Unmounted u = DiskMount.unmount(m.mountPoint(), Duration.ofSeconds(30));
@@ -180,21 +205,13 @@ class DiskMountTest {
     void ext4OnAMountedDynamicVhdIsCleanAndKeepsItsFilesAcrossMounts() throws Exception {
         assumeRoot();
         Path image = tmp.resolve("dynamic.vhd");
-        try (VhdDisk d = Vhd.create(image, CreateOptions.dynamic(64 * MIB))) {
-            // empty
-        }
-        DiskMount m = mount(image, false);
-        Path fs = loopMount(m.file(), false, true);
-        Map<String, String> sums = fill(fs, 1);
-        loopUnmount(fs);
-        unmountFromOutside(m);
+        Vhd.create(image, CreateOptions.dynamic(64 * MIB)).close();
+        Filled made = formatAndFill(image, 1);
+        unmountFromOutside(made.mount());
 
         assertClean(image);
-        DiskMount again = mount(image, true);
-        ExternalTools.run(TOOL, "e2fsck", "-fn", again.file().toString()).requireSuccess();
-        Path ro = loopMount(again.file(), true, false);
-        assertSums(ro, sums);
-        loopUnmount(ro);
+        loopUnmount(checkReadOnly(image, made.sums()));
+        DiskMount again = mounts.getLast();
         again.close();
         assertTrue(again.awaitClosed(Duration.ZERO));
     }
@@ -203,20 +220,14 @@ class DiskMountTest {
     void ext4OnADifferencingChildLeavesTheParentUnchanged() throws Exception {
         assumeRoot();
         Path parent = tmp.resolve("parent.vhd");
-        try (VhdDisk d = Vhd.create(parent, CreateOptions.dynamic(64 * MIB))) {
-            // empty
-        }
-        DiskMount base = mount(parent, false);
-        Path fs = loopMount(base.file(), false, true);
-        Map<String, String> parentSums = fill(fs, 2);
-        loopUnmount(fs);
-        base.close();
+        Vhd.create(parent, CreateOptions.dynamic(64 * MIB)).close();
+        Filled made = formatAndFill(parent, 2);
+        Map<String, String> parentSums = made.sums();
+        made.mount().close();
         String parentHash = sha256(parent);
 
         Path child = tmp.resolve("child.vhd");
-        try (VhdDisk d = Vhd.create(child, CreateOptions.differencing(parent))) {
-            // empty
-        }
+        Vhd.create(child, CreateOptions.differencing(parent)).close();
         DiskMount m = mount(child, false);
         Path childFs = loopMount(m.file(), false, false);
         assertSums(childFs, parentSums);
@@ -228,10 +239,7 @@ class DiskMountTest {
         assertEquals(parentHash, sha256(parent), "the parent changed");
         assertClean(child);
         assertClean(parent);
-        DiskMount again = mount(child, true);
-        ExternalTools.run(TOOL, "e2fsck", "-fn", again.file().toString()).requireSuccess();
-        Path ro = loopMount(again.file(), true, false);
-        assertSums(ro, childSums);
+        Path ro = checkReadOnly(child, childSums);
         assertFalse(Files.exists(ro.resolve(parentSums.keySet().iterator().next())));
         loopUnmount(ro);
     }
