@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.cli.CliRun;
+import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.DiskImage;
 import org.vhdkit.vhd.OpenOptions;
@@ -208,5 +209,17 @@ class DiskSourcesIT {
         }
         assertFalse(Files.exists(mnt.resolve(MountCommand.FILE)), "still mounted after SIGTERM");
         assertClean(image);
+
+        Process killed = start(log, "mount", "--output", "json", "--read-only", image.toString(), mnt.toString());
+        try {
+            ready(killed, log);
+            killed.destroyForcibly().waitFor();
+            String message = vhd("unmount", mnt.toString()).assertFailure(ExitCodes.IO);
+            assertTrue(message.contains("(" + killed.pid() + ") had ended before") && message.contains("vhd check"),
+                    message);
+            assertFalse(Files.exists(mnt.resolve(MountCommand.FILE)), "the dead mount is still there");
+        } finally {
+            killed.destroyForcibly();
+        }
     }
 }

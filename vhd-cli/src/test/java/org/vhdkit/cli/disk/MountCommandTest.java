@@ -177,6 +177,16 @@ class MountCommandTest {
     }
 
     @Test
+    void aVmDiskInUseIsRefusedNamingTheSlotAndWhatToDo() throws Exception {
+        try (VhdDisk held = Vhd.open(top(), OpenOptions.READ_WRITE)) { // as a running VM holds it
+            String message = vhd("mount", "--vm-root", vms.toString(), "--vm", "web", mnt.toString())
+                    .assertFailure(ExitCodes.IO);
+            assertTrue(message.contains("disk at scsi:0:1 of VM 'web'") && message.contains("in use")
+                    && message.contains("stop it first"), message);
+        }
+    }
+
+    @Test
     void usageErrors() {
         String lone = vhd("mount", "--controller", "scsi:0:1", base.toString(), mnt.toString())
                 .assertFailure(ExitCodes.USAGE);

@@ -229,8 +229,14 @@ public final class DiskMount implements Closeable {
      *     at work after {@code timeout}
      */
     public static Unmounted unmount(Path mountPoint, Duration timeout) throws IOException, InterruptedException {
-        Path point = mountPoint.toAbsolutePath().normalize();
-        MountTable.Entry entry = MountTable.at(point).orElseThrow(() ->
+        Path resolved = FuseHost.resolved(mountPoint);
+        Optional<MountTable.Entry> found = MountTable.at(resolved);
+        if (found.isEmpty() && Files.isSymbolicLink(resolved)) {
+            resolved = resolved.toRealPath();
+            found = MountTable.at(resolved);
+        }
+        Path point = resolved;
+        MountTable.Entry entry = found.orElseThrow(() ->
                 new FileSystemException(point.toString(), null, "nothing is mounted there"));
         if (!entry.type().equals(TYPE) || !entry.source().startsWith(SOURCE_PREFIX)) {
             throw new FileSystemException(point.toString(), null, "is not a vhd mount (it is " + entry.type()

@@ -31,7 +31,11 @@ final class FuseHost {
 
     /** {@code mountPoint} as a real, absolute path, or the refusal naming it. */
     static Path checkMountPoint(Path mountPoint) throws IOException {
-        Path abs = mountPoint.toAbsolutePath().normalize();
+        Path abs = resolved(mountPoint);
+        Optional<MountTable.Entry> mounted = MountTable.at(abs);
+        if (mounted.isPresent()) { // looked at first: a mount whose process died cannot even be stat'ed
+            throw alreadyMounted(abs, mounted.get());
+        }
         if (!Files.exists(abs, LinkOption.NOFOLLOW_LINKS) && !Files.exists(abs)) {
             throw new NoSuchFileException(abs.toString(), null, "no such directory to mount on");
         }
@@ -46,11 +50,32 @@ final class FuseHost {
         }
         Optional<MountTable.Entry> there = MountTable.at(real);
         if (there.isPresent()) {
-            MountTable.Entry e = there.get();
-            throw new FileSystemException(real.toString(), null, "is already a mount point (" + e.type() + " from "
-                    + e.source() + ")" + (e.type().equals(DiskMount.TYPE) ? "; 'vhd unmount " + real + "' ends it" : ""));
+            throw alreadyMounted(real, there.get());
         }
         return real;
+    }
+
+    private static FileSystemException alreadyMounted(Path point, MountTable.Entry e) {
+        return new FileSystemException(point.toString(), null, "is already a mount point (" + e.type() + " from "
+                + e.source() + ")" + (e.type().equals(DiskMount.TYPE) ? "; 'vhd unmount " + point + "' ends it" : ""));
+    }
+
+    /**
+     * {@code path} absolute, with its folder's symbolic links resolved but not the last name, which
+     * may be a mount whose serving process died (stat fails there: "transport endpoint is not
+     * connected").
+     */
+    static Path resolved(Path path) {
+        Path abs = path.toAbsolutePath().normalize();
+        Path parent = abs.getParent();
+        if (parent == null || abs.getFileName() == null) {
+            return abs;
+        }
+        try {
+            return parent.toRealPath().resolve(abs.getFileName());
+        } catch (IOException e) {
+            return abs;
+        }
     }
 
     /** Refuses when FUSE cannot be used here; else libfuse3's file, for jfuse to load. */
