@@ -23,10 +23,12 @@ import org.vhdkit.cli.disk.InfoCommand;
 import org.vhdkit.cli.disk.MapCommand;
 import org.vhdkit.cli.disk.MeasureCommand;
 import org.vhdkit.cli.disk.MergeCommand;
+import org.vhdkit.cli.disk.MountCommand;
 import org.vhdkit.cli.disk.RebaseCommand;
 import org.vhdkit.cli.disk.ResizeCommand;
 import org.vhdkit.cli.disk.ServeCommand;
 import org.vhdkit.cli.disk.SetCommand;
+import org.vhdkit.cli.disk.UnmountCommand;
 import org.vhdkit.cli.vm.VmCommand;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -80,7 +82,7 @@ public final class VhdCommand implements Callable<Integer> {
             CreateCommand.class, InfoCommand.class, CheckCommand.class, MapCommand.class, CompareCommand.class,
             DigestCommand.class, ConvertCommand.class, CompactCommand.class, MeasureCommand.class,
             ResizeCommand.class, MergeCommand.class, RebaseCommand.class, SetCommand.class, ServeCommand.class,
-            BenchCommand.class,
+            BenchCommand.class, MountCommand.class, UnmountCommand.class,
             VmCommand.class, CompletionCommand.class);
 
     @Spec

@@ -21,11 +21,9 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.cli.conventions.ExitCodes;
-import org.vhdkit.cli.conventions.FileArguments;
 import org.vhdkit.cli.conventions.OutputOption;
 import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.export.nbd.NbdServer;
-import org.vhdkit.vhd.DiskImage;
 import org.vhdkit.vhd.disk.VirtualDisk;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,6 +49,8 @@ import picocli.CommandLine.Spec;
             "Each DISK is a VHD (fixed, dynamic, or differencing with its parents) or a raw image, exported under"
                     + " its file name, or under NAME when given as NAME=PATH; an empty export name means the first."
                     + " Disks are served read-write unless --read-only (a differencing disk's parents are only read)."
+                    + " With --vm NAME a VM's disk is served too, as NAME (see --controller), or its layer in a"
+                    + " snapshot, read-only, as NAME@S (--snapshot S)."
                     + " Several clients may use an export at once, readers and writers: they share one open image,"
                     + " so NBD multi-conn is advertised.",
             "TRIM is a hint that releases nothing in a VHD today: trimmed ranges keep their data. WRITE_ZEROES"
@@ -94,8 +94,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-r", "--read-only"}, description = "Serve every disk read-only.")
     boolean readOnly;
 
-    @Parameters(paramLabel = "DISK", arity = "1..*", description = "PATH or NAME=PATH: a VHD or a raw image.")
-    List<String> disks;
+    @Parameters(paramLabel = "DISK", arity = "0..*", description = "PATH or NAME=PATH: a VHD or a raw image.")
+    List<String> disks = List.of();
+
+    @Mixin
+    DiskSource source;
 
     /** An export in the ready line. */
     record ReadyExport(String name, long size, boolean readOnly) {
@@ -119,10 +122,16 @@ public final class ServeCommand implements Callable<Integer> {
         try {
             List<NbdServer.Export> exports = new ArrayList<>();
             for (Named n : named) {
-                VirtualDisk disk = open(n.path());
+                VirtualDisk disk = DiskSource.openFile(n.path(), readOnly);
                 opened.add(disk);
                 exports.add(new NbdServer.Export(n.name(), disk, readOnly,
                         DiskArguments.type(disk) + " disk " + n.path() + ", " + Size.describe(disk.size())));
+            }
+            if (source.isVm()) {
+                DiskSource.Opened vm = source.openVm(spec, readOnly);
+                opened.add(vm.disk());
+                exports.add(new NbdServer.Export(vm.name(), vm.disk(), vm.disk().isReadOnly(),
+                        vm.description() + ", " + Size.describe(vm.disk().size())));
             }
             if (socket != null && Files.exists(socket)) {
                 throw new FileAlreadyExistsException(socket.toString(), null, "already exists; remove it or choose another");
@@ -170,15 +179,6 @@ public final class ServeCommand implements Callable<Integer> {
         out.flush();
     }
 
-    private VirtualDisk open(Path path) throws IOException {
-        FileArguments.checkNotDirectory(path);
-        try {
-            return DiskImage.open(path, readOnly);
-        } catch (IOException e) {
-            throw FileArguments.naming(path, e);
-        }
-    }
-
     private SocketAddress address() throws CommandFailure {
         if (socket != null && (port != null || bind != null)) {
             throw new ParameterException(spec.commandLine(), "--socket does not go with --port or --bind");
@@ -205,8 +205,15 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     private List<Named> named() {
+        source.check(spec);
+        if (disks.isEmpty() && !source.isVm()) {
+            throw new ParameterException(spec.commandLine(), "give a DISK to serve, or --vm NAME");
+        }
         List<Named> named = new ArrayList<>();
         Set<String> names = new HashSet<>();
+        if (source.isVm()) {
+            names.add(source.name());
+        }
         for (String arg : disks) {
             int eq = arg.indexOf('=');
             Named n;

@@ -64,7 +64,10 @@ public final class ExternalTools {
             Map.entry("e2fsck", "e2fsprogs"),
             Map.entry("debugfs", "e2fsprogs"),
             Map.entry("xz", "xz-utils"),
-            Map.entry("zstd", "zstd"));
+            Map.entry("zstd", "zstd"),
+            Map.entry("mkfs.ext4", "e2fsprogs"),
+            Map.entry("mount", "mount"),
+            Map.entry("umount", "mount"));
 
     /** Searched after PATH: a non-root PATH often lacks the sbin folders. */
     private static final List<Path> EXTRA_DIRS =
