@@ -57,8 +57,10 @@ import org.vhdkit.vhd.io.ByteStore;
  * end: the tail a crash left is cut off and forced before it is reused, see {@link #reclaimTail},
  * and repairs and compaction reuse space only with a force between): so for a dynamic disk an entry
  * that reached the disk before the block's data reads zeros where the data did not arrive, as the
- * unallocated block did, never older data; an entry whose block lies past the file's durable end is
- * cleared by {@code check --repair} ({@code BLOCK_PAST_END}). A differencing block's clear bitmap
+ * unallocated block did, never older data. (An entry that reached the disk while the file's new size
+ * did not points past the end of the file: {@code check} reports {@code BLOCK_PAST_END}, which
+ * {@code check --repair} does not clear yet; clearing such an entry loses nothing the file holds.)
+ * A differencing block's clear bitmap
  * bits read from the parent, and data that did not arrive would read as zeros in place of the
  * parent's, so there the force in step (3) puts bitmap and data on the disk before the entry
  * (skipped where the parent reads zeros under the whole block, as zeros are then what the block read
