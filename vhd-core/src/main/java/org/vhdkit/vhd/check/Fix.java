@@ -40,6 +40,25 @@ sealed interface Fix {
     }
 
     /**
+     * Clears a table entry (four bytes within one sector, so a crash leaves the old entry or none):
+     * for a block a power cut cut off, wholly past the file's data.
+     *
+     * @param entryOffset the absolute offset of the entry
+     */
+    record ClearEntry(long entryOffset) implements Fix {
+        @Override
+        public int order() {
+            return 0;
+        }
+
+        @Override
+        public void apply(ByteStore store) throws IOException {
+            store.writeBytes(entryOffset, new byte[] {-1, -1, -1, -1});
+            store.force();
+        }
+    }
+
+    /**
      * Rewrites one sector, whose new bytes were computed from what the inspection read (a header
      * sector with a field and its checksum changed): a crash leaves the old sector or the new one.
      *

@@ -45,7 +45,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * ({@link org.vhdkit.vhd.format.DynamicHeader#MAX_TABLE_ENTRIES}); it is not read</td></tr>
  * <tr><td>LOCATOR_OUTSIDE_FILE, LOCATOR_TOO_LONG</td><td>corrupt</td><td>no</td><td>a parent locator's data</td></tr>
  * <tr><td>STRUCTURES_OVERLAP</td><td>corrupt</td><td>no</td><td>header, table and locator data overlap</td></tr>
- * <tr><td>BLOCK_PAST_END</td><td>corrupt</td><td>no</td><td>a table entry points past the end of the file</td></tr>
+ * <tr><td>BLOCK_PAST_END</td><td>corrupt</td><td>when the block lies wholly past the data where the next new
+ *     block would go (a power cut kept the entry, not the block): the entry is cleared</td><td>a table entry
+ *     points past the end of the file</td></tr>
  * <tr><td>BLOCKS_OVERLAP</td><td>corrupt</td><td>no</td><td>two table entries share bytes</td></tr>
  * <tr><td>BLOCK_OVERLAPS_METADATA</td><td>corrupt</td><td>no</td><td>a block over the headers, table or locator data</td></tr>
  * <tr><td>DATA_NOT_IN_BITMAP</td><td>corrupt</td><td>no (it would be a guess)</td><td>dynamic disk: data in a sector whose bitmap bit is clear</td></tr>

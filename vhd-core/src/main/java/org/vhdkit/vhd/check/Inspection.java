@@ -658,8 +658,40 @@ final class Inspection {
             return sound;
         }
 
-        /** Adds the allocated blocks, reporting those that do not end inside the file's data. */
+        /**
+         * Adds the allocated blocks, reporting those that do not end inside the file's data. Blocks past
+         * the end that lie after every block inside it, each in the place the next new block would take
+         * after the one before (as {@code SparseVhd} places them), are what a power cut leaves when it
+         * kept table entries written since the last flush but not the file's new size (at most the new
+         * bitmap over the old trailer reached the file): they are repaired by clearing their entries,
+         * which loses nothing flushed. Any other block past the end is not repairable.
+         */
         void addBlocks(int[] table) {
+            long dataEnd = 0;
+            for (Region region : regions) {
+                dataEnd = Math.max(dataEnd, Math.min(region.end(), limit));
+            }
+            List<long[]> past = new ArrayList<>(); // {start, block} of the blocks that run past the end
+            for (int block = 0; block < table.length; block++) {
+                if (table[block] != BlockAllocationTable.UNALLOCATED) {
+                    long start = Integer.toUnsignedLong(table[block]) * SECTOR;
+                    if (start + blockBytes <= limit) {
+                        dataEnd = Math.max(dataEnd, start + blockBytes);
+                    } else {
+                        past.add(new long[] {start, block});
+                    }
+                }
+            }
+            past.sort((a, b) -> Long.compare(a[0], b[0]));
+            java.util.Set<Integer> cutOff = new java.util.HashSet<>();
+            long next = dataEnd;
+            for (long[] block : past) {
+                if (block[0] != next && block[0] != alignedBlockPlace(next)) {
+                    break;
+                }
+                cutOff.add((int) block[1]);
+                next = block[0] + blockBytes;
+            }
             for (int block = 0; block < table.length; block++) {
                 if (table[block] == BlockAllocationTable.UNALLOCATED) {
                     continue;
@@ -668,17 +700,30 @@ final class Inspection {
                 long start = sector * SECTOR;
                 long end = start + blockBytes;
                 if (end > limit) {
-                    pastEnd = true;
                     long at = entryOffset(block);
                     String where = start >= fileSize ? "past the end of the file (" + fileSize + " bytes)"
                             : trailerAt >= 0 ? "past the trailing footer at offset " + trailerAt
                             : "past the end of the file (" + fileSize + " bytes)";
-                    findings.corrupt("BLOCK_PAST_END", at, Messages.at("BAT entry " + block, at, "block at sector "
-                                    + sector + " spans " + Messages.range(start, end) + ", " + where),
+                    Findings.Pending finding = findings.corrupt("BLOCK_PAST_END", at, Messages.at("BAT entry " + block,
+                                    at, "block at sector " + sector + " spans " + Messages.range(start, end) + ", "
+                                            + where),
                             "not repairable: the block's data is not in the file");
+                    if (cutOff.contains(block)) {
+                        finding.repairedBy(new Fix.ClearEntry(at), "clear the entry: the block lies past the file's"
+                                + " data, where a new block would have gone (a power cut kept its entry but"
+                                + " not the block, written since the last flush); it reads as never written");
+                        continue; // the rest of the check sees the image as the repair leaves it
+                    }
+                    pastEnd = true;
                 }
                 regions.add(new Region(start, end, Region.Kind.BLOCK, block));
             }
+        }
+
+        /** Where a new block's bitmap goes after {@code from}: its data 4 KiB-aligned, as SparseVhd places it. */
+        private long alignedBlockPlace(long from) {
+            long bitmap = header.bitmapBytes();
+            return ((from + bitmap + 4095) & -4096L) - bitmap;
         }
 
         private long entryOffset(int block) {

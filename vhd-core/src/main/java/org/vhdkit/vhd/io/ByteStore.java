@@ -24,6 +24,10 @@ import java.util.Optional;
  * {@link IOException} that names the holder. Read-only stores of one file in this process share a
  * single channel and lock.
  *
+ * <p>An I/O error is an {@link IOException} whose message names the file, the call, its length and
+ * offset, then what the system said ({@code Input/output error}, {@code No space left on device}):
+ * the JDK's own message for an errno names none of them.
+ *
  * <p>Thread-safety: every method may be called from any number of threads at once, except
  * {@link #close()}, which must not overlap any other call, and {@link #setSize} when it shrinks the
  * file, which must not overlap I/O to the range it removes. Concurrent writes to overlapping ranges

@@ -56,7 +56,26 @@ final class ChannelByteStore implements ByteStore {
     @Override
     public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
         ensureOpen();
-        readFully(channel, path, offset, dst.asSlice(dstOffset, length).asByteBuffer());
+        try {
+            readFully(channel, path, offset, dst.asSlice(dstOffset, length).asByteBuffer());
+        } catch (IOException e) {
+            throw failed(path, "read", offset, length, e);
+        }
+    }
+
+    /**
+     * An I/O error of {@code call} ({@code length} bytes at {@code offset}) as this package reports it:
+     * naming the file, the call and the offset, followed by what the system said (the JDK's message
+     * for an errno names none of them). End of file, a closed channel and errors that already name
+     * the file pass unchanged.
+     */
+    static IOException failed(Path path, String call, long offset, long length, IOException e) {
+        if (e instanceof EOFException || e instanceof ClosedChannelException
+                || e.getMessage() != null && e.getMessage().startsWith(path.toString())) {
+            return e;
+        }
+        return new IOException(path + ": " + call + " of " + length + " bytes at offset " + offset + ": "
+                + e.getMessage(), e);
     }
 
     static void readFully(FileChannel channel, Path path, long offset, ByteBuffer buffer) throws IOException {
@@ -93,7 +112,11 @@ final class ChannelByteStore implements ByteStore {
     @Override
     public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
         ensureWritable();
-        writeFully(channel, offset, src.asSlice(srcOffset, length).asByteBuffer());
+        try {
+            writeFully(channel, offset, src.asSlice(srcOffset, length).asByteBuffer());
+        } catch (IOException e) {
+            throw failed(path, "write", offset, length, e);
+        }
         grewTo(offset + length);
     }
 
@@ -108,7 +131,11 @@ final class ChannelByteStore implements ByteStore {
     @Override
     public void writeByte(long offset, byte value) throws IOException {
         ensureWritable();
-        writeFully(channel, offset, ByteBuffer.wrap(new byte[] {value}));
+        try {
+            writeFully(channel, offset, ByteBuffer.wrap(new byte[] {value}));
+        } catch (IOException e) {
+            throw failed(path, "write", offset, 1, e);
+        }
         grewTo(offset + 1);
     }
 
@@ -116,12 +143,16 @@ final class ChannelByteStore implements ByteStore {
     public void setSize(long newSize) throws IOException {
         ensureWritable();
         synchronized (growLock) {
-            long current = channel.size();
-            if (newSize < current) {
-                channel.truncate(newSize);
-            } else if (newSize > current) {
-                // Writing the last byte extends the file; everything between reads as zero.
-                writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
+            try {
+                long current = channel.size();
+                if (newSize < current) {
+                    channel.truncate(newSize);
+                } else if (newSize > current) {
+                    // Writing the last byte extends the file; everything between reads as zero.
+                    writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
+                }
+            } catch (IOException e) {
+                throw failed(path, "resize to " + newSize + " bytes", 0, newSize, e);
             }
             size = newSize;
         }
@@ -131,7 +162,11 @@ final class ChannelByteStore implements ByteStore {
     public void force() throws IOException {
         ensureOpen();
         if (!isReadOnly()) {
-            channel.force(true);
+            try {
+                channel.force(true);
+            } catch (IOException e) {
+                throw failed(path, "force", 0, size, e);
+            }
         }
     }
 

@@ -138,7 +138,10 @@ final class MappedByteStore implements ByteStore {
             MemorySegment mapped;
             try {
                 mapped = channel.map(mapMode, start, length, arena);
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException e) {
+                arena.close();
+                throw ChannelByteStore.failed(path, "mapping", start, length, e);
+            } catch (RuntimeException e) {
                 arena.close();
                 throw e;
             }
@@ -191,7 +194,11 @@ final class MappedByteStore implements ByteStore {
             long n = Math.min(length, CHUNK_SIZE - at);
             MemorySegment segment = segment(chunk, at + n);
             if (segment == null) {
-                ChannelByteStore.readFully(channel, path, offset, dst.asSlice(dstOffset, n).asByteBuffer());
+                try {
+                    ChannelByteStore.readFully(channel, path, offset, dst.asSlice(dstOffset, n).asByteBuffer());
+                } catch (IOException e) {
+                    throw ChannelByteStore.failed(path, "read", offset, n, e);
+                }
             } else {
                 beforeAccess.run();
                 try {
@@ -230,7 +237,11 @@ final class MappedByteStore implements ByteStore {
             MemorySegment segment = segment(chunk, at + 1);
             if (segment == null) {
                 ByteBuffer one = ByteBuffer.allocate(1);
-                ChannelByteStore.readFully(channel, path, offset, one);
+                try {
+                    ChannelByteStore.readFully(channel, path, offset, one);
+                } catch (IOException e) {
+                    throw ChannelByteStore.failed(path, "read", offset, 1, e);
+                }
                 return one.get(0);
             }
             beforeAccess.run();
@@ -263,7 +274,11 @@ final class MappedByteStore implements ByteStore {
             long n = Math.min(length, CHUNK_SIZE - at);
             MemorySegment segment = segment(chunk, at + n);
             if (segment == null) {
-                ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, n).asByteBuffer());
+                try {
+                    ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, n).asByteBuffer());
+                } catch (IOException e) {
+                    throw ChannelByteStore.failed(path, "write", offset, n, e);
+                }
             } else {
                 beforeAccess.run();
                 try {
@@ -283,7 +298,11 @@ final class MappedByteStore implements ByteStore {
     private void growingWrite(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
         synchronized (mapLock) {
             ensureOpen();
-            ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, length).asByteBuffer());
+            try {
+                ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, length).asByteBuffer());
+            } catch (IOException e) {
+                throw ChannelByteStore.failed(path, "write", offset, length, e);
+            }
             size = Math.max(size, offset + length);
         }
     }
@@ -297,7 +316,11 @@ final class MappedByteStore implements ByteStore {
             long at = offset & CHUNK_MASK;
             MemorySegment segment = segment(chunk, at + 1);
             if (segment == null) {
-                ChannelByteStore.writeFully(channel, offset, ByteBuffer.wrap(new byte[] {value}));
+                try {
+                    ChannelByteStore.writeFully(channel, offset, ByteBuffer.wrap(new byte[] {value}));
+                } catch (IOException e) {
+                    throw ChannelByteStore.failed(path, "write", offset, 1, e);
+                }
                 return;
             }
             beforeAccess.run();
@@ -315,11 +338,15 @@ final class MappedByteStore implements ByteStore {
         ensureWritable();
         synchronized (mapLock) {
             ensureOpen();
-            if (newSize < size) {
-                unmapFrom(newSize);
-                channel.truncate(newSize);
-            } else if (newSize > size) {
-                ChannelByteStore.writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
+            try {
+                if (newSize < size) {
+                    unmapFrom(newSize);
+                    channel.truncate(newSize);
+                } else if (newSize > size) {
+                    ChannelByteStore.writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
+                }
+            } catch (IOException e) {
+                throw ChannelByteStore.failed(path, "resize to " + newSize + " bytes", 0, newSize, e);
             }
             size = newSize;
         }
@@ -348,14 +375,20 @@ final class MappedByteStore implements ByteStore {
         if (isReadOnly()) {
             return;
         }
-        synchronized (mapLock) {
-            for (MemorySegment segment : mapping.segments) {
-                if (segment != null) {
-                    segment.force();
+        try {
+            synchronized (mapLock) {
+                for (MemorySegment segment : mapping.segments) {
+                    if (segment != null) {
+                        segment.force(); // an I/O error writing the pages comes as UncheckedIOException
+                    }
                 }
             }
+            channel.force(true);
+        } catch (java.io.UncheckedIOException e) {
+            throw ChannelByteStore.failed(path, "force", 0, size, e.getCause());
+        } catch (IOException e) {
+            throw ChannelByteStore.failed(path, "force", 0, size, e);
         }
-        channel.force(true);
     }
 
     @Override

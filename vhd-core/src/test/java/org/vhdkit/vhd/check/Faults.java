@@ -200,9 +200,10 @@ public final class Faults {
 
     /**
      * A leaked block: {@code image} is opened, written in block 2 (unallocated until then), and copied to
-     * {@code crashed} before the flush that would write the new block's table entry; the copy is what a
-     * crash at that moment leaves. Returns the copy with the content it must read as (the original's
-     * before the write). {@code image} itself is changed: do not use its model afterwards.
+     * {@code crashed} with the new block's table entry cleared in the copy: what a crash leaves that
+     * kept the block and the footer after it but not the entry (a kill in the middle of the allocation,
+     * or a power cut). Returns the copy with the content it must read as (the original's before the
+     * write). {@code image} itself is changed: do not use its model afterwards.
      */
     public static Image leakBlock(Image image, Path crashed) throws IOException {
         try (VhdDisk disk = Vhd.open(image.path(), org.vhdkit.vhd.OpenOptions.READ_WRITE)) {
@@ -210,6 +211,7 @@ public final class Faults {
             new Random(99).nextBytes(data);
             disk.write(4L * MIB + 1000, data);
             Files.copy(image.path(), crashed);
+            poke(crashed, disk.dynamicHeader().orElseThrow().tableOffset() + 4L * 2, new byte[] {-1, -1, -1, -1});
             return new Image(crashed, image.model().clone());
         }
     }

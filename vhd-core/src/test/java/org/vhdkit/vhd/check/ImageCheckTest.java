@@ -493,6 +493,54 @@ class ImageCheckTest {
         assertClean(check(image.path()));
     }
 
+    /**
+     * A power cut after new blocks' table entries reached the disk but not the file's new size (nor
+     * the blocks, nor, in the second state, more than the zeroing of the old trailer): the entries
+     * point past the end, in the places the new blocks took. The repair clears them, and the disk
+     * shows what the last flush left.
+     */
+    @Test
+    void entriesAPowerCutKeptWithoutTheirBlocksAreCleared() throws IOException {
+        for (boolean trailerZeroed : new boolean[] {false, true}) {
+            Path live = tmp.resolve("live-" + trailerZeroed + ".vhd");
+            byte[] block0 = new byte[4096];
+            new Random(5).nextBytes(block0);
+            try (VhdDisk d = Vhd.create(live, CreateOptions.dynamic(16L << 20))) {
+                d.write(0, block0);
+            }
+            byte[] flushed = Files.readAllBytes(live);
+            Layout before = Faults.layout(live);
+            try (VhdDisk d = Vhd.open(live, OpenOptions.READ_WRITE)) {
+                d.write(3L << 21, new byte[] {1});
+                d.write(5L << 21, new byte[] {2});
+            }
+            Layout after = Faults.layout(live);
+            Path cut = tmp.resolve("cut-" + trailerZeroed + ".vhd");
+            Files.write(cut, flushed);
+            Faults.setEntry(cut, before, 3, Integer.toUnsignedLong(after.table()[3]));
+            Faults.setEntry(cut, before, 5, Integer.toUnsignedLong(after.table()[5]));
+            if (trailerZeroed) {
+                Faults.poke(cut, flushed.length - 512, new byte[512]);
+            }
+            CheckReport report = check(cut);
+            assertEquals(Status.CORRUPT, report.status());
+            List<Finding> pastEnd = report.findings().stream().filter(f -> f.code().equals("BLOCK_PAST_END")).toList();
+            assertEquals(2, pastEnd.size(), report.toString());
+            assertTrue(pastEnd.stream().allMatch(Finding::repairable), report.toString());
+            CheckReport repaired = repair(cut);
+            assertEquals(Status.CLEAN, repaired.status(), repaired.toString());
+            try (VhdDisk d = Vhd.openReadOnly(cut)) {
+                byte[] first = new byte[4096];
+                d.read(0, first);
+                assertArrayEquals(block0, first, "what was flushed is there");
+                assertEquals(1, d.blockAllocationTable().orElseThrow().allocatedCount());
+                byte[] lost = new byte[1];
+                d.read(3L << 21, lost);
+                assertEquals(0, lost[0], "the block the power cut lost reads as never written");
+            }
+        }
+    }
+
     @Test
     void thousandsOfBadEntriesAreSummedUp() throws IOException {
         Path path = tmp.resolve("big.vhd");
@@ -533,7 +581,7 @@ class ImageCheckTest {
         assertEquals(soundSize, Files.size(crashed.path()), "the file is as long as before the block was added");
     }
 
-    /** The crash of VhdDiskTest.aNewBlocksTableEntryReachesTheFileOnlyAtFlush, in an image with no block yet. */
+    /** A crash that kept the first block of an empty image and its footer but not its entry. */
     @Test
     void theFirstBlockLeakedByACrashIsReclaimedDownToTheEmptyImage() throws IOException {
         Path path = tmp.resolve("ordered.vhd");
@@ -543,6 +591,7 @@ class ImageCheckTest {
             empty = Files.size(path);
             disk.write(0, new byte[] {7});
             Files.copy(path, crashed);
+            Faults.poke(crashed, disk.dynamicHeader().orElseThrow().tableOffset(), new byte[] {-1, -1, -1, -1});
         }
         CheckReport report = check(crashed);
         assertEquals(List.of("LEAKED_TAIL"), codes(report));

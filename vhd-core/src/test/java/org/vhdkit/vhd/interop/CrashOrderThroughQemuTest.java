@@ -27,11 +27,10 @@ import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.QemuImg;
 
 /**
- * What a crash leaves, as other tools see it: a dynamic disk written to a new block and not
+ * What a killed process leaves, as other tools see it: a dynamic disk written to new blocks and not
  * flushed is copied byte for byte (the file as the page cache holds it, as after a process crash)
- * and the copy read by qemu-img and by us. SparseVhd writes the new block's data and the footer
- * at the new end at once and the table entry only in flush(): the copy must read as the old
- * content, with at most leaked space.
+ * and the copy read by qemu-img and by us. SparseVhd writes a new block's footer, data and table
+ * entry before the write returns: the copy must read as everything written, and be clean.
  */
 class CrashOrderThroughQemuTest {
     private static final long SIZE = 16L * Interop.MIB;
@@ -41,7 +40,7 @@ class CrashOrderThroughQemuTest {
     Path tmp;
 
     @Test
-    void unflushedWriteToANewBlockLeavesAnImageQemuAndWeReadAsTheOldContent() throws IOException {
+    void unflushedWritesToNewBlocksAreInTheImageAKillLeavesForQemuAndUs() throws IOException {
         ExternalTools.assumeAvailable("qemu-img");
         Path image = tmp.resolve("live.vhd");
         Path crash = tmp.resolve("crash.vhd");
@@ -59,20 +58,19 @@ class CrashOrderThroughQemuTest {
             assertTrue(disk.fileSize() > fileBefore, "the new blocks are in the file already");
             Files.copy(image, crash);
 
-            // The crash image: our check finds the unflushed blocks leaked and nothing worse, qemu
-            // maps the blocks our table allocates (the flushed ones), qemu reads the old content,
-            // and so do we.
-            assertEquals(CheckReport.Status.LEAKS, ImageCheck.check(crash, ProgressListener.NONE).status());
+            // The crash image: clean, qemu maps the blocks our table allocates (the unflushed ones
+            // too), qemu reads everything written, and so do we.
+            assertEquals(CheckReport.Status.CLEAN, ImageCheck.check(crash, ProgressListener.NONE).status());
             QemuImg.assertMapsTheBlocksOurTableAllocates(crash);
             assertEquals(SIZE, Interop.qemuVirtualSize(crash));
             Path raw = Interop.qemuConvertToRaw(crash, tmp.resolve("crash.raw"));
-            Interop.assertRawFileHolds("qemu-img convert of the crash image against the flushed content", raw,
-                    Bytes.of(old), SIZE);
+            Interop.assertRawFileHolds("qemu-img convert of the crash image against everything written", raw,
+                    Bytes.of(now), SIZE);
             try (VhdDisk copy = Vhd.openReadOnly(crash)) {
                 assertEquals(List.of(), copy.warnings());
-                assertEquals(3, copy.blockAllocationTable().orElseThrow().allocatedCount(),
-                        "only the flushed blocks are in the crash image's table");
-                Interop.assertSameBytes("our read of the crash image against the flushed content", Bytes.of(old),
+                assertEquals(6, copy.blockAllocationTable().orElseThrow().allocatedCount(),
+                        "the unflushed blocks are in the crash image's table too");
+                Interop.assertSameBytes("our read of the crash image against everything written", Bytes.of(now),
                         Bytes.of(copy), SIZE);
             }
         }
@@ -82,7 +80,7 @@ class CrashOrderThroughQemuTest {
                 Bytes.of(now), SIZE);
     }
 
-    /** The crash image's leaked blocks are no obstacle to writing on: we reuse the file and qemu agrees. */
+    /** The crash image can be written on, keeping the unflushed write; qemu agrees. */
     @Test
     void crashImageCanBeWrittenOnAndQemuReadsTheResult() throws IOException {
         ExternalTools.assumeAvailable("qemu-img");
@@ -93,7 +91,7 @@ class CrashOrderThroughQemuTest {
         try (VhdDisk disk = Vhd.create(image, CreateOptions.dynamic(SIZE))) {
             Interop.writeRandom(disk, model, random, 0, 4096);
             disk.flush();
-            Interop.writeRandom(disk, new DiskModel(SIZE), random, 3L * BLOCK, 4096); // lost in the crash
+            Interop.writeRandom(disk, model, random, 3L * BLOCK, 4096); // unflushed, kept by the page cache
             Files.copy(image, crash);
         }
         try (VhdDisk disk = Vhd.open(crash, OpenOptions.READ_WRITE)) {
@@ -110,32 +108,33 @@ class CrashOrderThroughQemuTest {
     }
 
     /**
-     * qemu places a new block right after the last block the table references and never zeroes
-     * its data. In a crash image that is where our leaked block lies: qemu's new block then shows
-     * the leaked bitmap (0xFF) and the unflushed data of another block in the sectors it did not
-     * write, to qemu and to us alike. Documents the present behaviour: harmless to the table, but
-     * stale data becomes visible in the guest's unwritten sectors until 'check --repair' reclaims
-     * the leak before qemu writes. (The same qemu assumption as in QemuWritesIntoOursTest.)
+     * qemu places a new block right after the last block the table references and never zeroes its
+     * data. Once an unflushed block was left unreferenced by a kill, and qemu's next block showed its
+     * bitmap and data in the sectors qemu did not write; now the unflushed block is referenced, so
+     * qemu's new block lies past it: qemu's unwritten sectors read zeros and the unflushed block
+     * reads as written, to qemu and to us alike.
      */
     @Test
-    void qemuWritingIntoACrashImageShowsTheLeakedBlockInItsNewBlock() throws IOException {
+    void qemuWritingIntoAKilledWritersImageShowsNoStaleData() throws IOException {
         ExternalTools.assumeAvailable("qemu-img", "qemu-io");
         Path image = tmp.resolve("live.vhd");
         Path crash = tmp.resolve("crash.vhd");
-        byte[] lost = new byte[BLOCK];
-        Arrays.fill(lost, (byte) 0x77);
+        byte[] unflushed = new byte[BLOCK];
+        Arrays.fill(unflushed, (byte) 0x77);
         try (VhdDisk disk = Vhd.create(image, CreateOptions.dynamic(SIZE))) {
             disk.write(0, new byte[] {1});
             disk.flush();
-            disk.write(3L * BLOCK, lost); // a whole new block, never flushed
+            disk.write(3L * BLOCK, unflushed); // a whole new block, never flushed
             Files.copy(image, crash);
         }
         ExternalTools.run(Interop.TOOL_TIMEOUT, "qemu-io", "-f", "vpc", "-c", "write -P 0x5a " + 5L * BLOCK + " 512",
                 crash.toString()).requireSuccess();
         Path raw = Interop.qemuConvertToRaw(crash, tmp.resolve("crash.raw"));
         byte[] qemuBlock5 = new byte[BLOCK];
+        byte[] qemuBlock3 = new byte[BLOCK];
         try (var ch = FileChannel.open(raw)) {
             Bytes.of(ch).read(5L * BLOCK, qemuBlock5);
+            Bytes.of(ch).read(3L * BLOCK, qemuBlock3);
         }
         byte[] ourBlock5 = new byte[BLOCK];
         try (VhdDisk disk = Vhd.openReadOnly(crash)) {
@@ -144,11 +143,7 @@ class CrashOrderThroughQemuTest {
         assertArrayEquals(qemuBlock5, ourBlock5, "qemu and we agree");
         byte[] truth = new byte[BLOCK];
         Arrays.fill(truth, 0, 512, (byte) 0x5a);
-        int firstWrong = Arrays.mismatch(truth, qemuBlock5);
-        assertTrue(firstWrong >= 512, "qemu's own sector is right");
-        // The leaked bitmap sits 3584 bytes into qemu's block data, the leaked data right after it.
-        assertEquals(3072, firstWrong, "the first stale byte: our leaked block's bitmap");
-        assertEquals((byte) 0xFF, qemuBlock5[3072]);
-        assertEquals((byte) 0x77, qemuBlock5[3584], "the lost write of block 3 shows in block 5");
+        assertArrayEquals(truth, qemuBlock5, "qemu's sector, then zeros: no stale data");
+        assertArrayEquals(unflushed, qemuBlock3, "the unflushed block survived the kill");
     }
 }

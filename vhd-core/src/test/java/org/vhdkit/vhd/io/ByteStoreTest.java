@@ -123,6 +123,20 @@ class ByteStoreTest {
                 () -> ByteStore.open(path, ByteStore.Mode.CREATE_NEW, backing(where)));
     }
 
+    /**
+     * A real ENOSPC (/dev/full refuses every write so) is reported naming the file, the call and the
+     * offset, followed by the JDK's text for the errno, which names none of them.
+     */
+    @Test
+    void aWriteThatFindsNoSpaceNamesTheFileAndTheOffset() throws IOException {
+        Path full = Path.of("/dev/full");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(full), "no writable /dev/full");
+        try (ByteStore store = ByteStore.open(full, ByteStore.Mode.READ_WRITE, ByteStore.Backing.CHANNEL)) {
+            IOException e = assertThrows(IOException.class, () -> store.writeBytes(4096, new byte[512]));
+            assertEquals("/dev/full: write of 512 bytes at offset 4096: No space left on device", e.getMessage());
+        }
+    }
+
     @Test
     void theDefaultFileSystemIsMappedAndOthersUseTheChannel() throws IOException {
         Path onDisk = tmp.resolve("auto.bin");
