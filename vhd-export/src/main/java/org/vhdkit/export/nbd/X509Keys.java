@@ -37,7 +37,8 @@ import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
  * {@code server-cert.pem} (the server's certificate, optionally followed by intermediates),
  * {@code server-key.pem} (its private key: PKCS#8, PKCS#1 RSA or SEC1 EC, not encrypted) and
  * {@code ca-cert.pem} (the CA that client certificates must chain to, when clients are verified),
- * made into a JDK {@link SSLContext} for TLS 1.3 and 1.2.
+ * made into a JDK {@link SSLContext} for TLS 1.3 and 1.2 (1.2 only when clients are verified:
+ * see {@link #engine}).
  *
  * <p>Thread-safety: immutable after {@link #read}; {@link #engine} may be called from any thread.
  */
@@ -98,7 +99,9 @@ final class X509Keys {
     SSLEngine engine() {
         SSLEngine engine = context.createSSLEngine();
         engine.setUseClientMode(false);
-        engine.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+        // With client certificates, TLS 1.2 only: GnuTLS clients (qemu, libnbd) with an RSA client key send
+        // no certificate to the JDK's TLS 1.3 CertificateRequest (EC keys do), and the handshake fails.
+        engine.setEnabledProtocols(verifyClients ? new String[] {"TLSv1.2"} : new String[] {"TLSv1.3", "TLSv1.2"});
         engine.setNeedClientAuth(verifyClients);
         return engine;
     }
