@@ -3,10 +3,14 @@ package org.vhdkit.export.nbd;
 import java.nio.ByteBuffer;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Direct buffers for request and reply data, in power-of-two sizes from {@link #MIN} to
  * {@link #MAX}, kept for reuse up to a few per size so that an idle server holds little.
+ *
+ * <p>{@link #lent} and {@link #kept} say how much memory the pool accounts for, so that a test can
+ * show it stays bounded under load.
  *
  * <p>Thread-safety: {@link #take} and {@link #give} may be called from any thread; the queues are
  * concurrent and the counts atomic.
@@ -22,6 +26,10 @@ final class BufferPool {
 
     private final ConcurrentLinkedQueue<ByteBuffer>[] free;
     private final AtomicInteger[] kept;
+    /** Bytes of the buffers taken and not given back. */
+    private final AtomicLong lent = new AtomicLong();
+    /** Bytes of the buffers kept for reuse. */
+    private final AtomicLong keptBytes = new AtomicLong();
 
     @SuppressWarnings("unchecked")
     BufferPool() {
@@ -44,7 +52,9 @@ final class BufferPool {
             b = ByteBuffer.allocateDirect(MIN << c);
         } else {
             kept[c].decrementAndGet();
+            keptBytes.addAndGet(-b.capacity());
         }
+        lent.addAndGet(b.capacity());
         return b.clear().limit(size);
     }
 
@@ -54,12 +64,33 @@ final class BufferPool {
         if ((MIN << c) != buffer.capacity()) {
             return; // not one of ours
         }
+        lent.addAndGet(-buffer.capacity());
         int keep = (MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE;
         if (kept[c].incrementAndGet() <= keep) {
+            keptBytes.addAndGet(buffer.capacity());
             free[c].offer(buffer);
         } else {
             kept[c].decrementAndGet();
         }
+    }
+
+    /** Bytes of the buffers in use (taken, not given back). */
+    long lent() {
+        return lent.get();
+    }
+
+    /** Bytes of the buffers kept for reuse. */
+    long kept() {
+        return keptBytes.get();
+    }
+
+    /** The most bytes the pool keeps for reuse. */
+    static long maxKept() {
+        long total = 0;
+        for (int c = 0; c < CLASSES; c++) {
+            total += (long) (MIN << c) * ((MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE);
+        }
+        return total;
     }
 
     private static int sizeClass(int size) {

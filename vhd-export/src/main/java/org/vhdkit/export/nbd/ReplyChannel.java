@@ -56,6 +56,11 @@ final class ReplyChannel {
         }
     }
 
+    /** Whether the channel has failed or been closed: nothing more can be sent. */
+    boolean broken() {
+        return broken;
+    }
+
     /** Since when ({@link System#nanoTime}) the message being sent has been waiting for the client, or 0. */
     long writingSince() {
         return writingSince;

@@ -229,6 +229,9 @@ final class Transmission {
             ErrorMapping mapping = h.type() == CommandType.READ || h.type() == CommandType.BLOCK_STATUS
                     || h.type() == CommandType.CACHE ? ErrorMapping.READ : ErrorMapping.WRITE;
             int error = mapping.of(e);
+            if (out.broken()) {
+                return; // the client is gone: the connection's end is logged, not each request's
+            }
             connection.log(CommandType.name(h.type()) + " of " + h.length() + " bytes at " + h.offset() + " failed: "
                     + e.getMessage());
             replyError(h, error, CommandType.name(h.type()) + " failed: " + e.getMessage());
