@@ -79,7 +79,7 @@ import picocli.CommandLine.Spec;
             "  nbdcopy nbd://127.0.0.1:10809/child out.raw",
             "  vhd serve --socket s.sock --output json d.vhd &   # waits for the \"ready\" line on stdout",
             "  psktool -u alice -p keys.psk; vhd serve --socket s.sock --tls-psk keys.psk d.vhd",
-            "  nbdinfo 'nbds+unix:///d.vhd?socket=s.sock&tls-psk-file=keys.psk&tls-username=alice'"})
+            "  nbdinfo 'nbds+unix://alice@/d.vhd?socket=s.sock&tls-psk-file=keys.psk'"})
 public final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

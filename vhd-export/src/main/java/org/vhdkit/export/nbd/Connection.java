@@ -44,7 +44,7 @@ final class Connection {
         this.server = server;
         this.id = id;
         this.channel = channel;
-        this.replies = new ReplyChannel(channel);
+        this.replies = new ReplyChannel(channel, server.buffers());
         this.transport = new Transport.Plain(channel);
         this.handshakeDeadline = System.nanoTime() + server.limits().handshake().toNanos();
     }
@@ -163,6 +163,7 @@ final class Connection {
             } else {
                 replies.fail();
             }
+            replies.release();
             String why = aborted;
             log(why != null ? "dropped: " + why : end);
             server.ended(this);

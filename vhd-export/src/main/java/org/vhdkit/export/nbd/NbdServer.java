@@ -444,6 +444,7 @@ public final class NbdServer implements Closeable {
                 c.start();
             } catch (IOException | RuntimeException e) {
                 log.accept("client " + c.id() + ": cannot start: " + e.getMessage());
+                c.replies().release();
                 ended(c);
                 closeQuietly(channel);
             }

@@ -33,16 +33,22 @@ final class ReplyChannel {
 
     private final SocketChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
-    /** Guarded by {@link #lock}. */
-    private final ByteBuffer scratch = ByteBuffer.allocateDirect(SCRATCH);
+    private final BufferPool pool;
+    /**
+     * From the pool, back to it at {@link #release} (a direct buffer per connection left to the
+     * garbage collector piles up when clients come and go quickly). Guarded by {@link #lock}.
+     */
+    private ByteBuffer scratch;
     /** Guarded by {@link #lock}. */
     private Transport transport;
     private volatile boolean broken;
     /** {@link System#nanoTime} when the message being written began, or 0 when none is. */
     private volatile long writingSince;
 
-    ReplyChannel(SocketChannel channel) {
+    ReplyChannel(SocketChannel channel, BufferPool pool) {
         this.channel = channel;
+        this.pool = pool;
+        this.scratch = pool.take(SCRATCH);
         this.transport = new Transport.Plain(channel);
     }
 
@@ -86,6 +92,9 @@ final class ReplyChannel {
     void send(Consumer<ByteBuffer> encoder, ByteBuffer data) throws IOException {
         lock.lock();
         try {
+            if (broken) {
+                throw new IOException("the connection is closed");
+            }
             scratch.clear();
             encoder.accept(scratch);
             scratch.flip();
@@ -130,6 +139,9 @@ final class ReplyChannel {
     int simpleRead(long handle, long length, ByteBuffer buffer, Pieces pieces, ErrorMapping errors) throws IOException {
         lock.lock();
         try {
+            if (broken) {
+                throw new IOException("the connection is closed");
+            }
             long done = 0;
             int first = (int) Math.min(length, buffer.capacity());
             buffer.clear().limit(first);
@@ -162,6 +174,25 @@ final class ReplyChannel {
             return 0;
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Gives the scratch buffer back to the pool once the connection has ended (nothing sends any
+     * more); every later send fails. When a send is somehow still stuck, the buffer is left to the
+     * garbage collector.
+     */
+    void release() {
+        broken = true;
+        if (lock.tryLock()) {
+            try {
+                if (scratch != null) {
+                    pool.give(scratch);
+                    scratch = null;
+                }
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

@@ -247,13 +247,12 @@ class NbdHostileClientsTest {
                 "took no reply data")) {
             assertTrue(logged(why) > 0, "no client was dropped as '" + why + "':\n" + tail());
         }
-        // Memory: the pool never lent more than the server's budget, plus one small skip buffer per
-        // client; direct memory stayed under budget + what the pool keeps + per-client scratch buffers.
-        long lentBound = LIMITS.buffered() + (long) LIMITS.clients() * BufferPool.MIN;
+        // Memory: the pool never lent more than the server's budget, plus a reply scratch buffer and a
+        // small skip buffer per client; direct memory stayed under budget + what the pool keeps + per-client scratch buffers.
+        long lentBound = LIMITS.buffered() + (long) LIMITS.clients() * (BufferPool.MIN + ReplyChannel.SCRATCH);
         // (Direct memory is the JVM's, and the test's own clients are in it too: each client thread's
         // socket reads and writes through a temporary direct buffer as large as its largest transfer.)
-        long directBound = LIMITS.buffered() + BufferPool.maxKept() + BufferPool.MAX
-                + (long) LIMITS.clients() * (ReplyChannel.SCRATCH + BufferPool.MIN)
+        long directBound = lentBound + BufferPool.maxKept() + BufferPool.MAX
                 + (long) (good.size() + hostiles.size()) * 2 * BufferPool.MAX;
         long hostileTries = tried.values().stream().mapToLong(AtomicLong::get).sum();
         System.out.printf("hostile-clients: %.1f s (good clients done after %.1f s), %d readers x %d reads (%d MiB verified), writer %d writes verified after"
