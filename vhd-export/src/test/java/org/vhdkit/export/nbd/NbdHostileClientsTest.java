@@ -40,7 +40,7 @@ import org.vhdkit.vhd.VhdDisk;
  * must stay up, drop every stalled client, and hold a bounded amount of memory (its buffer pool
  * and the JVM's direct memory are sampled throughout).
  *
- * <p>A few seconds by default; {@code -Dvhdkit.long=true} gives each good client 40 times the work
+ * <p>A few seconds by default; {@code -Dvhdkit.long=true} gives each good client 60 times the work
  * (minutes). The figures go to stdout as "hostile-clients:" lines and to RELIABILITY-nbd.md.
  */
 @Timeout(900)
@@ -51,8 +51,8 @@ class NbdHostileClientsTest {
     /** Readers read the first half (filled before the server starts); the writer writes the second. */
     private static final int HALF = SIZE / 2;
     private static final int READERS = 4;
-    private static final int READS = LONG ? 40 * 150 : 150;
-    private static final int WRITES = LONG ? 40 * 150 : 150;
+    private static final int READS = LONG ? 60 * 100 : 100;
+    private static final int WRITES = LONG ? 60 * 100 : 100;
     /** Short limits so that stalled clients are dropped within the run. */
     private static final NbdServer.Limits LIMITS = new NbdServer.Limits(Duration.ofSeconds(1), Duration.ofSeconds(2), 64,
             128 * MIB);
@@ -90,6 +90,7 @@ class NbdHostileClientsTest {
         long directBefore = direct.getMemoryUsed();
         LongAccumulator peakLent = new LongAccumulator(Math::max, 0);
         LongAccumulator peakDirect = new LongAccumulator(Math::max, 0);
+        LongAccumulator peakPool = new LongAccumulator(Math::max, 0);
         LongAccumulator peakHeap = new LongAccumulator(Math::max, 0);
         LongAccumulator peakClients = new LongAccumulator(Math::max, 0);
         AtomicLong readBytes = new AtomicLong();
@@ -99,6 +100,7 @@ class NbdHostileClientsTest {
         Thread sampler = Thread.ofPlatform().daemon().start(() -> {
             while (!Thread.currentThread().isInterrupted()) {
                 peakLent.accumulate(server.buffers().lent());
+                peakPool.accumulate(server.buffers().lent() + server.buffers().kept());
                 peakDirect.accumulate(direct.getMemoryUsed() - directBefore);
                 peakHeap.accumulate(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
                 peakClients.accumulate(server.clients());
@@ -250,21 +252,25 @@ class NbdHostileClientsTest {
         // Memory: the pool never lent more than the server's budget, plus a reply scratch buffer and a
         // small skip buffer per client; direct memory stayed under budget + what the pool keeps + per-client scratch buffers.
         long lentBound = LIMITS.buffered() + (long) LIMITS.clients() * (BufferPool.MIN + ReplyChannel.SCRATCH);
-        // (Direct memory is the JVM's, and the test's own clients are in it too: each client thread's
-        // socket reads and writes through a temporary direct buffer as large as its largest transfer.)
-        long directBound = lentBound + BufferPool.maxKept() + BufferPool.MAX
-                + (long) (good.size() + hostiles.size()) * 2 * BufferPool.MAX;
+        // The pool's memory (lent and kept; the pool frees what it does not keep at once) stays under
+        // that plus what the pool keeps.
+        long poolBound = lentBound + BufferPool.maxKept();
+        // The JVM's other direct memory (the pool's is not in it): the zeros buffer, and the test's own
+        // clients' temporary buffers: each client thread's socket I/O through heap buffers goes through
+        // a temporary direct buffer as large as its largest transfer.
+        long directBound = BufferPool.MAX + (long) (good.size() + hostiles.size()) * 2 * BufferPool.MAX;
         long hostileTries = tried.values().stream().mapToLong(AtomicLong::get).sum();
         System.out.printf("hostile-clients: %.1f s (good clients done after %.1f s), %d readers x %d reads (%d MiB verified), writer %d writes verified after"
                         + " restart, %d hostile connections %s%n", seconds, goodSeconds, READERS, READS, readBytes.get() >> 20, WRITES,
                 hostileTries, new java.util.TreeMap<>(tried.entrySet().stream().collect(
                         java.util.stream.Collectors.toMap(e -> e.getKey(), e -> e.getValue().get()))));
-        System.out.printf("hostile-clients: peak clients %d; peak pool lent %d MiB (bound %d MiB); peak direct memory %d MiB"
-                        + " (bound %d MiB); peak heap used %d MiB; heap used after GC %d MiB; dropped: handshake %d, request"
-                        + " %d, replies %d%n", peakClients.get(), peakLent.get() >> 20, lentBound >> 20, peakDirect.get() >> 20,
-                directBound >> 20, peakHeap.get() >> 20, heapAfterGc >> 20, logged("did not finish the handshake"),
+        System.out.printf("hostile-clients: peak clients %d; peak pool lent %d MiB (bound %d MiB); peak pool lent+kept %d MiB"
+                        + " (bound %d MiB); peak other direct memory %d MiB (bound %d MiB); peak heap used %d MiB; heap used after GC %d MiB; dropped: handshake %d, request"
+                        + " %d, replies %d%n", peakClients.get(), peakLent.get() >> 20, lentBound >> 20, peakPool.get() >> 20,
+                poolBound >> 20, peakDirect.get() >> 20, directBound >> 20, peakHeap.get() >> 20, heapAfterGc >> 20, logged("did not finish the handshake"),
                 logged("began a request and sent nothing more"), logged("took no reply data"));
         assertTrue(peakLent.get() <= lentBound, "pool lent " + peakLent.get() + " bytes, bound " + lentBound);
+        assertTrue(peakPool.get() <= poolBound, "pool held " + peakPool.get() + " bytes, bound " + poolBound);
         assertTrue(peakDirect.get() <= directBound, "direct memory " + peakDirect.get() + " bytes, bound " + directBound);
 
         server.close();
