@@ -23,7 +23,9 @@ import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.OutputOption;
 import org.vhdkit.cli.conventions.Size;
+import org.vhdkit.export.nbd.CredentialsException;
 import org.vhdkit.export.nbd.NbdServer;
+import org.vhdkit.export.nbd.TlsCredentials;
 import org.vhdkit.vhd.disk.VirtualDisk;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -59,8 +61,15 @@ import picocli.CommandLine.Spec;
                     + " dynamic or differencing disk (in a differencing disk it hides the parent's data there);"
                     + " with NO_HOLE it writes the holes too. Reads and block status report holes, so"
                     + " qemu-img map, nbdinfo --map, qemu-img convert and nbdcopy skip them.",
-            "Listens on a Unix socket (--socket) or on TCP (--port, 127.0.0.1 unless --bind). There is no TLS yet:"
-                    + " binding an address other than loopback is refused unless --insecure-no-tls."},
+            "Listens on a Unix socket (--socket) or on TCP (--port, 127.0.0.1 unless --bind). Binding an address"
+                    + " other than loopback needs TLS required of every client (--tls-psk or --tls-creds), or"
+                    + " --insecure-no-tls.",
+            "TLS (NBD_OPT_STARTTLS): --tls-psk FILE takes pre-shared keys, one 'identity:hexkey' per line as psktool"
+                    + " writes them (qemu's tls-creds-psk and nbdkit's --tls-psk read the same file); --tls-creds DIR"
+                    + " takes X.509 certificates as qemu's tls-creds-x509 lays them out (server-cert.pem,"
+                    + " server-key.pem, and ca-cert.pem for --tls-verify-peer). With either, --tls require (the"
+                    + " default) refuses every option but STARTTLS until TLS runs; --tls allow serves plaintext"
+                    + " clients too."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  vhd serve --socket /tmp/nbd.sock disk.vhd",
@@ -68,7 +77,9 @@ import picocli.CommandLine.Spec;
             "  nbdinfo --map 'nbd+unix:///disk.vhd?socket=/tmp/nbd.sock'",
             "  vhd serve --port 10809 --read-only base=base.vhd child=child.vhd",
             "  nbdcopy nbd://127.0.0.1:10809/child out.raw",
-            "  vhd serve --socket s.sock --output json d.vhd &   # waits for the \"ready\" line on stdout"})
+            "  vhd serve --socket s.sock --output json d.vhd &   # waits for the \"ready\" line on stdout",
+            "  psktool -u alice -p keys.psk; vhd serve --socket s.sock --tls-psk keys.psk d.vhd",
+            "  nbdinfo 'nbds+unix://alice@/d.vhd?socket=s.sock&tls-psk-file=keys.psk'"})
 public final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -90,6 +101,22 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--insecure-no-tls", description = "Allow --bind on an address other than loopback, without TLS:"
             + " anyone who reaches it can read and write the disks.")
     boolean insecureNoTls;
+
+    @Option(names = "--tls-psk", paramLabel = "FILE", description = "TLS with pre-shared keys from FILE ('identity:hexkey'"
+            + " lines, as psktool writes them), or from DIR/keys.psk when FILE is a directory (qemu's tls-creds-psk).")
+    Path tlsPsk;
+
+    @Option(names = "--tls-creds", paramLabel = "DIR", description = "TLS with X.509 certificates from DIR:"
+            + " server-cert.pem, server-key.pem (unencrypted), and ca-cert.pem with --tls-verify-peer.")
+    Path tlsCreds;
+
+    @Option(names = "--tls-verify-peer", description = "With --tls-creds: clients must show a certificate signed by"
+            + " DIR/ca-cert.pem.")
+    boolean tlsVerifyPeer;
+
+    @Option(names = "--tls", paramLabel = "require|allow", description = "With --tls-psk or --tls-creds: 'require'"
+            + " (the default) serves only clients that start TLS; 'allow' serves plaintext clients too.")
+    String tlsMode;
 
     @Option(names = {"-r", "--read-only"}, description = "Serve every disk read-only.")
     boolean readOnly;
@@ -114,7 +141,8 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SocketAddress address = address();
+        NbdServer.Tls tls = tls();
+        SocketAddress address = address(tls);
         List<Named> named = named();
         List<VirtualDisk> opened = new ArrayList<>();
         PrintWriter err = spec.commandLine().getErr();
@@ -136,7 +164,10 @@ public final class ServeCommand implements Callable<Integer> {
             if (socket != null && Files.exists(socket)) {
                 throw new FileAlreadyExistsException(socket.toString(), null, "already exists; remove it or choose another");
             }
-            server = NbdServer.start(address, exports, line -> log(err, line));
+            server = NbdServer.start(address, exports, tls, line -> log(err, line));
+            if (tls != null) {
+                log(err, "TLS " + (tls.required() ? "required" : "allowed") + ": " + tls.credentials().describe());
+            }
         } catch (IOException | RuntimeException e) {
             closeAll(opened, err);
             throw e;
@@ -152,12 +183,12 @@ public final class ServeCommand implements Callable<Integer> {
             log(err, "stopped");
         });
         Runtime.getRuntime().addShutdownHook(stop);
-        ready(server);
+        ready(server, tls != null && tls.required() ? "nbds" : "nbd");
         server.awaitTermination();
         return ExitCodes.OK;
     }
 
-    private void ready(NbdServer server) throws JsonProcessingException {
+    private void ready(NbdServer server, String scheme) throws JsonProcessingException {
         PrintWriter out = spec.commandLine().getOut();
         String unix = server.address() instanceof UnixDomainSocketAddress u ? u.getPath().toString() : null;
         String tcp = server.address() instanceof InetSocketAddress i
@@ -171,7 +202,8 @@ public final class ServeCommand implements Callable<Integer> {
         } else {
             out.println("Serving NBD on " + (unix != null ? "unix socket " + unix : "tcp " + tcp) + "; Ctrl-C stops");
             for (ReadyExport e : exports) {
-                String url = unix != null ? "nbd+unix:///" + e.name() + "?socket=" + unix : "nbd://" + tcp + "/" + e.name();
+                String url = unix != null ? scheme + "+unix:///" + e.name() + "?socket=" + unix
+                        : scheme + "://" + tcp + "/" + e.name();
                 out.println("  " + e.name() + "  " + Size.describe(e.size()) + (e.readOnly() ? "  read-only" : "  read-write")
                         + "  " + url);
             }
@@ -179,7 +211,35 @@ public final class ServeCommand implements Callable<Integer> {
         out.flush();
     }
 
-    private SocketAddress address() throws CommandFailure {
+    /** The TLS options as the server takes them, or null without TLS. */
+    private NbdServer.Tls tls() throws CommandFailure {
+        if (tlsPsk != null && tlsCreds != null) {
+            throw new ParameterException(spec.commandLine(), "--tls-psk and --tls-creds do not go together; choose one");
+        }
+        if (tlsPsk == null && tlsCreds == null) {
+            if (tlsMode != null || tlsVerifyPeer) {
+                throw new ParameterException(spec.commandLine(), (tlsMode != null ? "--tls" : "--tls-verify-peer")
+                        + " needs --tls-psk FILE or --tls-creds DIR");
+            }
+            return null;
+        }
+        if (tlsVerifyPeer && tlsCreds == null) {
+            throw new ParameterException(spec.commandLine(), "--tls-verify-peer goes with --tls-creds (X.509), not --tls-psk");
+        }
+        boolean required = switch (tlsMode == null ? "require" : tlsMode) {
+            case "require" -> true;
+            case "allow" -> false;
+            default -> throw new ParameterException(spec.commandLine(), "--tls " + tlsMode + ": say 'require' or 'allow'");
+        };
+        try {
+            TlsCredentials credentials = tlsPsk != null ? TlsCredentials.psk(tlsPsk) : TlsCredentials.x509(tlsCreds, tlsVerifyPeer);
+            return new NbdServer.Tls(credentials, required);
+        } catch (CredentialsException e) {
+            throw CommandFailure.refused(e.getMessage());
+        }
+    }
+
+    private SocketAddress address(NbdServer.Tls tls) throws CommandFailure {
         if (socket != null && (port != null || bind != null)) {
             throw new ParameterException(spec.commandLine(), "--socket does not go with --port or --bind");
         }
@@ -196,10 +256,12 @@ public final class ServeCommand implements Callable<Integer> {
         } catch (UnknownHostException e) {
             throw CommandFailure.refused("--bind " + bind + ": no such address");
         }
-        if (!host.isLoopbackAddress() && !insecureNoTls) {
-            throw CommandFailure.refused("--bind " + bind + " is not a loopback address, and vhd serve has no TLS yet"
-                    + " (NBD_OPT_STARTTLS is to come): anyone who can reach it could read and write the disks. Bind"
-                    + " 127.0.0.1 or ::1, or use --socket; or say --insecure-no-tls if that is what you want");
+        if (!host.isLoopbackAddress() && !insecureNoTls && (tls == null || !tls.required())) {
+            throw CommandFailure.refused("--bind " + bind + " is not a loopback address, and "
+                    + (tls == null ? "no TLS was asked for" : "--tls allow lets clients go without TLS")
+                    + ": anyone who can reach it could read and write the disks. Require TLS (--tls-psk FILE or"
+                    + " --tls-creds DIR, without --tls allow), bind 127.0.0.1 or ::1, or use --socket; or say"
+                    + " --insecure-no-tls if that is what you want");
         }
         return new InetSocketAddress(host, p);
     }

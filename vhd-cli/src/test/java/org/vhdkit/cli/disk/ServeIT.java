@@ -81,4 +81,34 @@ class ServeIT {
         java.util.Arrays.fill(expected, (byte) 0x77);
         assertArrayEquals(expected, back);
     }
+
+    @Test
+    void theShadedJarServesTlsWithAPreSharedKey() throws Exception {
+        ExternalTools.assumeAvailable("nbdinfo");
+        Path disk = tmp.resolve("d.vhd");
+        Vhd.create(disk, CreateOptions.dynamic(4 << 20)).close();
+        Path keys = Files.writeString(tmp.resolve("keys.psk"), "alice:" + "5a".repeat(32) + "\n");
+        Path socket = tmp.resolve("nbd.sock");
+        Path jar = Path.of("target", "vhd.jar").toAbsolutePath();
+        Process server = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-jar", jar.toString(),
+                "serve", "--socket", socket.toString(), "--tls-psk", keys.toString(), "--output", "json", "disk=" + disk)
+                .redirectError(tmp.resolve("serve.log").toFile()).start();
+        try {
+            server.getOutputStream().close();
+            new BufferedReader(new InputStreamReader(server.getInputStream(), UTF_8)).readLine(); // ready
+            String tls = "nbds+unix://alice@/disk?socket=" + socket + "&tls-psk-file=" + keys;
+            assertEquals(String.valueOf(4 << 20), ExternalTools.run(Duration.ofSeconds(30), "nbdinfo", "--size", tls)
+                    .requireSuccess().stdout().strip());
+            ExternalTools.Result plain = ExternalTools.run(Duration.ofSeconds(30), "nbdinfo", "--size",
+                    "nbd+unix:///disk?socket=" + socket);
+            assertTrue(plain.exitCode() != 0, plain.stdout());
+            new ProcessBuilder("kill", "-TERM", Long.toString(server.pid())).start().waitFor();
+            assertTrue(server.waitFor(60, TimeUnit.SECONDS), "vhd serve did not end on SIGTERM");
+        } finally {
+            server.destroyForcibly();
+        }
+        String log = Files.readString(tmp.resolve("serve.log"));
+        assertTrue(log.contains("TLS required: pre-shared keys from " + keys + " (1 identity)"), log);
+        assertTrue(log.contains("client 1: TLS: TLS 1.3") && log.contains("PSK identity 'alice'"), log);
+    }
 }

@@ -1,12 +1,22 @@
 package org.vhdkit.export.nbd;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Direct buffers for request and reply data, in power-of-two sizes from {@link #MIN} to
- * {@link #MAX}, kept for reuse up to a few per size so that an idle server holds little.
+ * {@link #MAX}, kept for reuse up to a few per size so that an idle server holds little. Each
+ * buffer has an arena of its own, closed when the pool does not keep the buffer: its memory is
+ * freed at once rather than when the garbage collector gets to it (with little heap allocation,
+ * that can be long after hundreds of MiB of dropped buffers have piled up).
+ *
+ * <p>{@link #lent} and {@link #kept} say how much memory the pool accounts for, so that a test can
+ * show it stays bounded under load.
  *
  * <p>Thread-safety: {@link #take} and {@link #give} may be called from any thread; the queues are
  * concurrent and the counts atomic.
@@ -22,6 +32,12 @@ final class BufferPool {
 
     private final ConcurrentLinkedQueue<ByteBuffer>[] free;
     private final AtomicInteger[] kept;
+    /** Bytes of the buffers taken and not given back. */
+    private final AtomicLong lent = new AtomicLong();
+    /** Bytes of the buffers kept for reuse. */
+    private final AtomicLong keptBytes = new AtomicLong();
+    /** The arena of every buffer allocated and not yet freed, by the buffer's address. */
+    private final ConcurrentHashMap<Long, Arena> arenas = new ConcurrentHashMap<>();
 
     @SuppressWarnings("unchecked")
     BufferPool() {
@@ -41,25 +57,55 @@ final class BufferPool {
         int c = sizeClass(size);
         ByteBuffer b = free[c].poll();
         if (b == null) {
-            b = ByteBuffer.allocateDirect(MIN << c);
+            Arena arena = Arena.ofShared();
+            MemorySegment memory = arena.allocate(MIN << c, MIN);
+            arenas.put(memory.address(), arena);
+            b = memory.asByteBuffer();
         } else {
             kept[c].decrementAndGet();
+            keptBytes.addAndGet(-b.capacity());
         }
+        lent.addAndGet(b.capacity());
         return b.clear().limit(size);
     }
 
     /** Returns a buffer from {@link #take}; the caller no longer uses it. */
     void give(ByteBuffer buffer) {
         int c = sizeClass(buffer.capacity());
-        if ((MIN << c) != buffer.capacity()) {
+        long address = MemorySegment.ofBuffer(buffer.duplicate().clear()).address(); // ofBuffer starts at the position
+        Arena arena = arenas.get(address);
+        if ((MIN << c) != buffer.capacity() || arena == null) {
             return; // not one of ours
         }
+        lent.addAndGet(-buffer.capacity());
         int keep = (MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE;
         if (kept[c].incrementAndGet() <= keep) {
+            keptBytes.addAndGet(buffer.capacity());
             free[c].offer(buffer);
         } else {
             kept[c].decrementAndGet();
+            arenas.remove(address);
+            arena.close();
         }
+    }
+
+    /** Bytes of the buffers in use (taken, not given back). */
+    long lent() {
+        return lent.get();
+    }
+
+    /** Bytes of the buffers kept for reuse. */
+    long kept() {
+        return keptBytes.get();
+    }
+
+    /** The most bytes the pool keeps for reuse. */
+    static long maxKept() {
+        long total = 0;
+        for (int c = 0; c < CLASSES; c++) {
+            total += (long) (MIN << c) * ((MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE);
+        }
+        return total;
     }
 
     private static int sizeClass(int size) {

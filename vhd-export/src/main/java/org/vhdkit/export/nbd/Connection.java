@@ -12,10 +12,17 @@ import org.vhdkit.export.nbd.protocol.NbdProtocolException;
 
 /**
  * One client: its handshake ({@link Handshake}), then its requests ({@link Transmission}), in a
- * thread of its own; then the channel is closed and the server told.
+ * thread of its own; then the channel is closed and the server told. Reads go through a
+ * {@link Transport}: the socket, or TLS once the client asked for it.
  *
- * <p>Thread-safety: {@link #stop}, {@link #abort} and {@link #await} may be called from any thread;
- * everything else runs in the connection's thread. {@link #stopping} is volatile.
+ * <p>What a stalled client is: one that has not finished its handshake within the server's
+ * handshake limit, or that began a request (or a write's data) and sent nothing more for the stall
+ * limit, or that has not taken a reply for the stall limit. {@link #overdue} says so, and the
+ * server's watchdog then drops the client. A client idle between requests is not stalled.
+ *
+ * <p>Thread-safety: {@link #stop}, {@link #abort}, {@link #overdue} and {@link #await} may be called
+ * from any thread; everything else runs in the connection's thread. {@link #stopping},
+ * {@link #handshakeDeadline}, {@link #readingSince} and {@link #aborted} are volatile.
  */
 final class Connection {
     private final NbdServer server;
@@ -24,12 +31,22 @@ final class Connection {
     private final ReplyChannel replies;
     private final CountDownLatch ended = new CountDownLatch(1);
     private volatile boolean stopping;
+    /** Connection thread only. */
+    private Transport transport;
+    /** {@link System#nanoTime} by which the handshake must be done, or 0 once it is. */
+    private volatile long handshakeDeadline;
+    /** {@link System#nanoTime} of the last progress on a request begun, or 0 between requests. */
+    private volatile long readingSince;
+    /** Why the watchdog dropped the client, or null. */
+    private volatile String aborted;
 
     Connection(NbdServer server, int id, SocketChannel channel) {
         this.server = server;
         this.id = id;
         this.channel = channel;
-        this.replies = new ReplyChannel(channel);
+        this.replies = new ReplyChannel(channel, server.buffers());
+        this.transport = new Transport.Plain(channel);
+        this.handshakeDeadline = System.nanoTime() + server.limits().handshake().toNanos();
     }
 
     int id() {
@@ -59,6 +76,30 @@ final class Connection {
         replies.fail();
     }
 
+    /** Drops a stalled client: closes its channel now, and its log line says {@code why}. */
+    void abort(String why) {
+        aborted = why;
+        replies.fail();
+    }
+
+    /** Why the client counts as stalled at {@code now} ({@link System#nanoTime}), or null when it does not. */
+    String overdue(long now) {
+        long stall = server.limits().stall().toNanos();
+        long handshake = handshakeDeadline;
+        if (handshake != 0 && now - handshake > 0) {
+            return "did not finish the handshake within " + server.limits().handshake().toSeconds() + " s";
+        }
+        long reading = readingSince;
+        if (reading != 0 && now - reading > stall) {
+            return "began a request and sent nothing more for " + server.limits().stall().toSeconds() + " s";
+        }
+        long writing = replies.writingSince();
+        if (writing != 0 && now - writing > stall) {
+            return "took no reply data for " + server.limits().stall().toSeconds() + " s";
+        }
+        return null;
+    }
+
     /** Waits up to {@code nanos} for the connection to end; true when it has. */
     boolean await(long nanos) throws InterruptedException {
         return ended.await(Math.max(0, nanos), TimeUnit.NANOSECONDS);
@@ -80,15 +121,34 @@ final class Connection {
         server.log("client " + id + ": " + what);
     }
 
+    /**
+     * Runs the TLS handshake ({@code NBD_OPT_STARTTLS} was acknowledged): from now on every byte
+     * goes through TLS. A failed handshake ends the connection.
+     */
+    void startTls(TlsCredentials credentials) throws IOException {
+        Transport tls = credentials.accept(channel);
+        transport = tls;
+        replies.use(tls);
+        log("TLS: " + tls.describe());
+    }
+
+    /** The handshake is over: from now on the client may be idle between requests as long as it likes. */
+    void handshakeDone() {
+        handshakeDeadline = 0;
+    }
+
     private void run() {
         String end = "disconnected";
+        boolean clean = false;
         try {
             Handshake.Session session = new Handshake(this).negotiate();
             if (session != null) {
+                handshakeDone();
                 end = new Transmission(this, session).serve();
             } else {
                 end = "ended the handshake";
             }
+            clean = true;
         } catch (NbdProtocolException e) {
             end = "dropped: " + e.getMessage();
         } catch (EOFException | ClosedChannelException e) {
@@ -98,8 +158,14 @@ final class Connection {
         } catch (RuntimeException e) {
             end = "dropped after an internal error: " + e;
         } finally {
-            replies.fail();
-            log(end);
+            if (clean) {
+                replies.close();
+            } else {
+                replies.fail();
+            }
+            replies.release();
+            String why = aborted;
+            log(why != null ? "dropped: " + why : end);
             server.ended(this);
             ended.countDown();
         }
@@ -108,10 +174,43 @@ final class Connection {
     /** Reads exactly {@code buffer.remaining()} bytes; {@link EOFException} at the end of the stream. */
     void readFully(ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
-            if (channel.read(buffer) < 0) {
+            if (transport.read(buffer) < 0) {
                 throw new EOFException("the client closed the connection");
             }
+            if (readingSince != 0) {
+                readingSince = System.nanoTime();
+            }
         }
+    }
+
+    /**
+     * Reads the start of a request: waits as long as the client likes for its first bytes, then
+     * reads the rest as {@link #readFully} does, the client now having the stall limit between any
+     * two pieces, until {@link #requestRead}.
+     */
+    void readRequest(ByteBuffer buffer) throws IOException {
+        if (buffer.hasRemaining() && transport.read(buffer) < 0) {
+            throw new EOFException("the client closed the connection");
+        }
+        readingSince = System.nanoTime();
+        readFully(buffer);
+    }
+
+    /** Stops the stall clock while the server makes the client wait; true when a request had begun. */
+    boolean pauseRequest() {
+        boolean began = readingSince != 0;
+        readingSince = 0;
+        return began;
+    }
+
+    /** Starts the stall clock again after {@link #pauseRequest}. */
+    void resumeRequest() {
+        readingSince = System.nanoTime();
+    }
+
+    /** The request begun by {@link #readRequest} has been read whole (with a write's data). */
+    void requestRead() {
+        readingSince = 0;
     }
 
     /** Reads {@code count} bytes and drops them, through a small buffer. */

@@ -50,6 +50,10 @@ final class Handshake {
     }
 
     private final Connection connection;
+    /** The server's TLS, or null. */
+    private final NbdServer.Tls tls;
+    /** Whether this connection runs TLS (after {@code NBD_OPT_STARTTLS}). */
+    private boolean secured;
     private boolean noZeroes;
     private boolean structured;
     /** The export {@code NBD_OPT_SET_META_CONTEXT} last selected {@code base:allocation} for, or null. */
@@ -57,6 +61,7 @@ final class Handshake {
 
     Handshake(Connection connection) {
         this.connection = connection;
+        this.tls = connection.server().tls();
     }
 
     /** Negotiates; the session, or null when the client aborted. */
@@ -79,6 +84,10 @@ final class Handshake {
                 connection.skip(header.length());
                 if (header.option() == OptionType.EXPORT_NAME) {
                     throw new NbdProtocolException("NBD_OPT_EXPORT_NAME", "a name of " + header.length() + " bytes");
+                }
+                if (tlsRequired(header.option())) {
+                    reply(header.option(), OptionReplyType.ERR_TLS_REQD, "this server requires TLS: send NBD_OPT_STARTTLS first");
+                    continue;
                 }
                 reply(header.option(), known(header.option()) ? OptionReplyType.ERR_TOO_BIG : OptionReplyType.ERR_UNSUP,
                         header.length() + " bytes of option data is more than this server reads");
@@ -104,6 +113,13 @@ final class Handshake {
 
     /** Handles one option: a session to go on with, empty to read the next option, null on abort. */
     private Optional<Session> option(int option, ByteBuffer data) throws IOException {
+        if (tlsRequired(option)) {
+            if (option == OptionType.EXPORT_NAME) {
+                throw new NbdProtocolException("NBD_OPT_EXPORT_NAME", "TLS is required and the client did not start it");
+            }
+            reply(option, OptionReplyType.ERR_TLS_REQD, "this server requires TLS: send NBD_OPT_STARTTLS first");
+            return Optional.empty();
+        }
         switch (option) {
             case OptionType.EXPORT_NAME -> {
                 String name = WireString.decode(data, data.remaining(), "NBD_OPT_EXPORT_NAME name");
@@ -116,7 +132,11 @@ final class Handshake {
                 return Optional.of(session);
             }
             case OptionType.ABORT -> {
-                reply(option, OptionReplyType.ACK, null);
+                try {
+                    reply(option, OptionReplyType.ACK, null);
+                } catch (IOException e) {
+                    // The protocol lets a client close without waiting for this reply.
+                }
                 return null;
             }
             case OptionType.LIST -> {
@@ -130,7 +150,7 @@ final class Handshake {
                     reply(option, OptionReplyType.ACK, null);
                 }
             }
-            case OptionType.STARTTLS -> reply(option, OptionReplyType.ERR_UNSUP, "this server has no TLS yet");
+            case OptionType.STARTTLS -> startTls(data);
             case OptionType.INFO, OptionType.GO -> {
                 return info(option, data);
             }
@@ -146,6 +166,29 @@ final class Handshake {
             default -> reply(option, OptionReplyType.ERR_UNSUP, OptionType.name(option) + " is not supported");
         }
         return Optional.empty();
+    }
+
+    /** Whether {@code option} must be refused because TLS is required and not started (FORCEDTLS). */
+    private boolean tlsRequired(int option) {
+        return tls != null && tls.required() && !secured && option != OptionType.STARTTLS && option != OptionType.ABORT;
+    }
+
+    private void startTls(ByteBuffer data) throws IOException {
+        int option = OptionType.STARTTLS;
+        if (tls == null) {
+            reply(option, OptionReplyType.ERR_UNSUP, "this server has no TLS credentials");
+        } else if (secured) {
+            reply(option, OptionReplyType.ERR_INVALID, "TLS is running already");
+        } else if (data.hasRemaining()) {
+            reply(option, OptionReplyType.ERR_INVALID, "NBD_OPT_STARTTLS takes no data");
+        } else {
+            reply(option, OptionReplyType.ACK, null);
+            connection.startTls(tls.credentials());
+            secured = true;
+            // What was negotiated in the clear does not carry over.
+            structured = false;
+            allocationExport = null;
+        }
     }
 
     private Optional<Session> info(int option, ByteBuffer data) throws IOException {

@@ -11,6 +11,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -21,6 +22,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.vhdkit.export.nbd.protocol.WireString;
@@ -35,14 +37,31 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  * The fixed newstyle handshake (with or without {@code NBD_FLAG_C_NO_ZEROES}); the options
  * {@code NBD_OPT_GO}, {@code INFO}, {@code LIST}, {@code ABORT}, {@code EXPORT_NAME} (for old
  * clients), {@code STRUCTURED_REPLY}, {@code SET_META_CONTEXT} and {@code LIST_META_CONTEXT}
- * ({@code base:allocation} only); every other option is answered {@code NBD_REP_ERR_UNSUP},
- * {@code NBD_OPT_STARTTLS} included (no TLS yet). {@code NBD_OPT_GO} and {@code INFO} answer
+ * ({@code base:allocation} only), and {@code NBD_OPT_STARTTLS} when the server has
+ * {@link TlsCredentials}; every other option is answered {@code NBD_REP_ERR_UNSUP}. {@code NBD_OPT_GO} and {@code INFO} answer
  * {@code NBD_INFO_EXPORT}, {@code NAME}, {@code DESCRIPTION} and {@code BLOCK_SIZE}: minimum 1
  * (any alignment), preferred 4096, maximum {@value #MAX_BLOCK_SIZE} bytes. The empty export name
  * is the first export. The commands: {@code READ} (with structured replies: data as
  * {@code OFFSET_DATA} chunks, ranges no layer holds as {@code OFFSET_HOLE}), {@code WRITE},
  * {@code FLUSH}, {@code TRIM}, {@code WRITE_ZEROES}, {@code CACHE}, {@code BLOCK_STATUS} and
  * {@code DISC}, with {@code NBD_CMD_FLAG_FUA} on any of them.
+ *
+ * <h2>TLS</h2>
+ * With {@link Tls} credentials (a pre-shared key file or X.509 certificates), a client upgrades with
+ * {@code NBD_OPT_STARTTLS} (answered {@code NBD_REP_ACK}, then the TLS handshake; a failed handshake
+ * drops the client) and negotiates its options again under TLS: structured replies and metadata
+ * contexts chosen before are forgotten. When TLS is {@linkplain Tls#required() required} (the
+ * protocol's FORCEDTLS mode) every option but {@code STARTTLS} and {@code ABORT} is answered
+ * {@code NBD_REP_ERR_TLS_REQD} until then, and {@code NBD_OPT_EXPORT_NAME} drops the client; when it
+ * is only allowed, plaintext clients are served too. A second {@code STARTTLS} is
+ * {@code NBD_REP_ERR_INVALID}; without credentials {@code STARTTLS} is {@code NBD_REP_ERR_UNSUP}.
+ *
+ * <h2>Limits against stalled and greedy clients</h2>
+ * See {@link Limits}: a client must finish its handshake within a time limit; a client that begins a
+ * request and stops sending, or stops reading replies, is dropped after the stall limit (an idle
+ * client between requests is not); at most so many clients at once (the next are closed at once);
+ * and the request and reply data of all clients together is bounded as well as each one's, so
+ * memory stays bounded whatever the clients do.
  *
  * <h2>What the commands do to the disk</h2>
  * <ul>
@@ -104,6 +123,39 @@ public final class NbdServer implements Closeable {
     private static final long DRAIN_SECONDS = 30;
 
     /**
+     * TLS for the server's connections.
+     *
+     * @param credentials what the server proves itself with
+     * @param required    whether a client must start TLS before anything else (FORCEDTLS); when false,
+     *                    plaintext clients are served too
+     */
+    public record Tls(TlsCredentials credentials, boolean required) {
+        public Tls {
+            Objects.requireNonNull(credentials, "credentials");
+        }
+    }
+
+    /**
+     * How long and how much a client may take.
+     *
+     * @param handshake  how long a client has from connecting to choosing an export (TLS handshake included)
+     * @param stall      how long a client that began a request may go without sending more of it, and
+     *                   how long one may go without taking any of a reply
+     * @param clients    how many clients at once; the next are closed as they connect
+     * @param buffered   how many bytes of request and reply data all clients together hold at most
+     *                   (each client at most {@value #MAX_BUFFERED})
+     */
+    record Limits(Duration handshake, Duration stall, int clients, int buffered) {
+        static final Limits DEFAULT = new Limits(Duration.ofSeconds(10), Duration.ofSeconds(30), 256, 512 << 20);
+
+        Limits {
+            if (buffered < MAX_BUFFERED || clients < 1) {
+                throw new IllegalArgumentException("limits " + buffered + " bytes, " + clients + " clients");
+            }
+        }
+    }
+
+    /**
      * A disk offered under a name.
      *
      * @param name        what clients ask for (a UTF-8 string of at most 4096 bytes)
@@ -127,6 +179,9 @@ public final class NbdServer implements Closeable {
     private final List<Export> exports;
     private final Map<String, Export> byName;
     private final Consumer<String> log;
+    private final Tls tls;
+    private final Limits limits;
+    private final Semaphore budget;
     private final BufferPool buffers = new BufferPool();
     private final CountDownLatch terminated = new CountDownLatch(1);
     /** Connections not yet ended; guarded by itself. */
@@ -135,9 +190,14 @@ public final class NbdServer implements Closeable {
     private boolean closing;
     private int nextClient = 1;
     private final Thread acceptor;
+    private final Thread watchdog;
 
-    private NbdServer(ServerSocketChannel listener, List<Export> exports, Consumer<String> log) throws IOException {
+    private NbdServer(ServerSocketChannel listener, List<Export> exports, Tls tls, Limits limits, Consumer<String> log)
+            throws IOException {
         this.listener = listener;
+        this.tls = tls;
+        this.limits = limits;
+        this.budget = new Semaphore(limits.buffered());
         this.address = listener.getLocalAddress();
         this.exports = List.copyOf(exports);
         this.log = log;
@@ -149,6 +209,7 @@ public final class NbdServer implements Closeable {
         }
         this.byName = names;
         this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
+        this.watchdog = Thread.ofVirtual().name("nbd-watchdog").unstarted(this::watch);
     }
 
     /**
@@ -160,7 +221,22 @@ public final class NbdServer implements Closeable {
      * @throws IOException when the address cannot be bound
      */
     public static NbdServer start(SocketAddress address, List<Export> exports, Consumer<String> log) throws IOException {
+        return start(address, exports, null, Limits.DEFAULT, log);
+    }
+
+    /**
+     * As {@link #start(SocketAddress, List, Consumer)}, with TLS ({@code tls}; null for none).
+     * Thread-safe.
+     */
+    public static NbdServer start(SocketAddress address, List<Export> exports, Tls tls, Consumer<String> log)
+            throws IOException {
+        return start(address, exports, tls, Limits.DEFAULT, log);
+    }
+
+    static NbdServer start(SocketAddress address, List<Export> exports, Tls tls, Limits limits, Consumer<String> log)
+            throws IOException {
         Objects.requireNonNull(log, "log");
+        Objects.requireNonNull(limits, "limits");
         if (exports.isEmpty()) {
             throw new IllegalArgumentException("no exports");
         }
@@ -172,8 +248,9 @@ public final class NbdServer implements Closeable {
                 listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             }
             listener.bind(address, 64);
-            NbdServer server = new NbdServer(listener, exports, log);
+            NbdServer server = new NbdServer(listener, exports, tls, limits, log);
             server.acceptor.start();
+            server.watchdog.start();
             return server;
         } catch (IOException | RuntimeException e) {
             listener.close();
@@ -220,6 +297,7 @@ public final class NbdServer implements Closeable {
         try {
             listener.close();
             acceptor.join(TimeUnit.SECONDS.toMillis(5));
+            watchdog.interrupt();
             open.forEach(Connection::stop);
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(DRAIN_SECONDS);
             for (Connection c : open) {
@@ -272,6 +350,53 @@ public final class NbdServer implements Closeable {
         return buffers;
     }
 
+    /** TLS, or null. */
+    Tls tls() {
+        return tls;
+    }
+
+    Limits limits() {
+        return limits;
+    }
+
+    /** The bytes of request and reply data all connections together may still take. */
+    Semaphore budget() {
+        return budget;
+    }
+
+    /** How many clients are connected. Thread-safe. */
+    int clients() {
+        synchronized (connections) {
+            return connections.size();
+        }
+    }
+
+    /** Drops stalled clients (see {@link Connection#overdue}), looking a few times per stall limit. */
+    private void watch() {
+        long period = Math.max(10, Math.min(limits.stall().toMillis(), limits.handshake().toMillis()) / 4);
+        while (true) {
+            try {
+                Thread.sleep(period);
+            } catch (InterruptedException e) {
+                return;
+            }
+            List<Connection> open;
+            synchronized (connections) {
+                if (closing) {
+                    return;
+                }
+                open = new ArrayList<>(connections);
+            }
+            long now = System.nanoTime();
+            for (Connection c : open) {
+                String why = c.overdue(now);
+                if (why != null) {
+                    c.abort(why);
+                }
+            }
+        }
+    }
+
     void log(String line) {
         log.accept(line);
     }
@@ -303,6 +428,12 @@ public final class NbdServer implements Closeable {
                     closeQuietly(channel);
                     return;
                 }
+                if (connections.size() >= limits.clients()) {
+                    int id = nextClient++;
+                    log.accept("client " + id + ": refused: " + limits.clients() + " clients are connected already");
+                    closeQuietly(channel);
+                    continue;
+                }
                 c = new Connection(this, nextClient++, channel);
                 connections.add(c);
             }
@@ -313,6 +444,7 @@ public final class NbdServer implements Closeable {
                 c.start();
             } catch (IOException | RuntimeException e) {
                 log.accept("client " + c.id() + ": cannot start: " + e.getMessage());
+                c.replies().release();
                 ended(c);
                 closeQuietly(channel);
             }

@@ -3,6 +3,7 @@ package org.vhdkit.export.nbd;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.vhdkit.export.nbd.protocol.Chunk;
@@ -15,10 +16,16 @@ import org.vhdkit.export.nbd.protocol.SimpleReply;
  * out whole, never interleaved with another, under {@link #lock}. Headers are encoded into one
  * direct scratch buffer guarded by the same lock; data is sent from the caller's buffers.
  *
+ * <p>Messages go through the connection's {@link Transport}: the socket, or TLS once the client
+ * started it. While a message is being written, {@link #writingSince} says since when, so that the
+ * server can drop a client that stops reading its replies.
+ *
  * <p>When a send fails (the client went away) the channel is closed, which also ends the
  * connection's reading side, and every later send fails at once.
  *
- * <p>Thread-safety: every method may be called from any thread; {@link #lock} serializes them.
+ * <p>Thread-safety: every method may be called from any thread; {@link #lock} serializes the
+ * sending ones. {@link #fail} takes no lock (it must not wait for a blocked send), so
+ * {@link #broken} and {@link #writingSince} are volatile.
  */
 final class ReplyChannel {
     /** Large enough for any header with its payload that is not disk data (block status: 8 KiB descriptors). */
@@ -26,19 +33,68 @@ final class ReplyChannel {
 
     private final SocketChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
+    private final BufferPool pool;
+    /**
+     * From the pool, back to it at {@link #release} (a direct buffer per connection left to the
+     * garbage collector piles up when clients come and go quickly). Guarded by {@link #lock}.
+     */
+    private ByteBuffer scratch;
     /** Guarded by {@link #lock}. */
-    private final ByteBuffer scratch = ByteBuffer.allocateDirect(SCRATCH);
-    /** Guarded by {@link #lock}. */
-    private boolean broken;
+    private Transport transport;
+    private volatile boolean broken;
+    /** {@link System#nanoTime} when the message being written began, or 0 when none is. */
+    private volatile long writingSince;
 
-    ReplyChannel(SocketChannel channel) {
+    ReplyChannel(SocketChannel channel, BufferPool pool) {
         this.channel = channel;
+        this.pool = pool;
+        this.scratch = pool.take(SCRATCH);
+        this.transport = new Transport.Plain(channel);
+    }
+
+    /** From now on, messages go through {@code t} (TLS after {@code NBD_OPT_STARTTLS}). */
+    void use(Transport t) {
+        lock.lock();
+        try {
+            transport = Objects.requireNonNull(t);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether the channel has failed or been closed: nothing more can be sent. */
+    boolean broken() {
+        return broken;
+    }
+
+    /** Since when ({@link System#nanoTime}) the message being sent has been waiting for the client, or 0. */
+    long writingSince() {
+        return writingSince;
+    }
+
+    /** Ends the stream in order (TLS: close_notify), unless a send is stuck; then closes the channel. */
+    void close() {
+        if (lock.tryLock()) {
+            try {
+                writingSince = System.nanoTime();
+                if (!broken) {
+                    transport.close();
+                }
+            } finally {
+                writingSince = 0;
+                lock.unlock();
+            }
+        }
+        fail();
     }
 
     /** Sends what {@code encoder} writes (at most {@link #SCRATCH} bytes), then {@code data} if not null. */
     void send(Consumer<ByteBuffer> encoder, ByteBuffer data) throws IOException {
         lock.lock();
         try {
+            if (broken) {
+                throw new IOException("the connection is closed");
+            }
             scratch.clear();
             encoder.accept(scratch);
             scratch.flip();
@@ -83,6 +139,9 @@ final class ReplyChannel {
     int simpleRead(long handle, long length, ByteBuffer buffer, Pieces pieces, ErrorMapping errors) throws IOException {
         lock.lock();
         try {
+            if (broken) {
+                throw new IOException("the connection is closed");
+            }
             long done = 0;
             int first = (int) Math.min(length, buffer.capacity());
             buffer.clear().limit(first);
@@ -118,41 +177,44 @@ final class ReplyChannel {
         }
     }
 
-    /** Closes the channel: nothing more will be sent (or read). */
-    void fail() {
-        lock.lock();
-        try {
-            broken = true;
-        } finally {
-            lock.unlock();
-        }
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // Closing a socket that is gone: nothing more to do.
+    /**
+     * Gives the scratch buffer back to the pool once the connection has ended (nothing sends any
+     * more); every later send fails. When a send is somehow still stuck, the buffer is left to the
+     * garbage collector.
+     */
+    void release() {
+        broken = true;
+        if (lock.tryLock()) {
+            try {
+                if (scratch != null) {
+                    pool.give(scratch);
+                    scratch = null;
+                }
+            } finally {
+                lock.unlock();
+            }
         }
     }
 
+    /** Closes the channel at once, without waiting for a send in progress: nothing more will be sent (or read). */
+    void fail() {
+        broken = true;
+        NbdServer.closeQuietly(channel);
+    }
+
+    /** Under {@link #lock}. */
     private void write(ByteBuffer[] buffers) throws IOException {
         if (broken) {
             throw new IOException("the connection is closed");
         }
+        writingSince = System.nanoTime();
         try {
-            long left = 0;
-            for (ByteBuffer b : buffers) {
-                left += b.remaining();
-            }
-            while (left > 0) {
-                left -= channel.write(buffers);
-            }
+            transport.write(buffers);
         } catch (IOException e) {
-            broken = true;
-            try {
-                channel.close();
-            } catch (IOException ignored) {
-                // Already failing.
-            }
+            fail();
             throw e;
+        } finally {
+            writingSince = 0;
         }
     }
 }

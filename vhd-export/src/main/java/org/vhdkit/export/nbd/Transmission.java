@@ -19,7 +19,8 @@ import org.vhdkit.vhd.disk.VirtualDisk;
 /**
  * The transmission phase of one connection: its thread reads requests (and a write's data), and
  * each request runs in a virtual thread of its own, at most {@link NbdServer#MAX_IN_FLIGHT} at once
- * and with at most {@link NbdServer#MAX_BUFFERED} bytes of data held; replies go out through the
+ * and with at most {@link NbdServer#MAX_BUFFERED} bytes of data held (and the server's
+ * {@link NbdServer.Limits#buffered} across all connections); replies go out through the
  * connection's {@link ReplyChannel} whole, in the order requests finish. See {@link NbdServer} for
  * what each command does.
  *
@@ -82,7 +83,7 @@ final class Transmission {
             while (true) {
                 headerBytes.clear();
                 try {
-                    connection.readFully(headerBytes);
+                    connection.readRequest(headerBytes);
                 } catch (IOException e) {
                     if (connection.stopping()) {
                         end = "disconnected: the server is stopping";
@@ -100,6 +101,7 @@ final class Transmission {
                     break;
                 }
                 Request request = read(header);
+                connection.requestRead();
                 if (request != null) {
                     dispatch(request);
                 }
@@ -114,7 +116,7 @@ final class Transmission {
     private Request read(RequestHeader h) throws IOException {
         if (h.type() != CommandType.WRITE) {
             int charge = h.type() == CommandType.READ ? (int) Math.min(h.length(), BufferPool.MAX) : 0;
-            bytes.acquireUninterruptibly(charge);
+            charge(charge);
             return new Request(h, List.of(), charge);
         }
         int refusal = check(h);
@@ -124,7 +126,7 @@ final class Transmission {
             return null;
         }
         int charge = (int) h.length();
-        bytes.acquireUninterruptibly(charge);
+        charge(charge);
         List<ByteBuffer> data = new ArrayList<>();
         try {
             for (long done = 0; done < h.length(); ) {
@@ -136,10 +138,36 @@ final class Transmission {
             }
         } catch (IOException | RuntimeException e) {
             data.forEach(buffers::give);
-            bytes.release(charge);
+            discharge(charge);
             throw e;
         }
         return new Request(h, data, charge);
+    }
+
+    /**
+     * Holds {@code n} bytes of this connection's and the server's budgets for data in memory,
+     * waiting for them: the connection reads no further request meanwhile.
+     */
+    private void charge(int n) {
+        java.util.concurrent.Semaphore budget = connection.server().budget();
+        boolean mine = bytes.tryAcquire(n);
+        if (mine && budget.tryAcquire(n)) {
+            return;
+        }
+        // Waiting for memory is the server's doing, not a stalled client's.
+        boolean began = connection.pauseRequest();
+        if (!mine) {
+            bytes.acquireUninterruptibly(n);
+        }
+        budget.acquireUninterruptibly(n);
+        if (began) {
+            connection.resumeRequest();
+        }
+    }
+
+    private void discharge(int n) {
+        connection.server().budget().release(n);
+        bytes.release(n);
     }
 
     private void dispatch(Request r) {
@@ -150,13 +178,13 @@ final class Transmission {
                     run(r);
                 } finally {
                     r.data().forEach(buffers::give);
-                    bytes.release(r.charged());
+                    discharge(r.charged());
                     inFlight.release();
                 }
             });
         } catch (RuntimeException | Error e) {
             r.data().forEach(buffers::give);
-            bytes.release(r.charged());
+            discharge(r.charged());
             inFlight.release();
             throw e;
         }
@@ -201,6 +229,9 @@ final class Transmission {
             ErrorMapping mapping = h.type() == CommandType.READ || h.type() == CommandType.BLOCK_STATUS
                     || h.type() == CommandType.CACHE ? ErrorMapping.READ : ErrorMapping.WRITE;
             int error = mapping.of(e);
+            if (out.broken()) {
+                return; // the client is gone: the connection's end is logged, not each request's
+            }
             connection.log(CommandType.name(h.type()) + " of " + h.length() + " bytes at " + h.offset() + " failed: "
                     + e.getMessage());
             replyError(h, error, CommandType.name(h.type()) + " failed: " + e.getMessage());
