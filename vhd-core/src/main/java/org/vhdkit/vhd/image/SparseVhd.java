@@ -32,7 +32,8 @@ import org.vhdkit.vhd.io.ByteStore;
  * <h2>Writes</h2>
  * A write into sectors the block already holds is a plain copy into the file. A write that adds
  * sectors to an allocated block writes the data, then sets their bits, under that block's lock (one
- * of {@link #BITMAP_LOCKS} stripes). A sector written only in part while its bit is clear is first
+ * of {@link #BITMAP_LOCKS} stripes); when the block's table entry is already in the file, the data is
+ * forced in between, so that no power cut leaves a bit set over data that never reached the disk. A sector written only in part while its bit is clear is first
  * filled from below (zeros or the parent), so that the rest of it keeps reading the same.
  *
  * <p>A differencing disk takes sectors from its parent in whole bitmap bytes (groups of eight
@@ -276,7 +277,14 @@ final class SparseVhd implements VhdDisk {
             return;
         }
         synchronized (bitmapLocks[block & (BITMAP_LOCKS - 1)]) {
-            writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length);
+            writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length, isSaved(block));
+        }
+    }
+
+    /** Whether the block's table entry is in the file (it was allocated before the last flush). */
+    private boolean isSaved(int block) {
+        synchronized (allocationLock) {
+            return !unsavedEntries.contains(block);
         }
     }
 
@@ -284,9 +292,16 @@ final class SparseVhd implements VhdDisk {
      * Writes into an allocated block and sets the bits of the sectors written, filling from below
      * any sector written in part whose bit was clear. The caller holds the block's lock (or the
      * allocation lock, for a block not yet published).
+     *
+     * <p>When the block's table entry is already in the file ({@code saved}), the data is forced
+     * before the bits are set: the page cache writes pages back in any order, and a bit that reached
+     * the disk before its sector's data would make the sector read what the file held there before
+     * (zeros, or a block that once stood in reused space) in place of the parent's bytes after a
+     * power cut. A block allocated since the last flush needs no force here: its entry reaches the
+     * file only in {@link #flush()}, after a force.
      */
     private void writeAndMark(long bitmapOffset, long inBlock, long offset, MemorySegment src, long srcOffset,
-                              long length) throws IOException {
+                              long length, boolean saved) throws IOException {
         long data = bitmapOffset + bitmapBytes;
         long end = inBlock + length;
         int first = (int) (inBlock >>> SECTOR_SHIFT);
@@ -313,6 +328,9 @@ final class SparseVhd implements VhdDisk {
         if (partialTail) {
             writePartialSector(bitmapOffset, last, tailStart, end, offset + (tailStart - inBlock),
                     src, srcOffset + (tailStart - inBlock));
+        }
+        if (saved) {
+            store.force(); // the data durable before the bits that make it visible after a power cut
         }
         VarHandle.releaseFence(); // the data before the bits that make it visible
         SectorBitmap.set(store, bitmapOffset, markFrom, markTo);
@@ -390,7 +408,7 @@ final class SparseVhd implements VhdDisk {
             } else {
                 // Differencing: mark only what is written; the rest still comes from the parent.
                 store.writeBytes(bitmapOffset, new byte[(int) bitmapBytes]);
-                writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length);
+                writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length, false);
             }
             // 3. Publish in memory; the entry reaches the file in flush(), after the data is durable.
             bat.set(block, bitmapOffset >>> SECTOR_SHIFT);
