@@ -217,16 +217,12 @@ class PowerLossTest {
     void convertingAChainLeavesTheSourceAndAnyTargetReadingTheDisk() throws IOException {
         Path folder = folder("convert");
         byte[] content = chain(folder);
-        RecordingLog log = RecordingLog.of(folder);
-        int from = log.position();
-        log.record(() -> {
+        RecordingLog log = recordAndCheck("convert", folder, () -> {
             try (VirtualDisk source = Conversion.openSource(folder.resolve("child.vhd"))) {
                 return Conversion.convert(source, folder.resolve("flat.vhd"), ConvertOptions.to(ImageType.DYNAMIC),
                         ProgressListener.NONE);
             }
-        });
-        log.reconcile();
-        checkStates("convert", log, from, log.position(), new Random(SEED ^ 3), (dir, cut) -> {
+        }, new Random(SEED ^ 3), (dir, cut) -> {
             assertReads(dir.resolve("child.vhd"), content);
             if (Files.exists(dir.resolve("flat.vhd"))) {
                 assertReads(dir.resolve("flat.vhd"), content);
@@ -241,27 +237,21 @@ class PowerLossTest {
         Path folder = folder("compact");
         byte[] content = chain(folder);
         zeroSomeBlocks(folder.resolve("child.vhd"), content, new Random(SEED ^ 4));
-        RecordingLog log = RecordingLog.of(folder);
-        int from = log.position();
-        log.record(() -> Compaction.compact(folder.resolve("child.vhd"), ProgressListener.NONE));
-        log.reconcile();
-        checkStates("compact", log, from, log.position(), new Random(SEED ^ 5),
-                (dir, cut) -> assertReads(dir.resolve("child.vhd"), content));
+        recordAndCheck("compact", folder, () -> Compaction.compact(folder.resolve("child.vhd"), ProgressListener.NONE),
+                new Random(SEED ^ 5), (dir, cut) -> assertReads(dir.resolve("child.vhd"), content));
     }
 
     @Test
     void mergingLeavesTheChildOrItsParentReadingTheDisk() throws IOException {
         Path folder = folder("merge");
         byte[] content = chain(folder);
-        RecordingLog log = RecordingLog.of(folder);
-        int from = log.position();
-        log.record(() -> ImageEdits.merge(folder.resolve("child.vhd"), MergeOptions.INTO_PARENT, ProgressListener.NONE));
-        log.reconcile();
+        RecordingLog log = recordAndCheck("merge", folder,
+                () -> ImageEdits.merge(folder.resolve("child.vhd"), MergeOptions.INTO_PARENT, ProgressListener.NONE),
+                new Random(SEED ^ 6), (dir, cut) -> {
+                    Path child = dir.resolve("child.vhd");
+                    assertReads(Files.exists(child) ? child : dir.resolve("parent.vhd"), content);
+                });
         assertTrue(log.events().stream().anyMatch(e -> e instanceof RecordingLog.Delete), "the merged child was deleted");
-        checkStates("merge", log, from, log.position(), new Random(SEED ^ 6), (dir, cut) -> {
-            Path child = dir.resolve("child.vhd");
-            assertReads(Files.exists(child) ? child : dir.resolve("parent.vhd"), content);
-        });
     }
 
     @Test
@@ -272,12 +262,10 @@ class PowerLossTest {
         try (VhdDisk disk = Vhd.create(folder.resolve("disk.vhd"), CreateOptions.dynamic(SIZE).withBlockSize(BLOCK))) {
             writeRandomBlocks(disk, content, random, 10, 0, SIZE / 2);
         }
-        RecordingLog log = RecordingLog.of(folder);
-        int from = log.position();
-        log.record(() -> ImageEdits.resize(folder.resolve("disk.vhd"), SIZE + (4L << 20), false, ProgressListener.NONE));
-        log.record(() -> ImageEdits.resize(folder.resolve("disk.vhd"), SIZE / 2, false, ProgressListener.NONE));
-        log.reconcile();
-        checkStates("resize", log, from, log.position(), random, (dir, cut) -> {
+        recordAndCheck("resize", folder, () -> {
+            ImageEdits.resize(folder.resolve("disk.vhd"), SIZE + (4L << 20), false, ProgressListener.NONE);
+            return ImageEdits.resize(folder.resolve("disk.vhd"), SIZE / 2, false, ProgressListener.NONE);
+        }, random, (dir, cut) -> {
             Path path = dir.resolve("disk.vhd");
             sound(path);
             try (VhdDisk disk = Vhd.openReadOnly(path)) {
@@ -296,12 +284,8 @@ class PowerLossTest {
         Path folder = folder("rebase");
         byte[] content = chain(folder);
         filledDisk(folder.resolve("other.vhd"), new Random(SEED ^ 8), 16);
-        RecordingLog log = RecordingLog.of(folder);
-        int from = log.position();
-        log.record(() -> ImageEdits.rebase(folder.resolve("child.vhd"), folder.resolve("other.vhd"), RebaseMode.SAFE,
-                ProgressListener.NONE));
-        log.reconcile();
-        checkStates("rebase", log, from, log.position(), new Random(SEED ^ 9),
+        recordAndCheck("rebase", folder, () -> ImageEdits.rebase(folder.resolve("child.vhd"), folder.resolve("other.vhd"),
+                RebaseMode.SAFE, ProgressListener.NONE), new Random(SEED ^ 9),
                 (dir, cut) -> assertReads(dir.resolve("child.vhd"), content));
     }
 
@@ -326,11 +310,7 @@ class PowerLossTest {
         bytes[100] ^= 0x55;
         Files.write(image, bytes);
         assertEquals(CheckReport.Status.CORRUPT, ImageCheck.check(image, ProgressListener.NONE).status());
-        RecordingLog log = RecordingLog.of(folder);
-        int from = log.position();
-        log.record(() -> ImageCheck.repair(image, ProgressListener.NONE));
-        log.reconcile();
-        checkStates("check --repair", log, from, log.position(), random,
+        recordAndCheck("check --repair", folder, () -> ImageCheck.repair(image, ProgressListener.NONE), random,
                 (dir, cut) -> assertReads(dir.resolve("disk.vhd"), content));
     }
 
@@ -339,6 +319,20 @@ class PowerLossTest {
     @FunctionalInterface
     private interface Oracle {
         void check(Path dir, int cut) throws IOException;
+    }
+
+    /**
+     * Runs {@code operation} recorded over the files of {@code folder}, then checks every crash state
+     * of it with {@code oracle}; returns the log.
+     */
+    private RecordingLog recordAndCheck(String name, Path folder, java.util.concurrent.Callable<?> operation,
+                                        Random random, Oracle oracle) throws IOException {
+        RecordingLog log = RecordingLog.of(folder);
+        int from = log.position();
+        log.record(operation);
+        log.reconcile();
+        checkStates(name, log, from, log.position(), random, oracle);
+        return log;
     }
 
     private void checkStates(String operation, RecordingLog log, int from, int to, Random random, Oracle oracle)
