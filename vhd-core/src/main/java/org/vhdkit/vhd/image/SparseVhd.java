@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.vhdkit.vhd.LocatorText;
@@ -32,9 +33,11 @@ import org.vhdkit.vhd.io.ByteStore;
  * <h2>Writes</h2>
  * A write into sectors the block already holds is a plain copy into the file. A write that adds
  * sectors to an allocated block writes the data, then sets their bits, under that block's lock (one
- * of {@link #BITMAP_LOCKS} stripes); when the block's table entry is already in the file, the data is
- * forced in between, so that no power cut leaves a bit set over data that never reached the disk. A sector written only in part while its bit is clear is first
- * filled from below (zeros or the parent), so that the rest of it keeps reading the same.
+ * of {@link #BITMAP_LOCKS} stripes); when the block's table entry is already in the file and the file
+ * does not already hold the bytes below those sectors, the data is forced in between, so that no
+ * power cut leaves a bit set over bytes the sector never held. A sector written only in part while
+ * its bit is clear is first filled from below (zeros or the parent), so that the rest of it keeps
+ * reading the same.
  *
  * <p>A differencing disk takes sectors from its parent in whole bitmap bytes (groups of eight
  * sectors, 4 KiB): the clear sectors of a group a write touches are copied from the parent and the
@@ -294,11 +297,14 @@ final class SparseVhd implements VhdDisk {
      * allocation lock, for a block not yet published).
      *
      * <p>When the block's table entry is already in the file ({@code saved}), the data is forced
-     * before the bits are set: the page cache writes pages back in any order, and a bit that reached
-     * the disk before its sector's data would make the sector read what the file held there before
+     * before the bits are set, unless the file already holds below every clear sector to be marked
+     * what lies below it: the page cache writes pages back in any order, and a bit that reached the
+     * disk before its sector's data would make the sector read what the file held there before
      * (zeros, or a block that once stood in reused space) in place of the parent's bytes after a
-     * power cut. A block allocated since the last flush needs no force here: its entry reaches the
-     * file only in {@link #flush()}, after a force.
+     * power cut. Where the file holds the parent's bytes (or zeros over zeros) that is harmless, and
+     * the force, which would cost every such write a trip to the disk, is skipped. A block allocated
+     * since the last flush needs no force here: its entry reaches the file only in {@link #flush()},
+     * after a force.
      */
     private void writeAndMark(long bitmapOffset, long inBlock, long offset, MemorySegment src, long srcOffset,
                               long length, boolean saved) throws IOException {
@@ -308,10 +314,13 @@ final class SparseVhd implements VhdDisk {
         int last = (int) ((end - 1) >>> SECTOR_SHIFT);
         int markFrom = first;
         int markTo = last + 1;
+        long blockStart = offset - inBlock;
         if (parent != null) {
-            long blockStart = offset - inBlock;
             markFrom = first & ~7;
             markTo = Math.min((int) (blockSize >>> SECTOR_SHIFT), (last | 7) + 1);
+        }
+        boolean forceFirst = saved && !clearSectorsHoldWhatIsBelow(bitmapOffset, blockStart, markFrom, markTo);
+        if (parent != null) {
             copyClearSectorsFromBelow(bitmapOffset, blockStart, markFrom, first);
             copyClearSectorsFromBelow(bitmapOffset, blockStart, last + 1, markTo);
         }
@@ -329,11 +338,42 @@ final class SparseVhd implements VhdDisk {
             writePartialSector(bitmapOffset, last, tailStart, end, offset + (tailStart - inBlock),
                     src, srcOffset + (tailStart - inBlock));
         }
-        if (saved) {
+        if (forceFirst) {
             store.force(); // the data durable before the bits that make it visible after a power cut
         }
         VarHandle.releaseFence(); // the data before the bits that make it visible
         SectorBitmap.set(store, bitmapOffset, markFrom, markTo);
+    }
+
+    /**
+     * Whether the file holds, under every sector of {@code [from, to)} whose bit is clear, the bytes
+     * that lie below it (the parent's, or zeros): then a bit that reaches the disk before the data
+     * written under it still makes the sector read a value it held. False for a disk opened without
+     * its parent, whose bytes below cannot be read. The caller holds the block's lock.
+     */
+    private boolean clearSectorsHoldWhatIsBelow(long bitmapOffset, long blockStart, int from, int to)
+            throws IOException {
+        if (detached) {
+            return false;
+        }
+        long data = bitmapOffset + bitmapBytes;
+        int sector = from;
+        while (sector < to) {
+            int clearEnd = SectorBitmap.runEnd(store, bitmapOffset, sector, to, false);
+            if (clearEnd > sector) {
+                int length = (clearEnd - sector) << SECTOR_SHIFT;
+                long at = (long) sector << SECTOR_SHIFT;
+                byte[] below = new byte[length];
+                readBelow(blockStart + at, MemorySegment.ofArray(below), 0, length);
+                if (!Arrays.equals(below, store.readBytes(data + at, length))) {
+                    return false;
+                }
+                sector = clearEnd;
+            } else {
+                sector = SectorBitmap.runEnd(store, bitmapOffset, sector, to, true);
+            }
+        }
+        return true;
     }
 
     /**

@@ -1,5 +1,6 @@
 package org.vhdkit.vhd.image;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -20,7 +21,8 @@ import org.vhdkit.vhd.testing.RecordingLog;
  * entry was already in the file. The page cache writes pages back in any order, so a power cut
  * could leave the bit on the disk and not the data: the sector then read what the file held there
  * before (zeros, or a block that once stood in reused space) in place of its parent's bytes, data
- * it never held. The bit may reach the file only after its data is durable.
+ * it never held. The bit may reach the file only after its data is durable, or where the file
+ * already holds the parent's bytes under it.
  */
 class BitmapBitBeforeItsDataTest {
     private static final long SIZE = 8L << 20;
@@ -30,10 +32,25 @@ class BitmapBitBeforeItsDataTest {
 
     @Test
     void aBitmapBitReachesTheFileOnlyAfterTheDataItCoversIsForced() throws IOException {
+        assertTrue(forcedBetweenDataAndBit((byte) 0x5A), "the child is forced between the data it writes and"
+                + " the bitmap bit that makes it visible");
+    }
+
+    @Test
+    void noForceIsNeededWhereTheFileAlreadyHoldsWhatLiesBelow() throws IOException {
+        // The parent reads zeros and the child's file holds zeros there: a bit without its data is harmless.
+        assertFalse(forcedBetweenDataAndBit((byte) 0), "no force where the file holds the parent's bytes");
+    }
+
+    /**
+     * Writes 4 KiB into clear sectors of a saved block of a child whose parent holds {@code fill}
+     * everywhere, recorded; whether the child was forced between the data and the bitmap write.
+     */
+    private boolean forcedBetweenDataAndBit(byte fill) throws IOException {
         Path parent = dir.resolve("parent.vhd");
         Path child = dir.resolve("child.vhd");
         byte[] ones = new byte[(int) SIZE];
-        Arrays.fill(ones, (byte) 0x5A);
+        Arrays.fill(ones, fill);
         try (VhdDisk disk = Vhd.create(parent, CreateOptions.dynamic(SIZE))) {
             disk.write(0, ones);
         }
@@ -67,9 +84,7 @@ class BitmapBitBeforeItsDataTest {
             }
         }
         assertTrue(lastData >= 0 && bitmapWrite > lastData, "the data, then the bit: " + events);
-        boolean forcedBetween = events.subList(lastData + 1, bitmapWrite).stream()
+        return events.subList(lastData + 1, bitmapWrite).stream()
                 .anyMatch(e -> e instanceof RecordingLog.Force && e.file() == file);
-        assertTrue(forcedBetween, "the child is forced between the data it writes (event " + lastData
-                + ") and the bitmap bit that makes it visible (event " + bitmapWrite + ")");
     }
 }
