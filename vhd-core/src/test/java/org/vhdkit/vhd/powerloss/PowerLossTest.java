@@ -81,7 +81,7 @@ class PowerLossTest {
     private static final boolean LONG = Boolean.getBoolean("vhdkit.long");
     private static final long SEED = Long.getLong("vhdkit.powerloss.seed", System.nanoTime() & 0xFFFFFFFFL);
     private static final int CI_RANDOM_PER_FORCE = 4;
-    private static final int RANDOM_PER_FORCE = LONG ? 24 : CI_RANDOM_PER_FORCE;
+    private static final int RANDOM_PER_FORCE = LONG ? 48 : CI_RANDOM_PER_FORCE;
     private static final int SECTOR = VirtualDisk.SECTOR_SIZE;
     private static final long SIZE = 4L << 20;
     private static final int BLOCK = 256 << 10;
