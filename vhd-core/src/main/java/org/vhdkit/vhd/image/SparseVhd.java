@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.vhdkit.vhd.LocatorText;
@@ -32,8 +33,11 @@ import org.vhdkit.vhd.io.ByteStore;
  * <h2>Writes</h2>
  * A write into sectors the block already holds is a plain copy into the file. A write that adds
  * sectors to an allocated block writes the data, then sets their bits, under that block's lock (one
- * of {@link #BITMAP_LOCKS} stripes). A sector written only in part while its bit is clear is first
- * filled from below (zeros or the parent), so that the rest of it keeps reading the same.
+ * of {@link #BITMAP_LOCKS} stripes); when the block's table entry is already in the file and the file
+ * does not already hold the bytes below those sectors, the data is forced in between, so that no
+ * power cut leaves a bit set over bytes the sector never held. A sector written only in part while
+ * its bit is clear is first filled from below (zeros or the parent), so that the rest of it keeps
+ * reading the same.
  *
  * <p>A differencing disk takes sectors from its parent in whole bitmap bytes (groups of eight
  * sectors, 4 KiB): the clear sectors of a group a write touches are copied from the parent and the
@@ -292,7 +296,7 @@ final class SparseVhd implements VhdDisk {
             return;
         }
         synchronized (bitmapLocks[block & (BITMAP_LOCKS - 1)]) {
-            writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length);
+            writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length, true);
         }
     }
 
@@ -300,19 +304,33 @@ final class SparseVhd implements VhdDisk {
      * Writes into an allocated block and sets the bits of the sectors written, filling from below
      * any sector written in part whose bit was clear. The caller holds the block's lock (or the
      * allocation lock, for a block not yet published).
+     *
+     * <p>When the block's table entry is already in the file ({@code saved}), the data is forced
+     * before the bits are set, unless the file already holds below every clear sector to be marked
+     * what lies below it: the page cache writes pages back in any order, and a bit that reached the
+     * disk before its sector's data would make the sector read what the file held there before
+     * (zeros, or a block that once stood in reused space) in place of the parent's bytes after a
+     * power cut. Where the file holds the parent's bytes (or zeros over zeros) that is harmless, and
+     * the force, which would cost every such write a trip to the disk, is skipped. A block being
+     * allocated ({@code saved} false) needs no force here: the allocation forces its bitmap and data
+     * before its entry is written (see the class comment); every published block's entry is in the
+     * file already.
      */
     private void writeAndMark(long bitmapOffset, long inBlock, long offset, MemorySegment src, long srcOffset,
-                              long length) throws IOException {
+                              long length, boolean saved) throws IOException {
         long data = bitmapOffset + bitmapBytes;
         long end = inBlock + length;
         int first = (int) (inBlock >>> SECTOR_SHIFT);
         int last = (int) ((end - 1) >>> SECTOR_SHIFT);
         int markFrom = first;
         int markTo = last + 1;
+        long blockStart = offset - inBlock;
         if (parent != null) {
-            long blockStart = offset - inBlock;
             markFrom = first & ~7;
             markTo = Math.min((int) (blockSize >>> SECTOR_SHIFT), (last | 7) + 1);
+        }
+        boolean forceFirst = saved && !clearSectorsHoldWhatIsBelow(bitmapOffset, blockStart, markFrom, markTo);
+        if (parent != null) {
             copyClearSectorsFromBelow(bitmapOffset, blockStart, markFrom, first);
             copyClearSectorsFromBelow(bitmapOffset, blockStart, last + 1, markTo);
         }
@@ -330,8 +348,42 @@ final class SparseVhd implements VhdDisk {
             writePartialSector(bitmapOffset, last, tailStart, end, offset + (tailStart - inBlock),
                     src, srcOffset + (tailStart - inBlock));
         }
+        if (forceFirst) {
+            store.force(); // the data durable before the bits that make it visible after a power cut
+        }
         VarHandle.releaseFence(); // the data before the bits that make it visible
         SectorBitmap.set(store, bitmapOffset, markFrom, markTo);
+    }
+
+    /**
+     * Whether the file holds, under every sector of {@code [from, to)} whose bit is clear, the bytes
+     * that lie below it (the parent's, or zeros): then a bit that reaches the disk before the data
+     * written under it still makes the sector read a value it held. False for a disk opened without
+     * its parent, whose bytes below cannot be read. The caller holds the block's lock.
+     */
+    private boolean clearSectorsHoldWhatIsBelow(long bitmapOffset, long blockStart, int from, int to)
+            throws IOException {
+        if (detached) {
+            return false;
+        }
+        long data = bitmapOffset + bitmapBytes;
+        int sector = from;
+        while (sector < to) {
+            int clearEnd = SectorBitmap.runEnd(store, bitmapOffset, sector, to, false);
+            if (clearEnd > sector) {
+                int length = (clearEnd - sector) << SECTOR_SHIFT;
+                long at = (long) sector << SECTOR_SHIFT;
+                byte[] below = new byte[length];
+                readBelow(blockStart + at, MemorySegment.ofArray(below), 0, length);
+                if (!Arrays.equals(below, store.readBytes(data + at, length))) {
+                    return false;
+                }
+                sector = clearEnd;
+            } else {
+                sector = SectorBitmap.runEnd(store, bitmapOffset, sector, to, true);
+            }
+        }
+        return true;
     }
 
     /**
@@ -406,7 +458,7 @@ final class SparseVhd implements VhdDisk {
             } else {
                 // Differencing: mark only what is written; the rest still comes from the parent.
                 store.writeBytes(bitmapOffset, new byte[(int) bitmapBytes]);
-                writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length);
+                writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length, false);
                 // 3. Bitmap and data durable before the entry that makes them visible: a set bit whose
                 // data a power cut lost would read zeros in place of the parent's sectors (needless
                 // where the parent reads zeros there too).
