@@ -35,6 +35,9 @@ import picocli.CommandLine.Spec;
  * json}) is an object: file, type, diskSize, operation ("read" or "write"), requests, bytes,
  * seconds, requestsPerSecond, mibPerSecond, requestSize, depth, step, offset, pattern (null for
  * reads), random, seed (null unless random), flushInterval, drain, flushes, cache, backing.
+ *
+ * <p>Thread-safety: one instance per run; picocli sets the fields, then {@link #call} runs on the
+ * caller's thread (and starts and joins the request threads itself).
  */
 @Command(name = "bench",
         description = {
