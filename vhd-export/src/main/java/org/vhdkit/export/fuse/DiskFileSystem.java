@@ -32,6 +32,8 @@ final class DiskFileSystem implements FuseOperations {
     /** Linux's numbers where jfuse's {@link Errno} has none (this package binds Linux's libfuse only). */
     static final int EPERM = 1;
     static final int ENOSPC = 28;
+    /** The largest write request asked for. */
+    static final int MAX_WRITE = 1 << 20;
 
     private final VirtualDisk disk;
     private final String path;
@@ -72,7 +74,9 @@ final class DiskFileSystem implements FuseOperations {
 
     @Override
     public void init(FuseConnInfo conn, FuseConfig config) {
-        // libfuse's defaults: asynchronous reads, big writes, several requests at once.
+        // Writes of up to 1 MiB in one request (the kernel caps it at its max_pages); libfuse's
+        // defaults otherwise: asynchronous reads, several requests at once.
+        conn.setMaxWrite(MAX_WRITE);
     }
 
     @Override
