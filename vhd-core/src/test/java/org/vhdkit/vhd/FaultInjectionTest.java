@@ -44,9 +44,10 @@ import org.vhdkit.vhd.transform.ImageType;
  * operation fails with an error that names the file and says what the system said; nothing
  * acknowledged before the fault is lost; every image involved opens, or {@code check --repair}
  * makes it open; and {@code check} then finds at most leaked space. Outside the long mode each kind
- * of fault is injected at up to 3 steps spread evenly over the operation (reads at 2), the first
- * step always among them, and forces are counted but not passed to the disk (no power is cut here,
- * so they buy nothing but time); {@code -Dvhdkit.long=true} injects at every step, with real forces.
+ * of fault is injected at 2 or 3 steps spread evenly over the operation (reads at 1 or 2), the first
+ * step always among them, forces are counted but not passed to the disk (no power is cut here, so
+ * they buy nothing but time), and the files live in /dev/shm when there is one;
+ * {@code -Dvhdkit.long=true} injects at every step, with real forces, on disk.
  *
  * <p>Prints how many faults it injected per operation, the figure RELIABILITY.md reports.
  */
@@ -56,12 +57,28 @@ class FaultInjectionTest {
     private static final long SIZE = 8L * MIB;
     private static final boolean LONG = Boolean.getBoolean("vhdkit.long");
     /** At most this many steps of each kind per operation outside the long mode, spread over the operation. */
-    private static final int STEPS = LONG ? Integer.MAX_VALUE : 3;
-    private static final int READ_STEPS = LONG ? Integer.MAX_VALUE : 2;
+    private static final int STEPS = LONG ? Integer.MAX_VALUE : 2;
+    private static final int READ_STEPS = LONG ? Integer.MAX_VALUE : 1;
     private static final Map<String, LongAdder> INJECTED = new ConcurrentHashMap<>();
 
     @TempDir
-    Path tmp;
+    Path tempDir;
+    /** Where the steps' files go: memory (/dev/shm) outside the long mode when there is one, else {@link #tempDir}. */
+    private Path tmp;
+
+    @org.junit.jupiter.api.BeforeEach
+    void chooseFolder() throws IOException {
+        Path shm = Path.of("/dev/shm");
+        tmp = !LONG && Files.isDirectory(shm) && Files.isWritable(shm)
+                ? Files.createTempDirectory(shm, "vhdkit-faults-") : tempDir;
+    }
+
+    @org.junit.jupiter.api.AfterEach
+    void removeFolder() throws IOException {
+        if (!tmp.equals(tempDir)) {
+            delete(tmp);
+        }
+    }
 
     /** What an operation does to the files in its folder. */
     @FunctionalInterface

@@ -128,15 +128,18 @@ class KilledWriterTest {
                 .redirectError(dir.resolve("child.err").toFile()).start(); // standard output carries only the protocol
         BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), UTF_8));
         assertEquals("ready", out.readLine(), () -> "the child did not start: " + errors(dir));
-        // Kill it a little after a random flush, so that the kill lands among writes and flushes.
-        int killAfter = FLUSH_EVERY * random.nextInt(50) + FLUSH_EVERY - 1;
+        // Kill it between two flushes, early enough that most blocks are still to be allocated, so that
+        // writes since the last flush allocate blocks (which a kill once lost).
+        int killAfter = FLUSH_EVERY * random.nextInt(12) + 1 + random.nextInt(FLUSH_EVERY - 2);
         int flushed = -1;
         int wrote = -1;
         List<String> lines = new ArrayList<>();
-        for (String line; flushed < killAfter && (line = out.readLine()) != null; ) {
+        for (String line; wrote < killAfter && (line = out.readLine()) != null; ) {
             lines.add(line);
             if (line.startsWith("flushed ")) {
                 flushed = Integer.parseInt(line.substring(8));
+            } else if (line.startsWith("wrote ")) {
+                wrote = Integer.parseInt(line.substring(6));
             }
         }
         Thread.sleep(random.nextInt(20));
