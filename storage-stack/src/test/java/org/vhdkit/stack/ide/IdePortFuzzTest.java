@@ -2,12 +2,13 @@ package org.vhdkit.stack.ide;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
-import java.util.List;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.vhdkit.stack.memory.GuestMemoryException;
 import org.vhdkit.stack.scsi.CdRom;
-import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.MemoryDisk;
+import org.vhdkit.vhd.disk.RawDisk;
 import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
@@ -19,6 +20,8 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  */
 class IdePortFuzzTest {
     private static final IdeChannelProbe PROBE = probe();
+    /** The disc in the DVD drive: a read-only raw file, as an ISO is inserted. */
+    private static final VirtualDisk DISC = disc();
 
     private static IdeChannelProbe probe() {
         try {
@@ -28,12 +31,23 @@ class IdePortFuzzTest {
         }
     }
 
+    private static VirtualDisk disc() {
+        try {
+            Path iso = Files.createTempFile("vhdkit-ide-fuzz", ".iso");
+            iso.toFile().deleteOnExit();
+            Files.write(iso, new byte[16 * CdRom.BLOCK_SIZE]);
+            return RawDisk.open(iso, true);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     @FuzzTest
     void accesses(byte[] input) throws GuestMemoryException {
         IdeChannel channel = new IdeChannel(0, PROBE.irq(), PROBE.child().memory());
         channel.drives[0] = new AtaDisk(channel, MemoryDisk.create("disk", 256 * 1024), false, "FUZZ-ATA");
         CdRom dvd = new CdRom("dvd", disk -> { });
-        dvd.insert(new Disc(MemoryDisk.create("disc", 16 * CdRom.BLOCK_SIZE)));
+        dvd.insert(DISC);
         channel.drives[1] = new AtapiDrive(channel, dvd, "FUZZ-DVD");
         for (int at = 0; at + 4 <= input.length; at += 4) {
             int what = input[at] & 0xFF;
@@ -49,47 +63,6 @@ class IdePortFuzzTest {
                 case 6 -> channel.readBusMaster(register & 7);
                 default -> channel.alternateStatus();
             }
-        }
-    }
-
-    /** A read-only disc: what a DVD drive takes. */
-    private record Disc(MemoryDisk bytes) implements VirtualDisk {
-        @Override
-        public String name() {
-            return "disc";
-        }
-
-        @Override
-        public long size() {
-            return bytes.size();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return true;
-        }
-
-        @Override
-        public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
-            bytes.read(offset, dst, dstOffset, length);
-        }
-
-        @Override
-        public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
-            throw new IOException("disc: read-only");
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public List<Extent> extents(long offset, long length) throws IOException {
-            return bytes.extents(offset, length);
-        }
-
-        @Override
-        public void close() {
         }
     }
 }

@@ -265,18 +265,18 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
         }
         long entries = Integer.toUnsignedLong(maxTableEntries);
         long needed = Math.ceilDiv(currentSize, Integer.toUnsignedLong(blockSize));
-        if (entries > MAX_TABLE_ENTRIES) {
-            throw refuse(source, fileOffset, MAX_TABLE_ENTRIES_OFFSET, "Max Table Entries",
-                    String.format("%d entries (a table of %d bytes), more than the %d any image needs that vhdkit"
-                            + " reads (the largest VHD in blocks of 128 KiB); refused before reading it",
-                            entries, entries * 4, MAX_TABLE_ENTRIES));
-        }
         if (entries < needed || entries > needed + 1) {
             throw refuse(source, fileOffset, MAX_TABLE_ENTRIES_OFFSET, "Max Table Entries",
                     String.format("%d entries, but a disk of %d bytes needs %d (blocks of %d bytes)%s",
                             entries, currentSize, needed, blockSize, entries > needed
                                     ? "; a resize stopped between its steps leaves this: run it again, or"
                                             + " 'vhd check --repair' to keep the footer's size" : ""));
+        }
+        if (entries > MAX_TABLE_ENTRIES) {
+            throw refuse(source, fileOffset, MAX_TABLE_ENTRIES_OFFSET, "Max Table Entries",
+                    String.format("%d entries (a table of %d bytes), more than the %d any image needs that vhdkit"
+                            + " reads (the largest VHD in blocks of 128 KiB); refused before reading it",
+                            entries, entries * 4, MAX_TABLE_ENTRIES));
         }
         long tableBytes = entries * 4;
         long tableEnd = tableOffset > Long.MAX_VALUE - tableBytes ? Long.MAX_VALUE : tableOffset + tableBytes;
