@@ -116,6 +116,8 @@ final class ParentResolver {
 
     /** Where no disk image lives, however a locator names it. */
     private static final List<String> SYSTEM_TREES = List.of("/proc", "/sys", "/dev");
+    /** Under /dev but a file system like any other (tmpfs), where images and tests' scratch files may live. */
+    private static final Path SHARED_MEMORY = Path.of("/dev/shm");
 
     /**
      * Why the file at {@code path} is not opened as the parent of a disk of {@code childSize} bytes,
@@ -141,7 +143,7 @@ final class ParentResolver {
                 return Optional.of("cannot be resolved (" + e.getMessage() + ")");
             }
             for (String tree : SYSTEM_TREES) {
-                if (real.startsWith(tree)) {
+                if (real.startsWith(tree) && !real.startsWith(SHARED_MEMORY)) {
                     return Optional.of("it is " + real + ", under " + tree + ", where no disk image lives; not opened");
                 }
             }

@@ -1,5 +1,7 @@
 package org.vhdkit.vhd.image;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,6 +101,34 @@ class UntrustedParentTest {
             String tree = target.substring(0, target.indexOf('/', 1));
             assertTrue(refused.getMessage().contains("under " + tree + ", where no disk image lives; not opened"),
                     refused.getMessage());
+        }
+    }
+
+    /** /dev/shm is tmpfs, where images (and the power-loss tests' crash states) may well live. */
+    @Test
+    void aParentInSharedMemoryUnderDevIsFollowed() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no writable /dev/shm");
+        Path folder = Files.createTempDirectory(shm, "vhdkit-untrusted-");
+        try {
+            Path base = folder.resolve("base.vhd");
+            try (VhdDisk disk = Vhd.create(base, CreateOptions.dynamic(64 * KIB).withBlockSize(4 * KIB))) {
+                disk.write(0, new byte[] {1, 2, 3});
+            }
+            Path child = folder.resolve("child.vhd");
+            Vhd.create(child, CreateOptions.differencing(base)).close();
+            try (VhdDisk disk = Vhd.openReadOnly(child)) {
+                byte[] first = new byte[3];
+                disk.read(0, first);
+                assertArrayEquals(new byte[] {1, 2, 3}, first, "the child reads its parent's bytes");
+            }
+        } finally {
+            try (var files = Files.list(folder)) {
+                for (Path file : files.toList()) {
+                    Files.delete(file);
+                }
+            }
+            Files.delete(folder);
         }
     }
 
