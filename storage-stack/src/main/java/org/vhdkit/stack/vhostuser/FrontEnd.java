@@ -51,6 +51,7 @@ final class FrontEnd {
     private final VirtioScsi.Config config;
     private final Consumer<String> log;
     private final int stopFd;
+    private final java.util.Set<Integer> requestsSeen;
 
     private long features;
     private long protocolFeatures;
@@ -58,7 +59,8 @@ final class FrontEnd {
     private volatile GuestRegions memory;
 
     FrontEnd(int socket, int stopFd, Virtqueue[] queues, EventQueue events, VirtioScsi.Config config,
-             Consumer<String> log) {
+             Consumer<String> log, java.util.Set<Integer> requestsSeen) {
+        this.requestsSeen = requestsSeen;
         this.socket = socket;
         this.stopFd = stopFd;
         this.queues = queues;
@@ -136,6 +138,7 @@ final class FrontEnd {
     }
 
     private void handle(MessageHeader h, MemorySegment payload, int[] fds, MemorySegment reply) throws IOException {
+        requestsSeen.add(h.request());
         boolean[] fdTaken = new boolean[fds.length];
         long ack = 0;
         boolean replied = false;

@@ -6,6 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
@@ -67,6 +69,8 @@ public final class VhostUserScsi implements AutoCloseable {
     private final EventQueue events = new EventQueue();
     private final VirtioScsi.Config config;
     private final LongAdder served = new LongAdder();
+    /** The request codes front-ends sent, for tests that watch a real front-end's handshake. */
+    final Set<Integer> requestsSeen = ConcurrentHashMap.newKeySet();
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final Thread listener;
     private volatile boolean closed;
@@ -195,7 +199,7 @@ public final class VhostUserScsi implements AutoCloseable {
                 connected = true;
                 log.accept("a front-end connected");
                 try {
-                    new FrontEnd(fd, stopFd, queues, events, config, log).serve();
+                    new FrontEnd(fd, stopFd, queues, events, config, log, requestsSeen).serve();
                 } finally {
                     connected = false;
                     LinuxCalls.closeQuietly(fd);

@@ -60,7 +60,11 @@ import picocli.CommandLine.Spec;
                     + " with NO_HOLE it writes the holes too. Reads and block status report holes, so"
                     + " qemu-img map, nbdinfo --map, qemu-img convert and nbdcopy skip them.",
             "Listens on a Unix socket (--socket) or on TCP (--port, 127.0.0.1 unless --bind). There is no TLS yet:"
-                    + " binding an address other than loopback is refused unless --insecure-no-tls."},
+                    + " binding an address other than loopback is refused unless --insecure-no-tls.",
+            "With --vhost-user-scsi SOCKET the disks are instead the LUNs of one virtio-scsi controller served to"
+                    + " qemu's vhost-user-scsi-pci device (guest memory must be shared: memory-backend-memfd with"
+                    + " share=on). Each DISK is then PATH (read-write unless --read-only), ro:PATH (read-only) or"
+                    + " dvd:PATH (an ISO image in a DVD drive), at LUNs 0, 1, 2... in the order given; at most 64."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  vhd serve --socket /tmp/nbd.sock disk.vhd",
@@ -68,7 +72,10 @@ import picocli.CommandLine.Spec;
             "  nbdinfo --map 'nbd+unix:///disk.vhd?socket=/tmp/nbd.sock'",
             "  vhd serve --port 10809 --read-only base=base.vhd child=child.vhd",
             "  nbdcopy nbd://127.0.0.1:10809/child out.raw",
-            "  vhd serve --socket s.sock --output json d.vhd &   # waits for the \"ready\" line on stdout"})
+            "  vhd serve --socket s.sock --output json d.vhd &   # waits for the \"ready\" line on stdout",
+            "  vhd serve --vhost-user-scsi /tmp/vus.sock disk.vhd ro:base.vhd dvd:install.iso",
+            "  qemu-system-x86_64 -object memory-backend-memfd,id=mem,size=1G,share=on -machine q35,memory-backend=mem"
+                    + " -m 1G -chardev socket,id=vus,path=/tmp/vus.sock -device vhost-user-scsi-pci,chardev=vus ..."})
 public final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -94,6 +101,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-r", "--read-only"}, description = "Serve every disk read-only.")
     boolean readOnly;
 
+    @Option(names = "--vhost-user-scsi", paramLabel = "SOCKET",
+            description = "Serve the disks as a vhost-user-scsi backend on this Unix socket (a new file) instead of NBD;"
+                    + " DISK is then PATH, ro:PATH or dvd:PATH.")
+    Path vhostUserScsi;
+
     @Parameters(paramLabel = "DISK", arity = "1..*", description = "PATH or NAME=PATH: a VHD or a raw image.")
     List<String> disks;
 
@@ -111,6 +123,13 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (vhostUserScsi != null) {
+            if (socket != null || port != null || bind != null) {
+                throw new ParameterException(spec.commandLine(), "--vhost-user-scsi does not go with --socket, --port"
+                        + " or --bind");
+            }
+            return VhostUserScsiServe.run(spec, output.json(), vhostUserScsi.toAbsolutePath(), disks, readOnly);
+        }
         SocketAddress address = address();
         List<Named> named = named();
         List<VirtualDisk> opened = new ArrayList<>();
@@ -225,7 +244,7 @@ public final class ServeCommand implements Callable<Integer> {
         return named;
     }
 
-    private static void closeAll(List<VirtualDisk> disks, PrintWriter err) {
+    static void closeAll(List<VirtualDisk> disks, PrintWriter err) {
         for (VirtualDisk d : disks) {
             try {
                 d.close();
@@ -237,7 +256,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
 
-    private static void log(PrintWriter err, String line) {
+    static void log(PrintWriter err, String line) {
         synchronized (err) {
             err.println("vhd serve " + LocalTime.now().format(TIME) + ": " + line);
             err.flush();
