@@ -54,9 +54,12 @@ public final class VhostUserScsi implements AutoCloseable {
             }
         }
 
-        /** Four request queues. */
+        /**
+         * Sixteen request queues: qemu gives a vhost-user-scsi device one per vCPU unless told
+         * otherwise, and a queue costs nothing until the front-end starts it.
+         */
         public static Options defaults() {
-            return new Options(4);
+            return new Options(16);
         }
     }
 

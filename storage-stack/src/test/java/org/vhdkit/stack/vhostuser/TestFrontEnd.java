@@ -220,6 +220,12 @@ final class TestFrontEnd implements AutoCloseable {
                 if (System.nanoTime() > deadline) {
                     throw new AssertionError("ring " + index + ": nothing was used within 10 s");
                 }
+                // used_event (read only with EVENT_IDX): interrupt me once the used index passes usedSeen.
+                guest.set(U16, available + 4 + 2L * RING_SIZE, (short) usedSeen);
+                VarHandle.fullFence();
+                if (Short.toUnsignedInt((short) U16_ACCESS.getAcquire(guest, used + 2)) != usedSeen) {
+                    continue;
+                }
                 LinuxCalls.poll(call, -1, 50, scratch);
                 LinuxCalls.drain(call, scratch);
             }
