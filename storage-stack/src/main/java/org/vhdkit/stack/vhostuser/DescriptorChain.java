@@ -19,6 +19,8 @@ final class DescriptorChain {
 
     private final long[] readable = new long[2 * MAX_RANGES];
     private final long[] writable = new long[2 * MAX_RANGES];
+    /** The guest physical address of each writable range, for the dirty-page log. */
+    private final long[] writableGuest = new long[MAX_RANGES];
     int readableCount;
     int writableCount;
     long readableLength;
@@ -42,7 +44,7 @@ final class DescriptorChain {
     }
 
     /** Appends a range; false when the chain holds no more. */
-    boolean add(boolean deviceWritable, long offset, long length) {
+    boolean add(boolean deviceWritable, long offset, long length, long guestAddress) {
         if (length == 0) {
             return true;
         }
@@ -50,6 +52,7 @@ final class DescriptorChain {
             if (writableCount == MAX_RANGES) {
                 return false;
             }
+            writableGuest[writableCount] = guestAddress;
             writable[2 * writableCount] = offset;
             writable[2 * writableCount++ + 1] = length;
             writableLength += length;
@@ -62,6 +65,13 @@ final class DescriptorChain {
             readableLength += length;
         }
         return true;
+    }
+
+    /** Marks every page of the writable part dirty in {@code log}: the device may have written any of it. */
+    void markWritable(DirtyLog log) {
+        for (int i = 0; i < writableCount; i++) {
+            log.mark(writableGuest[i], writable[2 * i + 1]);
+        }
     }
 
     /** Copies {@code length} bytes of the readable part from {@code from} into {@code dst} at 0 (the caller checked the length). */

@@ -11,6 +11,7 @@ import java.util.Arrays;
 import java.util.function.Consumer;
 import org.vhdkit.stack.protocol.ProtocolException;
 import org.vhdkit.stack.protocol.vhostuser.ConfigPayload;
+import org.vhdkit.stack.protocol.vhostuser.LogBase;
 import org.vhdkit.stack.protocol.vhostuser.MemoryTable;
 import org.vhdkit.stack.protocol.vhostuser.MessageHeader;
 import org.vhdkit.stack.protocol.vhostuser.VirtioScsi;
@@ -41,9 +42,11 @@ final class FrontEnd {
 
     /** The virtio features offered. */
     static final long FEATURES = 1L << F_VERSION_1 | 1L << F_RING_INDIRECT_DESC | 1L << F_RING_EVENT_IDX
+            | 1L << F_LOG_ALL
             | 1L << F_PROTOCOL_FEATURES | 1L << VirtioScsi.F_HOTPLUG;
     /** The protocol features offered. */
-    static final long PROTOCOL_FEATURES = 1L << PROTOCOL_F_MQ | 1L << PROTOCOL_F_REPLY_ACK | 1L << PROTOCOL_F_CONFIG;
+    static final long PROTOCOL_FEATURES = 1L << PROTOCOL_F_MQ | 1L << PROTOCOL_F_LOG_SHMFD | 1L << PROTOCOL_F_REPLY_ACK
+            | 1L << PROTOCOL_F_CONFIG;
 
     private final int socket;
     private final Virtqueue[] queues;
@@ -57,6 +60,7 @@ final class FrontEnd {
     private long protocolFeatures;
     private boolean featuresSet;
     private volatile GuestRegions memory;
+    private DirtyLog dirtyLog;
 
     FrontEnd(int socket, int stopFd, Virtqueue[] queues, EventQueue events, VirtioScsi.Config config,
              Consumer<String> log, java.util.Set<Integer> requestsSeen) {
@@ -194,6 +198,29 @@ final class FrontEnd {
                         }
                     }
                     startAll();
+                }
+                case SET_LOG_BASE -> {
+                    LogBase base = LogBase.decode(h, payload);
+                    if (fds.length != 1) {
+                        throw refused(h, "came with " + fds.length + " file descriptors; it needs one");
+                    }
+                    boolean[] wasRunning = stopAll();
+                    DirtyLog mapped = DirtyLog.map(base, fds[0]);
+                    DirtyLog old = dirtyLog;
+                    dirtyLog = mapped;
+                    if (old != null) {
+                        old.close();
+                    }
+                    for (int i = 0; i < queues.length; i++) {
+                        if (wasRunning[i]) {
+                            maybeStart(queues[i]);
+                        }
+                    }
+                    log.accept("dirty-page log: " + base.size() + " bytes");
+                    reply(h, reply, 0);
+                    replied = true;
+                }
+                case SET_LOG_FD -> {
                 }
                 case SET_VRING_NUM -> {
                     VringState s = VringState.decode(h, payload);
@@ -333,10 +360,12 @@ final class FrontEnd {
             return;
         }
         try {
+            DirtyLog logging = (features & 1L << F_LOG_ALL) != 0 ? dirtyLog : null;
             SplitRing ring = SplitRing.at(m, q.size, q.address.descriptorTable(), q.address.availableRing(),
                     q.address.usedRing(), (features & 1L << F_RING_INDIRECT_DESC) != 0,
-                    (features & 1L << F_RING_EVENT_IDX) != 0);
-            q.start(ring);
+                    (features & 1L << F_RING_EVENT_IDX) != 0, logging,
+                    (q.address.flags() & VringAddress.F_LOG) != 0 ? q.address.log() : -1);
+            q.start(ring, logging);
         } catch (IllegalArgumentException | IOException e) {
             log.accept("ring " + q.index + " not started: " + e.getMessage());
         }
@@ -370,6 +399,10 @@ final class FrontEnd {
         memory = null;
         if (m != null) {
             m.close();
+        }
+        if (dirtyLog != null) {
+            dirtyLog.close();
+            dirtyLog = null;
         }
         features = 0;
         protocolFeatures = 0;

@@ -51,9 +51,15 @@ final class SplitRing {
     private final long used;
     private final boolean indirect;
     private final boolean eventIndex;
+    /** The dirty-page log the used ring's writes go to, or null. */
+    private final DirtyLog log;
+    /** The used ring's guest physical address for the log. */
+    private final long usedGuest;
 
     private SplitRing(GuestRegions memory, int size, long descriptors, long available, long used, boolean indirect,
-                      boolean eventIndex) {
+                      boolean eventIndex, DirtyLog log, long usedGuest) {
+        this.log = log;
+        this.usedGuest = usedGuest;
         this.memory = memory;
         this.window = memory.window();
         this.size = size;
@@ -69,7 +75,7 @@ final class SplitRing {
      * cannot be served (thrown as {@link IllegalArgumentException} with the reason).
      */
     static SplitRing at(GuestRegions memory, int size, long descriptorTable, long availableRing, long usedRing,
-                        boolean indirect, boolean eventIndex) {
+                        boolean indirect, boolean eventIndex, DirtyLog log, long usedGuest) {
         long d = memory.fromUser(descriptorTable, (long) DESCRIPTOR_LENGTH * size);
         long a = memory.fromUser(availableRing, 6 + 2L * size);
         long u = memory.fromUser(usedRing, 6 + 8L * size);
@@ -82,7 +88,7 @@ final class SplitRing {
         if ((base + d) % 16 != 0 || (base + a) % 2 != 0 || (base + u) % 4 != 0) {
             throw new IllegalArgumentException("the ring is misaligned (descriptors need 16 bytes, available 2, used 4)");
         }
-        return new SplitRing(memory, size, d, a, u, indirect, eventIndex);
+        return new SplitRing(memory, size, d, a, u, indirect, eventIndex, usedGuest < 0 ? null : log, usedGuest);
     }
 
     int size() {
@@ -121,11 +127,17 @@ final class SplitRing {
         long at = used + 4 + 8L * (usedIndex & (size - 1));
         window.set(U32, at, id);
         window.set(U32, at + 4, length);
+        if (log != null) {
+            log.mark(usedGuest + (at - used), 8);
+        }
     }
 
     /** Stores used->idx with release semantics. */
     void publishUsed(int usedIndex) {
         U16_ACCESS.setRelease(window, used + 2, (short) usedIndex);
+        if (log != null) {
+            log.mark(usedGuest + 2, 2);
+        }
     }
 
     /**
@@ -136,9 +148,15 @@ final class SplitRing {
         if (eventIndex) {
             if (wanted) {
                 U16_ACCESS.setRelease(window, used + 4 + 8L * size, (short) availableIndex);
+                if (log != null) {
+                    log.mark(usedGuest + 4 + 8L * size, 2);
+                }
             }
         } else {
             U16_ACCESS.setRelease(window, used, (short) (wanted ? 0 : USED_F_NO_NOTIFY));
+            if (log != null) {
+                log.mark(usedGuest, 2);
+            }
         }
         VarHandle.fullFence();
     }
@@ -237,7 +255,7 @@ final class SplitRing {
                 return "buffer at 0x" + Long.toHexString(address) + " (" + length + " bytes) is outside guest memory";
             }
             long n = Math.min(left, memory.remaining(r, at));
-            if (!chain.add(writable, memory.offsetIn(r, at), n)) {
+            if (!chain.add(writable, memory.offsetIn(r, at), n, at)) {
                 return "the chain names more than " + DescriptorChain.MAX_RANGES + " buffers";
             }
             at += n;

@@ -25,11 +25,13 @@ import org.vhdkit.stack.scsi.ScsiTarget;
  * with the synthetic SCSI path of {@code storvsp} and the IDE path's ATAPI.
  *
  * <h2>What the front-end gets</h2>
- * Features: VERSION_1, INDIRECT_DESC, EVENT_IDX, PROTOCOL_FEATURES and virtio-scsi's HOTPLUG;
- * protocol features: MQ (the control queue, the event queue and {@link Options#requestQueues}
- * request queues), REPLY_ACK and CONFIG. Split rings only. No dirty-page logging (LOG_ALL,
- * LOG_SHMFD), so qemu refuses to migrate or save a VM that uses the backend. One front-end at a
- * time; when it goes away the device is reset and the next one may connect.
+ * Features: VERSION_1, INDIRECT_DESC, EVENT_IDX, LOG_ALL, PROTOCOL_FEATURES and virtio-scsi's
+ * HOTPLUG; protocol features: MQ (the control queue, the event queue and
+ * {@link Options#requestQueues} request queues), LOG_SHMFD, REPLY_ACK and CONFIG. Split rings
+ * only. With LOG_ALL negotiated and a log given (SET_LOG_BASE), every page the backend writes
+ * (responses, data-in, used rings with the ring's log flag) is marked in qemu's dirty-page log, so
+ * qemu can save or migrate the running VM. One front-end at a time; when it goes away the device
+ * is reset and the next one may connect.
  *
  * <h2>Hot plug</h2>
  * {@link #hotAdd} and {@link #hotRemove} change the target (which posts REPORTED LUNS DATA HAS

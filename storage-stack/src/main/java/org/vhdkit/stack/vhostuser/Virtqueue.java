@@ -110,11 +110,11 @@ final class Virtqueue {
     }
 
     /** Starts the worker on {@code ring}. Front-end thread only; the queue is stopped. */
-    void start(SplitRing ring) throws IOException {
+    void start(SplitRing ring, DirtyLog dirtyLog) throws IOException {
         stopping = false;
         broken = false;
         wakeFd = LinuxCalls.eventfd();
-        worker = Thread.ofPlatform().daemon().name(name).start(() -> run(ring));
+        worker = Thread.ofPlatform().daemon().name(name).start(() -> run(ring, dirtyLog));
     }
 
     /** Wakes the worker to look at its service again (the event queue has an event). Any thread. */
@@ -167,7 +167,7 @@ final class Virtqueue {
         broken = false;
     }
 
-    private void run(SplitRing ring) {
+    private void run(SplitRing ring, DirtyLog dirtyLog) {
         try (Arena arena = Arena.ofConfined()) {
             Scratch scratch = new Scratch(new LinuxCalls.Scratch(arena), arena);
             service.started(arena);
@@ -224,6 +224,9 @@ final class Virtqueue {
                     if (refused != null && logged++ < MAX_LOGGED) {
                         log.accept(name + ": refused the chain at descriptor " + head + ": " + refused
                                 + (logged == MAX_LOGGED ? " (further refusals on this queue are not logged)" : ""));
+                    }
+                    if (dirtyLog != null && length > 0) {
+                        chain.markWritable(dirtyLog);
                     }
                     ring.putUsed(usedIndex, head, length);
                     usedIndex = (usedIndex + 1) & 0xFFFF;

@@ -117,7 +117,8 @@ final class TestFrontEnd implements AutoCloseable {
     long handshake(long wantedFeatures) throws IOException {
         long offered = getU64(GET_FEATURES);
         long protocol = getU64(GET_PROTOCOL_FEATURES);
-        send(SET_PROTOCOL_FEATURES, 0, u64(protocol & (1L << PROTOCOL_F_MQ | 1L << PROTOCOL_F_REPLY_ACK)), 8);
+        send(SET_PROTOCOL_FEATURES, 0, u64(protocol & (1L << PROTOCOL_F_MQ | 1L << PROTOCOL_F_REPLY_ACK
+                | 1L << PROTOCOL_F_LOG_SHMFD)), 8);
         check(ackedU64(SET_OWNER, 0), "SET_OWNER");
         long features = offered & wantedFeatures;
         check(ackedU64(SET_FEATURES, features), "SET_FEATURES");
@@ -148,11 +149,17 @@ final class TestFrontEnd implements AutoCloseable {
 
     /** Sets ring {@code index} up as qemu does (num, base, addr, kick, call, enable). */
     Ring ring(int index) throws IOException {
+        return ring(index, false);
+    }
+
+    /** As {@link #ring(int)}; with {@code logUsed} the ring's used ring writes go to the dirty-page log. */
+    Ring ring(int index, boolean logUsed) throws IOException {
         Ring r = new Ring(index, 0x10000L * (index + 1));
         check(ackedState(SET_VRING_NUM, index, RING_SIZE), "SET_VRING_NUM");
         check(ackedState(SET_VRING_BASE, index, 0), "SET_VRING_BASE");
         MemorySegment p = arena.allocate(VringAddress.LENGTH);
-        new VringAddress(index, 0, base + r.descriptors, base + r.used, base + r.available, 0).encode(p);
+        new VringAddress(index, logUsed ? VringAddress.F_LOG : 0, base + r.descriptors, base + r.used,
+                base + r.available, logUsed ? r.used : 0).encode(p);
         check(acked(SET_VRING_ADDR, p, VringAddress.LENGTH), "SET_VRING_ADDR");
         MemorySegment f = arena.allocate(8);
         new VringFile(index, false).encode(f);

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.stack.protocol.vhostuser.LogBase;
 import org.vhdkit.stack.protocol.vhostuser.VirtioScsi;
 import org.vhdkit.stack.scsi.CdRom;
 import org.vhdkit.stack.scsi.ScsiDisk;
@@ -385,6 +386,39 @@ class VhostUserScsiTest {
         assertEquals(VirtioScsi.EVT_RESET_REMOVED, f.guest.get(U32, at + 12));
         assertEquals(0x7F, good(f.scsi(q, 7, cdb(0x12, 0, 0, 0, 36, 0), null, 36)).data()[0] & 0xFF, "gone");
         assertTrue(backend.hotRemove(7).isEmpty(), "removing it twice tells nobody");
+    }
+
+    @Test
+    @SuppressWarnings("restricted")
+    void pagesTheBackendWritesAreMarkedInTheDirtyPageLog() throws Exception {
+        TestFrontEnd f = connect();
+        assertEquals(FrontEnd.FEATURES & (1L << F_LOG_ALL), f.handshake(WANTED | 1L << F_LOG_ALL) & (1L << F_LOG_ALL),
+                "LOG_ALL negotiated");
+        int logFd = LinuxCalls.memfd("dirty-log", 4096);
+        long logAt = LinuxCalls.reserve(4096);
+        try {
+            LinuxCalls.mapFixed(logAt, 4096, logFd, 0);
+            MemorySegment bitmap = MemorySegment.ofAddress(logAt).reinterpret(4096);
+            MemorySegment p = f.arena.allocate(LogBase.LENGTH);
+            new LogBase(MEMORY / LogBase.PAGE / 8, 0).encode(p);
+            f.send(SET_LOG_BASE, 0, p, LogBase.LENGTH, logFd);
+            assertEquals(0, f.reply(SET_LOG_BASE).byteSize(), "SET_LOG_BASE is answered with an empty reply");
+            Ring q = f.ring(VirtioScsi.FIRST_REQUEST_QUEUE, true);
+            tur(f, q, 0);
+            bitmap.fill((byte) 0);
+            good(f.scsi(q, 0, cdb(0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0), null, 4096));
+            for (long page : new long[] {DATA / LogBase.PAGE, (DATA + 4095) / LogBase.PAGE, RESPONSE / LogBase.PAGE,
+                q.used / LogBase.PAGE}) {
+                assertTrue((bitmap.get(ValueLayout.JAVA_BYTE, page / 8) & 1 << (page % 8)) != 0,
+                        "page 0x" + Long.toHexString(page) + " is marked dirty");
+            }
+            long untouched = 0x180000 / LogBase.PAGE;
+            assertEquals(0, bitmap.get(ValueLayout.JAVA_BYTE, untouched / 8) & 1 << (untouched % 8),
+                    "a page the backend did not write stays clean");
+        } finally {
+            LinuxCalls.unmap(logAt, 4096);
+            LinuxCalls.closeQuietly(logFd);
+        }
     }
 
     @Test

@@ -10,7 +10,8 @@
  *   <li>The payloads: {@link org.vhdkit.stack.protocol.vhostuser.MemoryTable} (SET_MEM_TABLE),
  *       {@link org.vhdkit.stack.protocol.vhostuser.VringState},
  *       {@link org.vhdkit.stack.protocol.vhostuser.VringAddress},
- *       {@link org.vhdkit.stack.protocol.vhostuser.VringFile} and
+ *       {@link org.vhdkit.stack.protocol.vhostuser.VringFile},
+ *       {@link org.vhdkit.stack.protocol.vhostuser.LogBase} (SET_LOG_BASE) and
  *       {@link org.vhdkit.stack.protocol.vhostuser.ConfigPayload}.
  *   <li>{@link org.vhdkit.stack.protocol.vhostuser.VirtioScsi}: the request, response, task
  *       management, asynchronous notification and event layouts, the 8-byte LUN field and the
