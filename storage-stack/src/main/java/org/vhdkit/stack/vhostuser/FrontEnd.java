@@ -183,8 +183,8 @@ final class FrontEnd {
                 case RESET_OWNER, RESET_DEVICE -> reset();
                 case SET_MEM_TABLE -> {
                     MemoryTable table = MemoryTable.decode(h, payload, fds.length);
-                    boolean[] wasRunning = stopAll();
                     GuestRegions mapped = GuestRegions.map(table, fds);
+                    boolean[] wasRunning = stopAll();
                     GuestRegions old = memory;
                     memory = mapped;
                     if (old != null) {
@@ -204,8 +204,8 @@ final class FrontEnd {
                     if (fds.length != 1) {
                         throw refused(h, "came with " + fds.length + " file descriptors; it needs one");
                     }
-                    boolean[] wasRunning = stopAll();
                     DirtyLog mapped = DirtyLog.map(base, fds[0]);
+                    boolean[] wasRunning = stopAll();
                     DirtyLog old = dirtyLog;
                     dirtyLog = mapped;
                     if (old != null) {

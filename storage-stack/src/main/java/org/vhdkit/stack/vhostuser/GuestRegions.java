@@ -53,6 +53,13 @@ final class GuestRegions implements AutoCloseable {
         long total = 0;
         for (int i = 0; i < n; i++) {
             MemoryTable.Region r = regions.get(i);
+            long file = LinuxCalls.fileSize(fds[i]);
+            if (r.mmapOffset() + r.size() > file) {
+                // Touching a mapping beyond the end of its file would kill the process with SIGBUS.
+                throw new IOException("memory region " + i + " (0x" + Long.toHexString(r.size()) + " bytes at offset 0x"
+                        + Long.toHexString(r.mmapOffset()) + ") runs past the end of its file (0x"
+                        + Long.toHexString(file) + " bytes)");
+            }
             slack[i] = r.mmapOffset() & (LinuxCalls.PAGE - 1);
             mapLength[i] = roundUp(slack[i] + r.size());
             total = Math.addExact(total, mapLength[i] + LinuxCalls.PAGE);

@@ -54,6 +54,7 @@ final class LinuxCalls {
     static final int POLLIN = 1;
     private static final int EINTR = 4;
     private static final int EAGAIN = 11;
+    private static final int SEEK_END = 2;
     /** sockaddr_un: sa_family_t, then 108 bytes of path. */
     private static final int SUN_PATH = 108;
     /** The page size the mappings align to. */
@@ -453,6 +454,23 @@ final class LinuxCalls {
         }
     }
 
+    /** The size of the file {@code fd} refers to ({@code lseek(SEEK_END)}; the position does not matter to mmap). */
+    static long fileSize(int fd) throws IOException {
+        Native c = c();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment state = a.allocate(c.errnoLayout());
+            long size = (long) c.lseek().invokeExact(state, fd, 0L, SEEK_END);
+            if (size < 0) {
+                throw failure("lseek to the end of a memory region's descriptor", state);
+            }
+            return size;
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     /** Closes {@code fd} if it is one (not -1); never throws. */
     static void closeQuietly(int fd) {
         if (fd < 0 || C == null) {
@@ -497,7 +515,7 @@ final class LinuxCalls {
                           MethodHandle connect, MethodHandle recvmsg, MethodHandle sendmsg, MethodHandle read,
                           MethodHandle write, MethodHandle close, MethodHandle eventfd, MethodHandle poll,
                           MethodHandle mmap, MethodHandle munmap, MethodHandle memfdCreate, MethodHandle ftruncate,
-                          StructLayout errnoLayout, VarHandle errno) {
+                          MethodHandle lseek, StructLayout errnoLayout, VarHandle errno) {
         @SuppressWarnings("restricted") // libc calls with fixed signatures; see the class comment
         static Native load() {
             if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
@@ -529,6 +547,7 @@ final class LinuxCalls {
                         linker.downcallHandle(libc.find("munmap").orElseThrow(), FunctionDescriptor.of(i, p, l)),
                         h(linker, libc, "memfd_create", FunctionDescriptor.of(i, p, i), e),
                         h(linker, libc, "ftruncate", FunctionDescriptor.of(i, i, l), e),
+                        h(linker, libc, "lseek", FunctionDescriptor.of(l, i, l, i), e),
                         errnoLayout, errnoLayout.varHandle(MemoryLayout.PathElement.groupElement("errno")));
             } catch (RuntimeException ex) {
                 return null; // no native access, or no such symbol: the backend says so when started

@@ -127,10 +127,14 @@ final class TestFrontEnd implements AutoCloseable {
     }
 
     long setMemTable(int regions, int... fds) throws IOException {
-        MemoryTable table = new MemoryTable(List.of(
-                new MemoryTable.Region(0, REGION, base, 0),
-                new MemoryTable.Region(REGION, REGION, base + REGION, REGION)).subList(0, regions));
-        MemorySegment p = arena.allocate(8 + 32 * regions);
+        return setMemTable(List.of(new MemoryTable.Region(0, REGION, base, 0),
+                new MemoryTable.Region(REGION, REGION, base + REGION, REGION)).subList(0, regions), fds);
+    }
+
+    long setMemTable(List<MemoryTable.Region> regions, int... fds) throws IOException {
+        MemoryTable table = new MemoryTable(regions);
+        int count = regions.size();
+        MemorySegment p = arena.allocate(8 + 32 * count);
         int n = table.encode(p);
         return acked(SET_MEM_TABLE, p, n, fds);
     }

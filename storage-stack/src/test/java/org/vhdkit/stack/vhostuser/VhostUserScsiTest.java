@@ -21,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.protocol.vhostuser.LogBase;
+import org.vhdkit.stack.protocol.vhostuser.MemoryTable;
 import org.vhdkit.stack.protocol.vhostuser.VirtioScsi;
 import org.vhdkit.stack.scsi.CdRom;
 import org.vhdkit.stack.scsi.ScsiDisk;
@@ -331,15 +332,19 @@ class VhostUserScsiTest {
     void badMessagesAreRefusedAndTheBackendKeepsServing() throws Exception {
         TestFrontEnd f = connect();
         f.handshake(WANTED);
+        Ring running = f.ring(VirtioScsi.FIRST_REQUEST_QUEUE + 1);
         assertNotEquals(0, f.ackedU64(99, 0), "an unknown request");
         assertNotEquals(0, f.ackedU64(SET_VRING_KICK, 2), "SET_VRING_KICK without its descriptor");
         assertNotEquals(0, f.setMemTable(2, f.memfd), "two regions with one descriptor");
+        assertNotEquals(0, f.setMemTable(List.of(new MemoryTable.Region(0, 2 * MEMORY, f.base, 0)), f.memfd),
+                "a region larger than its file");
         assertNotEquals(0, f.ackedState(SET_VRING_NUM, 2, 3), "a ring size that is no power of two");
         assertNotEquals(0, f.ackedState(SET_VRING_NUM, 40, 128), "a ring the device does not have");
         assertNotEquals(0, f.ackedU64(SET_FEATURES, 1L << 40), "a feature not offered");
         MemorySegment shortPayload = f.arena.allocate(4);
         assertNotEquals(0, f.acked(SET_VRING_ADDR, shortPayload, 4), "a payload too short");
         assertEquals(2 + 2, f.getU64(GET_QUEUE_NUM), "still answering: control, event and two request queues");
+        good(tur(f, running, 0));
         Ring q = f.ring(VirtioScsi.FIRST_REQUEST_QUEUE);
         good(tur(f, q, 0));
 
