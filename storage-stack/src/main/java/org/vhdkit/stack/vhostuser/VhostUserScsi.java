@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -134,6 +135,27 @@ public final class VhostUserScsi implements AutoCloseable {
         VhostUserScsi backend = new VhostUserScsi(path, target, options, log, listenFd, stopFd);
         backend.listener.start();
         return backend;
+    }
+
+    /**
+     * {@link #start(Path, ScsiTarget, Options, Consumer)} with the default options and a target of
+     * {@link #MAX_LUNS} LUNs holding {@code units} at LUNs 0, 1, 2... in order (a null entry leaves
+     * its LUN empty). Thread-safe.
+     *
+     * @throws IllegalArgumentException when there are more than {@link #MAX_LUNS} units
+     */
+    public static VhostUserScsi start(Path socket, List<? extends LogicalUnit> units, Consumer<String> log)
+            throws IOException {
+        if (units.size() > MAX_LUNS) {
+            throw new IllegalArgumentException(units.size() + " units; a backend serves at most " + MAX_LUNS);
+        }
+        ScsiTarget target = new ScsiTarget("vhost-user-scsi " + socket.getFileName(), MAX_LUNS);
+        for (int lun = 0; lun < units.size(); lun++) {
+            if (units.get(lun) != null) {
+                target.attach(lun, units.get(lun));
+            }
+        }
+        return start(socket, target, Options.defaults(), log);
     }
 
     /** The socket's path. Thread-safe. */

@@ -16,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.scsi.ScsiDisk;
-import org.vhdkit.stack.scsi.ScsiTarget;
 import org.vhdkit.vhd.disk.MemoryDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
 
@@ -34,10 +33,10 @@ class VhostUserScsiQemuTest {
     void qemuConnectsAndAcceptsTheBackend() throws Exception {
         ExternalTools.assumeAvailable("qemu-system-x86_64");
         List<String> log = Collections.synchronizedList(new ArrayList<>());
-        ScsiTarget target = new ScsiTarget("qemu-smoke", VhostUserScsi.MAX_LUNS);
-        target.attach(0, ScsiDisk.of(MemoryDisk.create("d", 1 << 20), ScsiDisk.Settings.of(UUID.randomUUID())));
         Path socket = dir.resolve("vus.sock");
-        try (VhostUserScsi backend = VhostUserScsi.start(socket, target, VhostUserScsi.Options.defaults(), log::add)) {
+        try (VhostUserScsi backend = VhostUserScsi.start(socket, List.of(ScsiDisk.of(MemoryDisk.create("d", 1 << 20),
+                ScsiDisk.Settings.of(UUID.randomUUID()))), log::add)) {
+            assertTrue(backend.target().isAttached(0), "the unit is at LUN 0");
             Process qemu = new ProcessBuilder(ExternalTools.find("qemu-system-x86_64").orElseThrow().toString(),
                     "-nodefaults", "-display", "none", "-S", "-monitor", "stdio",
                     "-machine", "q35,accel=tcg,memory-backend=mem", "-m", "64M",
