@@ -69,7 +69,11 @@ import picocli.CommandLine.Spec;
                     + " takes X.509 certificates as qemu's tls-creds-x509 lays them out (server-cert.pem,"
                     + " server-key.pem, and ca-cert.pem for --tls-verify-peer). With either, --tls require (the"
                     + " default) refuses every option but STARTTLS until TLS runs; --tls allow serves plaintext"
-                    + " clients too."},
+                    + " clients too.",
+            "With --vhost-user-scsi SOCKET the disks are instead the LUNs of one virtio-scsi controller served to"
+                    + " qemu's vhost-user-scsi-pci device (guest memory must be shared: memory-backend-memfd with"
+                    + " share=on). Each DISK is then PATH (read-write unless --read-only), ro:PATH (read-only) or"
+                    + " dvd:PATH (an ISO image in a DVD drive), at LUNs 0, 1, 2... in the order given; at most 64."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  vhd serve --socket /tmp/nbd.sock disk.vhd",
@@ -79,7 +83,10 @@ import picocli.CommandLine.Spec;
             "  nbdcopy nbd://127.0.0.1:10809/child out.raw",
             "  vhd serve --socket s.sock --output json d.vhd &   # waits for the \"ready\" line on stdout",
             "  psktool -u alice -p keys.psk; vhd serve --socket s.sock --tls-psk keys.psk d.vhd",
-            "  nbdinfo 'nbds+unix://alice@/d.vhd?socket=s.sock&tls-psk-file=keys.psk'"})
+            "  nbdinfo 'nbds+unix://alice@/d.vhd?socket=s.sock&tls-psk-file=keys.psk'",
+            "  vhd serve --vhost-user-scsi /tmp/vus.sock disk.vhd ro:base.vhd dvd:install.iso",
+            "  qemu-system-x86_64 -object memory-backend-memfd,id=mem,size=1G,share=on -machine q35,memory-backend=mem"
+                    + " -m 1G -chardev socket,id=vus,path=/tmp/vus.sock -device vhost-user-scsi-pci,chardev=vus ..."})
 public final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -121,6 +128,11 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = {"-r", "--read-only"}, description = "Serve every disk read-only.")
     boolean readOnly;
 
+    @Option(names = "--vhost-user-scsi", paramLabel = "SOCKET",
+            description = "Serve the disks as a vhost-user-scsi backend on this Unix socket (a new file) instead of NBD;"
+                    + " DISK is then PATH, ro:PATH or dvd:PATH.")
+    Path vhostUserScsi;
+
     @Parameters(paramLabel = "DISK", arity = "0..*", description = "PATH or NAME=PATH: a VHD or a raw image.")
     List<String> disks = List.of();
 
@@ -141,6 +153,16 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (vhostUserScsi != null) {
+            if (socket != null || port != null || bind != null || source.isVm()) {
+                throw new ParameterException(spec.commandLine(), "--vhost-user-scsi does not go with --socket, --port,"
+                        + " --bind or --vm");
+            }
+            if (disks.isEmpty()) {
+                throw new ParameterException(spec.commandLine(), "--vhost-user-scsi needs at least one DISK");
+            }
+            return VhostUserScsiServe.run(spec, output.json(), vhostUserScsi.toAbsolutePath(), disks, readOnly);
+        }
         NbdServer.Tls tls = tls();
         SocketAddress address = address(tls);
         List<Named> named = named();
@@ -294,7 +316,7 @@ public final class ServeCommand implements Callable<Integer> {
         return named;
     }
 
-    private static void closeAll(List<VirtualDisk> disks, PrintWriter err) {
+    static void closeAll(List<VirtualDisk> disks, PrintWriter err) {
         for (VirtualDisk d : disks) {
             try {
                 d.close();
@@ -306,7 +328,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss");
 
-    private static void log(PrintWriter err, String line) {
+    static void log(PrintWriter err, String line) {
         synchronized (err) {
             err.println("vhd serve " + LocalTime.now().format(TIME) + ": " + line);
             err.flush();
