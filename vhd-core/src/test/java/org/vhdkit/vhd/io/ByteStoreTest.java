@@ -124,16 +124,29 @@ class ByteStoreTest {
     }
 
     /**
-     * A real ENOSPC (/dev/full refuses every write so) is reported naming the file, the call and the
-     * offset, followed by the JDK's text for the errno, which names none of them.
+     * A real ENOSPC, from a 64 KiB tmpfs mounted for the test (root only; /dev/full, which refuses
+     * every write so, is a character device that stores refuse to open), is reported naming the
+     * file, the call and the offset, followed by the JDK's text for the errno, which names none of
+     * them.
      */
     @Test
-    void aWriteThatFindsNoSpaceNamesTheFileAndTheOffset() throws IOException {
-        Path full = Path.of("/dev/full");
-        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isWritable(full), "no writable /dev/full");
-        try (ByteStore store = ByteStore.open(full, ByteStore.Mode.READ_WRITE, ByteStore.Backing.CHANNEL)) {
-            IOException e = assertThrows(IOException.class, () -> store.writeBytes(4096, new byte[512]));
-            assertEquals("/dev/full: write of 512 bytes at offset 4096: No space left on device", e.getMessage());
+    void aWriteThatFindsNoSpaceNamesTheFileAndTheOffset(@TempDir Path dir) throws IOException {
+        ExternalTools.assumeAvailable("mount", "umount");
+        ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
+                () -> "mounting a small tmpfs needs root");
+        Path small = dir.resolve("small");
+        Files.createDirectory(small);
+        ExternalTools.run(java.time.Duration.ofSeconds(30), "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                small.toString()).requireSuccess();
+        try {
+            Path file = small.resolve("d.img");
+            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.CHANNEL)) {
+                IOException e = assertThrows(IOException.class, () -> store.writeBytes(0, new byte[1 << 20]));
+                assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(file.toString())
+                        + ": write of \\d+ bytes at offset \\d+: No space left on device"), e.getMessage());
+            }
+        } finally {
+            ExternalTools.run(java.time.Duration.ofSeconds(30), "umount", small.toString()).requireSuccess();
         }
     }
 
