@@ -1,0 +1,270 @@
+package org.vhdkit.export.nbd;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.export.nbd.protocol.Chunk;
+import org.vhdkit.export.nbd.protocol.CommandFlags;
+import org.vhdkit.export.nbd.protocol.CommandType;
+import org.vhdkit.export.nbd.protocol.ErrorCode;
+import org.vhdkit.vhd.CreateOptions;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.ProgressListener;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.check.CheckReport;
+import org.vhdkit.vhd.check.ImageCheck;
+import org.vhdkit.vhd.io.ByteStore;
+import org.vhdkit.vhd.io.ForwardingByteStore;
+import org.vhdkit.vhd.io.StoreInterception;
+import org.vhdkit.vhd.testing.FaultyStore;
+import org.vhdkit.vhd.testing.FaultyStore.Kind;
+import org.vhdkit.vhd.testing.FaultyStore.Plan;
+
+/**
+ * The NBD server over a dynamic VHD whose file fails one call (issue 14, fault injection): a write,
+ * a force under FLUSH and under a FUA write, a read (with and without structured replies), and no
+ * space while a write allocates a block. Each time the request that hit the fault gets an error
+ * reply (EIO, or NBD's ENOSPC) that does not name the server's file, the log says which export,
+ * request and offset failed, the same connection and another go on reading and writing, and once
+ * the server has stopped every acknowledged write reads back and {@code check} finds at most leaks.
+ */
+@Timeout(60)
+class NbdFaultInjectionTest {
+    private static final int MIB = 1 << 20;
+    private static final String EXPORT = "faulty";
+
+    @TempDir
+    Path tmp;
+
+    private Path image;
+    private VhdDisk disk;
+    private NbdServer server;
+    private final List<Switch> stores = Collections.synchronizedList(new ArrayList<>());
+    private final List<String> log = Collections.synchronizedList(new ArrayList<>());
+    /** Every write a client had acknowledged, by offset; what the image must hold at the end. */
+    private final Map<Long, byte[]> acknowledged = new LinkedHashMap<>();
+
+    @BeforeEach
+    void serve() throws IOException {
+        image = tmp.resolve("d.vhd");
+        Vhd.create(image, CreateOptions.dynamic(16 * MIB)).close();
+        // Every store the disk opens goes through a switch, so that the fault lands on the request
+        // chosen, not on the calls opening the image makes.
+        disk = StoreInterception.call(store -> {
+            Switch s = new Switch(store);
+            stores.add(s);
+            return s;
+        }, () -> Vhd.open(image, OpenOptions.READ_WRITE));
+        server = NbdServer.start(UnixDomainSocketAddress.of(tmp.resolve("nbd.sock")),
+                List.of(new NbdServer.Export(EXPORT, disk, false, "a dynamic disk on a failing file")), log::add);
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        if (server != null) {
+            server.close();
+            disk.close();
+        }
+    }
+
+    @Test
+    void aFailingWriteIsEioAndTheServerGoesOn() throws IOException {
+        try (TestClient c = client(true); TestClient other = client(false)) {
+            before(c, other);
+            Plan plan = arm(Kind.WRITE);
+            // A write into a block not yet allocated: the allocation fails part-way.
+            TestClient.Reply r = c.call(CommandType.WRITE, 0, 6L * MIB + 512, 4096, pattern(4096, 7));
+            assertFailed(r, ErrorCode.EIO, plan, "NBD_CMD_WRITE", 6L * MIB + 512);
+            goesOn(c, other, 6L * MIB + 512);
+        }
+        reopenAndCheck();
+    }
+
+    @Test
+    void aFailingFlushAndAFailingFuaWriteAreEio() throws IOException {
+        try (TestClient c = client(true); TestClient other = client(false)) {
+            before(c, other);
+            Plan plan = arm(Kind.FORCE);
+            TestClient.Reply r = c.call(CommandType.FLUSH, 0, 0, 0, null);
+            assertFailed(r, ErrorCode.EIO, plan, "NBD_CMD_FLUSH", 0);
+            plan = arm(Kind.FORCE);
+            r = other.call(CommandType.WRITE, CommandFlags.FUA, 8L * MIB, 4096, pattern(4096, 8));
+            assertFailed(r, ErrorCode.EIO, plan, "NBD_CMD_WRITE", 8L * MIB);
+            // The write itself reached the disk; only its durability is in doubt, so it is not
+            // counted as acknowledged, but a flush that now succeeds makes both connections' writes durable.
+            goesOn(c, other, 10L * MIB);
+        }
+        reopenAndCheck();
+    }
+
+    @Test
+    void aFailingReadIsEioWithAndWithoutStructuredReplies() throws IOException {
+        try (TestClient c = client(true); TestClient other = client(false)) {
+            before(c, other);
+            Plan plan = arm(Kind.READ);
+            TestClient.Reply r = c.call(CommandType.READ, 0, 0, 64 * 1024, null);
+            assertFailed(r, ErrorCode.EIO, plan, "NBD_CMD_READ", 0);
+            plan = arm(Kind.READ);
+            r = other.call(CommandType.READ, 0, 2L * MIB, 4096, null);
+            assertFailed(r, ErrorCode.EIO, plan, "NBD_CMD_READ", 2L * MIB);
+            goesOn(c, other, 12L * MIB);
+        }
+        reopenAndCheck();
+    }
+
+    @Test
+    void noSpaceWhileAllocatingIsEnospc() throws IOException {
+        try (TestClient c = client(true); TestClient other = client(false)) {
+            before(c, other);
+            Plan plan = arm(Kind.NO_SPACE);
+            TestClient.Reply r = c.call(CommandType.WRITE, 0, 14L * MIB, 64 * 1024, pattern(64 * 1024, 9));
+            assertFailed(r, ErrorCode.ENOSPC, plan, "NBD_CMD_WRITE", 14L * MIB);
+            // Space again (the plan fires once): the same block allocates now.
+            goesOn(c, other, 14L * MIB);
+        }
+        reopenAndCheck();
+    }
+
+    // ---------------------------------------------------------------- steps
+
+    private TestClient client(boolean structured) throws IOException {
+        TestClient c = TestClient.connect(server.address());
+        c.go(EXPORT, structured, false);
+        return c;
+    }
+
+    /** Writes acknowledged before the fault: on both connections, one flushed, one not. */
+    private void before(TestClient c, TestClient other) throws IOException {
+        write(c, 0, pattern(64 * 1024, 1));
+        write(other, 2L * MIB + 4096, pattern(8192, 2));
+        assertEquals(0, c.call(CommandType.FLUSH, 0, 0, 0, null).error());
+        write(c, 4L * MIB, pattern(4096, 3)); // allocates a block, never flushed by a client
+    }
+
+    /** After the fault: reads and writes on the same connection, on the other and on a new one succeed. */
+    private void goesOn(TestClient c, TestClient other, long offset) throws IOException {
+        write(c, offset, pattern(4096, 11));
+        assertArrayEquals(acknowledged.get(offset), read(c, offset, 4096));
+        write(other, offset + 8192, pattern(4096, 12));
+        assertArrayEquals(acknowledged.get(offset + 8192), read(other, offset + 8192, 4096));
+        assertArrayEquals(acknowledged.get(0L), read(other, 0, 64 * 1024));
+        assertEquals(0, other.call(CommandType.FLUSH, 0, 0, 0, null).error());
+        try (TestClient third = client(true)) {
+            assertArrayEquals(acknowledged.get(2L * MIB + 4096), read(third, 2L * MIB + 4096, 8192));
+        }
+    }
+
+    private void write(TestClient c, long offset, byte[] data) throws IOException {
+        TestClient.Reply r = c.call(CommandType.WRITE, 0, offset, data.length, data);
+        assertEquals(0, r.error(), "write at " + offset);
+        acknowledged.put(offset, data);
+    }
+
+    private static byte[] read(TestClient c, long offset, int length) throws IOException {
+        TestClient.Reply r = c.call(CommandType.READ, 0, offset, length, null);
+        assertEquals(0, r.error(), "read at " + offset);
+        return r.data();
+    }
+
+    /** Makes the next call of {@code kind} on the image's file fail. */
+    private Plan arm(Kind kind) {
+        Plan plan = new Plan(kind, 1);
+        stores.forEach(s -> s.arm(plan));
+        return plan;
+    }
+
+    private void assertFailed(TestClient.Reply r, int error, Plan plan, String command, long offset) {
+        assertNotNull(plan.fired(), plan + " never fired");
+        stores.forEach(s -> s.arm(null));
+        assertEquals(error, r.error(), plan + ": " + plan.fired());
+        for (Chunk chunk : r.chunks()) {
+            if (chunk instanceof Chunk.Error e) {
+                // The client learns what failed, not where the server keeps its files.
+                assertTrue(!e.message().contains(tmp.toString()) && !e.message().contains("d.vhd"), e.message());
+                assertTrue(e.message().contains(command), e.message());
+            }
+        }
+        String line = log.stream().filter(l -> l.contains(command) && l.contains("failed")).reduce((a, b) -> b)
+                .orElseThrow(() -> new AssertionError("no log line for the failed " + command + ": " + log));
+        assertTrue(line.contains("'" + EXPORT + "'") && line.contains("offset " + offset)
+                && line.contains(image.toString()), line);
+    }
+
+    /** Stops the server and closes the disk, then opens the image again: what was acknowledged is there. */
+    private void reopenAndCheck() throws IOException {
+        server.close();
+        disk.close();
+        server = null;
+        CheckReport report = ImageCheck.check(image, ProgressListener.NONE);
+        assertNotEquals(CheckReport.Status.CORRUPT, report.status(), report.toString());
+        try (VhdDisk d = Vhd.open(image, OpenOptions.READ_ONLY)) {
+            for (Map.Entry<Long, byte[]> w : acknowledged.entrySet()) {
+                byte[] back = new byte[w.getValue().length];
+                d.read(w.getKey(), back);
+                assertArrayEquals(w.getValue(), back, "acknowledged write at " + w.getKey());
+            }
+        }
+    }
+
+    private static byte[] pattern(int length, int seed) {
+        byte[] b = new byte[length];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    /**
+     * A store that passes every call through, or, once armed, through a {@link FaultyStore} of the
+     * plan: the fault is counted from the moment of arming. Thread-safety: arming is a volatile write.
+     */
+    private static final class Switch extends ForwardingByteStore {
+        private volatile ByteStore target;
+
+        Switch(ByteStore delegate) {
+            super(delegate);
+            target = delegate;
+        }
+
+        void arm(Plan plan) {
+            target = plan == null ? delegate() : plan.wrapper().apply(delegate());
+        }
+
+        @Override
+        public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+            target.read(offset, dst, dstOffset, length);
+        }
+
+        @Override
+        public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+            target.write(offset, src, srcOffset, length);
+        }
+
+        @Override
+        public void setSize(long newSize) throws IOException {
+            target.setSize(newSize);
+        }
+
+        @Override
+        public void force() throws IOException {
+            target.force();
+        }
+    }
+}
