@@ -369,6 +369,14 @@ final class Transmission {
                     errors.incrementAndGet();
                     failed(CommandType.READ, offset, length, error, failure[0]);
                 }
+            } catch (IOException e) {
+                if (failure[0] != null) {
+                    // The reply had begun: a simple reply cannot carry an error any more, so the
+                    // channel closed the connection; the log is the only place that says why.
+                    failed(CommandType.READ, offset, length, ErrorCode.EIO, failure[0]);
+                    connection.log("closed the connection: a simple reply's data cannot be taken back");
+                }
+                throw e;
             } finally {
                 buffers.give(buffer);
             }

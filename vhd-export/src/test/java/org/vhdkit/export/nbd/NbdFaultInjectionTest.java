@@ -4,10 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,10 +32,8 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
-import org.vhdkit.vhd.io.ByteStore;
-import org.vhdkit.vhd.io.ForwardingByteStore;
 import org.vhdkit.vhd.io.StoreInterception;
-import org.vhdkit.vhd.testing.FaultyStore;
+import org.vhdkit.vhd.testing.FaultSwitch;
 import org.vhdkit.vhd.testing.FaultyStore.Kind;
 import org.vhdkit.vhd.testing.FaultyStore.Plan;
 
@@ -58,7 +56,7 @@ class NbdFaultInjectionTest {
     private Path image;
     private VhdDisk disk;
     private NbdServer server;
-    private final List<Switch> stores = Collections.synchronizedList(new ArrayList<>());
+    private final FaultSwitch faults = new FaultSwitch();
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
     /** Every write a client had acknowledged, by offset; what the image must hold at the end. */
     private final Map<Long, byte[]> acknowledged = new LinkedHashMap<>();
@@ -67,13 +65,7 @@ class NbdFaultInjectionTest {
     void serve() throws IOException {
         image = tmp.resolve("d.vhd");
         Vhd.create(image, CreateOptions.dynamic(16 * MIB)).close();
-        // Every store the disk opens goes through a switch, so that the fault lands on the request
-        // chosen, not on the calls opening the image makes.
-        disk = StoreInterception.call(store -> {
-            Switch s = new Switch(store);
-            stores.add(s);
-            return s;
-        }, () -> Vhd.open(image, OpenOptions.READ_WRITE));
+        disk = StoreInterception.call(faults.wrapper(), () -> Vhd.open(image, OpenOptions.READ_WRITE));
         server = NbdServer.start(UnixDomainSocketAddress.of(tmp.resolve("nbd.sock")),
                 List.of(new NbdServer.Export(EXPORT, disk, false, "a dynamic disk on a failing file")), log::add);
     }
@@ -132,6 +124,33 @@ class NbdFaultInjectionTest {
     }
 
     @Test
+    void aReadFailingAfterItsReplyBeganEndsOnlyThatRequestOrConnection() throws IOException {
+        try (TestClient c = client(true); TestClient other = client(false)) {
+            before(c, other);
+            write(c, MIB + 4096, pattern(4096, 4)); // data in the read's second MiB too
+            // Structured replies: data chunks went out, then an error chunk; the connection goes on.
+            Plan plan = faults.arm(Kind.READ, lastRead(c, 2 * MIB));
+            TestClient.Reply r = c.call(CommandType.READ, 0, 0, 2 * MIB, null);
+            assertFailed(r, ErrorCode.EIO, plan, "NBD_CMD_READ", MIB + 4096);
+            assertTrue(r.chunks().getFirst() instanceof Chunk.OffsetData, r.chunks().toString());
+
+            // Simple replies: the header said success and data went out; nothing can take it back, so
+            // the connection is closed rather than the client given a read that is half wrong.
+            plan = faults.arm(Kind.READ, lastRead(other, 2 * MIB));
+            other.send(CommandType.READ, 0, 0, 2 * MIB, null);
+            assertThrows(IOException.class, other::next);
+            assertNotNull(plan.fired());
+            faults.disarm();
+            assertTrue(log.stream().anyMatch(l -> l.contains("'" + EXPORT + "'") && l.contains("NBD_CMD_READ of "
+                    + 2 * MIB + " bytes at offset 0") && l.contains(image.toString())), log.toString());
+        }
+        try (TestClient c = client(true); TestClient other = client(false)) {
+            goesOn(c, other, 12L * MIB);
+        }
+        reopenAndCheck();
+    }
+
+    @Test
     void noSpaceWhileAllocatingIsEnospc() throws IOException {
         try (TestClient c = client(true); TestClient other = client(false)) {
             before(c, other);
@@ -173,6 +192,18 @@ class NbdFaultInjectionTest {
         }
     }
 
+    /**
+     * How many reads of the file a read of {@code length} bytes at 0 makes, counted warm: arming the
+     * fault at that count fails the request's last read, after its reply began.
+     */
+    private long lastRead(TestClient c, int length) throws IOException {
+        read(c, 0, length);
+        Plan counting = faults.arm(Kind.READ, Long.MAX_VALUE);
+        read(c, 0, length);
+        faults.disarm();
+        return counting.calls();
+    }
+
     private void write(TestClient c, long offset, byte[] data) throws IOException {
         TestClient.Reply r = c.call(CommandType.WRITE, 0, offset, data.length, data);
         assertEquals(0, r.error(), "write at " + offset);
@@ -187,14 +218,12 @@ class NbdFaultInjectionTest {
 
     /** Makes the next call of {@code kind} on the image's file fail. */
     private Plan arm(Kind kind) {
-        Plan plan = new Plan(kind, 1);
-        stores.forEach(s -> s.arm(plan));
-        return plan;
+        return faults.arm(kind);
     }
 
     private void assertFailed(TestClient.Reply r, int error, Plan plan, String command, long offset) {
         assertNotNull(plan.fired(), plan + " never fired");
-        stores.forEach(s -> s.arm(null));
+        faults.disarm();
         assertEquals(error, r.error(), plan + ": " + plan.fired());
         for (Chunk chunk : r.chunks()) {
             if (chunk instanceof Chunk.Error e) {
@@ -229,42 +258,5 @@ class NbdFaultInjectionTest {
         byte[] b = new byte[length];
         new Random(seed).nextBytes(b);
         return b;
-    }
-
-    /**
-     * A store that passes every call through, or, once armed, through a {@link FaultyStore} of the
-     * plan: the fault is counted from the moment of arming. Thread-safety: arming is a volatile write.
-     */
-    private static final class Switch extends ForwardingByteStore {
-        private volatile ByteStore target;
-
-        Switch(ByteStore delegate) {
-            super(delegate);
-            target = delegate;
-        }
-
-        void arm(Plan plan) {
-            target = plan == null ? delegate() : plan.wrapper().apply(delegate());
-        }
-
-        @Override
-        public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
-            target.read(offset, dst, dstOffset, length);
-        }
-
-        @Override
-        public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
-            target.write(offset, src, srcOffset, length);
-        }
-
-        @Override
-        public void setSize(long newSize) throws IOException {
-            target.setSize(newSize);
-        }
-
-        @Override
-        public void force() throws IOException {
-            target.force();
-        }
     }
 }
