@@ -42,7 +42,7 @@ import org.vhdkit.vhd.testing.FaultyStore.Plan;
 /**
  * A mounted dynamic VHD whose file fails one call (issue 14, fault injection; a failing read is in
  * {@link DiskMountTest}): a write fails with EIO for {@code dd} and for a Java write, an fsync whose
- * force fails with EIO, and the mount goes on serving; what was written before reads back once the
+ * force fails with EIO, a write that finds no space is ENOSPC, and the mount goes on serving; what was written before reads back once the
  * mount is closed, and {@code check} finds at most leaks. Needs /dev/fuse and libfuse3.
  */
 @Timeout(60)
@@ -116,6 +116,24 @@ class DiskMountFaultTest {
             assertTrue(e.getMessage().contains(FaultyStore.EIO), e.getMessage());
             assertLogged(plan, "flush", 0);
             write(ch, 2L * MIB, pattern(4096, 6));
+            ch.force(false);
+            readsBack(ch);
+        }
+        reopenAndCheck();
+    }
+
+    @Test
+    void aWriteThatFindsNoSpaceIsEnospc() throws IOException {
+        try (FileChannel ch = FileChannel.open(mount.file(), StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            write(ch, 0, pattern(4096, 7));
+            Plan plan = faults.arm(Kind.NO_SPACE);
+            IOException e = assertThrows(IOException.class, () -> ch.write(ByteBuffer.wrap(pattern(4096, 8)), 10L * MIB));
+            assertTrue(e.getMessage().contains(FaultyStore.ENOSPC), e.getMessage());
+            assertNotNull(plan.fired(), plan + " never fired");
+            faults.disarm();
+            assertTrue(log.stream().anyMatch(l -> l.contains("at offset " + 10L * MIB) && l.contains("answered ENOSPC")),
+                    log.toString());
+            write(ch, 10L * MIB, pattern(4096, 9)); // space again: the block allocates now
             ch.force(false);
             readsBack(ch);
         }
