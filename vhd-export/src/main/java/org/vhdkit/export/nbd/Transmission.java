@@ -354,29 +354,24 @@ final class Transmission {
         long length = r.length();
         if (!session.structuredReplies()) {
             ByteBuffer buffer = buffers.take((int) Math.min(Math.max(length, 1), BufferPool.MAX));
-            // A simple reply carries no message, but the server's log must still say what failed.
-            IOException[] failure = new IOException[1];
+            // A simple reply carries no message, so the log alone says what failed; it is written
+            // before the reply (or the closing of the connection) so that it precedes what the client sees.
             try {
                 int error = out.simpleRead(r.handle(), length, buffer, (position, into) -> {
                     try {
                         disk.read(offset + position, MemorySegment.ofBuffer(into));
                     } catch (IOException e) {
-                        failure[0] = e;
+                        failed(CommandType.READ, offset, length, ErrorMapping.READ.of(e), e);
+                        if (position > 0) {
+                            // The success header and data went out: a simple reply cannot take them back.
+                            connection.log("closing the connection: a simple reply's data cannot be taken back");
+                        }
                         throw e;
                     }
                 }, ErrorMapping.READ);
                 if (error != 0) {
                     errors.incrementAndGet();
-                    failed(CommandType.READ, offset, length, error, failure[0]);
                 }
-            } catch (IOException e) {
-                if (failure[0] != null) {
-                    // The reply had begun: a simple reply cannot carry an error any more, so the
-                    // channel closed the connection; the log is the only place that says why.
-                    failed(CommandType.READ, offset, length, ErrorCode.EIO, failure[0]);
-                    connection.log("closed the connection: a simple reply's data cannot be taken back");
-                }
-                throw e;
             } finally {
                 buffers.give(buffer);
             }
