@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.vhdkit.export.AcknowledgedWrites.pattern;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -16,22 +17,18 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.export.AcknowledgedWrites;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.OpenOptions;
-import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.check.CheckReport;
-import org.vhdkit.vhd.check.ImageCheck;
 import org.vhdkit.vhd.io.StoreInterception;
 import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.FaultSwitch;
@@ -58,7 +55,7 @@ class DiskMountFaultTest {
     private final FaultSwitch faults = new FaultSwitch();
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
     /** Writes that returned, by offset: what the image must hold at the end. */
-    private final Map<Long, byte[]> written = new LinkedHashMap<>();
+    private final AcknowledgedWrites written = new AcknowledgedWrites();
 
     @BeforeEach
     void mount() throws IOException {
@@ -146,7 +143,7 @@ class DiskMountFaultTest {
     }
 
     private void readsBack(FileChannel ch) throws IOException {
-        for (Map.Entry<Long, byte[]> w : written.entrySet()) {
+        for (Map.Entry<Long, byte[]> w : written.all().entrySet()) {
             ByteBuffer b = ByteBuffer.allocate(w.getValue().length);
             assertEquals(b.capacity(), ch.read(b, w.getKey()));
             assertArrayEquals(w.getValue(), b.array(), "written at " + w.getKey());
@@ -165,20 +162,6 @@ class DiskMountFaultTest {
         mount.close();
         disk.close();
         mount = null;
-        CheckReport report = ImageCheck.check(image, ProgressListener.NONE);
-        assertNotEquals(CheckReport.Status.CORRUPT, report.status(), report.toString());
-        try (VhdDisk d = Vhd.open(image, OpenOptions.READ_ONLY)) {
-            for (Map.Entry<Long, byte[]> w : written.entrySet()) {
-                byte[] back = new byte[w.getValue().length];
-                d.read(w.getKey(), back);
-                assertArrayEquals(w.getValue(), back, "written at " + w.getKey());
-            }
-        }
-    }
-
-    private static byte[] pattern(int length, int seed) {
-        byte[] b = new byte[length];
-        new Random(seed).nextBytes(b);
-        return b;
+        written.assertInImage(image);
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.vhdkit.export.AcknowledgedWrites.pattern;
 
 import java.io.IOException;
 import java.net.UnixDomainSocketAddress;
@@ -13,10 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,13 +24,11 @@ import org.vhdkit.export.nbd.protocol.Chunk;
 import org.vhdkit.export.nbd.protocol.CommandFlags;
 import org.vhdkit.export.nbd.protocol.CommandType;
 import org.vhdkit.export.nbd.protocol.ErrorCode;
+import org.vhdkit.export.AcknowledgedWrites;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.OpenOptions;
-import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
-import org.vhdkit.vhd.check.CheckReport;
-import org.vhdkit.vhd.check.ImageCheck;
 import org.vhdkit.vhd.io.StoreInterception;
 import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.FaultSwitch;
@@ -62,7 +58,7 @@ class NbdFaultInjectionTest {
     private final FaultSwitch faults = new FaultSwitch();
     private final List<String> log = Collections.synchronizedList(new ArrayList<>());
     /** Every write a client had acknowledged, by offset; what the image must hold at the end. */
-    private final Map<Long, byte[]> acknowledged = new LinkedHashMap<>();
+    private final AcknowledgedWrites acknowledged = new AcknowledgedWrites();
 
     @BeforeEach
     void serve() throws IOException {
@@ -281,20 +277,6 @@ class NbdFaultInjectionTest {
         server.close();
         disk.close();
         server = null;
-        CheckReport report = ImageCheck.check(image, ProgressListener.NONE);
-        assertNotEquals(CheckReport.Status.CORRUPT, report.status(), report.toString());
-        try (VhdDisk d = Vhd.open(image, OpenOptions.READ_ONLY)) {
-            for (Map.Entry<Long, byte[]> w : acknowledged.entrySet()) {
-                byte[] back = new byte[w.getValue().length];
-                d.read(w.getKey(), back);
-                assertArrayEquals(w.getValue(), back, "acknowledged write at " + w.getKey());
-            }
-        }
-    }
-
-    private static byte[] pattern(int length, int seed) {
-        byte[] b = new byte[length];
-        new Random(seed).nextBytes(b);
-        return b;
+        acknowledged.assertInImage(image);
     }
 }
