@@ -23,7 +23,8 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  *
  * <p>Every operation returns 0, a byte count or a negated errno, and never throws: libfuse calls it
  * through an FFM upcall, where an exception would end the JVM. An I/O error of the disk becomes
- * {@code -EIO} for that request and a line in the log naming the disk and the offset.
+ * {@code -EIO} for that request (or {@code -ENOSPC} when a write found the image's file system full)
+ * and a line in the log naming the disk and the offset.
  *
  * <p>Thread-safety: libfuse calls from several threads at once; the disk is thread-safe and
  * {@link #modified} is volatile.
@@ -32,6 +33,8 @@ final class DiskFileSystem implements FuseOperations {
     /** Linux's numbers where jfuse's {@link Errno} has none (this package binds Linux's libfuse only). */
     static final int EPERM = 1;
     static final int ENOSPC = 28;
+    /** What the stores' messages hold for ENOSPC: the JDK's text for the errno (see {@code ByteStore}). */
+    private static final String NO_SPACE = "No space left on device";
     /** The largest write request asked for. */
     static final int MAX_WRITE = 1 << 20;
 
@@ -256,12 +259,16 @@ final class DiskFileSystem implements FuseOperations {
     }
 
     private int failed(String what, long offset, long length, Exception e) {
+        // A full file system under the image is the writer's to fix (free space, retry), as it would
+        // be on a plain file: say so rather than EIO, which reads as a broken disk.
+        boolean full = !what.equals("read") && e instanceof IOException && e.getMessage() != null
+                && e.getMessage().contains(NO_SPACE);
         try {
             log.accept(disk.name() + ": " + what + " of " + length + " bytes at offset " + offset + " failed: "
-                    + (e.getMessage() != null ? e.getMessage() : e.toString()) + " (answered EIO)");
+                    + (e.getMessage() != null ? e.getMessage() : e.toString()) + (full ? " (answered ENOSPC)" : " (answered EIO)"));
         } catch (RuntimeException ignored) {
             // The log must not take the mount down either.
         }
-        return -errno.eio();
+        return full ? -ENOSPC : -errno.eio();
     }
 }

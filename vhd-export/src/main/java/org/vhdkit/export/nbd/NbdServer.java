@@ -107,6 +107,14 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  * dropped, in small pieces); writes, trims and zeroing of a read-only export {@code EPERM}. No
  * buffer is ever sized by a client before the size is checked. Other clients go on in every case.
  *
+ * <h2>Disk errors</h2>
+ * A request the disk fails is answered {@code EIO}, or {@code ENOSPC} when a write found the image's
+ * file system full, and the connection goes on. With structured replies the error carries a message
+ * naming the request and the error, never the file (a client has no business knowing where the
+ * server keeps its images); the log line names the export, the request, its offset and the file's
+ * own error. A read with simple replies that fails after its success header and data went out
+ * cannot be answered any more: that connection is closed.
+ *
  * <p>Thread-safety: every method may be called from any thread. Connections run in their own
  * (virtual) threads; the set of connections is guarded by {@link #connections}.
  */

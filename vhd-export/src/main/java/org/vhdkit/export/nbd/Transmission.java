@@ -232,13 +232,33 @@ final class Transmission {
             if (out.broken()) {
                 return; // the client is gone: the connection's end is logged, not each request's
             }
-            connection.log(CommandType.name(h.type()) + " of " + h.length() + " bytes at " + h.offset() + " failed: "
-                    + e.getMessage());
-            replyError(h, error, CommandType.name(h.type()) + " failed: " + e.getMessage());
+            failed(h.type(), h.offset(), h.length(), error, e);
+            replyError(h, error, failure(h.type(), h.offset(), h.length(), error));
         } catch (RuntimeException e) {
-            connection.log(CommandType.name(h.type()) + " failed with an internal error: " + e);
-            replyError(h, ErrorCode.EIO, "internal error: " + e);
+            connection.log("export '" + export.name() + "': " + CommandType.name(h.type()) + " of " + h.length()
+                    + " bytes at offset " + Long.toUnsignedString(h.offset()) + " failed with an internal error: " + e);
+            replyError(h, ErrorCode.EIO, CommandType.name(h.type()) + " failed on the server: an internal error");
         }
+    }
+
+    /**
+     * Logs a request the disk failed: the export, the request, its range, the error the client got
+     * and the disk's own message (which names the server's file, so it goes only to the log).
+     */
+    private void failed(int type, long offset, long length, int error, IOException e) {
+        connection.log("export '" + export.name() + "': " + CommandType.name(type) + " of " + length
+                + " bytes at offset " + Long.toUnsignedString(offset) + " failed (answered " + ErrorCode.name(error) + "): "
+                + (e == null ? "unknown error" : e.getMessage()));
+    }
+
+    /**
+     * What the client is told about a request the disk failed: the request and the error, not the
+     * disk's message, which names the file and folder the server keeps the image in.
+     */
+    private static String failure(int type, long offset, long length, int error) {
+        return CommandType.name(type) + " of " + length + " bytes at offset " + Long.toUnsignedString(offset)
+                + " failed on the server: " + (error == ErrorCode.ENOSPC ? "no space left on the server's disk"
+                : error == ErrorCode.EIO ? "an I/O error" : ErrorCode.name(error));
     }
 
     /** Replies with an error unless the channel has failed (then the connection is ending anyway). */
@@ -334,9 +354,21 @@ final class Transmission {
         long length = r.length();
         if (!session.structuredReplies()) {
             ByteBuffer buffer = buffers.take((int) Math.min(Math.max(length, 1), BufferPool.MAX));
+            // A simple reply carries no message, so the log alone says what failed; it is written
+            // before the reply (or the closing of the connection) so that it precedes what the client sees.
             try {
-                int error = out.simpleRead(r.handle(), length, buffer,
-                        (position, into) -> disk.read(offset + position, MemorySegment.ofBuffer(into)), ErrorMapping.READ);
+                int error = out.simpleRead(r.handle(), length, buffer, (position, into) -> {
+                    try {
+                        disk.read(offset + position, MemorySegment.ofBuffer(into));
+                    } catch (IOException e) {
+                        failed(CommandType.READ, offset, length, ErrorMapping.READ.of(e), e);
+                        if (position > 0) {
+                            // The success header and data went out: a simple reply cannot take them back.
+                            connection.log("closing the connection: a simple reply's data cannot be taken back");
+                        }
+                        throw e;
+                    }
+                }, ErrorMapping.READ);
                 if (error != 0) {
                     errors.incrementAndGet();
                 }
@@ -376,9 +408,9 @@ final class Transmission {
                 try {
                     disk.read(piece.offset(), MemorySegment.ofBuffer(buffer));
                 } catch (IOException e) {
-                    connection.log("NBD_CMD_READ of " + piece.length() + " bytes at " + piece.offset() + " failed: "
-                            + e.getMessage());
-                    refuse(r.handle(), ErrorMapping.READ.of(e), "read failed: " + e.getMessage());
+                    int error = ErrorMapping.READ.of(e);
+                    failed(CommandType.READ, piece.offset(), piece.length(), error, e);
+                    refuse(r.handle(), error, failure(CommandType.READ, piece.offset(), piece.length(), error));
                     return;
                 }
                 out.chunk(r.handle(), last, new Chunk.OffsetData(piece.offset(), piece.length()), buffer.position(0));
