@@ -473,8 +473,9 @@ final class Inspection {
 
     /**
      * In a dynamic disk a sector whose bit is clear reads as zeros, so it must hold zeros: data there
-     * is a write whose bit never reached the file, or a bit cleared by damage. A block whose every bit
-     * is clear is the one exception told apart: a power cut in its allocation (see BITMAP_NOT_WRITTEN).
+     * is a write whose bit never reached the file, or a bit cleared by damage. A block whose bitmap
+     * never reached the disk is the one exception told apart: a power cut in its allocation (see
+     * BITMAP_NOT_WRITTEN).
      */
     private void scanBitmaps(DynamicHeader header, int[] table, long limit) throws IOException {
         int sectorsPerBlock = header.sectorsPerBlock();
@@ -522,15 +523,17 @@ final class Inspection {
                 }
                 sector = runEnd;
             }
-            if (stray > 0 && isClear(bitmap)) {
-                // Every bit clear: the signature of an allocation a power cut interrupted. The block's
-                // entry and some of its data reached the disk, its bitmap (written in the same unforced
-                // window, with every bit set) did not. No flush followed the allocation (a flush makes
-                // the bitmap durable), so the data is of writes never acknowledged, and the zeros the
-                // block reads are what it read before them: lost unflushed writes, not damage.
+            if (stray > 0 && bitmapNeverWritten(bitmapAt, bitmapBytes)) {
+                // The signature of an allocation a power cut interrupted: the block's entry and some of
+                // its data reached the disk, its bitmap (written in the same unforced window, with every
+                // bit set) did not. No flush followed the allocation (a flush makes the bitmap durable),
+                // so the data is of writes never acknowledged, and the zeros the block reads are what it
+                // read before them: lost unflushed writes, not damage.
                 long diskOffset = (firstSector + firstStray) * SECTOR;
                 findings.warning("BITMAP_NOT_WRITTEN", bitmapAt, Messages.at("block " + block + " sector bitmap",
-                                bitmapAt, "every bit is clear but " + stray + (stray == 1 ? " sector holds" : " sectors hold")
+                                bitmapAt, "it holds what the file held before the block (zeros, or the old footer),"
+                                        + " not the bits the allocation set, and " + stray
+                                        + (stray == 1 ? " sector holds" : " sectors hold")
                                         + " data, the first at disk offset " + diskOffset + ": the block's allocation"
                                         + " was cut by a crash before its bitmap reached the disk, and the disk reads"
                                         + " zeros there, as it did before those writes, which were never flushed"),
@@ -554,9 +557,23 @@ final class Inspection {
     private record Gap(long start, long end, Findings.Pending finding) {
     }
 
-    private static boolean isClear(byte[] bitmap) {
-        for (byte b : bitmap) {
-            if (b != 0) {
+    /**
+     * Whether a dynamic block's bitmap reads as one a power cut kept from reaching the disk: every
+     * sector of it as the allocation wrote it (all bits set) or as the file held it before, zeros (new
+     * space past the old end) or, in its first sector, the old trailing footer (a new block's bitmap
+     * goes where the footer was, when that is aligned).
+     */
+    private boolean bitmapNeverWritten(long bitmapAt, int bitmapBytes) throws IOException {
+        byte[] bitmap = store.readBytes(bitmapAt, bitmapBytes);
+        byte[] oldTrailer = store.readBytes(trailerAt >= 0 ? trailerAt : 0, SECTOR);
+        for (int at = 0; at < bitmapBytes; at += SECTOR) {
+            boolean zeros = Arrays.mismatch(bitmap, at, at + SECTOR, ZERO_SECTOR, 0, SECTOR) < 0;
+            boolean full = true;
+            for (int i = at; i < at + SECTOR && full; i++) {
+                full = bitmap[i] == (byte) 0xFF;
+            }
+            boolean footerThere = at == 0 && Arrays.mismatch(bitmap, 0, SECTOR, oldTrailer, 0, SECTOR) < 0;
+            if (!zeros && !full && !footerThere) {
                 return false;
             }
         }

@@ -471,6 +471,12 @@ class ImageCheckTest {
         assertFalse(f.repairable());
         assertEquals(layout.bitmapAt(3), f.offset());
         assertEquals(Status.CLEAN, report.status());
+        // Where the new bitmap went over the old trailing footer, that footer is what a cut leaves there.
+        byte[] bitmap = new byte[layout.bitmapBytes()];
+        System.arraycopy(Faults.read(image.path(), layout.trailerAt(), 512), 0, bitmap, 0, 512);
+        Faults.poke(image.path(), layout.bitmapAt(3), bitmap);
+        assertEquals(List.of("BITMAP_NOT_WRITTEN"), codes(check(image.path())));
+        Faults.poke(image.path(), layout.bitmapAt(3), new byte[layout.bitmapBytes()]);
         // One set bit left in the block, and the clear ones over data are damage again.
         Faults.poke(image.path(), layout.bitmapAt(3), new byte[] {(byte) 0x80});
         assertEquals(List.of("DATA_NOT_IN_BITMAP"), codes(check(image.path())));
