@@ -51,6 +51,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * <tr><td>BLOCKS_OVERLAP</td><td>corrupt</td><td>no</td><td>two table entries share bytes</td></tr>
  * <tr><td>BLOCK_OVERLAPS_METADATA</td><td>corrupt</td><td>no</td><td>a block over the headers, table or locator data</td></tr>
  * <tr><td>DATA_NOT_IN_BITMAP</td><td>corrupt</td><td>no (it would be a guess)</td><td>dynamic disk: data in a sector whose bitmap bit is clear</td></tr>
+ * <tr><td>BITMAP_NOT_WRITTEN</td><td>warning</td><td>nothing to repair</td><td>dynamic disk: data in a block whose
+ *     bitmap bits are all clear, what a power cut leaves when it keeps a new block's entry and data but not its
+ *     bitmap; the disk reads zeros there, as before those writes, which were never flushed</td></tr>
  * <tr><td>LEAKED_TAIL</td><td>leak</td><td>yes (footer moved down, file truncated)</td><td>unreferenced space before the trailing footer</td></tr>
  * <tr><td>LEAKED_GAP</td><td>leak</td><td>when blocks from further on fit it (moved there from the end of the
  * file, which is then cut)</td><td>unreferenced space between structures</td></tr>

@@ -473,7 +473,9 @@ final class Inspection {
 
     /**
      * In a dynamic disk a sector whose bit is clear reads as zeros, so it must hold zeros: data there
-     * is a write whose bit never reached the file, or a bit cleared by damage.
+     * is a write whose bit never reached the file, or a bit cleared by damage. A block whose bitmap
+     * never reached the disk is the one exception told apart: a power cut in its allocation (see
+     * BITMAP_NOT_WRITTEN).
      */
     private void scanBitmaps(DynamicHeader header, int[] table, long limit) throws IOException {
         int sectorsPerBlock = header.sectorsPerBlock();
@@ -521,7 +523,22 @@ final class Inspection {
                 }
                 sector = runEnd;
             }
-            if (stray > 0) {
+            if (stray > 0 && bitmapNeverWritten(bitmapAt, bitmapBytes)) {
+                // The signature of an allocation a power cut interrupted: the block's entry and some of
+                // its data reached the disk, its bitmap (written in the same unforced window, with every
+                // bit set) did not. No flush followed the allocation (a flush makes the bitmap durable),
+                // so the data is of writes never acknowledged, and the zeros the block reads are what it
+                // read before them: lost unflushed writes, not damage.
+                long diskOffset = (firstSector + firstStray) * SECTOR;
+                findings.warning("BITMAP_NOT_WRITTEN", bitmapAt, Messages.at("block " + block + " sector bitmap",
+                                bitmapAt, "it holds what the file held before the block (zeros, or the old footer),"
+                                        + " not the bits the allocation set, and " + stray
+                                        + (stray == 1 ? " sector holds" : " sectors hold")
+                                        + " data, the first at disk offset " + diskOffset + ": the block's allocation"
+                                        + " was cut by a crash before its bitmap reached the disk, and the disk reads"
+                                        + " zeros there, as it did before those writes, which were never flushed"),
+                        "nothing to repair: the data is of writes a crash lost before they were flushed");
+            } else if (stray > 0) {
                 long diskOffset = (firstSector + firstStray) * SECTOR;
                 long fileOffset = dataAt + (long) firstStray * SECTOR;
                 findings.corrupt("DATA_NOT_IN_BITMAP", bitmapAt + firstStray / 8, Messages.at(
@@ -538,6 +555,29 @@ final class Inspection {
 
     /** A run of unreferenced bytes between two structures, and its finding. */
     private record Gap(long start, long end, Findings.Pending finding) {
+    }
+
+    /**
+     * Whether a dynamic block's bitmap reads as one a power cut kept from reaching the disk: every
+     * sector of it as the allocation wrote it (all bits set) or as the file held it before, zeros (new
+     * space past the old end) or, in its first sector, the old trailing footer (a new block's bitmap
+     * goes where the footer was, when that is aligned).
+     */
+    private boolean bitmapNeverWritten(long bitmapAt, int bitmapBytes) throws IOException {
+        byte[] bitmap = store.readBytes(bitmapAt, bitmapBytes);
+        byte[] oldTrailer = store.readBytes(trailerAt >= 0 ? trailerAt : 0, SECTOR);
+        for (int at = 0; at < bitmapBytes; at += SECTOR) {
+            boolean zeros = Arrays.mismatch(bitmap, at, at + SECTOR, ZERO_SECTOR, 0, SECTOR) < 0;
+            boolean full = true;
+            for (int i = at; i < at + SECTOR && full; i++) {
+                full = bitmap[i] == (byte) 0xFF;
+            }
+            boolean footerThere = at == 0 && Arrays.mismatch(bitmap, 0, SECTOR, oldTrailer, 0, SECTOR) < 0;
+            if (!zeros && !full && !footerThere) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean isSet(byte[] bitmap, int sector) {
@@ -661,7 +701,8 @@ final class Inspection {
         /**
          * Adds the allocated blocks, reporting those that do not end inside the file's data. Blocks past
          * the end that lie after every block inside it, each in the place the next new block would take
-         * after the one before (as {@code SparseVhd} places them), are what a power cut leaves when it
+         * after the one before (as {@code SparseVhd} places them; places inside the file that no entry
+         * names may come between, blocks whose entries the cut lost), are what a power cut leaves when it
          * kept table entries written since the last flush but not the file's new size (at most the new
          * bitmap over the old trailer reached the file): they are repaired by clearing their entries,
          * which loses nothing flushed. Any other block past the end is not repairable.
@@ -685,12 +726,21 @@ final class Inspection {
             past.sort((a, b) -> Long.compare(a[0], b[0]));
             java.util.Set<Integer> cutOff = new java.util.HashSet<>();
             long next = dataEnd;
-            for (long[] block : past) {
-                if (block[0] != next && block[0] != alignedBlockPlace(next)) {
+            int i = 0;
+            while (i < past.size()) {
+                long[] block = past.get(i);
+                if (block[0] == next || block[0] == alignedBlockPlace(next)) {
+                    cutOff.add((int) block[1]);
+                    next = block[0] + blockBytes;
+                    i++;
+                } else if (alignedBlockPlace(next) + blockBytes <= limit) {
+                    // A whole block's place inside the file that no entry names: a block allocated
+                    // since the last flush whose entry the power cut lost (its footer moved the end),
+                    // before one whose entry it kept. Step over it; it is leaked space.
+                    next = alignedBlockPlace(next) + blockBytes;
+                } else {
                     break;
                 }
-                cutOff.add((int) block[1]);
-                next = block[0] + blockBytes;
             }
             for (int block = 0; block < table.length; block++) {
                 if (table[block] == BlockAllocationTable.UNALLOCATED) {

@@ -61,9 +61,13 @@ import org.vhdkit.vhd.io.ByteStore;
  * end: the tail a crash left is cut off and forced before it is reused, see {@link #reclaimTail},
  * and repairs and compaction reuse space only with a force between): so for a dynamic disk an entry
  * that reached the disk before the block's data reads zeros where the data did not arrive, as the
- * unallocated block did, never older data. An entry that reached the disk while the file's new size
- * did not points past the end of the file: {@code check} reports {@code BLOCK_PAST_END}, and
- * {@code check --repair} clears it, which loses nothing the file holds.
+ * unallocated block did, never older data. An entry and data that reached the disk without the
+ * block's bitmap (all of whose bits it sets) leave the bitmap as the file held it, zeros or the old
+ * trailing footer: the block reads zeros, or where a footer byte sets a bit the data of a write since
+ * the last flush; {@code check} names that a warning ({@code BITMAP_NOT_WRITTEN}), not damage. An entry that reached the
+ * disk while the file's new size did not points past the end of the file: {@code check} reports
+ * {@code BLOCK_PAST_END}, and {@code check --repair} clears it (also when blocks allocated before it
+ * lost their entries and lie unnamed in the file), which loses nothing the file holds.
  * A differencing block's clear bitmap
  * bits read from the parent, and data that did not arrive would read as zeros in place of the
  * parent's, so there the force in step (3) puts bitmap and data on the disk before the entry

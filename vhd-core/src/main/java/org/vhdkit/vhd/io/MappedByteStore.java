@@ -201,10 +201,11 @@ final class MappedByteStore implements ByteStore {
                 }
             } else {
                 beforeAccess.run();
+                boolean interrupted = Thread.currentThread().isInterrupted();
                 try {
                     MemorySegment.copy(segment, at, dst, dstOffset, n);
                 } catch (IllegalStateException e) {
-                    retryAfterRemap(segment, e);
+                    retryAfterRemap(segment, e, interrupted);
                     continue;
                 }
             }
@@ -214,10 +215,24 @@ final class MappedByteStore implements ByteStore {
         }
     }
 
-    /** A copy failed on a closed arena: when it was ours, re-mapped under us, the caller retries. */
-    private void retryAfterRemap(MemorySegment segment, IllegalStateException e) throws IOException {
+    /**
+     * A copy failed on a closed arena: when it was ours, re-mapped under us, the caller retries.
+     * {@code interrupted} is whether the thread's interrupt status was set before the copy.
+     *
+     * <p>Closing a shared arena while another thread copies through it makes the VM stop that copy
+     * with an asynchronous exception, and (JDK 25) the delivery sets the thread's interrupt status
+     * as a side effect. Left set, it would make the thread's next channel I/O (a growing write, say)
+     * close the file's channel for every user of the store (ClosedByInterruptException, then
+     * ClosedChannelException for all): so a status the close set is cleared here. An interrupt
+     * really sent during the copy itself is lost with it; that window is a copy long.
+     */
+    private void retryAfterRemap(MemorySegment segment, IllegalStateException e, boolean interrupted)
+            throws IOException {
         if (segment.scope().isAlive()) {
             throw e; // not our arena: the caller's segment is closed
+        }
+        if (!interrupted) {
+            Thread.interrupted();
         }
         ensureOpen();
         remapRetries.increment();
@@ -245,10 +260,11 @@ final class MappedByteStore implements ByteStore {
                 return one.get(0);
             }
             beforeAccess.run();
+            boolean interrupted = Thread.currentThread().isInterrupted();
             try {
                 return segment.get(ValueLayout.JAVA_BYTE, at);
             } catch (IllegalStateException e) {
-                retryAfterRemap(segment, e);
+                retryAfterRemap(segment, e, interrupted);
             }
         }
     }
@@ -281,10 +297,11 @@ final class MappedByteStore implements ByteStore {
                 }
             } else {
                 beforeAccess.run();
+                boolean interrupted = Thread.currentThread().isInterrupted();
                 try {
                     MemorySegment.copy(src, srcOffset, segment, at, n);
                 } catch (IllegalStateException e) {
-                    retryAfterRemap(segment, e);
+                    retryAfterRemap(segment, e, interrupted);
                     continue;
                 }
             }
@@ -324,11 +341,12 @@ final class MappedByteStore implements ByteStore {
                 return;
             }
             beforeAccess.run();
+            boolean interrupted = Thread.currentThread().isInterrupted();
             try {
                 segment.set(ValueLayout.JAVA_BYTE, at, value);
                 return;
             } catch (IllegalStateException e) {
-                retryAfterRemap(segment, e);
+                retryAfterRemap(segment, e, interrupted);
             }
         }
     }

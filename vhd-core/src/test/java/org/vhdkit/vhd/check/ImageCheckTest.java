@@ -458,6 +458,31 @@ class ImageCheckTest {
     }
 
     @Test
+    void aBlockWhoseWholeBitmapIsClearIsAWarningNotCorruption() throws IOException {
+        // What a power cut leaves when it keeps a new block's entry and data but not its bitmap: the
+        // writes were never flushed, and the block reads zeros, as it did before them.
+        Image image = Faults.dynamic(tmp.resolve("d.vhd"), 21);
+        Layout layout = Faults.layout(image.path());
+        Faults.poke(image.path(), layout.bitmapAt(3), new byte[layout.bitmapBytes()]);
+        CheckReport report = check(image.path());
+        assertEquals(List.of("BITMAP_NOT_WRITTEN"), codes(report));
+        Finding f = finding(report, "BITMAP_NOT_WRITTEN");
+        assertEquals(Severity.WARNING, f.severity());
+        assertFalse(f.repairable());
+        assertEquals(layout.bitmapAt(3), f.offset());
+        assertEquals(Status.CLEAN, report.status());
+        // Where the new bitmap went over the old trailing footer, that footer is what a cut leaves there.
+        byte[] bitmap = new byte[layout.bitmapBytes()];
+        System.arraycopy(Faults.read(image.path(), layout.trailerAt(), 512), 0, bitmap, 0, 512);
+        Faults.poke(image.path(), layout.bitmapAt(3), bitmap);
+        assertEquals(List.of("BITMAP_NOT_WRITTEN"), codes(check(image.path())));
+        Faults.poke(image.path(), layout.bitmapAt(3), new byte[layout.bitmapBytes()]);
+        // One set bit left in the block, and the clear ones over data are damage again.
+        Faults.poke(image.path(), layout.bitmapAt(3), new byte[] {(byte) 0x80});
+        assertEquals(List.of("DATA_NOT_IN_BITMAP"), codes(check(image.path())));
+    }
+
+    @Test
     void aClearedBitOverZerosIsNoFinding() throws IOException {
         Image image = Faults.dynamic(tmp.resolve("d.vhd"), 22);
         Faults.clearBitmapBit(image.path(), 3, 2000); // block 3's sector 2000 was never written: zeros
@@ -538,6 +563,47 @@ class ImageCheckTest {
                 d.read(3L << 21, lost);
                 assertEquals(0, lost[0], "the block the power cut lost reads as never written");
             }
+        }
+    }
+
+    /**
+     * A power cut can keep any subset of the unforced writes: here the first new block's footer (the
+     * file's new size) but not its entry, and the second block's entry but not its size. The kept
+     * entry's block lies past the end, one unnamed block's place after the last named one.
+     */
+    @Test
+    void anEntryKeptPastABlockWhoseEntryWasLostIsCleared() throws IOException {
+        Path live = tmp.resolve("live.vhd");
+        byte[] block0 = new byte[4096];
+        new Random(6).nextBytes(block0);
+        try (VhdDisk d = Vhd.create(live, CreateOptions.dynamic(16L << 20))) {
+            d.write(0, block0);
+        }
+        byte[] flushed = Files.readAllBytes(live);
+        Layout before = Faults.layout(live);
+        try (VhdDisk d = Vhd.open(live, OpenOptions.READ_WRITE)) {
+            d.write(3L << 21, new byte[] {1});
+            d.write(5L << 21, new byte[] {2});
+        }
+        Layout after = Faults.layout(live);
+        long firstEnd = after.dataAt(3) + after.blockSize();
+        Path cut = tmp.resolve("cut.vhd");
+        byte[] bytes = Arrays.copyOf(Files.readAllBytes(live), (int) firstEnd + 512);
+        System.arraycopy(flushed, flushed.length - 512, bytes, (int) firstEnd, 512); // block 3's footer
+        Files.write(cut, bytes);
+        Faults.setEntry(cut, before, 3, 0xFFFFFFFFL);
+        Faults.setEntry(cut, before, 5, Integer.toUnsignedLong(after.table()[5]));
+        CheckReport report = check(cut);
+        assertTrue(finding(report, "BLOCK_PAST_END").repairable(), report.toString());
+        assertTrue(finding(report, "LEAKED_TAIL").repairable(), report.toString());
+        CheckReport repaired = repair(cut);
+        assertEquals(Status.CLEAN, repaired.status(), repaired.toString());
+        assertEquals(Status.CLEAN, check(cut).status());
+        try (VhdDisk d = Vhd.openReadOnly(cut)) {
+            byte[] first = new byte[4096];
+            d.read(0, first);
+            assertArrayEquals(block0, first, "what was flushed is there");
+            assertEquals(1, d.blockAllocationTable().orElseThrow().allocatedCount());
         }
     }
 

@@ -26,6 +26,7 @@ import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
+import org.vhdkit.vhd.check.Faults;
 import org.vhdkit.vhd.check.ImageCheck;
 import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.edit.ImageEdits;
@@ -299,10 +300,17 @@ class PowerLossTest {
         try (VhdDisk disk = Vhd.create(image, CreateOptions.dynamic(SIZE).withBlockSize(BLOCK))) {
             writeRandomBlocks(disk, content, random, 6, 0, SIZE / 2);
             disk.flush();
-            // Blocks allocated after the last flush (in the half not written yet): a killed writer
-            // leaves their space unreferenced.
-            writeRandomBlocks(disk, content.clone(), random, 4, SIZE / 2, SIZE);
+            // Blocks allocated after the last flush: their entries are written through at allocation,
+            // so a killed writer keeps every write that returned, flushed or not.
+            writeRandomBlocks(disk, content, random, 4, SIZE / 2, SIZE - BLOCK);
+            // And one allocation the kill cut before its entry: the last block, its bitmap, data and the
+            // footer after it in the file, no entry naming it. Its write never returned.
+            int cut = (int) (SIZE / BLOCK) - 1;
+            byte[] unreturned = new byte[8 * SECTOR];
+            random.nextBytes(unreturned);
+            disk.write((long) cut * BLOCK + 16 * SECTOR, unreturned);
             Files.copy(image, damaged);
+            Faults.poke(damaged, disk.dynamicHeader().orElseThrow().tableOffset() + 4L * cut, new byte[] {-1, -1, -1, -1});
         }
         Files.copy(damaged, image, StandardCopyOption.REPLACE_EXISTING);
         // And a damaged footer copy at offset 0, which the trailing footer repairs.
