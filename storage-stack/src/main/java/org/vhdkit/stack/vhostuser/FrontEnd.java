@@ -43,7 +43,12 @@ final class FrontEnd {
     /** The virtio features offered. */
     static final long FEATURES = 1L << F_VERSION_1 | 1L << F_RING_INDIRECT_DESC | 1L << F_RING_EVENT_IDX
             | 1L << F_LOG_ALL
-            | 1L << F_PROTOCOL_FEATURES | 1L << VirtioScsi.F_HOTPLUG;
+            | 1L << F_PROTOCOL_FEATURES | 1L << VirtioScsi.F_HOTPLUG
+            // qemu's vhost-user-scsi-pci (7.2) passes its own param_change property's bit through
+            // without asking the backend (it is not in qemu's list of backend-owned bits), so it
+            // sets F_CHANGE whatever is offered; offering it lets qemu's SET_FEATURES through. The
+            // bit only permits PARAM_CHANGE events; the backend need not send any.
+            | 1L << VirtioScsi.F_CHANGE;
     /** The protocol features offered. */
     static final long PROTOCOL_FEATURES = 1L << PROTOCOL_F_MQ | 1L << PROTOCOL_F_LOG_SHMFD | 1L << PROTOCOL_F_REPLY_ACK
             | 1L << PROTOCOL_F_CONFIG;

@@ -131,14 +131,19 @@ public final class VirtioScsi {
         return ((b2 << 8) | b3) & 0x3FFF;
     }
 
-    /** Writes the LUN field for {@code lun} on target 0 at {@code offset} of {@code dst}, as Linux does. */
+    /**
+     * Writes the LUN field for {@code lun} on target 0 at {@code offset} of {@code dst} as qemu's
+     * virtio-scsi writes an event's: peripheral addressing (byte 2 zero) below 256, flat above.
+     * Linux's virtio_scsi takes an event's bytes 2 and 3 as the LUN number without removing the flat
+     * format's 0x40, so flat addressing for LUN 5 made it scan LUN 16389 (0x4005) on a hot add.
+     */
     public static void putLun(MemorySegment dst, long offset, int lun) {
         if (lun < 0 || lun >= MAX_LUNS) {
             throw new IllegalArgumentException("LUN " + lun);
         }
         dst.set(ValueLayout.JAVA_BYTE, offset, (byte) 1);
         dst.set(ValueLayout.JAVA_BYTE, offset + 1, (byte) 0);
-        dst.set(ValueLayout.JAVA_BYTE, offset + 2, (byte) ((lun >> 8) | 0x40));
+        dst.set(ValueLayout.JAVA_BYTE, offset + 2, (byte) (lun >= 256 ? (lun >> 8) | 0x40 : 0));
         dst.set(ValueLayout.JAVA_BYTE, offset + 3, (byte) lun);
         dst.set(U32, offset + 4, 0);
     }
