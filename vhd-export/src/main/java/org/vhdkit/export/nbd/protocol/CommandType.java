@@ -10,7 +10,11 @@ public final class CommandType {
     public static final int CACHE = 5;
     public static final int WRITE_ZEROES = 6;
     public static final int BLOCK_STATUS = 7;
-    /** Experimental; not implemented (answered {@link ErrorCode#EINVAL}). */
+    /**
+     * The experimental resize extension. Not offered (NBD_FLAG_CAN_RESIZE is never set: an export's
+     * size is its image's), so the server answers it {@link ErrorCode#EINVAL}, as proto.md requires
+     * for a command the export did not advertise.
+     */
     public static final int RESIZE = 8;
 
     private static final String[] NAMES = {"READ", "WRITE", "DISC", "FLUSH", "TRIM", "CACHE", "WRITE_ZEROES",

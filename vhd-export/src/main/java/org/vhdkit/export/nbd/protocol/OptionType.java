@@ -13,7 +13,11 @@ public final class OptionType {
     public static final int STRUCTURED_REPLY = 8;
     public static final int LIST_META_CONTEXT = 9;
     public static final int SET_META_CONTEXT = 10;
-    /** Extended headers: known, not implemented (answered {@link OptionReplyType#ERR_UNSUP}). */
+    /**
+     * Extended headers (64-bit request lengths). Not offered: the server answers
+     * {@link OptionReplyType#ERR_UNSUP}, as proto.md says a server without them does, and the client
+     * keeps compact headers, whose 32-bit lengths cover every request the server accepts.
+     */
     public static final int EXTENDED_HEADERS = 11;
 
     private static final String[] NAMES = {null, "EXPORT_NAME", "ABORT", "LIST", "PEEK_EXPORT", "STARTTLS", "INFO",
