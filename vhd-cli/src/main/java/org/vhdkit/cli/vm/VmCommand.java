@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.stack.ic.IntegrationServices;
 import org.vhdkit.stack.ide.EmulatedIde;
+import org.vhdkit.stack.qemu.QemuEngine;
 import org.vhdkit.stack.storage.SyntheticStorage;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.FolderInUseException;
@@ -94,12 +95,14 @@ public final class VmCommand implements Callable<Integer> {
     /**
      * How VMs run: their SCSI disks through the synthetic storage path (StorVSP on VMBus), the
      * shutdown integration service on the same VMBus, and the emulated IDE controller with the
-     * {@code ide:C:D} disks and DVD drives.
+     * {@code ide:C:D} disks and DVD drives; a VM with a real guest (engine qemu) in a qemu process of
+     * its own, its storage served by this process ({@link QemuEngine}).
      */
     static final HypervisorOptions OPTIONS = HypervisorOptions.defaults()
             .withDeviceProvider(SyntheticStorage.create())
             .withDeviceProvider(IntegrationServices.create())
-            .withDeviceProvider(EmulatedIde.create());
+            .withDeviceProvider(EmulatedIde.create())
+            .withWorkerLauncher(QemuEngine.create());
 
     /** How long a command waits for a folder another short-lived vhd process holds. */
     static final Duration FOLDER_WAIT = Duration.ofSeconds(5);

@@ -54,11 +54,32 @@ final class GuestChannel implements AutoCloseable {
         return new GuestChannel(server);
     }
 
+    /**
+     * Connects to {@code socket}, where qemu listens (a serial port's socket chardev in server mode,
+     * as vhdkit's qemu engine makes the console), and starts reading.
+     */
+    static GuestChannel connect(Path socket) throws IOException {
+        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+        try {
+            c.connect(UnixDomainSocketAddress.of(socket));
+        } catch (IOException e) {
+            c.close();
+            throw e;
+        }
+        GuestChannel g = new GuestChannel(null);
+        g.channel = c;
+        g.startReading(c);
+        return g;
+    }
+
     /** Accepts qemu's connection (qemu connects as it starts) and starts reading. */
     synchronized void accept() throws IOException {
         channel = server.accept();
         server.close();
-        SocketChannel c = channel;
+        startReading(channel);
+    }
+
+    private void startReading(SocketChannel c) {
         Thread.ofPlatform().daemon().name("vhdkit-guest-channel").start(() -> {
             try (BufferedReader in = new BufferedReader(Channels.newReader(c, UTF_8))) {
                 String line;
@@ -154,7 +175,9 @@ final class GuestChannel implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        server.close();
+        if (server != null) {
+            server.close();
+        }
         if (channel != null) {
             channel.close();
         }
