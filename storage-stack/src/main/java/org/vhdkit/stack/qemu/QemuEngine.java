@@ -224,9 +224,8 @@ public final class QemuEngine implements WorkerLauncher {
         return Files.readSymbolicLink(link);
     }
 
-    /** Connects to the console of the running VM in {@code folder}. Thread-safe. */
-    public static SocketChannel connectConsole(Path folder) throws IOException {
-        Path socket = consoleSocket(folder);
+    /** Connects to the console socket {@code socket} ({@link #consoleSocket}). Thread-safe. */
+    public static SocketChannel connectConsoleSocket(Path socket) throws IOException {
         SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX);
         try {
             channel.connect(UnixDomainSocketAddress.of(socket));
@@ -305,32 +304,8 @@ public final class QemuEngine implements WorkerLauncher {
                 throw new VmException("cannot change the medium of '" + vm.name() + "': " + e.getMessage());
             }
             next.validate();
-            String id = "ide" + slot.controller() + "-" + slot.unit();
             try {
-                var eject = org.vhdkit.stack.protocol.qmp.QmpMessage.arguments();
-                eject.put("id", id);
-                eject.put("force", true);
-                worker.execute("eject", eject);
-                Optional<Path> socket = worker.storage().changeMedium(slot, iso);
-                if (socket.isPresent()) {
-                    String node = id + "-m" + System.nanoTime();
-                    var add = org.vhdkit.stack.protocol.qmp.QmpMessage.arguments();
-                    add.put("driver", "nbd");
-                    add.put("node-name", node);
-                    add.put("read-only", true);
-                    var server = add.putObject("server");
-                    server.put("type", "unix");
-                    server.put("path", socket.get().toString());
-                    add.put("export", ServedStorage.EXPORT);
-                    worker.execute("blockdev-add", add);
-                    var insert = org.vhdkit.stack.protocol.qmp.QmpMessage.arguments();
-                    insert.put("id", id);
-                    insert.put("node-name", node);
-                    worker.execute("blockdev-insert-medium", insert);
-                    var close = org.vhdkit.stack.protocol.qmp.QmpMessage.arguments();
-                    close.put("id", id);
-                    worker.execute("blockdev-close-tray", close);
-                }
+                worker.changeMedium(slot, iso);
             } catch (IOException e) {
                 throw new VmException("cannot change the medium in " + slot + " of '" + vm.name() + "': "
                         + e.getMessage(), e);

@@ -10,9 +10,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.vhdkit.stack.protocol.qmp.QmpMessage;
+import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.WorkerProcess;
 
 /**
@@ -39,6 +44,10 @@ final class QemuWorker implements WorkerProcess {
     private volatile QmpClient qmp;
     private volatile boolean guestPoweredOff;
     private volatile ExitListener listener;
+    private final AtomicInteger mediumCount = new AtomicInteger();
+
+    /** The block node holding each IDE drive's medium now (none for an empty DVD drive). */
+    private final Map<Slot, String> mediumNodes = new ConcurrentHashMap<>();
 
     QemuWorker(String name, Process process, ServedStorage storage, Path runDir, Path consoleLink) {
         this.name = name;
@@ -46,6 +55,52 @@ final class QemuWorker implements WorkerProcess {
         this.storage = storage;
         this.runDir = runDir;
         this.consoleLink = consoleLink;
+        for (ServedStorage.IdeDrive d : storage.ideDrives()) {
+            if (d.socket().isPresent()) {
+                mediumNodes.put(d.slot(), d.id());
+            }
+        }
+    }
+
+    /**
+     * Puts a new medium into the DVD drive at {@code slot}: qemu's drive is emptied (its old medium's
+     * node deleted), then the storage serves {@code iso} on a new export, qemu adds a read-only NBD
+     * node for it and inserts it; null leaves the drive empty. Callers serialize on this worker.
+     */
+    void changeMedium(Slot slot, Path iso) throws IOException {
+        String device = "ide" + slot.controller() + "-" + slot.unit();
+        ObjectNode eject = QmpMessage.arguments();
+        eject.put("id", device);
+        eject.put("force", true);
+        execute("eject", eject);
+        String old = mediumNodes.remove(slot);
+        if (old != null) {
+            ObjectNode del = QmpMessage.arguments();
+            del.put("node-name", old);
+            execute("blockdev-del", del);
+        }
+        Optional<Path> socket = storage.changeMedium(slot, iso);
+        if (socket.isEmpty()) {
+            return;
+        }
+        String node = device + "-medium" + mediumCount.incrementAndGet();
+        ObjectNode add = QmpMessage.arguments();
+        add.put("driver", "nbd");
+        add.put("node-name", node);
+        add.put("read-only", true);
+        ObjectNode server = add.putObject("server");
+        server.put("type", "unix");
+        server.put("path", socket.get().toString());
+        add.put("export", ServedStorage.EXPORT);
+        execute("blockdev-add", add);
+        mediumNodes.put(slot, node);
+        ObjectNode insert = QmpMessage.arguments();
+        insert.put("id", device);
+        insert.put("node-name", node);
+        execute("blockdev-insert-medium", insert);
+        ObjectNode close = QmpMessage.arguments();
+        close.put("id", device);
+        execute("blockdev-close-tray", close);
     }
 
     /** Connects QMP and starts watching for the process's end; {@code listener} hears of an end not asked for. */

@@ -34,6 +34,7 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.check.CheckReport;
 import org.vhdkit.vhd.check.ImageCheck;
+import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.guest.GuestConsole;
 import org.vhdkit.vhd.testing.guest.LinuxGuest;
 
@@ -86,7 +87,8 @@ class QemuEngineLifecycleTest {
                 .withInitrd(boot.initramfs()).withAppend(GuestConsole.KERNEL_ARGUMENTS);
         VmConfiguration config = VmConfiguration.create(name, 256L << 20, 1).withEngine(engine)
                 .withAttachment(Attachment.disk(Slot.ide(0, 0), ideDisk))
-                .withAttachment(Attachment.disk(Slot.scsi(0, 0), scsiDisk));
+                .withAttachment(Attachment.disk(Slot.scsi(0, 0), scsiDisk))
+                .withAttachment(Attachment.emptyDvd(Slot.ide(1, 0)));
         return hypervisor.create(config);
     }
 
@@ -184,6 +186,23 @@ class QemuEngineLifecycleTest {
             }
             assertEquals(Integer.parseInt(before) + 1, Integer.parseInt(now), "the hot-added LUN appears in the guest");
             assertTrue(vm.configuration().attachment(Slot.scsi(0, 1)).isPresent(), "the configuration records it");
+
+            // A DVD put into the empty drive while the guest runs: the guest mounts and reads it.
+            ExternalTools.assumeAvailable("xorriso");
+            Path content = Files.createDirectories(dir.resolve("iso"));
+            Files.writeString(content.resolve("hello.txt"), "on the DVD\n");
+            Path iso = dir.resolve("media.iso");
+            ExternalTools.Result made = ExternalTools.run(Duration.ofSeconds(60), "xorriso", "-as", "mkisofs", "-quiet",
+                    "-V", "VHDKIT", "-o", iso.toString(), content.toString());
+            assertEquals(0, made.exitCode(), made.stderr());
+            QemuEngine.changeMedium(vm, Slot.ide(1, 0), iso);
+            assertEquals(iso, vm.configuration().attachment(Slot.ide(1, 0)).orElseThrow().path());
+            // Linux's sr learns of the new medium from the drive's UNIT ATTENTION on the first access
+            // after the change (it does not poll): that read fails, and the drive then has its new size.
+            assertEquals("on the DVD", guest.runChecked("dd if=/dev/sr0 of=/dev/null bs=2048 count=1 2>/dev/null;"
+                    + " mount -t iso9660 -o ro /dev/sr0 /mnt && cat /mnt/hello.txt && umount /mnt", COMMAND).strip());
+            QemuEngine.changeMedium(vm, Slot.ide(1, 0), null);
+            assertTrue(vm.configuration().attachment(Slot.ide(1, 0)).orElseThrow().path() == null);
         }
 
         vm.shutDown(Duration.ofSeconds(60));

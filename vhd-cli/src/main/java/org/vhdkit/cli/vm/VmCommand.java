@@ -82,7 +82,8 @@ import picocli.CommandLine.Model.CommandSpec;
             VmCreateCommand.class, VmListCommand.class, VmShowCommand.class, VmSetCommand.class,
             VmDeleteCommand.class, VmAttachCommand.class, VmDetachCommand.class, VmStartCommand.class, VmRunCommand.class,
             VmStateCommands.Stop.class, VmStateCommands.Shutdown.class, VmStateCommands.Pause.class,
-            VmStateCommands.Resume.class, VmStateCommands.Save.class, VmSnapshotCommand.class, VmCheckCommand.class, VmDvdCommand.class},
+            VmStateCommands.Resume.class, VmStateCommands.Save.class, VmSnapshotCommand.class, VmCheckCommand.class, VmDvdCommand.class,
+            VmConsoleCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
             "  vhd vm create --memory 1G web",
@@ -151,6 +152,11 @@ public final class VmCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new ParameterException(spec.commandLine(), "no command given");
+    }
+
+    /** Whether this command runs inside the host process, for another process. */
+    boolean insideHost() {
+        return host != null;
     }
 
     /** The folder of VMs, absolute. */
