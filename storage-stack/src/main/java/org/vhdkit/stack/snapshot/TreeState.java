@@ -21,6 +21,7 @@ import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
 import org.vhdkit.stack.vm.Attachment;
+import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfiguration;
 
@@ -190,7 +191,30 @@ final class TreeState {
         }
         ArrayNode boot = n.putArray("bootOrder");
         c.bootOrder().forEach(s -> boot.add(s.toString()));
+        GuestEngine e = c.engine();
+        if (!e.equals(GuestEngine.PROGRAMS)) { // absent: the guest programs, as in trees written before real guests
+            ObjectNode o = n.putObject("engine");
+            o.put("kind", e.kind().label());
+            o.put("accel", e.accel().label());
+            o.put("kernel", e.kernel() == null ? null : e.kernel().toString());
+            o.put("initrd", e.initrd() == null ? null : e.initrd().toString());
+            o.put("append", e.append());
+        }
         return n;
+    }
+
+    private static GuestEngine engine(JsonNode o) throws IOException {
+        if (o == null || o.isNull()) {
+            return GuestEngine.PROGRAMS;
+        }
+        GuestEngine.Kind kind = GuestEngine.Kind.ofLabel(o.path("kind").asText(""));
+        GuestEngine.Accelerator accel = GuestEngine.Accelerator.ofLabel(o.path("accel").asText(""));
+        if (kind == null || accel == null) {
+            throw new SnapshotException("unknown engine " + o);
+        }
+        return new GuestEngine(kind, accel, o.hasNonNull("kernel") ? Path.of(o.get("kernel").asText()) : null,
+                o.hasNonNull("initrd") ? Path.of(o.get("initrd").asText()) : null,
+                o.hasNonNull("append") ? o.get("append").asText() : null);
     }
 
     private static VmConfiguration configuration(JsonNode n) throws IOException {
@@ -214,6 +238,6 @@ final class TreeState {
         }
         return new VmConfiguration(n.get("name").asText(), UUID.fromString(n.get("id").asText()),
                 n.get("memoryBytes").asLong(), n.get("processors").asInt(), n.get("integrationComponents").asBoolean(),
-                attachments, boot);
+                attachments, boot, engine(n.get("engine")));
     }
 }
