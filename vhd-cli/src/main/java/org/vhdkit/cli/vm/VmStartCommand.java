@@ -42,7 +42,10 @@ import picocli.CommandLine.Command;
                     + " this command returns at once.",
             "The guest is an idle program: it answers shutdown requests over VMBus (the shutdown integration service)"
                     + " when integration components are on, and otherwise does nothing. IDE disks and DVD drives are"
-                    + " emulated; SCSI disks go through the synthetic storage path."},
+                    + " emulated; SCSI disks go through the synthetic storage path.",
+            "A VM with engine qemu ('vhd vm set --engine qemu') runs a real guest in a qemu-system-x86_64 of its own"
+                    + " (Debian package qemu-system-x86), its disks served by this process; 'vhd vm console NAME'"
+                    + " reaches its serial console."},
         footerHeading = "%nExamples:%n",
         footer = {
             "  vhd vm start web                  # until it stops; Ctrl-C turns it off",
