@@ -41,9 +41,15 @@ import java.util.UUID;
  *     { "slot" : "ide:1:0", "kind" : "dvd", "path" : null, "readOnly" : true },
  *     { "slot" : "scsi:0:3", "kind" : "passthrough", "path" : "/dev/loop0", "readOnly" : false }
  *   ],
- *   "bootOrder" : [ "ide:0:0" ]
+ *   "bootOrder" : [ "ide:0:0" ],
+ *   "engine" : { "kind" : "qemu", "accel" : "auto", "kernel" : "/vms/vmlinuz", "initrd" : null,
+ *                "append" : "console=ttyS0" }
  * }
  * }</pre>
+ *
+ * <p>{@code engine} is the one optional field: a file without it (every file written before real
+ * guests existed) is run by the in-JVM guest programs, and such a configuration is written without
+ * it, so those files stay as they were. With it, all of its fields are present.
  *
  * <p>Thread-safety: stateless; the shared mapper is thread-safe.
  */
@@ -58,7 +64,8 @@ final class ConfigurationFile {
             .enable(SerializationFeature.INDENT_OUTPUT)
             .build();
     private static final Set<String> TOP_FIELDS = Set.of("format", "name", "id", "memoryBytes", "processors",
-            "integrationComponents", "attachments", "bootOrder");
+            "integrationComponents", "attachments", "bootOrder", "engine");
+    private static final Set<String> ENGINE_FIELDS = Set.of("kind", "accel", "kernel", "initrd", "append");
     private static final Set<String> ATTACHMENT_FIELDS = Set.of("slot", "kind", "path", "readOnly");
     private static final int MAX_BYTES = 1 << 20;
 
@@ -94,6 +101,15 @@ final class ConfigurationFile {
         ArrayNode boot = root.putArray("bootOrder");
         for (Slot s : c.bootOrder()) {
             boot.add(s.toString());
+        }
+        GuestEngine engine = c.engine();
+        if (!engine.equals(GuestEngine.PROGRAMS)) {
+            ObjectNode n = root.putObject("engine");
+            n.put("kind", engine.kind().label());
+            n.put("accel", engine.accel().label());
+            putPath(n, "kernel", engine.kernel());
+            putPath(n, "initrd", engine.initrd());
+            n.put("append", engine.append());
         }
         try {
             byte[] json = JSON.writeValueAsBytes(root);
@@ -183,7 +199,55 @@ final class ConfigurationFile {
             }
             boot.add(Slot.parse(n.textValue(), field));
         }
-        return new VmConfiguration(name, id, memory, (int) processors, ic, attachments, boot);
+        GuestEngine engine = root.has("engine") ? engine(root.get("engine"), "engine") : GuestEngine.PROGRAMS;
+        return new VmConfiguration(name, id, memory, (int) processors, ic, attachments, boot, engine);
+    }
+
+    private static void putPath(ObjectNode n, String name, Path p) {
+        if (p == null) {
+            n.putNull(name);
+        } else {
+            n.put(name, p.toString());
+        }
+    }
+
+    private static GuestEngine engine(JsonNode n, String field) throws VmConfigurationException {
+        if (!n.isObject()) {
+            throw new VmConfigurationException(field, "expected an object, found " + kindOf(n));
+        }
+        checkFields(n, ENGINE_FIELDS, field + ".");
+        String kindText = text(n, "kind", field + ".kind");
+        GuestEngine.Kind kind = GuestEngine.Kind.ofLabel(kindText);
+        if (kind == null) {
+            throw new VmConfigurationException(field + ".kind", "'" + kindText + "' is not one of programs, qemu");
+        }
+        String accelText = text(n, "accel", field + ".accel");
+        GuestEngine.Accelerator accel = GuestEngine.Accelerator.ofLabel(accelText);
+        if (accel == null) {
+            throw new VmConfigurationException(field + ".accel", "'" + accelText + "' is not one of auto, kvm, tcg");
+        }
+        Path kernel = optionalPath(n, "kernel", field + ".kernel");
+        Path initrd = optionalPath(n, "initrd", field + ".initrd");
+        JsonNode append = present(n, "append", field + ".append");
+        if (!append.isNull() && !append.isTextual()) {
+            throw new VmConfigurationException(field + ".append", "expected a string or null, found " + kindOf(append));
+        }
+        return new GuestEngine(kind, accel, kernel, initrd, append.isNull() ? null : append.textValue());
+    }
+
+    private static Path optionalPath(JsonNode n, String name, String field) throws VmConfigurationException {
+        JsonNode v = present(n, name, field);
+        if (v.isNull()) {
+            return null;
+        }
+        if (!v.isTextual()) {
+            throw new VmConfigurationException(field, "expected a path or null, found " + kindOf(v));
+        }
+        try {
+            return Path.of(v.textValue());
+        } catch (InvalidPathException e) {
+            throw new VmConfigurationException(field, "'" + v.textValue() + "' is not a path: " + e.getReason());
+        }
     }
 
     private static Attachment attachment(JsonNode n, String field) throws VmConfigurationException {

@@ -46,6 +46,8 @@ import org.vhdkit.stack.partition.ParentPartition;
 public final class Hypervisor implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Hypervisor.class.getName());
     private static final String LOCK_FILE = ".lock";
+    /** What a real guest's worker process leaves in its VM's folder: its console and its own log. */
+    private static final List<String> WORKER_FILES = List.of("console.log", "qemu.log", "console.sock");
 
     private final Path root;
     private final HypervisorOptions options;
@@ -328,6 +330,9 @@ public final class Hypervisor implements AutoCloseable {
                 AtomicFile.forceFolder(folder);
                 SavedState.delete(folder);
                 AtomicFile.removeLeftovers(folder);
+                for (String log : WORKER_FILES) { // a real guest's logs (see org.vhdkit.stack.qemu)
+                    Files.deleteIfExists(folder.resolve(log));
+                }
                 Files.deleteIfExists(folder);
                 AtomicFile.forceFolder(root);
             } catch (IOException e) {

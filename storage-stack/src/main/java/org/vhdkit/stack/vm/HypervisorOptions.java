@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * How a {@link Hypervisor} runs its VMs.
@@ -16,15 +17,19 @@ import java.util.Objects;
  *   <li>{@code stopGrace}: how long turning off waits for each processor and the worker to end
  *       before it abandons them (default 2 s).
  *   <li>{@code deviceTimeout}: how long saving or restoring device state may take on the worker
- *       (default 30 s).
+ *       (default 30 s); for a real guest, how long its save may take.
+ *   <li>{@code workerLauncher}: what starts the worker process of a VM with a real guest (none by
+ *       default: such a VM is then refused a start).
  * </ul>
  *
  * <p>Immutable; safe to share between threads.
  */
 public record HypervisorOptions(
-        List<DeviceProvider> deviceProviders, Duration pauseTimeout, Duration stopGrace, Duration deviceTimeout) {
+        List<DeviceProvider> deviceProviders, Duration pauseTimeout, Duration stopGrace, Duration deviceTimeout,
+        Optional<WorkerLauncher> workerLauncher) {
 
     public HypervisorOptions {
+        Objects.requireNonNull(workerLauncher, "workerLauncher");
         deviceProviders = List.copyOf(deviceProviders);
         requirePositive(pauseTimeout, "pauseTimeout");
         requirePositive(stopGrace, "stopGrace");
@@ -40,25 +45,32 @@ public record HypervisorOptions(
 
     /** No device providers and the default timeouts. */
     public static HypervisorOptions defaults() {
-        return new HypervisorOptions(List.of(), Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(30));
+        return new HypervisorOptions(List.of(), Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofSeconds(30),
+                Optional.empty());
     }
 
     /** These options with {@code provider} added after the others. */
     public HypervisorOptions withDeviceProvider(DeviceProvider provider) {
         List<DeviceProvider> list = new ArrayList<>(deviceProviders);
         list.add(Objects.requireNonNull(provider, "provider"));
-        return new HypervisorOptions(list, pauseTimeout, stopGrace, deviceTimeout);
+        return new HypervisorOptions(list, pauseTimeout, stopGrace, deviceTimeout, workerLauncher);
     }
 
     public HypervisorOptions withPauseTimeout(Duration timeout) {
-        return new HypervisorOptions(deviceProviders, timeout, stopGrace, deviceTimeout);
+        return new HypervisorOptions(deviceProviders, timeout, stopGrace, deviceTimeout, workerLauncher);
     }
 
     public HypervisorOptions withStopGrace(Duration grace) {
-        return new HypervisorOptions(deviceProviders, pauseTimeout, grace, deviceTimeout);
+        return new HypervisorOptions(deviceProviders, pauseTimeout, grace, deviceTimeout, workerLauncher);
     }
 
     public HypervisorOptions withDeviceTimeout(Duration timeout) {
-        return new HypervisorOptions(deviceProviders, pauseTimeout, stopGrace, timeout);
+        return new HypervisorOptions(deviceProviders, pauseTimeout, stopGrace, timeout, workerLauncher);
+    }
+
+    /** These options with {@code launcher} starting the worker processes of real guests. */
+    public HypervisorOptions withWorkerLauncher(WorkerLauncher launcher) {
+        return new HypervisorOptions(deviceProviders, pauseTimeout, stopGrace, deviceTimeout,
+                Optional.of(Objects.requireNonNull(launcher, "launcher")));
     }
 }

@@ -33,12 +33,20 @@ import org.vhdkit.stack.memory.GuestMemoryException;
  * <p>{@code devices.vsv}: the ASCII magic {@code VHDKVSV1}, a big-endian int count, then per device
  * its name (modified UTF-8, as {@link DataOutputStream#writeUTF}), an int length and that many bytes.
  *
+ * <p>A real guest's worker process saves its own state (memory and devices, in qemu's migration
+ * stream) into {@code machine-state.bin}; its manifest then says {@code "kind" : "process"} with
+ * the file's size and CRC-32C in {@code stateBytes} and {@code stateCrc32c} (and the VM's
+ * {@code memoryBytes}). Such a state loads only into a worker process, and guest programs' states
+ * only into the in-JVM partition. Copies and deletion handle both kinds.
+ *
  * <p>Thread-safety: stateless; the VM serializes saving and loading its own folder.
  */
 final class SavedState {
     static final String MEMORY = "memory.bin";
     static final String DEVICES = "devices.vsv";
     static final String MANIFEST = "saved-state.json";
+    static final String PROCESS_STATE = "machine-state.bin";
+    private static final String PROCESS_KIND = "process";
     private static final int FORMAT = 1;
     private static final byte[] MAGIC = {'V', 'H', 'D', 'K', 'V', 'S', 'V', '1'};
     private static final int CHUNK = 1 << 20;
@@ -55,6 +63,114 @@ final class SavedState {
 
     static boolean exists(Path folder) {
         return Files.exists(folder.resolve(MANIFEST));
+    }
+
+    /** Writes a worker process's saved state into {@code file}, a new file. */
+    @FunctionalInterface
+    interface ProcessSave {
+        void writeTo(Path file) throws IOException;
+    }
+
+    /**
+     * Has the worker process write its state into the folder (through a temporary file, forced and
+     * renamed), then writes the manifest, last.
+     */
+    static void writeProcessState(Path folder, long memoryBytes, ProcessSave save, AtomicFile.BeforeRename hook)
+            throws IOException {
+        Files.deleteIfExists(folder.resolve(MANIFEST)); // no stale manifest may vouch for new files
+        Path target = folder.resolve(PROCESS_STATE);
+        Path temp = folder.resolve("." + PROCESS_STATE + AtomicFile.TEMP_SUFFIX);
+        Files.deleteIfExists(temp);
+        long size;
+        long crc;
+        try {
+            save.writeTo(temp);
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                channel.force(true);
+                size = channel.size();
+            }
+            crc = crcOf(temp);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        hook.reached(temp, target);
+        Files.move(temp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.forceFolder(folder);
+        ObjectNode manifest = JSON.createObjectNode();
+        manifest.put("format", FORMAT);
+        manifest.put("kind", PROCESS_KIND);
+        manifest.put("memoryBytes", memoryBytes);
+        manifest.put("stateBytes", size);
+        manifest.put("stateCrc32c", crc);
+        byte[] manifestBytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest);
+        AtomicFile.write(folder.resolve(MANIFEST), channel -> AtomicFile.writeFully(channel, ByteBuffer.wrap(manifestBytes)),
+                hook);
+    }
+
+    /**
+     * The file of a worker process's saved state in {@code folder}, checked against its manifest
+     * (kind, the VM's memory size, the file's size and checksum).
+     */
+    static Path processState(Path folder, long memoryBytes) throws IOException {
+        Path file = folder.resolve(MANIFEST);
+        JsonNode n = manifestNode(file);
+        if (!PROCESS_KIND.equals(n.path("kind").asText(null))) {
+            throw new VmException(file + ": holds the saved state of guest programs, which a real guest cannot load;"
+                    + " delete the saved state to start it");
+        }
+        long saved = number(n, "memoryBytes", file);
+        if (saved != memoryBytes) {
+            throw new VmException(file + ": memoryBytes: the saved state holds " + saved
+                    + " bytes of memory but the VM has " + memoryBytes);
+        }
+        checkProcessFile(folder, n, file);
+        return folder.resolve(PROCESS_STATE);
+    }
+
+    private static void checkProcessFile(Path folder, JsonNode manifest, Path manifestFile) throws IOException {
+        Path state = folder.resolve(PROCESS_STATE);
+        long bytes = number(manifest, "stateBytes", manifestFile);
+        long crc = number(manifest, "stateCrc32c", manifestFile);
+        long size;
+        try {
+            size = Files.size(state);
+        } catch (NoSuchFileException e) {
+            throw new VmException(state + ": no such file; the saved state is incomplete");
+        }
+        if (size != bytes || crcOf(state) != crc) {
+            throw new VmException(state + ": its size or checksum does not match the manifest; the saved state is"
+                    + " damaged");
+        }
+    }
+
+    private static long crcOf(Path file) throws IOException {
+        CRC32C crc = new CRC32C();
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK);
+            while (in.read(chunk.clear()) >= 0) {
+                crc.update(chunk.flip());
+            }
+        }
+        return crc.getValue();
+    }
+
+    private static JsonNode manifestNode(Path file) throws VmException {
+        JsonNode n;
+        try {
+            n = JSON.readTree(Files.readAllBytes(file));
+        } catch (NoSuchFileException e) {
+            throw new VmException(file + ": no such file");
+        } catch (JsonProcessingException e) {
+            throw new VmException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new VmException(file + ": cannot read: " + e.getMessage(), e);
+        }
+        if (n == null || !n.isObject() || n.path("format").asInt(-1) != FORMAT) {
+            throw new VmException(file + ": not a saved-state manifest of format " + FORMAT);
+        }
+        return n;
     }
 
     /** Writes memory, device state and, last, the manifest. */
@@ -102,18 +218,10 @@ final class SavedState {
     /** Reads and checks the manifest against the VM's memory size. */
     static Manifest readManifest(Path folder, long memoryBytes) throws VmException {
         Path file = folder.resolve(MANIFEST);
-        JsonNode n;
-        try {
-            n = JSON.readTree(Files.readAllBytes(file));
-        } catch (NoSuchFileException e) {
-            throw new VmException(file + ": no such file");
-        } catch (JsonProcessingException e) {
-            throw new VmException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
-        } catch (IOException e) {
-            throw new VmException(file + ": cannot read: " + e.getMessage(), e);
-        }
-        if (n == null || !n.isObject() || n.path("format").asInt(-1) != FORMAT) {
-            throw new VmException(file + ": not a saved-state manifest of format " + FORMAT);
+        JsonNode n = manifestNode(file);
+        if (PROCESS_KIND.equals(n.path("kind").asText(null))) {
+            throw new VmException(file + ": holds the saved state of a real guest's worker process, which guest"
+                    + " programs cannot load; delete the saved state to start it");
         }
         Manifest m = new Manifest(number(n, "memoryBytes", file), number(n, "memoryCrc32c", file),
                 number(n, "devicesBytes", file), number(n, "devicesCrc32c", file));
@@ -251,6 +359,7 @@ final class SavedState {
         AtomicFile.forceFolder(folder);
         Files.deleteIfExists(folder.resolve(MEMORY));
         Files.deleteIfExists(folder.resolve(DEVICES));
+        Files.deleteIfExists(folder.resolve(PROCESS_STATE));
         AtomicFile.forceFolder(folder);
     }
 
@@ -260,22 +369,29 @@ final class SavedState {
      * only once it is whole. The copy is checked against the manifest (sizes and checksums) first.
      */
     static void copy(Path from, Path to, long memoryBytes, AtomicFile.BeforeRename hook) throws IOException {
-        Manifest manifest = readManifest(from, memoryBytes);
-        readDevices(from, manifest); // checks size and checksum
-        Path memoryFile = from.resolve(MEMORY);
-        long memorySize;
-        try {
-            memorySize = Files.size(memoryFile);
-        } catch (NoSuchFileException e) {
-            throw new VmException(memoryFile + ": no such file; the saved state is incomplete");
-        }
-        if (memorySize != manifest.memoryBytes()) {
-            throw new VmException(memoryFile + ": holds " + memorySize + " bytes, not the " + manifest.memoryBytes()
-                    + " bytes of the saved memory"); // its checksum is checked when it is loaded
+        String[] files;
+        if (PROCESS_KIND.equals(manifestNode(from.resolve(MANIFEST)).path("kind").asText(null))) {
+            processState(from, memoryBytes); // checks kind, size and checksum
+            files = new String[] {PROCESS_STATE};
+        } else {
+            Manifest manifest = readManifest(from, memoryBytes);
+            readDevices(from, manifest); // checks size and checksum
+            Path memoryFile = from.resolve(MEMORY);
+            long memorySize;
+            try {
+                memorySize = Files.size(memoryFile);
+            } catch (NoSuchFileException e) {
+                throw new VmException(memoryFile + ": no such file; the saved state is incomplete");
+            }
+            if (memorySize != manifest.memoryBytes()) {
+                throw new VmException(memoryFile + ": holds " + memorySize + " bytes, not the " + manifest.memoryBytes()
+                        + " bytes of the saved memory"); // its checksum is checked when it is loaded
+            }
+            files = new String[] {MEMORY, DEVICES};
         }
         Files.deleteIfExists(to.resolve(MANIFEST));
         AtomicFile.forceFolder(to);
-        for (String name : new String[] {MEMORY, DEVICES}) {
+        for (String name : files) {
             Path source = from.resolve(name);
             AtomicFile.write(to.resolve(name), channel -> {
                 try (FileChannel in = FileChannel.open(source, StandardOpenOption.READ);

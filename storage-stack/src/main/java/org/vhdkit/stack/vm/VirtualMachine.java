@@ -56,7 +56,23 @@ import org.vhdkit.stack.partition.PartitionListener;
 public final class VirtualMachine {
     private static final System.Logger LOG = System.getLogger(VirtualMachine.class.getName());
 
-    private record Run(ChildPartition partition, VmWorker worker) {
+    /**
+     * A run: the in-JVM child partition and its worker (the guest programs), or the worker process
+     * of a real guest; exactly one of the two.
+     */
+    private record Run(ChildPartition partition, VmWorker worker, WorkerProcess process) {
+        static Run inJvm(ChildPartition partition, VmWorker worker) {
+            return new Run(partition, worker, null);
+        }
+
+        static Run external(WorkerProcess process) {
+            return new Run(null, null, process);
+        }
+
+        /** What identifies the run to the callbacks that end it. */
+        Object token() {
+            return process != null ? process : partition;
+        }
     }
 
     private final Hypervisor hypervisor;
@@ -78,13 +94,13 @@ public final class VirtualMachine {
         public void guestFailed(ChildPartition partition, int processor, Throwable failure) {
             String reason = "the guest program failed on processor " + processor + ": " + failure;
             LOG.log(Level.WARNING, "'" + partition.name() + "' stops: " + reason, failure);
-            stopLater(partition, reason);
+            stopLater(partition, partition.name(), reason);
         }
 
         @Override
         public void guestPoweredOff(ChildPartition partition, int processor) {
             LOG.log(Level.INFO, "''{0}'' powered itself off", partition.name());
-            stopLater(partition, "the guest powered off");
+            stopLater(partition, partition.name(), "the guest powered off");
         }
     };
 
@@ -137,21 +153,31 @@ public final class VirtualMachine {
     /** The worker of the current run, while the VM is Running or Paused: its devices, for hot add and diagnostics. */
     public Optional<VmWorker> worker() {
         synchronized (guard) {
-            return run == null ? Optional.empty() : Optional.of(run.worker());
+            return run == null ? Optional.empty() : Optional.ofNullable(run.worker());
+        }
+    }
+
+    /**
+     * The worker process of the current run, while a VM with a real guest is Running or Paused: for
+     * the engine's hot plug and media changes.
+     */
+    public Optional<WorkerProcess> process() {
+        synchronized (guard) {
+            return run == null ? Optional.empty() : Optional.ofNullable(run.process());
         }
     }
 
     /** Port I/O intercepts handled in the current run (or the last one, when stopped). */
     public long intercepts() {
         synchronized (guard) {
-            return run == null ? lastIntercepts : run.worker().intercepts();
+            return run == null || run.worker() == null ? lastIntercepts : run.worker().intercepts();
         }
     }
 
     /** Port accesses that no device decoded, in the current run (or the last one). */
     public long unhandledPortAccesses() {
         synchronized (guard) {
-            return run == null ? lastUnhandled : run.worker().unhandledPortAccesses();
+            return run == null || run.worker() == null ? lastUnhandled : run.worker().unhandledPortAccesses();
         }
     }
 
@@ -182,6 +208,10 @@ public final class VirtualMachine {
         Objects.requireNonNull(program, "program");
         VmState from = begin(Operation.START, VmState.STARTING);
         VmConfiguration config = configuration();
+        if (config.engine().realGuest()) {
+            startProcess(from, config, program);
+            return;
+        }
         boolean resume = from == VmState.SAVED;
         HypervisorOptions options = hypervisor.options();
         ChildPartition partition = null;
@@ -195,7 +225,7 @@ public final class VirtualMachine {
             }
             partition = hypervisor.parent().createChild(config.name(), config.memoryBytes(), config.processors(), listener);
             ChildPartition p = partition;
-            worker = new VmWorker(config, partition, reason -> stopLater(p, reason), this::recordHotPlug);
+            worker = new VmWorker(config, partition, reason -> stopLater(p, p.name(), reason), this::recordHotPlug);
             if (config.integrationComponents()) {
                 GuestShutdown shutdown = new GuestShutdown(config.name(), partition.newSignal());
                 worker.offerGuestService(GuestShutdown.class, shutdown);
@@ -211,7 +241,7 @@ public final class VirtualMachine {
                 SavedState.delete(folder); // from here on the VM is no longer Saved, even after a crash
             }
             synchronized (guard) {
-                run = new Run(partition, worker);
+                run = Run.inJvm(partition, worker);
                 lastStopReason = null;
                 this.program = program;
             }
@@ -226,6 +256,47 @@ public final class VirtualMachine {
             String why = e instanceof OutOfMemoryError
                     ? "the host cannot give it " + VmConfiguration.describe(config.memoryBytes()) + " of memory"
                     : e.getMessage() != null ? e.getMessage() : e.toString();
+            throw new VmException("cannot start '" + config.name() + "': " + why, e);
+        }
+        end(VmState.RUNNING);
+    }
+
+    /**
+     * Starts a real guest's worker process (see {@link WorkerLauncher}); from Saved, from the saved
+     * state the process wrote. {@code program} is kept only for {@link #program()}: a real guest
+     * runs its own operating system.
+     */
+    private void startProcess(VmState from, VmConfiguration config, GuestProgram program) throws VmException {
+        boolean resume = from == VmState.SAVED;
+        WorkerProcess process = null;
+        try {
+            WorkerLauncher launcher = hypervisor.options().workerLauncher().orElseThrow(() -> new VmException(
+                    "its guest is real (engine " + config.engine().kind().label() + "), and this host runs no"
+                            + " worker processes"));
+            Optional<Path> saved = Optional.empty();
+            if (resume) {
+                saved = Optional.of(SavedState.processState(folder, config.memoryBytes()));
+            }
+            process = launcher.launch(config, folder, saved, (p, reason) -> stopLater(p, config.name(), reason));
+            if (resume) {
+                SavedState.delete(folder); // from here on the VM is no longer Saved, even after a crash
+            }
+            synchronized (guard) {
+                run = Run.external(process);
+                lastStopReason = null;
+                this.program = program;
+            }
+            process.resume();
+        } catch (IOException | RuntimeException e) {
+            synchronized (guard) {
+                run = null;
+            }
+            if (process != null) {
+                process.close();
+            }
+            VmState back = from == VmState.SAVED && !SavedState.exists(folder) ? VmState.OFF : from;
+            end(back);
+            String why = e.getMessage() != null ? e.getMessage() : e.toString();
             throw new VmException("cannot start '" + config.name() + "': " + why, e);
         }
         end(VmState.RUNNING);
@@ -250,23 +321,32 @@ public final class VirtualMachine {
      */
     public void shutDown(Duration timeout) throws VmException {
         ShutdownService service;
-        ChildPartition partition;
+        Object token;
+        WorkerProcess process;
         String name;
         synchronized (guard) {
             checkAllowed(Operation.SHUT_DOWN);
-            partition = run.partition();
-            service = run.worker().shutdownService().orElse(null);
+            token = run.token();
+            process = run.process();
+            service = process != null ? null : run.worker().shutdownService().orElse(null);
             name = configuration.name();
         }
-        if (service == null) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        if (process != null) {
+            try {
+                process.powerButton(); // ACPI: the guest's own answer is its power off, or nothing
+            } catch (IOException e) {
+                throw new VmException("cannot shut down '" + name + "': " + e.getMessage(), e);
+            }
+        } else if (service == null) {
             throw new VmException("cannot shut down '" + name + "': its integration components are off, so it"
                     + " has no shutdown service; turn it off instead");
+        } else {
+            service.requestShutdown("the host asked for a shutdown", timeout);
         }
-        long deadline = System.nanoTime() + timeout.toNanos();
-        service.requestShutdown("the host asked for a shutdown", timeout);
         try {
             synchronized (guard) {
-                while (run != null && run.partition() == partition) {
+                while (run != null && run.token() == token) {
                     long left = deadline - System.nanoTime();
                     if (left <= 0) {
                         throw new VmException("'" + name + "' did not shut down within " + timeout.toMillis()
@@ -291,7 +371,7 @@ public final class VirtualMachine {
         String failure = pauseProcessors(r);
         if (failure != null) {
             end(VmState.RUNNING);
-            throw new VmException("cannot pause '" + r.partition().name() + "': " + failure + "; it is still Running");
+            throw new VmException("cannot pause '" + name() + "': " + failure + "; it is still Running");
         }
         end(VmState.PAUSED);
     }
@@ -299,7 +379,17 @@ public final class VirtualMachine {
     /** Lets the processors run on from where they were paused. Refused unless Paused. */
     public void resume() throws VmException {
         begin(Operation.RESUME, null);
-        currentRun().partition().resume();
+        Run r = currentRun();
+        if (r.process() != null) {
+            try {
+                r.process().resume();
+            } catch (IOException e) {
+                end(VmState.PAUSED);
+                throw new VmException("cannot resume '" + name() + "': " + e.getMessage() + "; it is still Paused", e);
+            }
+        } else {
+            r.partition().resume();
+        }
         end(VmState.RUNNING);
     }
 
@@ -311,7 +401,7 @@ public final class VirtualMachine {
     public void save() throws VmException {
         VmState from = begin(Operation.SAVE, VmState.SAVING);
         Run r = currentRun();
-        String name = r.partition().name();
+        String name = name();
         if (from == VmState.RUNNING) {
             String failure = pauseProcessors(r);
             if (failure != null) {
@@ -320,8 +410,13 @@ public final class VirtualMachine {
             }
         }
         try {
-            Map<String, byte[]> devices = r.worker().saveDevices(hypervisor.options().deviceTimeout());
-            SavedState.write(folder, r.partition().memory(), devices, hypervisor.beforeRename());
+            if (r.process() != null) {
+                SavedState.writeProcessState(folder, configuration().memoryBytes(),
+                        file -> r.process().saveTo(file, hypervisor.options().deviceTimeout()), hypervisor.beforeRename());
+            } else {
+                Map<String, byte[]> devices = r.worker().saveDevices(hypervisor.options().deviceTimeout());
+                SavedState.write(folder, r.partition().memory(), devices, hypervisor.beforeRename());
+            }
         } catch (IOException | RuntimeException e) {
             try {
                 SavedState.delete(folder);
@@ -329,7 +424,7 @@ public final class VirtualMachine {
                 e.addSuppressed(cleanup);
             }
             if (from == VmState.RUNNING) {
-                r.partition().resume();
+                resumeQuietly(r, e);
             }
             end(from);
             throw new VmException("cannot save '" + name + "': "
@@ -504,6 +599,7 @@ public final class VirtualMachine {
     private static boolean sameButDiskPaths(VmConfiguration a, VmConfiguration b) {
         if (!(a.name().equals(b.name()) && a.id().equals(b.id()) && a.memoryBytes() == b.memoryBytes()
                 && a.processors() == b.processors() && a.integrationComponents() == b.integrationComponents()
+                && a.engine().equals(b.engine())
                 && a.bootOrder().equals(b.bootOrder()) && a.attachments().size() == b.attachments().size())) {
             return false;
         }
@@ -530,7 +626,7 @@ public final class VirtualMachine {
     private static boolean sameButHotPluggable(VmConfiguration a, VmConfiguration b) {
         return a.name().equals(b.name()) && a.id().equals(b.id()) && a.memoryBytes() == b.memoryBytes()
                 && a.processors() == b.processors() && a.integrationComponents() == b.integrationComponents()
-                && a.bootOrder().equals(b.bootOrder())
+                && a.engine().equals(b.engine()) && a.bootOrder().equals(b.bootOrder())
                 && fixedWhileRunning(a).equals(fixedWhileRunning(b));
     }
 
@@ -560,7 +656,7 @@ public final class VirtualMachine {
             r = run;
         }
         if (r != null) {
-            stopNow(r.partition(), "the hypervisor closed");
+            stopNow(r.token(), name(), "the hypervisor closed");
         }
     }
 
@@ -605,8 +701,29 @@ public final class VirtualMachine {
         }
     }
 
+    /** Lets a run go on after a failed save. */
+    private static void resumeQuietly(Run r, Exception failure) {
+        if (r.process() == null) {
+            r.partition().resume();
+            return;
+        }
+        try {
+            r.process().resume();
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
+    }
+
     /** Pauses the processors; returns null when paused, or why not. */
     private String pauseProcessors(Run r) {
+        if (r.process() != null) {
+            try {
+                r.process().pause();
+                return null;
+            } catch (IOException e) {
+                return e.getMessage();
+            }
+        }
         Duration timeout = hypervisor.options().pauseTimeout();
         try {
             return r.partition().pause(timeout) ? null
@@ -624,10 +741,14 @@ public final class VirtualMachine {
 
     private void finishAs(String reason, VmState to) {
         Run r = currentRun();
-        teardown(r.partition(), r.worker());
+        if (r.process() != null) {
+            r.process().close();
+        } else {
+            teardown(r.partition(), r.worker());
+        }
         synchronized (guard) {
-            lastIntercepts = r.worker().intercepts();
-            lastUnhandled = r.worker().unhandledPortAccesses();
+            lastIntercepts = r.worker() == null ? 0 : r.worker().intercepts();
+            lastUnhandled = r.worker() == null ? 0 : r.worker().unhandledPortAccesses();
             run = null;
             lastStopReason = reason;
         }
@@ -648,12 +769,12 @@ public final class VirtualMachine {
     }
 
     /** A guest failure or power-off, reported on a processor or worker thread: stop on another thread. */
-    private void stopLater(ChildPartition partition, String reason) {
-        Thread.ofPlatform().daemon(true).name(partition.name() + "/stop").start(() -> stopNow(partition, reason));
+    private void stopLater(Object token, String vmName, String reason) {
+        Thread.ofPlatform().daemon(true).name(vmName + "/stop").start(() -> stopNow(token, vmName, reason));
     }
 
-    /** Turns off the run on {@code partition}, if it is still the current one, after any operation under way. */
-    private void stopNow(ChildPartition partition, String reason) {
+    /** Turns off the run of {@code token}, if it is still the current one, after any operation under way. */
+    private void stopNow(Object token, String vmName, String reason) {
         synchronized (guard) {
             try {
                 while (busy != null) {
@@ -663,14 +784,14 @@ public final class VirtualMachine {
                 Thread.currentThread().interrupt();
                 return;
             }
-            if (run == null || run.partition() != partition) {
+            if (run == null || run.token() != token) {
                 return; // that run already ended
             }
             busy = Operation.TURN_OFF;
             state = VmState.STOPPING;
             guard.notifyAll();
         }
-        LOG.log(Level.INFO, "''{0}'' turns off: {1}", partition.name(), reason);
+        LOG.log(Level.INFO, "''{0}'' turns off: {1}", vmName, reason);
         finish(reason);
     }
 

@@ -27,6 +27,8 @@ import java.util.UUID;
  *       (shutdown, and the synthetic devices' guest side).
  *   <li>{@code attachments}: what sits at each controller slot, in the order they were added.
  *   <li>{@code bootOrder}: the slots the BIOS tries, in order; IDE slots only.
+ *   <li>{@code engine}: what runs the guest ({@link GuestEngine}): the in-JVM guest programs (the
+ *       default) or a real guest in qemu.
  * </ul>
  *
  * <p>A record may hold values that break the rules; {@link #validate()} checks them all and is
@@ -42,13 +44,21 @@ public record VmConfiguration(
         int processors,
         boolean integrationComponents,
         List<Attachment> attachments,
-        List<Slot> bootOrder) {
+        List<Slot> bootOrder,
+        GuestEngine engine) {
 
     public VmConfiguration {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(engine, "engine");
         attachments = List.copyOf(attachments);
         bootOrder = List.copyOf(bootOrder);
+    }
+
+    /** A configuration run by the in-JVM guest programs ({@link GuestEngine#PROGRAMS}). */
+    public VmConfiguration(String name, UUID id, long memoryBytes, int processors, boolean integrationComponents,
+                           List<Attachment> attachments, List<Slot> bootOrder) {
+        this(name, id, memoryBytes, processors, integrationComponents, attachments, bootOrder, GuestEngine.PROGRAMS);
     }
 
     /** A new VM's configuration: a fresh id, integration components on, nothing attached. */
@@ -57,26 +67,26 @@ public record VmConfiguration(
     }
 
     public VmConfiguration withName(String newName) {
-        return new VmConfiguration(newName, id, memoryBytes, processors, integrationComponents, attachments, bootOrder);
+        return new VmConfiguration(newName, id, memoryBytes, processors, integrationComponents, attachments, bootOrder, engine);
     }
 
     public VmConfiguration withMemoryBytes(long bytes) {
-        return new VmConfiguration(name, id, bytes, processors, integrationComponents, attachments, bootOrder);
+        return new VmConfiguration(name, id, bytes, processors, integrationComponents, attachments, bootOrder, engine);
     }
 
     public VmConfiguration withProcessors(int count) {
-        return new VmConfiguration(name, id, memoryBytes, count, integrationComponents, attachments, bootOrder);
+        return new VmConfiguration(name, id, memoryBytes, count, integrationComponents, attachments, bootOrder, engine);
     }
 
     public VmConfiguration withIntegrationComponents(boolean on) {
-        return new VmConfiguration(name, id, memoryBytes, processors, on, attachments, bootOrder);
+        return new VmConfiguration(name, id, memoryBytes, processors, on, attachments, bootOrder, engine);
     }
 
     /** Adds {@code attachment} (validation refuses it if its slot is taken). */
     public VmConfiguration withAttachment(Attachment attachment) {
         List<Attachment> list = new ArrayList<>(attachments);
         list.add(attachment);
-        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, list, bootOrder);
+        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, list, bootOrder, engine);
     }
 
     /**
@@ -90,18 +100,22 @@ public record VmConfiguration(
                 .orElseThrow(() -> new IllegalArgumentException("no DVD drive at " + slot));
         Attachment changed = iso == null ? Attachment.emptyDvd(drive.slot()) : Attachment.dvd(drive.slot(), iso);
         List<Attachment> list = attachments.stream().map(a -> a == drive ? changed : a).toList();
-        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, list, bootOrder);
+        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, list, bootOrder, engine);
     }
 
     /** Removes whatever is attached at {@code slot}, and the slot from the boot order. */
     public VmConfiguration withoutAttachment(Slot slot) {
         List<Attachment> list = attachments.stream().filter(a -> !a.slot().equals(slot)).toList();
         List<Slot> boot = bootOrder.stream().filter(s -> !s.equals(slot)).toList();
-        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, list, boot);
+        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, list, boot, engine);
     }
 
     public VmConfiguration withBootOrder(List<Slot> order) {
-        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, attachments, order);
+        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, attachments, order, engine);
+    }
+
+    public VmConfiguration withEngine(GuestEngine next) {
+        return new VmConfiguration(name, id, memoryBytes, processors, integrationComponents, attachments, bootOrder, next);
     }
 
     /** What is attached at {@code slot}, if anything. */
@@ -120,6 +134,7 @@ public record VmConfiguration(
         checkProcessors(processors);
         checkAttachments();
         checkBootOrder();
+        engine.check("engine");
         return this;
     }
 

@@ -12,6 +12,7 @@ import java.util.concurrent.Callable;
 import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.stack.ic.IntegrationServices;
 import org.vhdkit.stack.ide.EmulatedIde;
+import org.vhdkit.stack.qemu.QemuEngine;
 import org.vhdkit.stack.storage.SyntheticStorage;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.FolderInUseException;
@@ -81,7 +82,8 @@ import picocli.CommandLine.Model.CommandSpec;
             VmCreateCommand.class, VmListCommand.class, VmShowCommand.class, VmSetCommand.class,
             VmDeleteCommand.class, VmAttachCommand.class, VmDetachCommand.class, VmStartCommand.class, VmRunCommand.class,
             VmStateCommands.Stop.class, VmStateCommands.Shutdown.class, VmStateCommands.Pause.class,
-            VmStateCommands.Resume.class, VmStateCommands.Save.class, VmSnapshotCommand.class, VmCheckCommand.class, VmDvdCommand.class},
+            VmStateCommands.Resume.class, VmStateCommands.Save.class, VmSnapshotCommand.class, VmCheckCommand.class, VmDvdCommand.class,
+            VmConsoleCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {
             "  vhd vm create --memory 1G web",
@@ -94,12 +96,14 @@ public final class VmCommand implements Callable<Integer> {
     /**
      * How VMs run: their SCSI disks through the synthetic storage path (StorVSP on VMBus), the
      * shutdown integration service on the same VMBus, and the emulated IDE controller with the
-     * {@code ide:C:D} disks and DVD drives.
+     * {@code ide:C:D} disks and DVD drives; a VM with a real guest (engine qemu) in a qemu process of
+     * its own, its storage served by this process ({@link QemuEngine}).
      */
     static final HypervisorOptions OPTIONS = HypervisorOptions.defaults()
             .withDeviceProvider(SyntheticStorage.create())
             .withDeviceProvider(IntegrationServices.create())
-            .withDeviceProvider(EmulatedIde.create());
+            .withDeviceProvider(EmulatedIde.create())
+            .withWorkerLauncher(QemuEngine.create());
 
     /** How long a command waits for a folder another short-lived vhd process holds. */
     static final Duration FOLDER_WAIT = Duration.ofSeconds(5);
@@ -148,6 +152,11 @@ public final class VmCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new ParameterException(spec.commandLine(), "no command given");
+    }
+
+    /** Whether this command runs inside the host process, for another process. */
+    boolean insideHost() {
+        return host != null;
     }
 
     /** The folder of VMs, absolute. */

@@ -1,6 +1,8 @@
 package org.vhdkit.cli.vm;
 
 import java.io.PrintWriter;
+import java.util.ArrayList;
+import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.cli.conventions.Size;
@@ -9,6 +11,7 @@ import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmException;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -27,7 +30,9 @@ import picocli.CommandLine.Parameters;
         footer = {
             "  vhd vm create web",
             "  vhd vm create --memory 2G --processors 2 db",
-            "  vhd vm create --no-integration --memory 64M legacy   # emulated devices only"})
+            "  vhd vm create --no-integration --memory 64M legacy   # emulated devices only",
+            "  vhd vm create --engine qemu --memory 1G debian         # a real guest, booting from IDE",
+            "  vhd vm create --engine qemu --kernel vmlinuz --initrd initrd.img --append console=ttyS0 tiny"})
 final class VmCreateCommand extends VmSubcommand {
     /** Hyper-V's default for a new VM. */
     static final long DEFAULT_MEMORY = 512L << 20;
@@ -44,13 +49,18 @@ final class VmCreateCommand extends VmSubcommand {
             + " synthetic devices for the guest (a legacy guest uses emulated IDE only).")
     boolean noIntegration;
 
+    @Mixin
+    VmEngineOptions engine = new VmEngineOptions();
+
     @Parameters(paramLabel = "NAME", description = "The new VM's name.")
     String name;
 
     @Override
     public Integer call() throws Exception {
+        GuestEngine chosen = engine.apply(GuestEngine.PROGRAMS, new ArrayList<>());
+        engine.check(spec, chosen);
         VmConfiguration config = VmConfiguration.create(name, memory, processors)
-                .withIntegrationComponents(!noIntegration);
+                .withIntegrationComponents(!noIntegration).withEngine(chosen);
         return vm.execute(spec, session -> {
             VirtualMachine created;
             try {
@@ -65,7 +75,8 @@ final class VmCreateCommand extends VmSubcommand {
             } else {
                 out.println("Created VM '" + d.name() + "': " + Size.human(d.memory()) + ", " + d.processors()
                         + (d.processors() == 1 ? " processor" : " processors") + ", integration components "
-                        + (d.integrationComponents() ? "on" : "off") + "; folder " + d.folder());
+                        + (d.integrationComponents() ? "on" : "off") + (d.engine().kind().equals("programs") ? ""
+                        : ", engine " + d.engine().kind()) + "; folder " + d.folder());
             }
             out.flush();
             return ExitCodes.OK;

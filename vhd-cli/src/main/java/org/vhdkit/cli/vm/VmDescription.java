@@ -5,6 +5,7 @@ import java.util.List;
 import org.vhdkit.cli.conventions.AlignedLines;
 import org.vhdkit.cli.conventions.Size;
 import org.vhdkit.stack.vm.Attachment;
+import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
@@ -24,11 +25,21 @@ import org.vhdkit.stack.vm.VmConfiguration;
  * folder                 the VM's folder
  * lastStopReason         why it last stopped, when it ran in the hosting process; otherwise null
  * hostPid                the process hosting the folder, when there is one; otherwise null
+ * engine                 {kind ("programs" or "qemu"), accel ("auto", "kvm", "tcg"), kernel, initrd, append
+ *                          (null when not set)}
  * </pre>
  */
 record VmDescription(String name, String id, String state, long memory, int processors,
                      boolean integrationComponents, List<Item> attachments, List<String> bootOrder, String folder,
-                     String lastStopReason, Long hostPid) {
+                     String lastStopReason, Long hostPid, Engine engine) {
+
+    /** The engine in the JSON. */
+    record Engine(String kind, String accel, String kernel, String initrd, String append) {
+        static Engine of(GuestEngine e) {
+            return new Engine(e.kind().label(), e.accel().label(), e.kernel() == null ? null : e.kernel().toString(),
+                    e.initrd() == null ? null : e.initrd().toString(), e.append());
+        }
+    }
 
     /** One attachment in the JSON. */
     record Item(String slot, String kind, String path, boolean readOnly) {
@@ -45,7 +56,17 @@ record VmDescription(String name, String id, String state, long memory, int proc
                 c.integrationComponents(),
                 c.attachments().stream().sorted((a, b) -> a.slot().compareTo(b.slot())).map(Item::of).toList(),
                 c.bootOrder().stream().map(Slot::toString).toList(), vm.folder().toString(),
-                vm.lastStopReason().orElse(null), hosted ? ProcessHandle.current().pid() : null);
+                vm.lastStopReason().orElse(null), hosted ? ProcessHandle.current().pid() : null,
+                Engine.of(c.engine()));
+    }
+
+    private String engineLine() {
+        if (engine.kind().equals("programs")) {
+            return "programs";
+        }
+        return "qemu, accel " + engine.accel() + (engine.kernel() == null ? ", BIOS boot" : ", kernel " + engine.kernel()
+                + (engine.initrd() == null ? "" : ", initrd " + engine.initrd())
+                + (engine.append() == null ? "" : ", append '" + engine.append() + "'"));
     }
 
     /** The lines of {@code vhd vm show}. */
@@ -57,6 +78,7 @@ record VmDescription(String name, String id, String state, long memory, int proc
                 .add("Memory", Size.describe(memory))
                 .add("Processors", processors)
                 .add("Integration", integrationComponents ? "on" : "off")
+                .add("Engine", engineLine())
                 .add("Boot order", bootOrder.isEmpty() ? "(none)" : String.join(", ", bootOrder))
                 .add("Folder", folder);
         if (hostPid != null) {

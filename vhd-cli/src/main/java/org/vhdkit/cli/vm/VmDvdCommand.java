@@ -12,6 +12,7 @@ import org.vhdkit.cli.conventions.FileArguments;
 import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.cli.conventions.OutputOption;
 import org.vhdkit.stack.ide.EmulatedIde;
+import org.vhdkit.stack.qemu.QemuEngine;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
@@ -91,7 +92,10 @@ final class VmDvdCommand implements Callable<Integer> {
             boolean running = state == VmState.RUNNING || state == VmState.PAUSED;
             Optional<Path> previous;
             try {
-                if (running) {
+                if (running && machine.process().isPresent()) { // a real guest: its qemu worker changes it
+                    previous = drive.media();
+                    QemuEngine.changeMedium(machine, slot, iso);
+                } else if (running) {
                     previous = iso != null ? EmulatedIde.media(machine, slot) : EmulatedIde.eject(machine, slot);
                     if (iso != null) {
                         EmulatedIde.insert(machine, slot, iso);

@@ -8,6 +8,7 @@ import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.cli.conventions.Size;
+import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
@@ -16,6 +17,7 @@ import org.vhdkit.stack.vm.VmConfigurationException;
 import org.vhdkit.stack.vm.VmException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 
@@ -38,7 +40,9 @@ import picocli.CommandLine.ParameterException;
             "  vhd vm set --integration off legacy",
             "  vhd vm set --boot ide:1:0,ide:0:0 web   # DVD first, then the disk",
             "  vhd vm set --boot none web",
-            "  vhd vm set --rename web2 web"})
+            "  vhd vm set --rename web2 web",
+            "  vhd vm set --engine qemu --accel tcg web",
+            "  vhd vm set --kernel none web            # boot through the BIOS again"})
 final class VmSetCommand extends OneVmCommand {
     @Option(names = "--memory", paramLabel = "SIZE", converter = Size.Converter.class,
             description = "Guest memory, e.g. 1G.")
@@ -60,15 +64,19 @@ final class VmSetCommand extends OneVmCommand {
     @Option(names = "--rename", paramLabel = "NEW-NAME", description = "A new name, unique in the folder.")
     String rename;
 
+    @Mixin
+    VmEngineOptions engine = new VmEngineOptions();
+
     /** The JSON document. */
     record Changes(String name, List<String> changed, VmDescription before, VmDescription after) {
     }
 
     @Override
     public Integer call() throws Exception {
-        if (memory == null && processors == null && integration == null && boot == null && rename == null) {
-            throw new ParameterException(spec.commandLine(),
-                    "nothing to set; give --memory, --processors, --integration, --boot or --rename");
+        if (memory == null && processors == null && integration == null && boot == null && rename == null
+                && !engine.given()) {
+            throw new ParameterException(spec.commandLine(), "nothing to set; give --memory, --processors,"
+                    + " --integration, --boot, --rename, --engine, --kernel, --initrd, --append or --accel");
         }
         return vm.execute(spec, session -> {
             VirtualMachine machine = session.vm(name);
@@ -105,6 +113,16 @@ final class VmSetCommand extends OneVmCommand {
                     changed.add("bootOrder");
                     words.add("boot order " + (order.isEmpty() ? "none"
                             : String.join(", ", order.stream().map(Slot::toString).toList())));
+                }
+            }
+            if (engine.given()) {
+                List<String> engineChanges = new ArrayList<>();
+                GuestEngine e = engine.apply(old.engine(), engineChanges);
+                engine.check(spec, e);
+                if (!engineChanges.isEmpty()) {
+                    next = next.withEngine(e);
+                    changed.addAll(engineChanges);
+                    words.add("engine " + VmEngineOptions.describe(e));
                 }
             }
             if (!changed.isEmpty()) {

@@ -49,7 +49,8 @@ class VmConfigCommandsTest {
 
         JsonNode web = vms.vm("show", "--output", "json", "web").assertSuccess().json();
         assertEquals(List.of("name", "id", "state", "memory", "processors", "integrationComponents", "attachments",
-                "bootOrder", "folder", "lastStopReason", "hostPid"), fields(web));
+                "bootOrder", "folder", "lastStopReason", "hostPid", "engine"), fields(web));
+        assertEquals("programs", web.get("engine").get("kind").asText(), "a VM is run by the guest programs by default");
         assertEquals("web", web.get("name").asText());
         assertEquals("Off", web.get("state").asText());
         assertEquals(64L << 20, web.get("memory").asLong());
@@ -73,6 +74,7 @@ class VmConfigCommandsTest {
                 Memory:      1 GiB (1073741824 bytes)
                 Processors:  4
                 Integration: off
+                Engine:      programs
                 Boot order:  (none)
                 Folder:      %s
                 Attachments: none
@@ -146,11 +148,41 @@ class VmConfigCommandsTest {
     }
 
     @Test
+    void engineOptionsAreStoredShownAndChecked() {
+        vms.vm("create", "--engine", "qemu", "--kernel", "/boot/k", "--initrd", "/boot/i", "--append", "console=ttyS0",
+                "--accel", "tcg", "tiny").assertSuccess();
+        JsonNode engine = vms.vm("show", "--output", "json", "tiny").assertSuccess().json().get("engine");
+        assertEquals("qemu", engine.get("kind").asText());
+        assertEquals("tcg", engine.get("accel").asText());
+        assertEquals("/boot/k", engine.get("kernel").asText());
+        assertEquals("/boot/i", engine.get("initrd").asText());
+        assertEquals("console=ttyS0", engine.get("append").asText());
+        assertTrue(vms.vm("show", "tiny").assertSuccess().out().contains(
+                "qemu, accel tcg, kernel /boot/k, initrd /boot/i, append 'console=ttyS0'"));
+
+        vms.vm("set", "--kernel", "none", "tiny").assertSuccess();
+        engine = vms.vm("show", "--output", "json", "tiny").assertSuccess().json().get("engine");
+        assertEquals("qemu", engine.get("kind").asText());
+        assertTrue(engine.get("kernel").isNull() && engine.get("initrd").isNull() && engine.get("append").isNull(),
+                "back to the BIOS: the kernel's initrd and command line go too: " + engine);
+
+        assertTrue(vms.vm("create", "--kernel", "/boot/k", "plain").assertFailure(ExitCodes.USAGE)
+                .contains("add --engine qemu"));
+        assertEquals("vhd: cannot set initrd of 'tiny': an initrd needs a kernel to boot with it",
+                vms.vm("set", "--initrd", "/boot/i", "tiny").assertFailure(ExitCodes.REFUSED));
+        assertTrue(vms.vm("set", "--accel", "fast", "tiny").assertFailure(ExitCodes.USAGE)
+                .contains("'fast' is not an accelerator"));
+        vms.vm("set", "--engine", "programs", "tiny").assertSuccess();
+        assertEquals("programs", vms.vm("show", "--output", "json", "tiny").assertSuccess().json().get("engine")
+                .get("kind").asText());
+    }
+
+    @Test
     void setRefusals() {
         vms.vm("create", "web").assertSuccess();
         vms.vm("create", "db").assertSuccess();
-        assertEquals("vhd: nothing to set; give --memory, --processors, --integration, --boot or --rename;"
-                + " try 'vhd vm set --help'", vms.vm("set", "web").assertFailure(ExitCodes.USAGE));
+        assertEquals("vhd: nothing to set; give --memory, --processors, --integration, --boot, --rename, --engine,"
+                + " --kernel, --initrd, --append or --accel; try 'vhd vm set --help'", vms.vm("set", "web").assertFailure(ExitCodes.USAGE));
         assertEquals("vhd: cannot set name of 'web': a VM named 'DB' already exists",
                 vms.vm("set", "--rename", "DB", "web").assertFailure(ExitCodes.REFUSED));
         assertEquals("vhd: cannot set processors of 'web': a VM needs at least 1 virtual processor, not 0",

@@ -132,7 +132,7 @@ class BootFromIdeOverNbdTest {
         assertTrue(banner >= 0, "SYSLINUX's banner on the console:\n" + log);
         assertTrue(ready > banner, "the guest's ready line after SYSLINUX's banner:\n" + log);
         String cmdline = console.runChecked("cat /proc/cmdline", COMMAND_TIMEOUT).strip();
-        assertTrue(cmdline.contains(BootDisk.KERNEL_COMMAND_LINE), "the kernel line from syslinux.cfg: " + cmdline);
+        assertTrue(cmdline.contains(GuestConsole.KERNEL_ARGUMENTS), "the kernel line from syslinux.cfg: " + cmdline);
         assertTrue(cmdline.contains("initrd=initrd"), "SYSLINUX loaded the initramfs: " + cmdline);
     }
 

@@ -30,7 +30,7 @@ import org.vhdkit.vhd.transform.ImageType;
  * kernel as its bzImage (the BIOS boot path; the PVH vmlinux that {@link LinuxGuest} gives qemu
  * directly does not boot from a disk), the tests' initramfs (the one {@link LinuxGuest} boots,
  * gzipped: the BIOS reads slowly under TCG)
- * and a {@code syslinux.cfg} with {@link #KERNEL_COMMAND_LINE}, SYSLINUX installed in its boot
+ * and a {@code syslinux.cfg} with {@link GuestConsole#KERNEL_ARGUMENTS}, SYSLINUX installed in its boot
  * sector. The kernel line puts the console on ttyS0 and the guest's command loop on the same port
  * ({@code vhdkit.channel=ttyS0}), so a VM with one serial port can both log its console and run
  * commands: serve that port on a Unix socket and talk to it with {@link GuestConsole}. The guest's
@@ -59,9 +59,6 @@ public record BootDisk(Path vhd, String kernelVersion) {
     public static final int PARTITION_START = 2048;
     /** The line the guest's {@code /init} writes on ttyS0 (the console) when userspace runs. */
     public static final String READY_MARK = GuestChannel.MARK + "READY";
-    /** The kernel's command line in {@code syslinux.cfg}. */
-    public static final String KERNEL_COMMAND_LINE =
-            "console=ttyS0 panic=-1 quiet scsi_mod.scan=sync vhdkit.channel=ttyS0";
 
     static final Path MBR_CODE = Path.of("/usr/lib/syslinux/mbr/mbr.bin");
     /** FAT16 with LBA addressing, the partition type of the one partition. */
@@ -131,7 +128,7 @@ public record BootDisk(Path vhd, String kernelVersion) {
                   KERNEL vmlinuz
                   INITRD initrd
                   APPEND %s
-                """.formatted(KERNEL_COMMAND_LINE);
+                """.formatted(GuestConsole.KERNEL_ARGUMENTS);
     }
 
     /** The MBR: SYSLINUX's boot code, the disk signature, one active partition, the 0x55AA mark. */

@@ -11,11 +11,21 @@ import java.time.Duration;
  * Unix socket and logs it ({@code -chardev socket,id=console,path=SOCKET,server=on,wait=off,
  * logfile=console.log -serial chardev:console}); {@link #connect} connects to it as a client and
  * waits until the guest answers. Commands run as in {@link LinuxGuest#run}: any shell text, its
- * output and exit status back.
+ * output and exit status back. A guest booted directly with {@link #KERNEL_ARGUMENTS} (vhdkit's qemu
+ * engine in its own tests) is reached the same way.
  *
  * <p>Thread-safety: every method may be called from any thread; commands run one at a time.
  */
 public final class GuestConsole implements AutoCloseable {
+    /**
+     * The kernel command line for a guest whose only serial port is its console (ttyS0) and carries
+     * the command loop: kernel messages kept off it (loglevel 1) so they cannot split an answer. The
+     * {@link BootDisk}'s SYSLINUX configuration boots with it; give it to a direct kernel boot
+     * ({@code --append}) of {@link LinuxGuest#bootFiles} to reach that guest the same way.
+     */
+    public static final String KERNEL_ARGUMENTS =
+            "console=ttyS0 loglevel=1 panic=-1 scsi_mod.scan=sync vhdkit.channel=ttyS0";
+
     private final Path socket;
     private final GuestChannel channel;
     private final double uptimeAtReady;

@@ -476,6 +476,22 @@ public final class LinuxGuest implements AutoCloseable {
         deleteTree(runDir);
     }
 
+    /** A guest's kernel and initramfs, for tests that start qemu another way (vhdkit's qemu engine). */
+    public record BootFiles(Path kernel, Path initramfs) {
+    }
+
+    /**
+     * The kernel and initramfs {@link #boot} would give a guest with {@code options}' modules and
+     * programs, built or taken from the cache; skips the test as {@link #assumeAvailable()} does when
+     * the pieces are missing. Boot it with {@link GuestConsole#KERNEL_ARGUMENTS} to reach its command
+     * loop on the console. Thread-safe.
+     */
+    public static BootFiles bootFiles(Options options) {
+        assumeAvailable();
+        Prepared p = prepare(options);
+        return new BootFiles(p.kernel(), p.initramfs());
+    }
+
     // ---------------------------------------------------------------- internals
 
     private static String accel() {

@@ -1,0 +1,274 @@
+package org.vhdkit.stack.qemu;
+
+import java.io.IOException;
+import java.lang.System.Logger.Level;
+import java.net.UnixDomainSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.vhdkit.export.nbd.NbdServer;
+import org.vhdkit.stack.scsi.LogicalUnit;
+import org.vhdkit.stack.scsi.ScsiDisk;
+import org.vhdkit.stack.scsi.ScsiTarget;
+import org.vhdkit.stack.vhostuser.VhostUserScsi;
+import org.vhdkit.stack.vm.Attachment;
+import org.vhdkit.stack.vm.Slot;
+import org.vhdkit.stack.vm.VmConfiguration;
+import org.vhdkit.vhd.OpenOptions;
+import org.vhdkit.vhd.Vhd;
+import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.disk.RawDisk;
+import org.vhdkit.vhd.disk.VirtualDisk;
+
+/**
+ * A qemu VM's storage, served by this process: every disk of the configuration opened here (VHDs
+ * with their chains, pass-through disks, DVD images), each IDE drive's medium exported by an NBD
+ * server of its own on a private Unix socket (read-only for DVDs), and each synthetic SCSI
+ * controller in use served by a vhost-user-scsi backend with the controller's LUNs. qemu gets only
+ * the sockets. The NBD server and the backend refuse anything outside their disks, so nothing qemu
+ * or its guest sends reaches other files.
+ *
+ * <p>Closing stops the servers (requests in flight finish, then each disk is flushed) and closes
+ * the disks.
+ *
+ * <p>Thread-safety: made and closed by the VM's worker; {@link #hotAdd}, {@link #hotRemove} and
+ * {@link #changeMedium} are synchronized.
+ */
+final class ServedStorage implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(ServedStorage.class.getName());
+    /** The NBD export every drive's server offers. */
+    static final String EXPORT = "disk";
+
+    /** An IDE drive: its slot, whether a DVD drive, and its medium's server (empty for an empty DVD drive). */
+    record IdeDrive(Slot slot, boolean dvd, Optional<Path> socket) {
+        /** qemu's node and device name for the drive: {@code ide0-1}. */
+        String id() {
+            return "ide" + slot.controller() + "-" + slot.unit();
+        }
+    }
+
+    /** A SCSI controller in use and its backend's socket. */
+    record ScsiController(int number, Path socket) {
+    }
+
+    private final String vm;
+    private final UUID vmId;
+    private final Path runDir;
+    private final Consumer<String> log;
+    private final List<VirtualDisk> disks = new ArrayList<>(); // guarded by this
+    private final Map<Slot, NbdServer> nbd = new TreeMap<>(); // guarded by this
+    private final Map<Slot, VirtualDisk> media = new TreeMap<>(); // guarded by this: what each IDE server serves
+    private final Map<Integer, VhostUserScsi> scsi = new TreeMap<>(); // guarded by this
+    private final Map<Slot, VirtualDisk> luns = new TreeMap<>(); // guarded by this
+    private final List<IdeDrive> ide = new ArrayList<>();
+    private final List<ScsiController> controllers = new ArrayList<>();
+    private int generation; // guarded by this: makes each new medium's socket name unique
+
+    private ServedStorage(String vm, UUID vmId, Path runDir, Consumer<String> log) {
+        this.vm = vm;
+        this.vmId = vmId;
+        this.runDir = runDir;
+        this.log = log;
+    }
+
+    /**
+     * Opens every disk of {@code config} and starts its servers with sockets in {@code runDir}; on
+     * failure closes what it opened and throws, naming the attachment.
+     */
+    static ServedStorage open(VmConfiguration config, Path runDir, Consumer<String> log) throws IOException {
+        ServedStorage s = new ServedStorage(config.name(), config.id(), runDir, log);
+        try {
+            s.serve(config);
+            return s;
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+    }
+
+    private synchronized void serve(VmConfiguration config) throws IOException {
+        Map<Integer, ScsiTarget> targets = new TreeMap<>();
+        for (Attachment a : config.attachments()) {
+            Slot slot = a.slot();
+            if (slot.bus() == Slot.Bus.IDE) {
+                boolean dvd = a.kind() == Attachment.Kind.DVD;
+                if (a.path() == null) {
+                    ide.add(new IdeDrive(slot, true, Optional.empty()));
+                    continue;
+                }
+                VirtualDisk disk = open(a);
+                ide.add(new IdeDrive(slot, dvd, Optional.of(export(slot, disk, dvd || a.readOnly()))));
+            } else if (config.integrationComponents()) {
+                VirtualDisk disk = open(a);
+                luns.put(slot, disk);
+                targets.computeIfAbsent(slot.controller(), n -> new ScsiTarget(vm + "/scsi" + n, VhostUserScsi.MAX_LUNS))
+                        .attach(slot.unit(), unit(a, disk));
+            } else {
+                LOG.log(Level.WARNING, "''{0}'' has SCSI disks but its integration components are off; its guest"
+                        + " cannot see them", vm);
+            }
+        }
+        for (Map.Entry<Integer, ScsiTarget> t : targets.entrySet()) {
+            Path socket = runDir.resolve("scsi" + t.getKey() + ".sock");
+            scsi.put(t.getKey(), VhostUserScsi.start(socket, t.getValue(), VhostUserScsi.Options.defaults(),
+                    line -> log.accept("scsi" + t.getKey() + ": " + line)));
+            controllers.add(new ScsiController(t.getKey(), socket));
+        }
+    }
+
+    /** Starts the NBD server of the IDE drive at {@code slot} serving {@code disk}; returns its socket. */
+    private Path export(Slot slot, VirtualDisk disk, boolean readOnly) throws IOException {
+        Path socket = runDir.resolve("ide" + slot.controller() + "-" + slot.unit() + "." + generation++ + ".sock");
+        NbdServer server = NbdServer.start(UnixDomainSocketAddress.of(socket),
+                List.of(new NbdServer.Export(EXPORT, disk, readOnly, vm + " " + slot)),
+                line -> log.accept(slot + ": " + line));
+        nbd.put(slot, server);
+        media.put(slot, disk);
+        return socket;
+    }
+
+    private LogicalUnit unit(Attachment a, VirtualDisk disk) {
+        return ScsiDisk.of(disk, ScsiDisk.Settings.of(diskId(a, disk)).withReadOnly(a.readOnly()));
+    }
+
+    private UUID diskId(Attachment a, VirtualDisk disk) {
+        if (disk instanceof VhdDisk vhd) {
+            return vhd.footer().uniqueId();
+        }
+        return UUID.nameUUIDFromBytes(("vhdkit pass-through " + vmId + " " + a.path().toAbsolutePath().normalize())
+                .getBytes(StandardCharsets.UTF_8));
+    }
+
+    private VirtualDisk open(Attachment a) throws IOException {
+        VirtualDisk disk;
+        try {
+            disk = switch (a.kind()) {
+                case DISK -> Vhd.open(a.path(), a.readOnly() ? OpenOptions.READ_ONLY : OpenOptions.READ_WRITE);
+                case PASS_THROUGH -> RawDisk.open(a.path(), a.readOnly());
+                case DVD -> RawDisk.open(a.path(), true);
+            };
+        } catch (IOException e) {
+            throw new IOException("cannot attach " + a + " to '" + vm + "': " + e.getMessage(), e);
+        }
+        disks.add(disk);
+        return disk;
+    }
+
+    /** The IDE drives, in the configuration's order. */
+    List<IdeDrive> ideDrives() {
+        return List.copyOf(ide);
+    }
+
+    /** The SCSI controllers in use, by number. */
+    List<ScsiController> scsiControllers() {
+        return List.copyOf(controllers);
+    }
+
+    /** The vhost-user backend of SCSI controller {@code n}, if it is in use. */
+    synchronized Optional<VhostUserScsi> backend(int n) {
+        return Optional.ofNullable(scsi.get(n));
+    }
+
+    /** Opens {@code a} (a SCSI disk) and hot adds it at its LUN of a controller in use. */
+    synchronized void hotAdd(Attachment a) throws IOException {
+        VhostUserScsi backend = scsi.get(a.slot().controller());
+        if (backend == null) {
+            throw new IOException("SCSI controller " + a.slot().controller() + " of '" + vm + "' had no disk when it"
+                    + " started, so its guest has no such controller; turn it off to add one there");
+        }
+        VirtualDisk disk = open(a);
+        try {
+            backend.hotAdd(a.slot().unit(), unit(a, disk));
+        } catch (RuntimeException e) {
+            disks.remove(disk);
+            closeQuietly(disk);
+            throw new IOException("cannot hot add " + a + " to '" + vm + "': " + e.getMessage(), e);
+        }
+        luns.put(a.slot(), disk);
+    }
+
+    /** Hot removes the disk at {@code slot}, then flushes and closes it. */
+    synchronized void hotRemove(Slot slot) throws IOException {
+        VhostUserScsi backend = scsi.get(slot.controller());
+        VirtualDisk disk = luns.remove(slot);
+        if (backend == null || disk == null) {
+            throw new IOException("'" + vm + "' has no disk at " + slot);
+        }
+        backend.hotRemove(slot.unit());
+        disks.remove(disk);
+        flushAndClose(disk);
+    }
+
+    /**
+     * Replaces the medium of the DVD drive at {@code slot} with {@code iso} (null: none); returns the
+     * new medium's socket. The old medium's server is closed and its image closed.
+     */
+    synchronized Optional<Path> changeMedium(Slot slot, Path iso) throws IOException {
+        NbdServer old = nbd.remove(slot);
+        VirtualDisk oldDisk = media.remove(slot);
+        if (old != null) {
+            old.close();
+        }
+        if (oldDisk != null) {
+            disks.remove(oldDisk);
+            closeQuietly(oldDisk);
+        }
+        if (iso == null) {
+            return Optional.empty();
+        }
+        VirtualDisk disk = open(Attachment.dvd(slot, iso));
+        return Optional.of(export(slot, disk, true));
+    }
+
+    /** Stops every server (flushing what they wrote), then flushes and closes every disk. Idempotent. */
+    @Override
+    public synchronized void close() {
+        for (NbdServer s : nbd.values()) {
+            try {
+                s.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.ERROR, vm + ": closing an NBD server failed: " + e.getMessage());
+            }
+        }
+        nbd.clear();
+        for (VhostUserScsi b : scsi.values()) {
+            try {
+                b.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.ERROR, vm + ": closing a vhost-user-scsi backend failed: " + e.getMessage());
+            }
+        }
+        scsi.clear();
+        for (VirtualDisk d : disks) {
+            flushAndClose(d);
+        }
+        disks.clear();
+        media.clear();
+        luns.clear();
+    }
+
+    private void flushAndClose(VirtualDisk d) {
+        if (!d.isReadOnly()) {
+            try {
+                d.flush();
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.ERROR, vm + ": flushing " + d.name() + " failed: " + e.getMessage());
+            }
+        }
+        closeQuietly(d);
+    }
+
+    private void closeQuietly(VirtualDisk d) {
+        try {
+            d.close();
+        } catch (IOException | RuntimeException e) {
+            LOG.log(Level.ERROR, vm + ": closing " + d.name() + " failed: " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package org.vhdkit.stack.vm;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * A running VM's worker process outside the JVM (qemu-system-x86_64 for a real guest, see
+ * {@link GuestEngine}), as {@link VirtualMachine} drives it: the VM's states stay the VM's, the
+ * process only carries them out. Made by a {@link WorkerLauncher} when the VM starts and closed when
+ * it stops; its storage is served by the host process, so closing it flushes and closes the disks.
+ *
+ * <p>Thread-safety: every method may be called from any thread; the VM calls one lifecycle method at
+ * a time (its operations are serialized), {@link #close} also while another is under way (a VM
+ * turned off while its guest does not answer).
+ */
+public interface WorkerProcess extends AutoCloseable {
+    /** Stops the guest's processors where they are. */
+    void pause() throws IOException;
+
+    /** Lets the guest's processors run on (after a pause, or the first time after a start). */
+    void resume() throws IOException;
+
+    /** Presses the guest's ACPI power button; the guest decides what to do. */
+    void powerButton() throws IOException;
+
+    /**
+     * Writes the paused guest's memory and device state to {@code file} (a new file), waiting up to
+     * {@code timeout}; the process may end afterwards (it is then closed by the VM).
+     */
+    void saveTo(Path file, Duration timeout) throws IOException;
+
+    /**
+     * Ends the process at once if it still runs (pulling the plug), then flushes and closes every disk
+     * it was served. Idempotent.
+     */
+    @Override
+    void close();
+
+    /** Why the process ended on its own; the VM then turns Off with this reason. */
+    @FunctionalInterface
+    interface ExitListener {
+        /** {@code process} ended by itself (the guest powered off, qemu died); called once, on any thread. */
+        void exited(WorkerProcess process, String reason);
+    }
+}
