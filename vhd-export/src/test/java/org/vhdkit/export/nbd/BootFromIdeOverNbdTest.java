@@ -16,6 +16,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -44,6 +45,10 @@ import org.vhdkit.vhd.testing.guest.Qmp;
  * server, the host connecting as a client), and QMP {@code system_powerdown} (the ACPI power
  * button) makes the guest power off, qemu exit, and the VHD pass vhdkit's check. One boot is
  * shared by the tests, in order.
+ *
+ * <p>Runs with {@code -Dvhdkit.long=true}: in the default suite vhd-cli's {@code VmBootFromIdeTest}
+ * boots the same disk the same way through {@code vhd vm}'s qemu engine, and a BIOS boot costs about
+ * 20 s under TCG. This one needs no engine, so it tells a broken boot disk from a broken engine.
  */
 @Timeout(180)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -66,6 +71,8 @@ class BootFromIdeOverNbdTest {
 
     @BeforeAll
     static void bootFromIde() throws IOException {
+        Assumptions.assumeTrue(Boolean.getBoolean("vhdkit.long"), "a second BIOS boot (about 20 s of TCG) beside"
+                + " vhd-cli's VmBootFromIdeTest, which boots the same disk through vhd vm: -Dvhdkit.long=true");
         BootDisk boot = BootDisk.prepare();
         vhd = boot.copyTo(tmp.resolve("boot.vhd"));
         disk = Vhd.open(vhd, OpenOptions.READ_WRITE);
