@@ -29,9 +29,9 @@ import org.vhdkit.vhd.transform.ImageType;
  * one active FAT16 partition from sector {@link #PARTITION_START}) whose file system holds Debian's
  * kernel as its bzImage (the BIOS boot path; the PVH vmlinux that {@link LinuxGuest} gives qemu
  * directly does not boot from a disk), the tests' initramfs (the one {@link LinuxGuest} boots,
- * gzipped: the BIOS reads slowly under TCG)
- * and a {@code syslinux.cfg} with {@link GuestConsole#KERNEL_ARGUMENTS}, SYSLINUX installed in its boot
- * sector. The kernel line puts the console on ttyS0 and the guest's command loop on the same port
+ * gzipped: the BIOS reads slowly under TCG) and a {@code syslinux.cfg} with
+ * {@link GuestConsole#KERNEL_ARGUMENTS}, SYSLINUX installed in its boot sector. The kernel line puts
+ * the console on ttyS0, kernel messages off it, and the guest's command loop on the same port
  * ({@code vhdkit.channel=ttyS0}), so a VM with one serial port can both log its console and run
  * commands: serve that port on a Unix socket and talk to it with {@link GuestConsole}. The guest's
  * {@code /init} prints {@link #READY_MARK} on ttyS0 once userspace runs, and powers off on the ACPI
@@ -42,7 +42,7 @@ import org.vhdkit.vhd.transform.ImageType;
  * writes its boot sector and {@code ldlinux.sys} into that file; the MBR is written here, the
  * partition spliced in behind it, and vhdkit's {@link Conversion} turns the raw image into the VHD.
  * The VHD is cached like the other guest files ({@code ~/.cache/vhdkit/guest/bootdisk-...vhd}, named
- * by a hash of its inputs), so only the first run on a machine builds it (about a second).
+ * by a hash of its inputs), so only the first run on a machine builds it (a few seconds, most of them gzip).
  *
  * <p>A missing tool skips the test (fails it when {@code CI=true}) naming the Debian package
  * (syslinux, syslinux-common, mtools, dosfstools; {@code scripts/install-test-tools} installs them).
