@@ -66,6 +66,11 @@ public final class ExternalTools {
             Map.entry("xz", "xz-utils"),
             Map.entry("zstd", "zstd"),
             Map.entry("mkfs.ext4", "e2fsprogs"),
+            Map.entry("mkfs.vfat", "dosfstools"),
+            Map.entry("mcopy", "mtools"),
+            Map.entry("mtype", "mtools"),
+            Map.entry("mdir", "mtools"),
+            Map.entry("syslinux", "syslinux"),
             Map.entry("mount", "mount"),
             Map.entry("umount", "mount"));
 

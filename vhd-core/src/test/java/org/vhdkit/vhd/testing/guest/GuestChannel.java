@@ -19,14 +19,16 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The host's end of the command port, the guest's second serial port (ttyS1), which qemu connects
- * to a Unix socket this class listens on; the other end is the loop in the guest's {@code /init}
- * (see that script for the protocol). A command goes as one line, {@code RUN <id> <base64>}; its
+ * The host's end of the command port: for {@link LinuxGuest} the guest's second serial port (ttyS1),
+ * which qemu connects to a Unix socket this class {@link #listen}s on; for a guest whose only serial
+ * port is its console (a disk-booted VM, see {@link BootDisk}) that port, which qemu serves on a Unix
+ * socket ({@code -chardev socket,server=on,wait=off}) this class {@link #connect}s to. The other end
+ * is the loop in the guest's {@code /init} (see that script for the protocol). A command goes as one line, {@code RUN <id> <base64>}; its
  * output (stdout and stderr together) comes back in base64 between {@code @@VHDKIT BEGIN <id>}
  * and {@code @@VHDKIT END <id> <status>}, so any bytes survive the serial line and a marker can
  * never be forged by a command's output. The ids tell a late answer from the current one.
  *
- * <p>Thread-safety: {@link #run} and {@link #powerOff} are synchronized (one command at a time);
+ * <p>Thread-safety: {@link #awaitReady}, {@link #run} and {@link #powerOff} are synchronized (one at a time);
  * a reader thread only fills the queue of received lines; {@link #close} may be called from any
  * thread, and ends a waiting command with an IOException.
  */
@@ -34,9 +36,12 @@ final class GuestChannel implements AutoCloseable {
     static final String MARK = "@@VHDKIT ";
     private static final String EOF = "\u0000eof";
 
-    private final ServerSocketChannel server;
+    private static final Duration PING_INTERVAL = Duration.ofMillis(500);
+    private static final Duration CONNECT_RETRY = Duration.ofMillis(50);
+
+    private final ServerSocketChannel server; // null for a channel that connected as a client
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
-    private volatile SocketChannel channel; // set once by accept
+    private volatile SocketChannel channel; // set once, by accept or connect
     private long nextId = 1; // guarded by this
 
     /** What a command printed and its exit status. */
@@ -55,31 +60,39 @@ final class GuestChannel implements AutoCloseable {
     }
 
     /**
-     * Connects to {@code socket}, where qemu listens (a serial port's socket chardev in server mode,
-     * as vhdkit's qemu engine makes the console), and starts reading.
+     * Connects to {@code socket}, where qemu listens for the guest's serial port, trying again until
+     * qemu has made it or {@code timeout} passes, and starts reading. The guest may have written its
+     * ready line before anyone listened (qemu drops it then): {@link #awaitReady} asks for it again.
      */
-    static GuestChannel connect(Path socket) throws IOException {
-        SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
-        try {
-            c.connect(UnixDomainSocketAddress.of(socket));
-        } catch (IOException e) {
-            c.close();
-            throw e;
+    static GuestChannel connect(Path socket, Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+            try {
+                c.connect(UnixDomainSocketAddress.of(socket));
+                GuestChannel channel = new GuestChannel(null);
+                channel.startReading(c);
+                return channel;
+            } catch (IOException e) {
+                c.close();
+                if (System.nanoTime() > deadline) {
+                    throw new IOException("cannot connect to the guest's serial port at " + socket + " within "
+                            + timeout + ": " + e.getMessage(), e);
+                }
+                sleep(CONNECT_RETRY);
+            }
         }
-        GuestChannel g = new GuestChannel(null);
-        g.channel = c;
-        g.startReading(c);
-        return g;
     }
 
     /** Accepts qemu's connection (qemu connects as it starts) and starts reading. */
     synchronized void accept() throws IOException {
-        channel = server.accept();
+        SocketChannel c = server.accept();
         server.close();
-        startReading(channel);
+        startReading(c);
     }
 
     private void startReading(SocketChannel c) {
+        channel = c;
         Thread.ofPlatform().daemon().name("vhdkit-guest-channel").start(() -> {
             try (BufferedReader in = new BufferedReader(Channels.newReader(c, UTF_8))) {
                 String line;
@@ -96,12 +109,34 @@ final class GuestChannel implements AutoCloseable {
 
     /**
      * Waits for the guest's ready line and returns the guest's uptime it carries (seconds), or
-     * throws IOException when the guest did not get there within {@code timeout}.
+     * throws IOException when the guest did not get there within {@code timeout}. A channel that
+     * {@link #connect}ed asks with {@code PING} every 500 ms, since the guest's first ready line may
+     * have gone out before it connected; the answer ({@code PONG}) carries the uptime too.
      */
-    double awaitReady(Duration timeout) throws IOException {
-        String line = awaitLine(l -> l.startsWith(MARK + "READY"), timeout, "the guest's ready line");
-        String[] parts = line.split(" ");
-        return parts.length > 2 ? Double.parseDouble(parts[2]) : Double.NaN;
+    synchronized double awaitReady(Duration timeout) throws IOException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            long id = nextId;
+            if (server == null) {
+                nextId++;
+                send("PING " + id + "\n");
+            }
+            long left = deadline - System.nanoTime();
+            Duration wait = server == null && left > PING_INTERVAL.toNanos() ? PING_INTERVAL : Duration.ofNanos(Math.max(left, 0));
+            String line;
+            try {
+                line = awaitLine(l -> l.startsWith(MARK + "READY ") || l.startsWith(MARK + "PONG " + id + " "), wait,
+                        "the guest's ready line");
+            } catch (GuestTimeoutException e) {
+                if (server != null || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                continue;
+            }
+            String[] parts = line.split(" ");
+            int uptime = line.startsWith(MARK + "READY ") ? 2 : 3;
+            return parts.length > uptime ? Double.parseDouble(parts[uptime]) : Double.NaN;
+        }
     }
 
     /** Runs {@code script} with {@code sh} in the guest and returns its output and exit status. */
@@ -161,6 +196,15 @@ final class GuestChannel implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while waiting for " + what, e);
+        }
+    }
+
+    private static void sleep(Duration d) throws IOException {
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
         }
     }
 

@@ -5,92 +5,101 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * The command loop of a guest booted with {@link LinuxGuest#bootFiles} by someone else (vhdkit's own
- * qemu engine, in its tests), reached through its serial console: the guest's {@code /init} serves
- * commands on the port its kernel command line names ({@link #KERNEL_ARGUMENTS}), and this class
- * connects to the socket qemu listens on for that port. The protocol is {@link GuestChannel}'s.
- * Since the guest's ready line may have gone out before anyone listened, {@link #connect} probes
- * with a command until one is answered.
+ * The host's end of the command loop of a guest booted from a {@link BootDisk}, whose one serial
+ * port is both its console and its command port: for VMs that a test starts itself (plain qemu, or
+ * {@code vhd vm}'s qemu engine) rather than through {@link LinuxGuest}. qemu serves that port on a
+ * Unix socket and logs it ({@code -chardev socket,id=console,path=SOCKET,server=on,wait=off,
+ * logfile=console.log -serial chardev:console}); {@link #connect} connects to it as a client and
+ * waits until the guest answers. Commands run as in {@link LinuxGuest#run}: any shell text, its
+ * output and exit status back. A guest booted directly with {@link #KERNEL_ARGUMENTS} (vhdkit's qemu
+ * engine in its own tests) is reached the same way.
  *
- * <p>Thread-safety: commands run one at a time (the channel's monitor); {@link #close} from any thread.
+ * <p>Thread-safety: every method may be called from any thread; commands run one at a time.
  */
 public final class GuestConsole implements AutoCloseable {
     /**
      * The kernel command line for a guest whose only serial port is its console (ttyS0) and carries
-     * the command loop: kernel messages kept off it (loglevel 1) so they cannot split an answer.
+     * the command loop: kernel messages kept off it (loglevel 1) so they cannot split an answer. The
+     * {@link BootDisk}'s SYSLINUX configuration boots with it; give it to a direct kernel boot
+     * ({@code --append}) of {@link LinuxGuest#bootFiles} to reach that guest the same way.
      */
-    public static final String KERNEL_ARGUMENTS = "console=ttyS0 loglevel=1 panic=-1 scsi_mod.scan=sync vhdkit.port=ttyS0";
+    public static final String KERNEL_ARGUMENTS =
+            "console=ttyS0 loglevel=1 panic=-1 scsi_mod.scan=sync vhdkit.channel=ttyS0";
 
-    private static final Duration PROBE = Duration.ofSeconds(2);
-
+    private final Path socket;
     private final GuestChannel channel;
+    private final double uptimeAtReady;
 
-    private GuestConsole(GuestChannel channel) {
+    private GuestConsole(Path socket, GuestChannel channel, double uptimeAtReady) {
+        this.socket = socket;
         this.channel = channel;
+        this.uptimeAtReady = uptimeAtReady;
     }
 
     /**
-     * Connects to the console socket {@code socket} and waits up to {@code timeout} for the guest's
-     * command loop to answer; AssertionError when it does not. Thread-safe.
+     * Connects to the serial port qemu serves on {@code socket} (trying again until qemu has made the
+     * socket) and waits until the guest's command loop answers, both within {@code timeout}; an
+     * AssertionError when it does not. Thread-safe.
      */
     public static GuestConsole connect(Path socket, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        GuestChannel channel;
+        GuestChannel channel = null;
         try {
-            channel = GuestChannel.connect(socket);
+            channel = GuestChannel.connect(socket, timeout);
+            double uptime = channel.awaitReady(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())));
+            GuestConsole console = new GuestConsole(socket, channel, uptime);
+            channel = null;
+            return console;
         } catch (IOException e) {
-            throw new AssertionError("cannot connect to the guest's console " + socket + ": " + e.getMessage(), e);
-        }
-        while (true) {
-            try {
-                GuestChannel.Answer a = channel.run("echo ready", PROBE);
-                if (a.exitCode() == 0) {
-                    return new GuestConsole(channel);
+            throw new AssertionError("no answer from the guest's command loop on " + socket + " within " + timeout
+                    + ": " + e.getMessage(), e);
+        } finally {
+            if (channel != null) {
+                try {
+                    channel.close();
+                } catch (IOException ignored) {
+                    // Failing anyway.
                 }
-            } catch (GuestChannel.GuestTimeoutException e) {
-                if (System.nanoTime() > deadline) {
-                    closeQuietly(channel);
-                    throw new AssertionError("the guest's command loop did not answer on " + socket + " within "
-                            + timeout, e);
-                }
-            } catch (IOException e) {
-                closeQuietly(channel);
-                throw new AssertionError("the guest's console " + socket + ": " + e.getMessage(), e);
             }
         }
     }
 
-    /** Runs {@code script} with the guest's {@code sh}; its output and exit status. Thread-safe. */
+    /** The guest kernel's uptime (seconds) when its command loop first answered. Thread-safe (immutable). */
+    public double uptimeAtReady() {
+        return uptimeAtReady;
+    }
+
+    /**
+     * Runs {@code script} with the guest's busybox {@code sh} in {@code /root} and returns its output
+     * (stdout and stderr together) and exit status; AssertionError when it has not finished within
+     * {@code timeout} or the port closed. Thread-safe (commands run one at a time).
+     */
     public LinuxGuest.Result run(String script, Duration timeout) {
         try {
             GuestChannel.Answer a = channel.run(script, timeout);
             return new LinuxGuest.Result(a.exitCode(), a.output());
         } catch (IOException e) {
-            throw new AssertionError("guest command failed: " + e.getMessage() + "\n" + script, e);
+            throw new AssertionError("guest on " + socket + ": " + e.getMessage() + "\n" + script, e);
         }
     }
 
-    /** Runs {@code script} and returns its output; AssertionError unless it exits 0. Thread-safe. */
+    /** Runs {@code script} and returns its output, or throws AssertionError when it exits non-zero. Thread-safe. */
     public String runChecked(String script, Duration timeout) {
         LinuxGuest.Result r = run(script, timeout);
         if (r.exitCode() != 0) {
-            throw new AssertionError("exit status " + r.exitCode() + " from:\n" + script + "\n--- output ---\n"
-                    + r.output());
+            throw new AssertionError("guest on " + socket + ": exit status " + r.exitCode() + " from:\n" + script
+                    + "\n--- output ---\n" + r.output());
         }
         return r.output();
     }
 
-    /** Closes the connection (the guest runs on). Idempotent; thread-safe. */
+    /** Disconnects (the guest goes on running). Idempotent; thread-safe. */
     @Override
     public void close() {
-        closeQuietly(channel);
-    }
-
-    private static void closeQuietly(GuestChannel c) {
         try {
-            c.close();
+            channel.close();
         } catch (IOException ignored) {
-            // Best effort.
+            // Disconnecting anyway.
         }
     }
 }

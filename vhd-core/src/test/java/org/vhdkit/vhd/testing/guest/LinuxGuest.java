@@ -1,15 +1,7 @@
 package org.vhdkit.vhd.testing.guest;
 
-import static java.nio.charset.StandardCharsets.UTF_8;
-
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
-import java.nio.channels.SocketChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -170,8 +162,7 @@ public final class LinuxGuest implements AutoCloseable {
     private final Prepared prepared;
     private final Duration bootTime;
     private final double guestUptimeAtReady;
-    private SocketChannel qmp; // guarded by this
-    private BufferedReader qmpReader; // guarded by this
+    private Qmp qmp; // guarded by this
 
     private LinuxGuest(Options options, Process qemu, GuestChannel channel, Path runDir, Path logDir, Prepared prepared,
             Duration bootTime, double guestUptimeAtReady) {
@@ -390,31 +381,12 @@ public final class LinuxGuest implements AutoCloseable {
     public synchronized String qmp(String execute, String argumentsJson) {
         try {
             if (qmp == null) {
-                qmp = SocketChannel.open(StandardProtocolFamily.UNIX);
-                qmp.connect(UnixDomainSocketAddress.of(runDir.resolve("qmp.sock")));
-                qmpReader = new BufferedReader(Channels.newReader(qmp, UTF_8));
-                qmpReader.readLine(); // the greeting
-                qmpExchange("{\"execute\":\"qmp_capabilities\"}");
+                qmp = Qmp.connect(runDir.resolve("qmp.sock"));
             }
-            return qmpExchange("{\"execute\":\"" + execute + "\""
-                    + (argumentsJson == null ? "" : ",\"arguments\":" + argumentsJson) + "}");
+            return qmp.execute(execute, argumentsJson);
         } catch (IOException e) {
             throw new AssertionError("guest " + options.name() + ": QMP " + execute + ": " + e.getMessage(), e);
         }
-    }
-
-    private String qmpExchange(String json) throws IOException {
-        ByteBuffer bytes = ByteBuffer.wrap((json + "\n").getBytes(UTF_8));
-        while (bytes.hasRemaining()) {
-            qmp.write(bytes);
-        }
-        String line;
-        while ((line = qmpReader.readLine()) != null) {
-            if (line.contains("\"return\"") || line.contains("\"error\"")) {
-                return line;
-            }
-        }
-        throw new IOException("QMP connection closed before the answer to " + json);
     }
 
     /**
