@@ -140,7 +140,7 @@ record TreeOperations(SnapshotFolder folder, TreeQueries queries, Recovery recov
             list.add(p == null ? a : new Attachment(a.slot(), a.kind(), p, a.readOnly()));
         }
         return new VmConfiguration(c.name(), c.id(), c.memoryBytes(), c.processors(), c.integrationComponents(), list,
-                c.bootOrder());
+                c.bootOrder(), c.engine());
     }
 
     // ---- apply ----

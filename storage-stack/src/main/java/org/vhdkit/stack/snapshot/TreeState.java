@@ -20,9 +20,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
-import org.vhdkit.stack.vm.Attachment;
+import org.vhdkit.stack.vm.ConfigurationFile;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfiguration;
+import org.vhdkit.stack.vm.VmConfigurationException;
 
 /**
  * The persisted state of one VM's tree: the nodes, "Now", the AVHD files the tree made (each with
@@ -174,46 +175,20 @@ final class TreeState {
     }
 
     static ObjectNode configuration(VmConfiguration c) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("name", c.name());
-        n.put("id", c.id().toString());
-        n.put("memoryBytes", c.memoryBytes());
-        n.put("processors", c.processors());
-        n.put("integrationComponents", c.integrationComponents());
-        ArrayNode as = n.putArray("attachments");
-        for (Attachment a : c.attachments()) {
-            ObjectNode o = as.addObject();
-            o.put("slot", a.slot().toString());
-            o.put("kind", a.kind().label());
-            o.put("path", a.path() == null ? null : a.path().toString());
-            o.put("readOnly", a.readOnly());
-        }
-        ArrayNode boot = n.putArray("bootOrder");
-        c.bootOrder().forEach(s -> boot.add(s.toString()));
-        return n;
+        return ConfigurationFile.toJson(c);
     }
 
+    /** A node's configuration; one written before configurations had a format field reads as format 1. */
     private static VmConfiguration configuration(JsonNode n) throws IOException {
-        List<Attachment> attachments = new ArrayList<>();
-        for (JsonNode a : n.get("attachments")) {
-            Attachment.Kind kind = null;
-            for (Attachment.Kind k : Attachment.Kind.values()) {
-                if (k.label().equals(a.get("kind").asText())) {
-                    kind = k;
-                }
-            }
-            if (kind == null) {
-                throw new SnapshotException("unknown attachment kind '" + a.get("kind").asText() + "'");
-            }
-            attachments.add(new Attachment(Slot.parse(a.get("slot").asText()), kind,
-                    a.hasNonNull("path") ? Path.of(a.get("path").asText()) : null, a.get("readOnly").asBoolean()));
+        if (n instanceof ObjectNode o && !o.has("format")) {
+            ObjectNode withFormat = o.deepCopy();
+            withFormat.put("format", 1);
+            n = withFormat;
         }
-        List<Slot> boot = new ArrayList<>();
-        for (JsonNode s : n.get("bootOrder")) {
-            boot.add(Slot.parse(s.asText()));
+        try {
+            return ConfigurationFile.fromJson(n);
+        } catch (VmConfigurationException e) {
+            throw new SnapshotException("a snapshot's configuration: " + e.getMessage(), e);
         }
-        return new VmConfiguration(n.get("name").asText(), UUID.fromString(n.get("id").asText()),
-                n.get("memoryBytes").asLong(), n.get("processors").asInt(), n.get("integrationComponents").asBoolean(),
-                attachments, boot);
     }
 }
