@@ -39,7 +39,8 @@ import org.vhdkit.vhd.testing.guest.LinuxGuest;
  * ext2 file system on a VHD at scsi:0: write A, snapshot s1, write B, snapshot s2, write C; apply s1
  * and the guest sees A; write D, snapshot s3; apply s2 and it sees B; apply s3 and it sees D; delete
  * s1 and s2; every VHD passes check. The snapshots are taken while the guest runs, so each apply
- * brings the guest back from that moment (its mounted file system, its shell) without a reboot; the
+ * brings the guest back from that moment (its mounted file system, its shell, a loop counting in its
+ * memory) without a reboot; the
  * guest drops its page cache before it lists the files, so what it sees was read from the disks.
  */
 class RealGuestSnapshotTest {
@@ -88,9 +89,14 @@ class RealGuestSnapshotTest {
         reconnect(vm);
         guest.runChecked("d=$(for b in /sys/block/sd*; do echo ${b##*/}; done | head -1);"
                 + " mke2fs -F /dev/$d >/dev/null && mkdir -p /mnt && mount /dev/$d /mnt && echo mounted", COMMAND);
+        // A loop counting in the guest's memory the whole time: it tells a guest that goes on from its
+        // snapshot from one that rebooted or went on from somewhere else.
+        guest.runChecked("(i=0; while true; do i=$((i+1)); echo $i > /tmp/loop; sleep 0.1; done) >/dev/null 2>&1 &"
+                + " sleep 0.3; cat /tmp/loop", COMMAND);
         Snapshots snapshots = Snapshots.of(vm);
 
         String a = write("A");
+        long atS1 = counter();
         snapshots.take("s1");
         assertEquals(engine, vm.configuration().engine(), "a snapshot keeps the VM's engine");
         assertEquals(VmState.RUNNING, vm.state(), "a running guest runs on after its snapshot");
@@ -101,8 +107,13 @@ class RealGuestSnapshotTest {
         reconnect(vm);
         String c = write("C");
         assertNotEquals(b, c);
+        long beforeApply = counter();
 
         applyAndStart(vm, snapshots, "s1");
+        long resumed = counter();
+        assertTrue(resumed >= atS1 && resumed < beforeApply, "the loop goes on from s1's moment (" + atS1
+                + " there, " + beforeApply + " before the apply): " + resumed);
+        assertTrue(awaitCounterAbove(resumed), "the loop still runs after the apply");
         assertEquals(a, guest.runChecked(LIST, COMMAND), "s1 shows A");
         String d = write("D");
         snapshots.take("s3");
@@ -131,6 +142,19 @@ class RealGuestSnapshotTest {
         }
         assertTrue(checked.size() >= 2, "the data disk and the layers under it: " + checked);
         checked.forEach((p, status) -> assertEquals(CheckReport.Status.CLEAN, status, p.toString()));
+    }
+
+    private long counter() {
+        return Long.parseLong(guest.runChecked("cat /tmp/loop", COMMAND).strip());
+    }
+
+    private boolean awaitCounterAbove(long value) {
+        for (int i = 0; i < 50; i++) {
+            if (Long.parseLong(guest.runChecked("sleep 0.2; cat /tmp/loop", COMMAND).strip()) > value) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Writes two files of random bytes under {@code /mnt/NAME}, syncs, and returns the listing. */
