@@ -165,7 +165,11 @@ public final class QemuEngine implements WorkerLauncher {
             }
             throw new IOException(p + " (the system property vhdkit.qemu) is not an executable file");
         }
-        String path = System.getenv("PATH");
+        return onPath(System.getenv("PATH"));
+    }
+
+    /** {@link #PROGRAM} in the folders of {@code path} (a PATH value), or the refusal naming the package. */
+    static Path onPath(String path) throws IOException {
         for (String dir : (path == null ? "/usr/bin:/bin" : path).split(File.pathSeparator)) {
             if (dir.isEmpty()) {
                 continue;

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.partition.GuestProgram;
+import org.vhdkit.stack.snapshot.Snapshots;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.Hypervisor;
@@ -240,5 +241,40 @@ class QemuEngineLifecycleTest {
         }
         vm.turnOff();
         assertEquals(VmState.OFF, vm.state());
+    }
+
+    @Test
+    void snapshotOfARunningRealGuestRestartsItAndApplyingItContinuesFromThatMoment() throws Exception {
+        VirtualMachine vm = realGuest("snapshots");
+        vm.start(UNUSED);
+        long atSnapshot;
+        try (GuestConsole guest = console(vm)) {
+            guestWrite(guest, disk(guest, "virtio"), "A: before the snapshot");
+            guest.runChecked("(i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done) >/dev/null 2>&1 &"
+                    + " sleep 0.3", COMMAND);
+            atSnapshot = Long.parseLong(guest.runChecked("cat /tmp/counter", COMMAND).strip());
+        }
+        Snapshots snapshots = Snapshots.of(vm);
+        snapshots.take("s1"); // saves, switches the disks to new layers, starts it again from the saved state
+        assertEquals(VmState.RUNNING, vm.state());
+        long later;
+        try (GuestConsole guest = console(vm)) {
+            guestWrite(guest, disk(guest, "virtio"), "B: after the snapshot");
+            later = Long.parseLong(guest.runChecked("sleep 0.5; cat /tmp/counter", COMMAND).strip());
+            assertTrue(later > atSnapshot, "the guest went on after the snapshot: " + atSnapshot + " then " + later);
+        }
+
+        snapshots.apply("s1", false);
+        assertEquals(VmState.SAVED, vm.state(), "a running VM's snapshot holds its saved state");
+        vm.start(UNUSED);
+        try (GuestConsole guest = console(vm)) {
+            long resumed = Long.parseLong(guest.runChecked("cat /tmp/counter", COMMAND).strip());
+            assertTrue(resumed >= atSnapshot && resumed < later, "the guest continues from the snapshot's moment: "
+                    + resumed + " (snapshot at " + atSnapshot + ", later " + later + ")");
+        }
+        vm.turnOff();
+        Path layer = vm.configuration().attachment(Slot.scsi(0, 0)).orElseThrow().path();
+        assertArrayEquals(sector("A: before the snapshot"), read(layer, 2 << 20, 512),
+                "the applied snapshot's disk holds what the guest wrote before it");
     }
 }
