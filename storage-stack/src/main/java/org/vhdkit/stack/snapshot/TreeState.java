@@ -20,10 +20,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.UUID;
-import org.vhdkit.stack.vm.Attachment;
-import org.vhdkit.stack.vm.GuestEngine;
+import org.vhdkit.stack.vm.ConfigurationFile;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfiguration;
+import org.vhdkit.stack.vm.VmConfigurationException;
 
 /**
  * The persisted state of one VM's tree: the nodes, "Now", the AVHD files the tree made (each with
@@ -175,69 +175,20 @@ final class TreeState {
     }
 
     static ObjectNode configuration(VmConfiguration c) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("name", c.name());
-        n.put("id", c.id().toString());
-        n.put("memoryBytes", c.memoryBytes());
-        n.put("processors", c.processors());
-        n.put("integrationComponents", c.integrationComponents());
-        ArrayNode as = n.putArray("attachments");
-        for (Attachment a : c.attachments()) {
-            ObjectNode o = as.addObject();
-            o.put("slot", a.slot().toString());
-            o.put("kind", a.kind().label());
-            o.put("path", a.path() == null ? null : a.path().toString());
-            o.put("readOnly", a.readOnly());
-        }
-        ArrayNode boot = n.putArray("bootOrder");
-        c.bootOrder().forEach(s -> boot.add(s.toString()));
-        GuestEngine e = c.engine();
-        if (!e.equals(GuestEngine.PROGRAMS)) { // absent: the guest programs, as in trees written before real guests
-            ObjectNode o = n.putObject("engine");
-            o.put("kind", e.kind().label());
-            o.put("accel", e.accel().label());
-            o.put("kernel", e.kernel() == null ? null : e.kernel().toString());
-            o.put("initrd", e.initrd() == null ? null : e.initrd().toString());
-            o.put("append", e.append());
-        }
-        return n;
+        return ConfigurationFile.toJson(c);
     }
 
-    private static GuestEngine engine(JsonNode o) throws IOException {
-        if (o == null || o.isNull()) {
-            return GuestEngine.PROGRAMS;
-        }
-        GuestEngine.Kind kind = GuestEngine.Kind.ofLabel(o.path("kind").asText(""));
-        GuestEngine.Accelerator accel = GuestEngine.Accelerator.ofLabel(o.path("accel").asText(""));
-        if (kind == null || accel == null) {
-            throw new SnapshotException("unknown engine " + o);
-        }
-        return new GuestEngine(kind, accel, o.hasNonNull("kernel") ? Path.of(o.get("kernel").asText()) : null,
-                o.hasNonNull("initrd") ? Path.of(o.get("initrd").asText()) : null,
-                o.hasNonNull("append") ? o.get("append").asText() : null);
-    }
-
+    /** A node's configuration; one written before configurations had a format field reads as format 1. */
     private static VmConfiguration configuration(JsonNode n) throws IOException {
-        List<Attachment> attachments = new ArrayList<>();
-        for (JsonNode a : n.get("attachments")) {
-            Attachment.Kind kind = null;
-            for (Attachment.Kind k : Attachment.Kind.values()) {
-                if (k.label().equals(a.get("kind").asText())) {
-                    kind = k;
-                }
-            }
-            if (kind == null) {
-                throw new SnapshotException("unknown attachment kind '" + a.get("kind").asText() + "'");
-            }
-            attachments.add(new Attachment(Slot.parse(a.get("slot").asText()), kind,
-                    a.hasNonNull("path") ? Path.of(a.get("path").asText()) : null, a.get("readOnly").asBoolean()));
+        if (n instanceof ObjectNode o && !o.has("format")) {
+            ObjectNode withFormat = o.deepCopy();
+            withFormat.put("format", 1);
+            n = withFormat;
         }
-        List<Slot> boot = new ArrayList<>();
-        for (JsonNode s : n.get("bootOrder")) {
-            boot.add(Slot.parse(s.asText()));
+        try {
+            return ConfigurationFile.fromJson(n);
+        } catch (VmConfigurationException e) {
+            throw new SnapshotException("a snapshot's configuration: " + e.getMessage(), e);
         }
-        return new VmConfiguration(n.get("name").asText(), UUID.fromString(n.get("id").asText()),
-                n.get("memoryBytes").asLong(), n.get("processors").asInt(), n.get("integrationComponents").asBoolean(),
-                attachments, boot, engine(n.get("engine")));
     }
 }

@@ -51,9 +51,12 @@ import java.util.UUID;
  * guests existed) is run by the in-JVM guest programs, and such a configuration is written without
  * it, so those files stay as they were. With it, all of its fields are present.
  *
+ * <p>The snapshot tree keeps each snapshot's configuration in this same form ({@link #toJson},
+ * {@link #fromJson}), so a snapshot holds everything the configuration does, its engine included.
+ *
  * <p>Thread-safety: stateless; the shared mapper is thread-safe.
  */
-final class ConfigurationFile {
+public final class ConfigurationFile {
     static final String NAME = "config.json";
     static final int FORMAT = 1;
 
@@ -79,6 +82,19 @@ final class ConfigurationFile {
     }
 
     static byte[] encode(VmConfiguration c) {
+        try {
+            byte[] json = JSON.writeValueAsBytes(toJson(c));
+            byte[] out = new byte[json.length + 1];
+            System.arraycopy(json, 0, out, 0, json.length);
+            out[json.length] = '\n';
+            return out;
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode a VM configuration", e);
+        }
+    }
+
+    /** The JSON form of {@code c}, as {@code config.json} holds it. Thread-safe. */
+    public static ObjectNode toJson(VmConfiguration c) {
         ObjectNode root = JSON.createObjectNode();
         root.put("format", FORMAT);
         root.put("name", c.name());
@@ -111,15 +127,16 @@ final class ConfigurationFile {
             putPath(n, "initrd", engine.initrd());
             n.put("append", engine.append());
         }
-        try {
-            byte[] json = JSON.writeValueAsBytes(root);
-            byte[] out = new byte[json.length + 1];
-            System.arraycopy(json, 0, out, 0, json.length);
-            out[json.length] = '\n';
-            return out;
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot encode a VM configuration", e);
-        }
+        return root;
+    }
+
+    /**
+     * The configuration {@code json} holds in the form {@link #toJson} writes, read as strictly as
+     * {@code config.json} but not validated (the caller validates it before using it). Refusals name
+     * the field. Thread-safe.
+     */
+    public static VmConfiguration fromJson(JsonNode json) throws VmConfigurationException {
+        return decode(json);
     }
 
     /** Reads, parses and validates the configuration in {@code file}. */

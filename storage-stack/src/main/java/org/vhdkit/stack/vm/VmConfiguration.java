@@ -55,15 +55,10 @@ public record VmConfiguration(
         bootOrder = List.copyOf(bootOrder);
     }
 
-    /** A configuration run by the in-JVM guest programs ({@link GuestEngine#PROGRAMS}). */
-    public VmConfiguration(String name, UUID id, long memoryBytes, int processors, boolean integrationComponents,
-                           List<Attachment> attachments, List<Slot> bootOrder) {
-        this(name, id, memoryBytes, processors, integrationComponents, attachments, bootOrder, GuestEngine.PROGRAMS);
-    }
-
     /** A new VM's configuration: a fresh id, integration components on, nothing attached. */
     public static VmConfiguration create(String name, long memoryBytes, int processors) {
-        return new VmConfiguration(name, UUID.randomUUID(), memoryBytes, processors, true, List.of(), List.of());
+        return new VmConfiguration(name, UUID.randomUUID(), memoryBytes, processors, true, List.of(), List.of(),
+                GuestEngine.PROGRAMS);
     }
 
     public VmConfiguration withName(String newName) {

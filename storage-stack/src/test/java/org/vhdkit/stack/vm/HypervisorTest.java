@@ -53,7 +53,8 @@ class HypervisorTest {
             VmConfigurationException dup = assertThrows(VmConfigurationException.class, () -> h.create(TestVms.config("A")));
             assertEquals("name: a VM named 'A' already exists", dup.getMessage());
             assertThrows(VmConfigurationException.class, () -> h.create(TestVms.config("b").withName("a")));
-            VmConfiguration sameId = new VmConfiguration("c", a.id(), TestVms.MEMORY, 1, true, List.of(), List.of());
+            VmConfiguration sameId = new VmConfiguration("c", a.id(), TestVms.MEMORY, 1, true, List.of(), List.of(),
+                    GuestEngine.PROGRAMS);
             assertTrue(assertThrows(VmConfigurationException.class, () -> h.create(sameId)).getMessage()
                     .startsWith("id: a VM with id"));
             assertTrue(assertThrows(VmConfigurationException.class, () -> h.create(TestVms.config("m").withMemoryBytes(1)))
