@@ -2,7 +2,6 @@ package org.vhdkit.stack.qemu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -19,7 +18,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.partition.GuestProgram;
-import org.vhdkit.stack.snapshot.Snapshots;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.Hypervisor;
@@ -215,66 +213,5 @@ class QemuEngineLifecycleTest {
         for (Path p : List.of(ideDisk, scsiDisk)) {
             assertEquals(CheckReport.Status.CLEAN, ImageCheck.check(p, ProgressListener.NONE).status(), p.toString());
         }
-    }
-
-    @Test
-    void qemuKilledLeavesTheVmOffWithItsDisksFlushedAndTheHostGoingOn() throws Exception {
-        VirtualMachine vm = realGuest("killed");
-        vm.start(UNUSED);
-        try (GuestConsole guest = console(vm)) {
-            guestWrite(guest, disk(guest, "virtio"), "synced before the kill");
-        }
-        ProcessHandle qemu = ProcessHandle.current().children()
-                .filter(p -> p.info().commandLine().orElse("").contains("vhdkit-" + vm.id()))
-                .findFirst().orElseThrow(() -> new AssertionError("no qemu child for " + vm.id()));
-        assertTrue(qemu.destroyForcibly());
-        assertTrue(vm.awaitState(VmState.OFF, Duration.ofSeconds(30)), "the VM turns Off when its qemu dies");
-        assertTrue(vm.lastStopReason().orElseThrow().contains("unexpectedly"), vm.lastStopReason().orElseThrow());
-        assertNotEquals(CheckReport.Status.CORRUPT, ImageCheck.check(scsiDisk, ProgressListener.NONE).status());
-        assertArrayEquals(sector("synced before the kill"), read(scsiDisk, 2 << 20, 512));
-        assertTrue(vm.process().isEmpty());
-
-        // The host goes on: the same VM starts again and its guest answers.
-        vm.start(UNUSED);
-        try (GuestConsole guest = console(vm)) {
-            assertEquals("ok", guest.runChecked("echo ok", COMMAND).strip());
-        }
-        vm.turnOff();
-        assertEquals(VmState.OFF, vm.state());
-    }
-
-    @Test
-    void snapshotOfARunningRealGuestRestartsItAndApplyingItContinuesFromThatMoment() throws Exception {
-        VirtualMachine vm = realGuest("snapshots");
-        vm.start(UNUSED);
-        long atSnapshot;
-        try (GuestConsole guest = console(vm)) {
-            guestWrite(guest, disk(guest, "virtio"), "A: before the snapshot");
-            guest.runChecked("(i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done) >/dev/null 2>&1 &"
-                    + " sleep 0.3", COMMAND);
-            atSnapshot = Long.parseLong(guest.runChecked("cat /tmp/counter", COMMAND).strip());
-        }
-        Snapshots snapshots = Snapshots.of(vm);
-        snapshots.take("s1"); // saves, switches the disks to new layers, starts it again from the saved state
-        assertEquals(VmState.RUNNING, vm.state());
-        long later;
-        try (GuestConsole guest = console(vm)) {
-            guestWrite(guest, disk(guest, "virtio"), "B: after the snapshot");
-            later = Long.parseLong(guest.runChecked("sleep 0.5; cat /tmp/counter", COMMAND).strip());
-            assertTrue(later > atSnapshot, "the guest went on after the snapshot: " + atSnapshot + " then " + later);
-        }
-
-        snapshots.apply("s1", false);
-        assertEquals(VmState.SAVED, vm.state(), "a running VM's snapshot holds its saved state");
-        vm.start(UNUSED);
-        try (GuestConsole guest = console(vm)) {
-            long resumed = Long.parseLong(guest.runChecked("cat /tmp/counter", COMMAND).strip());
-            assertTrue(resumed >= atSnapshot && resumed < later, "the guest continues from the snapshot's moment: "
-                    + resumed + " (snapshot at " + atSnapshot + ", later " + later + ")");
-        }
-        vm.turnOff();
-        Path layer = vm.configuration().attachment(Slot.scsi(0, 0)).orElseThrow().path();
-        assertArrayEquals(sector("A: before the snapshot"), read(layer, 2 << 20, 512),
-                "the applied snapshot's disk holds what the guest wrote before it");
     }
 }
