@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.vhdkit.cli.CliRun;
 import org.vhdkit.cli.OnJimfs;
 import org.vhdkit.vhd.CreateOptions;
+import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.VhdDisk;
 
 /** {@code vhd map}, in process on jimfs (working directory /work). */
@@ -28,20 +29,22 @@ class MapCommandTest extends OnJimfs {
      * base.vhd (dynamic, 8 MiB): blocks 0 and 3 (a dynamic block holds all its sectors). middle.vhd:
      * [4 KiB, 12 KiB) and block 2's first 4 KiB. top.vhd: [8 KiB, 12 KiB) and the last 4 KiB. Each
      * write a different byte value, so that a wrong file offset shows. (Whole 4 KiB pieces: a
-     * differencing disk takes its parent's sectors in groups of eight.)
+     * differencing disk takes its parent's sectors in groups of eight. The children are written
+     * opened without their parents, so that they hold only what they write, as other tools' disks
+     * may: opened with it, a child takes a whole block over its parent's data.)
      */
     private void chain() throws IOException {
         try (VhdDisk disk = org.vhdkit.vhd.Vhd.create(fs.getPath("base.vhd"), CreateOptions.dynamic(8 * MIB))) {
             disk.write(0, filled(4096, 0x11));
             disk.write(6L * MIB, filled(512, 0x12));
         }
-        try (VhdDisk disk = org.vhdkit.vhd.Vhd.create(fs.getPath("middle.vhd"),
-                CreateOptions.differencing(fs.getPath("base.vhd")))) {
+        org.vhdkit.vhd.Vhd.create(fs.getPath("middle.vhd"), CreateOptions.differencing(fs.getPath("base.vhd"))).close();
+        try (VhdDisk disk = org.vhdkit.vhd.Vhd.open(fs.getPath("middle.vhd"), OpenOptions.READ_WRITE.withoutParent())) {
             disk.write(4096, filled(8192, 0x21));
             disk.write(4L * MIB, filled(4096, 0x22));
         }
-        try (VhdDisk disk = org.vhdkit.vhd.Vhd.create(fs.getPath("top.vhd"),
-                CreateOptions.differencing(fs.getPath("middle.vhd")))) {
+        org.vhdkit.vhd.Vhd.create(fs.getPath("top.vhd"), CreateOptions.differencing(fs.getPath("middle.vhd"))).close();
+        try (VhdDisk disk = org.vhdkit.vhd.Vhd.open(fs.getPath("top.vhd"), OpenOptions.READ_WRITE.withoutParent())) {
             disk.write(8192, filled(4096, 0x31));
             disk.write(8L * MIB - 4096, filled(4096, 0x32));
         }

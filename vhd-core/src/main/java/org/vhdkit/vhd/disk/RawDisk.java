@@ -24,7 +24,17 @@ public final class RawDisk extends FlatDisk {
 
     /** Opens a raw file or block device, read-only or read-write. */
     public static RawDisk open(Path path, boolean readOnly) throws IOException {
-        ByteStore store = ByteStore.open(path, readOnly ? ByteStore.Mode.READ_ONLY : ByteStore.Mode.READ_WRITE);
+        return open(path, readOnly, ByteStore.Backing.AUTO);
+    }
+
+    /**
+     * Opens a raw file or block device, read-only or read-write, reaching it through {@code backing}
+     * (positional writes leave the holes of a sparse file between them as holes; writes through a
+     * mapping may allocate space around them).
+     */
+    public static RawDisk open(Path path, boolean readOnly, ByteStore.Backing backing) throws IOException {
+        ByteStore store = ByteStore.open(path, readOnly ? ByteStore.Mode.READ_ONLY : ByteStore.Mode.READ_WRITE,
+                backing);
         long size = store.size();
         if (size % SECTOR_SIZE != 0 || size == 0) {
             store.close();

@@ -35,7 +35,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * sectors to an allocated block writes the data, then sets their bits, under that block's lock (one
  * of {@link #BITMAP_LOCKS} stripes); when the block's table entry is already in the file and the file
  * does not already hold the bytes below those sectors, the data is forced in between, so that no
- * power cut leaves a bit set over bytes the sector never held. A sector written only in part while
+ * power cut leaves a bit set over bytes the sector never held; in a differencing disk that write
+ * first copies every clear sector of the block from the parent and sets every bit, so a block pays
+ * that force once, not at each first write into a part of it. A sector written only in part while
  * its bit is clear is first filled from below (zeros or the parent), so that the rest of it keeps
  * reading the same.
  *
@@ -50,8 +52,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * <h2>Allocation, and what a crash leaves</h2>
  * A new block goes after the last thing in the file, its data 4 KiB-aligned as Windows places it.
  * Under {@link #allocationLock}: (1) the footer is written at the new end of the file (so the file
- * always ends in a valid footer), (2) the block's bitmap and data, (3) for a differencing disk, a
- * force, (4) the table entry, written through to the file, then published in memory. Everything is
+ * always ends in a valid footer), (2) the block's bitmap and data (in a differencing disk over
+ * the parent's data, the whole block: the parent's bytes around the write, every bit set), (3) for
+ * a differencing disk, a force, (4) the table entry, written through to the file, then published in memory. Everything is
  * written before the write that caused the allocation returns, so a killed process (whose writes
  * the page cache keeps) loses no acknowledged write: the table in the file names every block a
  * returned write allocated. {@link #flush()} is a force.
@@ -87,6 +90,8 @@ final class SparseVhd implements VhdDisk {
     /** Block data is placed at multiples of this, as Windows does. */
     private static final long DATA_ALIGNMENT = 4096;
     private static final int SECTOR_SHIFT = 9;
+    /** The most a parent's data is copied into a new block in one piece. */
+    private static final long COPY_CHUNK = 1 << 20;
 
     private final ByteStore store;
     private final String name;
@@ -300,7 +305,7 @@ final class SparseVhd implements VhdDisk {
             return;
         }
         synchronized (bitmapLocks[block & (BITMAP_LOCKS - 1)]) {
-            writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length, true);
+            writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length, true, false);
         }
     }
 
@@ -319,9 +324,15 @@ final class SparseVhd implements VhdDisk {
      * allocated ({@code saved} false) needs no force here: the allocation forces its bitmap and data
      * before its entry is written (see the class comment); every published block's entry is in the
      * file already.
+     *
+     * <p>When that force is due in a differencing disk, every clear sector of the block is copied from
+     * below and marked with it, so the block's first such write pays the only force it will ever need:
+     * the next writes into it find their bits set and are plain copies (without this, sequential 4 KiB
+     * writes over a parent's data paid a force each, about 100 a second). {@code fillBlock} does the
+     * same for a block being allocated, whose space reads zeros: only the parent's data is copied.
      */
     private void writeAndMark(long bitmapOffset, long inBlock, long offset, MemorySegment src, long srcOffset,
-                              long length, boolean saved) throws IOException {
+                              long length, boolean saved, boolean fillBlock) throws IOException {
         long data = bitmapOffset + bitmapBytes;
         long end = inBlock + length;
         int first = (int) (inBlock >>> SECTOR_SHIFT);
@@ -334,7 +345,16 @@ final class SparseVhd implements VhdDisk {
             markTo = Math.min((int) (blockSize >>> SECTOR_SHIFT), (last | 7) + 1);
         }
         boolean forceFirst = saved && !clearSectorsHoldWhatIsBelow(bitmapOffset, blockStart, markFrom, markTo);
-        if (parent != null) {
+        if (parent != null && fillBlock) {
+            markFrom = 0;
+            markTo = (int) (blockSize >>> SECTOR_SHIFT);
+            copyParentDataInto(data, blockStart, 0, (long) first << SECTOR_SHIFT);
+            copyParentDataInto(data, blockStart, (long) (last + 1) << SECTOR_SHIFT, blockSize);
+        } else if (parent != null) {
+            if (forceFirst) {
+                markFrom = 0; // one force for the whole block (see above)
+                markTo = (int) (blockSize >>> SECTOR_SHIFT);
+            }
             copyClearSectorsFromBelow(bitmapOffset, blockStart, markFrom, first);
             copyClearSectorsFromBelow(bitmapOffset, blockStart, last + 1, markTo);
         }
@@ -413,6 +433,32 @@ final class SparseVhd implements VhdDisk {
     }
 
     /**
+     * Copies the parent's data under {@code [from, until)} of the block at disk offset {@code blockStart}
+     * into the block's data at {@code data}, skipping what the parent reads as zeros: the caller
+     * allocates the block in space that reads zeros. The caller holds the allocation lock.
+     */
+    private void copyParentDataInto(long data, long blockStart, long from, long until) throws IOException {
+        long end = Math.min(until, parent.size() - blockStart);
+        if (end <= from) {
+            return;
+        }
+        MemorySegment buffer = null;
+        for (Extent extent : parent.extents(blockStart + from, end - from)) {
+            if (!extent.isData()) {
+                continue;
+            }
+            if (buffer == null) {
+                buffer = MemorySegment.ofArray(new byte[(int) Math.min(COPY_CHUNK, end - from)]);
+            }
+            for (long at = extent.offset(); at < extent.end(); at += buffer.byteSize()) {
+                long n = Math.min(buffer.byteSize(), extent.end() - at);
+                parent.read(at, buffer, 0, n);
+                store.write(data + (at - blockStart), buffer, 0, n);
+            }
+        }
+    }
+
+    /**
      * Writes the bytes {@code [from, until)} of a block that fall in {@code sector}; when the sector's
      * bit is clear, its other bytes are taken from below first. {@code offset} and {@code srcOffset}
      * correspond to {@code from}. Returns where the sector ends (or {@code until}).
@@ -460,13 +506,17 @@ final class SparseVhd implements VhdDisk {
                 store.writeBytes(bitmapOffset, SectorBitmap.full((int) bitmapBytes));
                 store.write(data + inBlock, src, srcOffset, length);
             } else {
-                // Differencing: mark only what is written; the rest still comes from the parent.
+                // Differencing: over a parent that reads zeros under the whole block, mark only what is
+                // written (the rest still comes from the parent); over the parent's data, copy that
+                // data into the block and mark it all, so that this allocation's force is the block's
+                // last (a partly marked block pays one at each first write into its clear sectors).
+                boolean zeros = zerosBelow(offset - inBlock);
                 store.writeBytes(bitmapOffset, new byte[(int) bitmapBytes]);
-                writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length, false);
+                writeAndMark(bitmapOffset, inBlock, offset, src, srcOffset, length, false, !zeros);
                 // 3. Bitmap and data durable before the entry that makes them visible: a set bit whose
                 // data a power cut lost would read zeros in place of the parent's sectors (needless
                 // where the parent reads zeros there too).
-                if (!zerosBelow(offset - inBlock)) {
+                if (!zeros) {
                     store.force();
                 }
             }

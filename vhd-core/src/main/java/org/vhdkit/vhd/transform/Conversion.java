@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.DiskImage;
+import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -143,18 +144,27 @@ public final class Conversion {
         }
     }
 
-    /** A new, empty target: a sparse file of the right size for fixed and raw. */
+    /**
+     * A new, empty target: a sparse file of the right size for fixed and raw. It is written through
+     * positional writes, not a mapping: writes through a shared mapping of a sparse file allocated
+     * space in the holes between them too (ext4 on Linux 6.18: 56 MiB on the host for 32 MiB of data
+     * in half of every 64 KiB; likely the page cache's large folios), where positional writes allocate
+     * the blocks they write, as qemu-img's do.
+     */
     private static VirtualDisk createTarget(Path path, long size, ConvertOptions options) throws IOException {
-        return switch (options.type()) {
-            case FIXED -> Vhd.create(path, CreateOptions.fixed(size));
-            case DYNAMIC -> Vhd.create(path, CreateOptions.dynamic(size).withBlockSize(options.blockSize()));
-            case RAW -> {
-                try (ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW)) {
-                    store.setSize(size);
-                }
-                yield RawDisk.open(path, false);
-            }
+        CreateOptions vhd = switch (options.type()) {
+            case FIXED -> CreateOptions.fixed(size);
+            case DYNAMIC -> CreateOptions.dynamic(size).withBlockSize(options.blockSize());
+            case RAW -> null;
         };
+        if (vhd == null) {
+            try (ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW)) {
+                store.setSize(size);
+            }
+            return RawDisk.open(path, false, ByteStore.Backing.CHANNEL);
+        }
+        Vhd.create(path, vhd).close();
+        return Vhd.open(path, OpenOptions.READ_WRITE.withBacking(ByteStore.Backing.CHANNEL));
     }
 
     /**

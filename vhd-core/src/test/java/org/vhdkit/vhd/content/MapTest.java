@@ -120,7 +120,8 @@ class MapTest {
         try (VhdDisk disk = Vhd.open(top, OpenOptions.READ_ONLY.withoutParent())) {
             DiskMap map = DiskContents.map(disk);
             assertEquals(1, map.layers().size());
-            DiskMap.Range parents = map.ranges().getFirst();
+            DiskMap.Range parents = map.ranges().stream().filter(r -> r.offset() <= BLOCK && r.end() > BLOCK)
+                    .findFirst().orElseThrow(); // block 1, which the top does not hold
             assertEquals(1, parents.layer());
             assertNull(parents.file());
             assertEquals(OptionalLong.empty(), parents.fileOffset());
@@ -130,20 +131,34 @@ class MapTest {
     /**
      * Writes random bytes to the disk and marks their sectors as {@code layer}'s. A differencing disk
      * takes whole groups of eight sectors (4 KiB, one bitmap byte; see SparseVhd): the rest of a
-     * group it writes into is copied up from its parent and is its own from then on.
+     * group it writes into is copied up from its parent and is its own from then on. A block it
+     * allocates over its parent's data it takes whole, the parent's data copied in.
      */
     private static void write(VirtualDisk disk, int[] layerOf, int layer, Random random, long offset, int length)
             throws IOException {
         byte[] bytes = new byte[length];
-        random.nextBytes(bytes);
-        disk.write(offset, bytes);
         int from = (int) (offset / SECTOR);
         int to = (int) ((offset + length + SECTOR - 1) / SECTOR);
+        List<Integer> newBlocksOverData = new java.util.ArrayList<>();
         if (disk instanceof VhdDisk vhd && vhd.parent().isPresent()) {
+            int perBlock = BLOCK / SECTOR;
+            for (int block = from / perBlock; block <= (to - 1) / perBlock; block++) {
+                int end = Math.min(layerOf.length, (block + 1) * perBlock);
+                boolean data = Arrays.stream(layerOf, block * perBlock, end).anyMatch(l -> l != Extent.ZERO);
+                if (!vhd.blockAllocationTable().orElseThrow().isAllocated(block) && data) {
+                    newBlocksOverData.add(block);
+                }
+            }
             from &= ~7;
             to = Math.min(layerOf.length, (to + 7) & ~7);
         }
+        random.nextBytes(bytes);
+        disk.write(offset, bytes);
         Arrays.fill(layerOf, from, to, layer);
+        for (int block : newBlocksOverData) {
+            int perBlock = BLOCK / SECTOR;
+            Arrays.fill(layerOf, block * perBlock, Math.min(layerOf.length, (block + 1) * perBlock), layer);
+        }
     }
 
     @Test

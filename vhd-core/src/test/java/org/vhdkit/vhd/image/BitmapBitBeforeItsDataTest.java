@@ -1,5 +1,6 @@
 package org.vhdkit.vhd.image;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -13,6 +14,7 @@ import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.testing.RecordingLog;
 
 /**
@@ -42,6 +44,35 @@ class BitmapBitBeforeItsDataTest {
         assertFalse(forcedBetweenDataAndBit((byte) 0), "no force where the file holds the parent's bytes");
     }
 
+    @Test
+    void aBlockWithClearSectorsOverItsParentsDataIsForcedOnceNotAtEachFirstWriteIntoIt() throws IOException {
+        // Block 0 saved with sectors 0-7 set; a write at 64 KiB pays the force and takes the whole block.
+        assertTrue(forcedBetweenDataAndBit((byte) 0x5A));
+        Path child = dir.resolve("child.vhd");
+        RecordingLog log = RecordingLog.of(dir);
+        log.record(() -> {
+            try (VhdDisk disk = Vhd.open(child, OpenOptions.READ_WRITE)) {
+                for (int i = 1; i < 16; i++) {
+                    disk.write(i * (128L << 10), new byte[4096]); // other clear sectors of block 0
+                }
+                assertEquals(List.of(new Extent(0, 2L << 20, 0)), disk.extents(0, 2L << 20),
+                        "the block holds all its sectors, the parent's copied");
+            }
+            return null;
+        });
+        int file = log.files().stream().filter(f -> f.name().equals("child.vhd")).findFirst().orElseThrow().id();
+        long forces = log.events().stream().filter(e -> e instanceof RecordingLog.Force && e.file() == file).count();
+        assertEquals(1, forces, "the force of the close, none for the 15 writes: " + log.events());
+        try (VhdDisk disk = Vhd.open(child, OpenOptions.READ_ONLY)) {
+            byte[] back = new byte[2 << 20];
+            disk.read(0, back);
+            for (int i = 0; i < back.length; i++) {
+                boolean written = i % (128 << 10) < 4096 || i >= (64 << 10) && i < (68 << 10);
+                assertEquals(written ? 0 : (byte) 0x5A, back[i], "byte " + i);
+            }
+        }
+    }
+
     /**
      * Writes 4 KiB into clear sectors of a saved block of a child whose parent holds {@code fill}
      * everywhere, recorded; whether the child was forced between the data and the bitmap write.
@@ -57,6 +88,11 @@ class BitmapBitBeforeItsDataTest {
         long bitmap;
         int bitmapBytes;
         try (VhdDisk disk = Vhd.create(child, CreateOptions.differencing(parent))) {
+            assertEquals(0, disk.blockAllocationTable().orElseThrow().allocatedCount());
+        }
+        // Without its parent the child marks only the sectors written (as other tools may leave a block):
+        // block 0 is saved with clear sectors over the parent's data.
+        try (VhdDisk disk = Vhd.open(child, OpenOptions.READ_WRITE.withoutParent())) {
             disk.write(0, new byte[4096]); // allocates block 0; the close saves its entry
             bitmap = disk.blockAllocationTable().orElseThrow().sector(0) * 512;
             bitmapBytes = disk.dynamicHeader().orElseThrow().bitmapBytes();
