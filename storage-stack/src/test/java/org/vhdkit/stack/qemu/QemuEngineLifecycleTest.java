@@ -187,6 +187,12 @@ class QemuEngineLifecycleTest {
             }
             assertEquals(Integer.parseInt(before) + 1, Integer.parseInt(now), "the hot-added LUN appears in the guest");
             assertTrue(vm.configuration().attachment(Slot.scsi(0, 1)).isPresent(), "the configuration records it");
+            QemuEngine.hotRemove(vm, Slot.scsi(0, 1));
+            for (int i = 0; i < 100 && !now.equals(before); i++) {
+                now = guest.runChecked("sleep 0.2; ls /sys/block | grep sd | wc -l", COMMAND).strip();
+            }
+            assertEquals(before, now, "the hot-removed LUN leaves the guest");
+            assertTrue(vm.configuration().attachment(Slot.scsi(0, 1)).isEmpty(), "the configuration records it");
 
             // A DVD put into the empty drive while the guest runs: the guest mounts and reads it.
             ExternalTools.assumeAvailable("xorriso");
