@@ -94,7 +94,20 @@ class QemuEngineLifecycleTest {
     }
 
     private static GuestConsole console(VirtualMachine vm) throws IOException {
-        return GuestConsole.connect(QemuEngine.consoleSocket(vm.folder()), BOOT);
+        try {
+            return GuestConsole.connect(QemuEngine.consoleSocket(vm.folder()), BOOT);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n--- console.log ---\n" + tail(vm.folder().resolve("console.log"))
+                    + "\n--- qemu.log ---\n" + tail(vm.folder().resolve("qemu.log")), e);
+        }
+    }
+
+    private static String tail(Path log) throws IOException {
+        if (!Files.exists(log)) {
+            return "(none)";
+        }
+        List<String> lines = Files.readAllLines(log, StandardCharsets.ISO_8859_1);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
     }
 
     /** The guest's name of the disk on {@code bus} ("ata" for IDE, "virtio" for SCSI): sda, sdb. */
@@ -168,7 +181,7 @@ class QemuEngineLifecycleTest {
 
         vm.start(UNUSED);
         assertEquals(VmState.RUNNING, vm.state());
-        try (GuestConsole guest = GuestConsole.connect(QemuEngine.consoleSocket(vm.folder()), BOOT)) {
+        try (GuestConsole guest = console(vm)) {
             long after = Long.parseLong(guest.runChecked("cat /tmp/counter", COMMAND).strip());
             String uptime = guest.runChecked("sleep 0.5; cat /tmp/counter", COMMAND).strip();
             assertTrue(after > 0 && Long.parseLong(uptime) > after, "the guest's counter goes on from its saved"

@@ -22,6 +22,7 @@ public final class GuestConsole implements AutoCloseable {
     public static final String KERNEL_ARGUMENTS = "console=ttyS0 loglevel=1 panic=-1 scsi_mod.scan=sync vhdkit.port=ttyS0";
 
     private static final Duration PROBE = Duration.ofSeconds(2);
+    private static final Duration MAX_PROBE = Duration.ofSeconds(30);
 
     private final GuestChannel channel;
 
@@ -41,13 +42,17 @@ public final class GuestConsole implements AutoCloseable {
         } catch (IOException e) {
             throw new AssertionError("cannot connect to the guest's console " + socket + ": " + e.getMessage(), e);
         }
+        Duration probe = PROBE;
         while (true) {
             try {
-                GuestChannel.Answer a = channel.run("echo ready", PROBE);
+                GuestChannel.Answer a = channel.run("echo ready", probe);
                 if (a.exitCode() == 0) {
                     return new GuestConsole(channel);
                 }
             } catch (GuestChannel.GuestTimeoutException e) {
+                // Each probe waits longer: a loaded host's guest may take more than a probe's time to
+                // answer, and an answer to an earlier probe does not count for the next one.
+                probe = probe.multipliedBy(2).compareTo(MAX_PROBE) > 0 ? MAX_PROBE : probe.multipliedBy(2);
                 if (System.nanoTime() > deadline) {
                     closeQuietly(channel);
                     throw new AssertionError("the guest's command loop did not answer on " + socket + " within "
