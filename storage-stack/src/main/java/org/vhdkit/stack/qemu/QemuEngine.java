@@ -32,7 +32,8 @@ import org.vhdkit.stack.vm.WorkerProcess;
  *
  * <p>Files in the VM's folder: {@code console.log} (the serial console, appended), {@code qemu.log}
  * (qemu's command line and its own messages, appended) and, while it runs, {@code console.sock}, a
- * link to the console's socket ({@link #consoleSocket}). The sockets themselves live in a private
+ * link to the console's socket ({@link #consoleSocket}), and {@code qemu.pid}: a host that dies
+ * leaves its qemus running without their storage, and the next start of the VM ends that one. The sockets themselves live in a private
  * folder (mode 0700) under {@code $XDG_RUNTIME_DIR} or the temporary folder, since a VM's folder can
  * be too long for a socket's path.
  *
@@ -45,6 +46,8 @@ public final class QemuEngine implements WorkerLauncher {
     static final String CONSOLE_LOG = "console.log";
     static final String QEMU_LOG = "qemu.log";
     static final String CONSOLE_LINK = "console.sock";
+    /** The running worker's process id, so that a later host can end a worker whose host died. */
+    static final String PID_FILE = "qemu.pid";
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
     /** How long loading a saved state may take. */
     private static final Duration LOAD_TIMEOUT = Duration.ofMinutes(5);
@@ -61,6 +64,7 @@ public final class QemuEngine implements WorkerLauncher {
     public WorkerProcess launch(VmConfiguration config, Path folder, Optional<Path> savedState,
                                 WorkerProcess.ExitListener listener) throws IOException {
         Path qemu = program();
+        endStaleWorker(folder, config);
         boolean kvm = kvm(config.engine().accel());
         Path runDir = runtimeDir();
         ServedStorage storage = null;
@@ -78,6 +82,7 @@ public final class QemuEngine implements WorkerLauncher {
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
                     .redirectErrorStream(true)
                     .start();
+            Files.writeString(folder.resolve(PID_FILE), process.pid() + "\n", StandardCharsets.US_ASCII);
             Path link = folder.resolve(CONSOLE_LINK);
             QemuWorker worker = new QemuWorker(config.name(), process, storage, runDir, link);
             qmp = connect(runDir.resolve(QemuCommandLine.QMP_SOCKET), config.name(), process, log, worker);
@@ -111,6 +116,43 @@ public final class QemuEngine implements WorkerLauncher {
             QemuWorker.deleteTree(runDir);
             throw e;
         }
+    }
+
+    /**
+     * Ends the qemu a host that died left running for this VM: the folder is this hypervisor's now
+     * (it is locked), so a live process named after the VM ({@code -name vhdkit-ID}) at the pid the
+     * folder records has lost its storage and can only hold memory. Anything else at that pid is
+     * left alone.
+     */
+    static void endStaleWorker(Path folder, VmConfiguration config) throws IOException {
+        Path file = folder.resolve(PID_FILE);
+        if (!Files.isRegularFile(file)) {
+            return;
+        }
+        long pid;
+        try {
+            pid = Long.parseLong(Files.readString(file, StandardCharsets.US_ASCII).strip());
+        } catch (NumberFormatException e) {
+            Files.deleteIfExists(file);
+            return;
+        }
+        Optional<ProcessHandle> stale = ProcessHandle.of(pid).filter(p -> p.info().commandLine().orElse("")
+                .contains("vhdkit-" + config.id()));
+        if (stale.isPresent()) {
+            LOG.log(Level.WARNING, "''{0}'': ending qemu (process {1}) left running by a host that ended",
+                    config.name(), pid);
+            stale.get().destroyForcibly();
+            try {
+                stale.get().onExit().get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while ending a stale qemu", e);
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                throw new IOException("qemu process " + pid + ", left running for '" + config.name()
+                        + "' by a host that ended, does not end", e);
+            }
+        }
+        Files.deleteIfExists(file);
     }
 
     /** Connects to the monitor once qemu has made its socket, or says why qemu ended first. */

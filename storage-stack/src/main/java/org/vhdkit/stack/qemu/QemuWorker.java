@@ -264,6 +264,7 @@ final class QemuWorker implements WorkerProcess {
             }
             storage.close();
             try {
+                Files.deleteIfExists(consoleLink.resolveSibling(QemuEngine.PID_FILE));
                 Files.deleteIfExists(consoleLink);
             } catch (IOException e) {
                 LOG.log(Level.WARNING, "{0}: cannot remove {1}: {2}", name, consoleLink, e.getMessage());

@@ -86,4 +86,27 @@ class QemuCommandLineTest {
         assertTrue(e.getMessage().contains("qemu-system-x86_64 was not found on PATH")
                 && e.getMessage().contains("qemu-system-x86"), e.getMessage());
     }
+
+    @Test
+    void aStartEndsTheQemuADeadHostLeftForTheVmAndNothingElse() throws Exception {
+        VmConfiguration c = config();
+        // Named in its arguments, as qemu's "-name vhdkit-ID" is.
+        // (a loop of short sleeps: what it leaves behind when killed ends within a second).
+        Process stale = new ProcessBuilder("bash", "-c", "while :; do sleep 1; done", "-name", "vhdkit-" + c.id())
+                .start();
+        Process other = new ProcessBuilder("sleep", "600").start();
+        try {
+            java.nio.file.Files.writeString(dir.resolve("qemu.pid"), stale.pid() + "\n");
+            QemuEngine.endStaleWorker(dir, c);
+            assertTrue(stale.waitFor(10, java.util.concurrent.TimeUnit.SECONDS), "the stale qemu is ended");
+            assertFalse(java.nio.file.Files.exists(dir.resolve("qemu.pid")));
+
+            java.nio.file.Files.writeString(dir.resolve("qemu.pid"), other.pid() + "\n");
+            QemuEngine.endStaleWorker(dir, c);
+            assertTrue(other.isAlive(), "a process that is not this VM's qemu is left alone");
+        } finally {
+            stale.destroyForcibly();
+            other.destroyForcibly();
+        }
+    }
 }

@@ -92,7 +92,20 @@ class QemuEngineLifecycleTest {
     }
 
     private static GuestConsole console(VirtualMachine vm) throws IOException {
-        return GuestConsole.connect(QemuEngine.consoleSocket(vm.folder()), BOOT);
+        try {
+            return GuestConsole.connect(QemuEngine.consoleSocket(vm.folder()), BOOT);
+        } catch (AssertionError e) {
+            throw new AssertionError(e.getMessage() + "\n--- console.log ---\n" + tail(vm.folder().resolve("console.log"))
+                    + "\n--- qemu.log ---\n" + tail(vm.folder().resolve("qemu.log")), e);
+        }
+    }
+
+    private static String tail(Path log) throws IOException {
+        if (!Files.exists(log)) {
+            return "(none)";
+        }
+        List<String> lines = Files.readAllLines(log, StandardCharsets.ISO_8859_1);
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
     }
 
     /** The guest's name of the disk on {@code bus} ("ata" for IDE, "virtio" for SCSI): sda, sdb. */
@@ -166,7 +179,7 @@ class QemuEngineLifecycleTest {
 
         vm.start(UNUSED);
         assertEquals(VmState.RUNNING, vm.state());
-        try (GuestConsole guest = GuestConsole.connect(QemuEngine.consoleSocket(vm.folder()), BOOT)) {
+        try (GuestConsole guest = console(vm)) {
             long after = Long.parseLong(guest.runChecked("cat /tmp/counter", COMMAND).strip());
             String uptime = guest.runChecked("sleep 0.5; cat /tmp/counter", COMMAND).strip();
             assertTrue(after > 0 && Long.parseLong(uptime) > after, "the guest's counter goes on from its saved"
@@ -185,6 +198,12 @@ class QemuEngineLifecycleTest {
             }
             assertEquals(Integer.parseInt(before) + 1, Integer.parseInt(now), "the hot-added LUN appears in the guest");
             assertTrue(vm.configuration().attachment(Slot.scsi(0, 1)).isPresent(), "the configuration records it");
+            QemuEngine.hotRemove(vm, Slot.scsi(0, 1));
+            for (int i = 0; i < 100 && !now.equals(before); i++) {
+                now = guest.runChecked("sleep 0.2; ls /sys/block | grep sd | wc -l", COMMAND).strip();
+            }
+            assertEquals(before, now, "the hot-removed LUN leaves the guest");
+            assertTrue(vm.configuration().attachment(Slot.scsi(0, 1)).isEmpty(), "the configuration records it");
 
             // A DVD put into the empty drive while the guest runs: the guest mounts and reads it.
             ExternalTools.assumeAvailable("xorriso");
