@@ -66,6 +66,7 @@ public final class ExternalTools {
             Map.entry("xz", "xz-utils"),
             Map.entry("zstd", "zstd"),
             Map.entry("mkfs.ext4", "e2fsprogs"),
+            Map.entry("gcc", "gcc (and libc6-dev for -static)"),
             Map.entry("mount", "mount"),
             Map.entry("umount", "mount"));
 
