@@ -34,6 +34,9 @@ final class SystemLibc implements Libc {
     private final MethodHandle ftruncate;
     private final MethodHandle mmap;
     private final MethodHandle munmap;
+    private final MethodHandle pwrite;
+    /** {@code pwrite} without errno capture: nothing to allocate per call; a failure is asked again with it. */
+    private final MethodHandle pwriteFast;
     private final StructLayout errnoLayout;
     private final VarHandle errno;
 
@@ -66,9 +69,13 @@ final class SystemLibc implements Libc {
         munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
                 captureErrno);
+        FunctionDescriptor pwriteType = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+        pwrite = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType, captureErrno);
+        pwriteFast = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType);
     }
 
-    @SuppressWarnings("restricted") // eight libc calls with fixed signatures; see Libc
+    @SuppressWarnings("restricted") // nine libc calls (pwrite bound twice) with fixed signatures; see Libc
     private static SystemLibc load() {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
                 || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
@@ -163,6 +170,25 @@ final class SystemLibc implements Libc {
             return result((int) munmap.invokeExact(state, address, length), state);
         } catch (Throwable e) {
             throw failedCall("munmap", e);
+        }
+    }
+
+    @Override
+    public long pwrite(int fd, long address, long count, long offset) {
+        try {
+            long n = (long) pwriteFast.invokeExact(fd, address, count, offset);
+            if (n >= 0) {
+                return n;
+            }
+            // Failed: write the same bytes at the same place again, capturing errno this time (the
+            // JVM may have changed errno since the first call). Rewriting them is harmless.
+            try (Arena call = Arena.ofConfined()) {
+                MemorySegment state = call.allocate(errnoLayout);
+                n = (long) pwrite.invokeExact(state, fd, address, count, offset);
+                return n >= 0 ? n : -(int) errno.get(state, 0L);
+            }
+        } catch (Throwable e) {
+            throw failedCall("pwrite", e);
         }
     }
 

@@ -10,7 +10,9 @@ import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
 import java.io.EOFException;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
@@ -142,6 +144,67 @@ class ByteStoreTest {
             Path file = small.resolve("d.img");
             try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.CHANNEL)) {
                 IOException e = assertThrows(IOException.class, () -> store.writeBytes(0, new byte[1 << 20]));
+                assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(file.toString())
+                        + ": write of \\d+ bytes at offset \\d+: No space left on device"), e.getMessage());
+            }
+        } finally {
+            ExternalTools.run(java.time.Duration.ofSeconds(30), "umount", small.toString()).requireSuccess();
+        }
+    }
+
+    /**
+     * The mapped store writes a page or more from native memory with {@code pwrite} on a descriptor
+     * of its own: the bytes read back through the mapping and after reopening, and a writer whose
+     * interrupt status is set (which would close a JDK channel for every user) leaves the store working.
+     */
+    @Test
+    void largeNativeWritesReadBackAndAnInterruptedWriterLeavesTheStoreWorking() throws IOException {
+        Path path = tmp.resolve("native.bin");
+        byte[] data = new byte[256 * 1024 + 3];
+        new Random(2).nextBytes(data);
+        try (Arena arena = Arena.ofConfined();
+             ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
+            store.setSize(1 << 20);
+            MemorySegment src = arena.allocate(data.length);
+            MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 0, data.length);
+            store.read(0, MemorySegment.ofArray(new byte[16])); // maps the file first
+            store.write(4097, src);
+            assertArrayEquals(data, store.readBytes(4097, data.length));
+            Thread.currentThread().interrupt();
+            try {
+                store.write(600_000, src);
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt status is the caller's, left as it was");
+            }
+            assertArrayEquals(data, store.readBytes(600_000, data.length));
+            store.force();
+        }
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_ONLY, ByteStore.Backing.MAPPED)) {
+            assertArrayEquals(data, store.readBytes(4097, data.length));
+            assertArrayEquals(data, store.readBytes(600_000, data.length));
+        }
+    }
+
+    /**
+     * Where a sparse file's hole cannot be filled (a 64 KiB tmpfs), a large write into it through the
+     * mapped store is an IOException naming the file and offset (a store through the mapping would
+     * have killed the JVM with SIGBUS).
+     */
+    @Test
+    void aMappedStoresLargeWriteIntoAHoleThatFindsNoSpaceIsAnError(@TempDir Path dir) throws IOException {
+        ExternalTools.assumeAvailable("mount", "umount");
+        ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
+                () -> "mounting a small tmpfs needs root");
+        Path small = dir.resolve("small");
+        Files.createDirectory(small);
+        ExternalTools.run(java.time.Duration.ofSeconds(30), "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                small.toString()).requireSuccess();
+        try (Arena arena = Arena.ofConfined()) {
+            Path file = small.resolve("d.img");
+            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
+                store.setSize(4 << 20); // sparse: no space taken yet
+                store.readByte(0); // mapped
+                IOException e = assertThrows(IOException.class, () -> store.write(1 << 20, arena.allocate(1 << 20)));
                 assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(file.toString())
                         + ": write of \\d+ bytes at offset \\d+: No space left on device"), e.getMessage());
             }
