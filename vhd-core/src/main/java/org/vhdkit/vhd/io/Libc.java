@@ -7,7 +7,7 @@ import java.util.Optional;
  * The few Linux C library calls vhdkit makes where the JDK has no equivalent: open file
  * description locks ({@code fcntl(F_OFD_SETLK)}, as qemu locks images), holes in sparse files
  * ({@code lseek(SEEK_DATA)}) and guest memory that another process can map ({@code memfd_create},
- * {@code mmap(MAP_SHARED)}) and positional writes no interrupt can break ({@code pwrite}). One binding, through the foreign function interface, for every
+ * {@code mmap(MAP_SHARED)}) and positional reads and writes no interrupt can break ({@code pread}, {@code pwrite}). One binding, through the foreign function interface, for every
  * module; {@link #system()} is empty where it cannot be had, and each caller then does without
  * (the JDK's lock, reading every range, eager allocation).
  *
@@ -100,6 +100,15 @@ public interface Libc {
      * C library.
      */
     default long pwrite(int fd, long address, long count, long offset) {
+        return -ENOSYS;
+    }
+
+    /**
+     * {@code pread(fd, address, count, offset)} into native memory at {@code address}: the number of
+     * bytes read (0 at the end of the file), or {@code -errno}; as {@link #pwrite}, allocation-free
+     * when it succeeds and never closed by an interrupt. This default fails with {@link #ENOSYS}.
+     */
+    default long pread(int fd, long address, long count, long offset) {
         return -ENOSYS;
     }
 }

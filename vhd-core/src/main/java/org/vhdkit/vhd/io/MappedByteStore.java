@@ -16,8 +16,9 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A {@link ByteStore} that serves reads and writes by copying to and from the file mapped into
- * memory: no system call per I/O, except that writes of a page or more from native memory go to
- * the file with {@code pwrite} (see {@link #fd} for why).
+ * memory: no system call per I/O, except that writes of a page or more, and reads of 64 KiB or
+ * more, between the file and native memory use {@code pwrite} and {@code pread} (see {@link #fd}
+ * and {@link #PREAD_MIN} for why).
  *
  * <p>The file is mapped in chunks of {@value #CHUNK_SHIFT}-bit size (1 GiB), each in its own shared
  * {@link Arena}, mapped when first touched; so there is no 2 GiB limit and opening a 2 TiB file maps
@@ -83,23 +84,30 @@ final class MappedByteStore implements ByteStore {
 
     /**
      * Writes of at least this many bytes from native memory go to the file with {@code pwrite}
-     * instead of through the mapping (see {@link #writer}).
+     * instead of through the mapping (see {@link #fd}).
      */
     static final long PWRITE_MIN = 4096;
+    /**
+     * Reads of at least this many bytes into native memory come from the file with {@code pread}:
+     * a first pass over a mapping faults its page tables in (a fault per 64 KiB with the kernel's
+     * fault-around, dear on a paravirtualised machine), where a system call per read of this size
+     * costs next to nothing.
+     */
+    static final long PREAD_MIN = 64 * 1024;
     private static final Libc LIBC = Libc.system().orElse(null);
 
     /**
-     * A descriptor of the file of its own, for {@code pwrite} through the C library, or -1 (read-only,
-     * or no C library: then every write goes through the mapping). Why: storing through a shared
+     * A descriptor of the file of its own, for {@code pwrite} and {@code pread} through the C
+     * library, or -1 (no C library: then everything goes through the mapping). Why: storing through a shared
      * mapping takes a write fault on every page that is clean (every page, after the kernel writes
      * dirty pages back), which costs several times a {@code pwrite} of the same bytes (18 us against
      * under 1 us per 4 KiB page on the paravirtualised machine BENCHMARKS.md was measured on), and a
      * request of 256 KiB is 64 pages. Not the JDK's channel: an interrupt of the writing thread closes
-     * a {@link FileChannel} for every user of the store. Guarded by {@link #writer}: writes hold its
+     * a {@link FileChannel} for every user of the store. Guarded by {@link #fdLock}: reads and writes through it hold its
      * read lock, {@link #close} its write lock, so the number is never used after it is closed.
      */
     private int fd = -1;
-    private final java.util.concurrent.locks.ReentrantReadWriteLock writer =
+    private final java.util.concurrent.locks.ReentrantReadWriteLock fdLock =
             new java.util.concurrent.locks.ReentrantReadWriteLock();
 
     MappedByteStore(OpenFile file, Path path) throws IOException {
@@ -108,10 +116,11 @@ final class MappedByteStore implements ByteStore {
         this.channel = file.channel();
         this.mapMode = file.writable() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
         this.size = OpenFile.sizeOf(channel, path);
-        if (file.writable() && LIBC != null) {
+        if (LIBC != null) {
             // Opened by the same path just after the channel: the same file (a rename in between, by
-            // someone else, is the one way to get another). Failing is fine: writes then use the mapping.
-            Libc.Result r = LIBC.open(path.toAbsolutePath().toString(), Libc.O_RDWR | Libc.O_CLOEXEC, 0);
+            // someone else, is the one way to get another). Failing is fine: all goes through the mapping.
+            Libc.Result r = LIBC.open(path.toAbsolutePath().toString(),
+                    (file.writable() ? Libc.O_RDWR : Libc.O_RDONLY) | Libc.O_CLOEXEC, 0);
             fd = r.failed() ? -1 : r.intValue();
         }
     }
@@ -227,7 +236,7 @@ final class MappedByteStore implements ByteStore {
                 } catch (IOException e) {
                     throw ChannelByteStore.failed(path, "read", offset, n, e);
                 }
-            } else {
+            } else if (n < PREAD_MIN || !dst.isNative() || !positionalRead(offset, dst, dstOffset, n)) {
                 beforeAccess.run();
                 boolean interrupted = Thread.currentThread().isInterrupted();
                 try {
@@ -347,7 +356,7 @@ final class MappedByteStore implements ByteStore {
      * bytes, and {@link #force} ({@code fsync}) makes them durable as it does the mapped ones.
      */
     private boolean positionalWrite(long offset, MemorySegment src, long srcOffset, long n) throws IOException {
-        writer.readLock().lock();
+        fdLock.readLock().lock();
         try {
             if (fd < 0) {
                 return false;
@@ -371,8 +380,42 @@ final class MappedByteStore implements ByteStore {
             }
             return true;
         } finally {
-            writer.readLock().unlock();
+            fdLock.readLock().unlock();
             java.lang.ref.Reference.reachabilityFence(src); // its memory stays while pwrite reads it
+        }
+    }
+
+    /**
+     * Reads {@code n} bytes at {@code offset} (inside the file) into native {@code dst} with
+     * {@code pread} on this store's own descriptor, allocating nothing; false when there is none.
+     */
+    private boolean positionalRead(long offset, MemorySegment dst, long dstOffset, long n) throws IOException {
+        fdLock.readLock().lock();
+        try {
+            if (fd < 0 || dst.isReadOnly()) {
+                return false;
+            }
+            java.util.Objects.checkFromIndexSize(dstOffset, n, dst.byteSize());
+            long address = dst.address() + dstOffset;
+            long done = 0;
+            while (done < n) {
+                long r = LIBC.pread(fd, address + done, n - done, offset + done);
+                if (r < 0) {
+                    if (r == -Libc.EINTR) {
+                        continue;
+                    }
+                    throw ChannelByteStore.failed(path, "read", offset + done, n - done, new IOException(reason((int) -r)));
+                }
+                if (r == 0) {
+                    throw new EOFException(path + ": read of " + (n - done) + " bytes at offset " + (offset + done)
+                            + " runs past the end of the file (someone else shortened it)");
+                }
+                done += r;
+            }
+            return true;
+        } finally {
+            fdLock.readLock().unlock();
+            java.lang.ref.Reference.reachabilityFence(dst);
         }
     }
 
@@ -500,14 +543,14 @@ final class MappedByteStore implements ByteStore {
             closeUnclosed();
             unclosed.clear(); // any still in use are unmapped when collected
         }
-        writer.writeLock().lock();
+        fdLock.writeLock().lock();
         try {
             if (fd >= 0) {
                 LIBC.close(fd);
                 fd = -1;
             }
         } finally {
-            writer.writeLock().unlock();
+            fdLock.writeLock().unlock();
         }
         file.release();
     }

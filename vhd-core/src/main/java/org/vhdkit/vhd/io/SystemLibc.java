@@ -37,6 +37,8 @@ final class SystemLibc implements Libc {
     private final MethodHandle pwrite;
     /** {@code pwrite} without errno capture: nothing to allocate per call; a failure is asked again with it. */
     private final MethodHandle pwriteFast;
+    private final MethodHandle pread;
+    private final MethodHandle preadFast;
     private final StructLayout errnoLayout;
     private final VarHandle errno;
 
@@ -73,9 +75,11 @@ final class SystemLibc implements Libc {
                 ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
         pwrite = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType, captureErrno);
         pwriteFast = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType);
+        pread = linker.downcallHandle(libc.find("pread").orElseThrow(), pwriteType, captureErrno);
+        preadFast = linker.downcallHandle(libc.find("pread").orElseThrow(), pwriteType);
     }
 
-    @SuppressWarnings("restricted") // nine libc calls (pwrite bound twice) with fixed signatures; see Libc
+    @SuppressWarnings("restricted") // ten libc calls (pread and pwrite bound twice) with fixed signatures; see Libc
     private static SystemLibc load() {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
                 || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
@@ -189,6 +193,23 @@ final class SystemLibc implements Libc {
             }
         } catch (Throwable e) {
             throw failedCall("pwrite", e);
+        }
+    }
+
+    @Override
+    public long pread(int fd, long address, long count, long offset) {
+        try {
+            long n = (long) preadFast.invokeExact(fd, address, count, offset);
+            if (n >= 0) {
+                return n;
+            }
+            try (Arena call = Arena.ofConfined()) { // failed: again, capturing errno (see pwrite)
+                MemorySegment state = call.allocate(errnoLayout);
+                n = (long) pread.invokeExact(state, fd, address, count, offset);
+                return n >= 0 ? n : -(int) errno.get(state, 0L);
+            }
+        } catch (Throwable e) {
+            throw failedCall("pread", e);
         }
     }
 

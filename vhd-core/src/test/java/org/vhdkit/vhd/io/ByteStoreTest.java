@@ -153,12 +153,13 @@ class ByteStoreTest {
     }
 
     /**
-     * The mapped store writes a page or more from native memory with {@code pwrite} on a descriptor
-     * of its own: the bytes read back through the mapping and after reopening, and a writer whose
-     * interrupt status is set (which would close a JDK channel for every user) leaves the store working.
+     * The mapped store writes a page or more from native memory with {@code pwrite}, and reads 64 KiB
+     * or more into it with {@code pread}, on a descriptor of its own: the bytes read back both ways and
+     * after reopening, and a reader or writer whose interrupt status is set (which would close a JDK
+     * channel for every user) leaves the store working.
      */
     @Test
-    void largeNativeWritesReadBackAndAnInterruptedWriterLeavesTheStoreWorking() throws IOException {
+    void largeNativeWritesAndReadsAgreeAndAnInterruptLeavesTheStoreWorking() throws IOException {
         Path path = tmp.resolve("native.bin");
         byte[] data = new byte[256 * 1024 + 3];
         new Random(2).nextBytes(data);
@@ -177,6 +178,14 @@ class ByteStoreTest {
                 assertTrue(Thread.interrupted(), "the interrupt status is the caller's, left as it was");
             }
             assertArrayEquals(data, store.readBytes(600_000, data.length));
+            MemorySegment back = arena.allocate(data.length); // native and large: read with pread
+            Thread.currentThread().interrupt();
+            try {
+                store.read(600_000, back);
+            } finally {
+                assertTrue(Thread.interrupted());
+            }
+            assertArrayEquals(data, back.toArray(ValueLayout.JAVA_BYTE));
             store.force();
         }
         try (ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_ONLY, ByteStore.Backing.MAPPED)) {
