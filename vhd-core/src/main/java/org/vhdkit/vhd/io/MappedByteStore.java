@@ -351,71 +351,52 @@ final class MappedByteStore implements ByteStore {
     /**
      * Writes {@code n} bytes of native {@code src} at {@code offset} (inside the file) with
      * {@code pwrite} on this store's own descriptor, allocating nothing; {@code src}'s memory must stay
-     * mapped meanwhile, as for any copy from it (where it does not, the kernel answers EFAULT); false when there is none (the caller then copies
-     * through the mapping). Both reach the same page cache, so readers through the mapping see the
-     * bytes, and {@link #force} ({@code fsync}) makes them durable as it does the mapped ones.
+     * mapped meanwhile, as for any copy from it (where it does not, the kernel answers EFAULT); false
+     * when there is no descriptor (the caller then copies through the mapping). Both reach the same
+     * page cache, so readers through the mapping see the bytes, and {@link #force} ({@code fsync})
+     * makes them durable as it does the mapped ones.
      */
     private boolean positionalWrite(long offset, MemorySegment src, long srcOffset, long n) throws IOException {
+        return positional(true, offset, src, srcOffset, n);
+    }
+
+    /** As {@link #positionalWrite}, reading into native {@code dst} with {@code pread}. */
+    private boolean positionalRead(long offset, MemorySegment dst, long dstOffset, long n) throws IOException {
+        return !dst.isReadOnly() && positional(false, offset, dst, dstOffset, n);
+    }
+
+    private boolean positional(boolean write, long offset, MemorySegment memory, long memoryOffset, long n)
+            throws IOException {
         fdLock.readLock().lock();
         try {
             if (fd < 0) {
                 return false;
             }
-            java.util.Objects.checkFromIndexSize(srcOffset, n, src.byteSize());
-            long address = src.address() + srcOffset;
+            java.util.Objects.checkFromIndexSize(memoryOffset, n, memory.byteSize());
+            long address = memory.address() + memoryOffset;
+            String call = write ? "write" : "read";
             long done = 0;
             while (done < n) {
-                long r = LIBC.pwrite(fd, address + done, n - done, offset + done);
+                long r = write ? LIBC.pwrite(fd, address + done, n - done, offset + done)
+                        : LIBC.pread(fd, address + done, n - done, offset + done);
+                if (r == -Libc.EINTR) {
+                    continue;
+                }
                 if (r < 0) {
-                    if (r == -Libc.EINTR) {
-                        continue;
-                    }
-                    throw ChannelByteStore.failed(path, "write", offset + done, n - done, new IOException(reason((int) -r)));
+                    throw ChannelByteStore.failed(path, call, offset + done, n - done, new IOException(reason((int) -r)));
                 }
                 if (r == 0) {
-                    throw ChannelByteStore.failed(path, "write", offset + done, n - done,
-                            new IOException("pwrite wrote nothing"));
+                    throw write ? ChannelByteStore.failed(path, call, offset + done, n - done,
+                            new IOException("pwrite wrote nothing"))
+                            : new EOFException(path + ": read of " + (n - done) + " bytes at offset " + (offset + done)
+                                    + " runs past the end of the file (someone else shortened it)");
                 }
                 done += r;
             }
             return true;
         } finally {
             fdLock.readLock().unlock();
-            java.lang.ref.Reference.reachabilityFence(src); // its memory stays while pwrite reads it
-        }
-    }
-
-    /**
-     * Reads {@code n} bytes at {@code offset} (inside the file) into native {@code dst} with
-     * {@code pread} on this store's own descriptor, allocating nothing; false when there is none.
-     */
-    private boolean positionalRead(long offset, MemorySegment dst, long dstOffset, long n) throws IOException {
-        fdLock.readLock().lock();
-        try {
-            if (fd < 0 || dst.isReadOnly()) {
-                return false;
-            }
-            java.util.Objects.checkFromIndexSize(dstOffset, n, dst.byteSize());
-            long address = dst.address() + dstOffset;
-            long done = 0;
-            while (done < n) {
-                long r = LIBC.pread(fd, address + done, n - done, offset + done);
-                if (r < 0) {
-                    if (r == -Libc.EINTR) {
-                        continue;
-                    }
-                    throw ChannelByteStore.failed(path, "read", offset + done, n - done, new IOException(reason((int) -r)));
-                }
-                if (r == 0) {
-                    throw new EOFException(path + ": read of " + (n - done) + " bytes at offset " + (offset + done)
-                            + " runs past the end of the file (someone else shortened it)");
-                }
-                done += r;
-            }
-            return true;
-        } finally {
-            fdLock.readLock().unlock();
-            java.lang.ref.Reference.reachabilityFence(dst);
+            java.lang.ref.Reference.reachabilityFence(memory); // its memory stays while the call uses it
         }
     }
 

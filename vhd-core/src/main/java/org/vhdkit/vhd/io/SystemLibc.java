@@ -179,37 +179,33 @@ final class SystemLibc implements Libc {
 
     @Override
     public long pwrite(int fd, long address, long count, long offset) {
-        try {
-            long n = (long) pwriteFast.invokeExact(fd, address, count, offset);
-            if (n >= 0) {
-                return n;
-            }
-            // Failed: write the same bytes at the same place again, capturing errno this time (the
-            // JVM may have changed errno since the first call). Rewriting them is harmless.
-            try (Arena call = Arena.ofConfined()) {
-                MemorySegment state = call.allocate(errnoLayout);
-                n = (long) pwrite.invokeExact(state, fd, address, count, offset);
-                return n >= 0 ? n : -(int) errno.get(state, 0L);
-            }
-        } catch (Throwable e) {
-            throw failedCall("pwrite", e);
-        }
+        return positional("pwrite", pwriteFast, pwrite, fd, address, count, offset);
     }
 
     @Override
     public long pread(int fd, long address, long count, long offset) {
+        return positional("pread", preadFast, pread, fd, address, count, offset);
+    }
+
+    /**
+     * {@code pread} or {@code pwrite}: first without errno capture (nothing allocated); when that
+     * fails, the same call again capturing errno (the JVM may have changed errno since the first;
+     * reading or writing the same bytes at the same place again is harmless).
+     */
+    private long positional(String function, MethodHandle fast, MethodHandle capturing, int fd, long address,
+                            long count, long offset) {
         try {
-            long n = (long) preadFast.invokeExact(fd, address, count, offset);
+            long n = (long) fast.invokeExact(fd, address, count, offset);
             if (n >= 0) {
                 return n;
             }
-            try (Arena call = Arena.ofConfined()) { // failed: again, capturing errno (see pwrite)
+            try (Arena call = Arena.ofConfined()) {
                 MemorySegment state = call.allocate(errnoLayout);
-                n = (long) pread.invokeExact(state, fd, address, count, offset);
+                n = (long) capturing.invokeExact(state, fd, address, count, offset);
                 return n >= 0 ? n : -(int) errno.get(state, 0L);
             }
         } catch (Throwable e) {
-            throw failedCall("pread", e);
+            throw failedCall(function, e);
         }
     }
 
