@@ -7,7 +7,7 @@ import java.util.Optional;
  * The few Linux C library calls vhdkit makes where the JDK has no equivalent: open file
  * description locks ({@code fcntl(F_OFD_SETLK)}, as qemu locks images), holes in sparse files
  * ({@code lseek(SEEK_DATA)}) and guest memory that another process can map ({@code memfd_create},
- * {@code mmap(MAP_SHARED)}). One binding, through the foreign function interface, for every
+ * {@code mmap(MAP_SHARED)}) and positional reads and writes no interrupt can break ({@code pread}, {@code pwrite}). One binding, through the foreign function interface, for every
  * module; {@link #system()} is empty where it cannot be had, and each caller then does without
  * (the JDK's lock, reading every range, eager allocation).
  *
@@ -40,6 +40,11 @@ public interface Libc {
     int ENOMEM = 12;
     int EACCES = 13;
     int EINVAL = 22;
+    int EINTR = 4;
+    int EIO = 5;
+    int ENOSPC = 28;
+    int ENOSYS = 38;
+    int EDQUOT = 122;
 
     /** What a call returned, and {@code errno} when that says it failed (0 otherwise). */
     record Result(long value, int errno) {
@@ -85,4 +90,25 @@ public interface Libc {
 
     /** {@code munmap(address, length)}. */
     Result munmap(long address, long length);
+
+    /**
+     * {@code pwrite(fd, address, count, offset)} from native memory at {@code address}: the number
+     * of bytes written (possibly fewer than {@code count}), or {@code -errno}. Allocates nothing when
+     * the call succeeds (a write path's cost per request); a bad address is {@code -EFAULT} from the
+     * kernel, not a crash. Unlike a {@link java.nio.channels.FileChannel} write, a thread's interrupt
+     * closes nothing. This default fails with {@link #ENOSYS}; the system's implementation calls the
+     * C library.
+     */
+    default long pwrite(int fd, long address, long count, long offset) {
+        return -ENOSYS;
+    }
+
+    /**
+     * {@code pread(fd, address, count, offset)} into native memory at {@code address}: the number of
+     * bytes read (0 at the end of the file), or {@code -errno}; as {@link #pwrite}, allocation-free
+     * when it succeeds and never closed by an interrupt. This default fails with {@link #ENOSYS}.
+     */
+    default long pread(int fd, long address, long count, long offset) {
+        return -ENOSYS;
+    }
 }

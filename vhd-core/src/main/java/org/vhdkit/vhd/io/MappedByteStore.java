@@ -16,7 +16,9 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A {@link ByteStore} that serves reads and writes by copying to and from the file mapped into
- * memory: no system call per I/O.
+ * memory: no system call per I/O, except that writes of a page or more, and reads of 64 KiB or
+ * more, between the file and native memory use {@code pwrite} and {@code pread} (see {@link #fd}
+ * and {@link #PREAD_MIN} for why).
  *
  * <p>The file is mapped in chunks of {@value #CHUNK_SHIFT}-bit size (1 GiB), each in its own shared
  * {@link Arena}, mapped when first touched; so there is no 2 GiB limit and opening a 2 TiB file maps
@@ -80,12 +82,47 @@ final class MappedByteStore implements ByteStore {
         }
     }
 
+    /**
+     * Writes of at least this many bytes from native memory go to the file with {@code pwrite}
+     * instead of through the mapping (see {@link #fd}).
+     */
+    static final long PWRITE_MIN = 4096;
+    /**
+     * Reads of at least this many bytes into native memory come from the file with {@code pread}:
+     * a first pass over a mapping faults its page tables in (a fault per 64 KiB with the kernel's
+     * fault-around, dear on a paravirtualised machine), where a system call per read of this size
+     * costs next to nothing.
+     */
+    static final long PREAD_MIN = 64 * 1024;
+    private static final Libc LIBC = Libc.system().orElse(null);
+
+    /**
+     * A descriptor of the file of its own, for {@code pwrite} and {@code pread} through the C
+     * library, or -1 (no C library: then everything goes through the mapping). Why: storing through a shared
+     * mapping takes a write fault on every page that is clean (every page, after the kernel writes
+     * dirty pages back), which costs several times a {@code pwrite} of the same bytes (18 us against
+     * under 1 us per 4 KiB page on the paravirtualised machine BENCHMARKS.md was measured on), and a
+     * request of 256 KiB is 64 pages. Not the JDK's channel: an interrupt of the writing thread closes
+     * a {@link FileChannel} for every user of the store. Guarded by {@link #fdLock}: reads and writes through it hold its
+     * read lock, {@link #close} its write lock, so the number is never used after it is closed.
+     */
+    private int fd = -1;
+    private final java.util.concurrent.locks.ReentrantReadWriteLock fdLock =
+            new java.util.concurrent.locks.ReentrantReadWriteLock();
+
     MappedByteStore(OpenFile file, Path path) throws IOException {
         this.file = file;
         this.path = path;
         this.channel = file.channel();
         this.mapMode = file.writable() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
         this.size = OpenFile.sizeOf(channel, path);
+        if (LIBC != null) {
+            // Opened by the same path just after the channel: the same file (a rename in between, by
+            // someone else, is the one way to get another). Failing is fine: all goes through the mapping.
+            Libc.Result r = LIBC.open(path.toAbsolutePath().toString(),
+                    (file.writable() ? Libc.O_RDWR : Libc.O_RDONLY) | Libc.O_CLOEXEC, 0);
+            fd = r.failed() ? -1 : r.intValue();
+        }
     }
 
     @Override
@@ -199,7 +236,7 @@ final class MappedByteStore implements ByteStore {
                 } catch (IOException e) {
                     throw ChannelByteStore.failed(path, "read", offset, n, e);
                 }
-            } else {
+            } else if (n < PREAD_MIN || !dst.isNative() || !positionalRead(offset, dst, dstOffset, n)) {
                 beforeAccess.run();
                 boolean interrupted = Thread.currentThread().isInterrupted();
                 try {
@@ -295,7 +332,7 @@ final class MappedByteStore implements ByteStore {
                 } catch (IOException e) {
                     throw ChannelByteStore.failed(path, "write", offset, n, e);
                 }
-            } else {
+            } else if (n < PWRITE_MIN || !src.isNative() || !positionalWrite(offset, src, srcOffset, n)) {
                 beforeAccess.run();
                 boolean interrupted = Thread.currentThread().isInterrupted();
                 try {
@@ -309,6 +346,68 @@ final class MappedByteStore implements ByteStore {
             srcOffset += n;
             length -= n;
         }
+    }
+
+    /**
+     * Writes {@code n} bytes of native {@code src} at {@code offset} (inside the file) with
+     * {@code pwrite} on this store's own descriptor, allocating nothing; {@code src}'s memory must stay
+     * mapped meanwhile, as for any copy from it (where it does not, the kernel answers EFAULT); false
+     * when there is no descriptor (the caller then copies through the mapping). Both reach the same
+     * page cache, so readers through the mapping see the bytes, and {@link #force} ({@code fsync})
+     * makes them durable as it does the mapped ones.
+     */
+    private boolean positionalWrite(long offset, MemorySegment src, long srcOffset, long n) throws IOException {
+        return positional(true, offset, src, srcOffset, n);
+    }
+
+    /** As {@link #positionalWrite}, reading into native {@code dst} with {@code pread}. */
+    private boolean positionalRead(long offset, MemorySegment dst, long dstOffset, long n) throws IOException {
+        return !dst.isReadOnly() && positional(false, offset, dst, dstOffset, n);
+    }
+
+    private boolean positional(boolean write, long offset, MemorySegment memory, long memoryOffset, long n)
+            throws IOException {
+        fdLock.readLock().lock();
+        try {
+            if (fd < 0) {
+                return false;
+            }
+            java.util.Objects.checkFromIndexSize(memoryOffset, n, memory.byteSize());
+            long address = memory.address() + memoryOffset;
+            String call = write ? "write" : "read";
+            long done = 0;
+            while (done < n) {
+                long r = write ? LIBC.pwrite(fd, address + done, n - done, offset + done)
+                        : LIBC.pread(fd, address + done, n - done, offset + done);
+                if (r == -Libc.EINTR) {
+                    continue;
+                }
+                if (r < 0) {
+                    throw ChannelByteStore.failed(path, call, offset + done, n - done, new IOException(reason((int) -r)));
+                }
+                if (r == 0) {
+                    throw write ? ChannelByteStore.failed(path, call, offset + done, n - done,
+                            new IOException("pwrite wrote nothing"))
+                            : new EOFException(path + ": read of " + (n - done) + " bytes at offset " + (offset + done)
+                                    + " runs past the end of the file (someone else shortened it)");
+                }
+                done += r;
+            }
+            return true;
+        } finally {
+            fdLock.readLock().unlock();
+            java.lang.ref.Reference.reachabilityFence(memory); // its memory stays while the call uses it
+        }
+    }
+
+    /** What the system's message for {@code errno} says, as the JDK's channel would report it. */
+    private static String reason(int errno) {
+        return switch (errno) {
+            case Libc.ENOSPC -> "No space left on device";
+            case Libc.EDQUOT -> "Disk quota exceeded";
+            case Libc.EIO -> "Input/output error";
+            default -> "pwrite failed with errno " + errno;
+        };
     }
 
     /** A write that ends past the end of the file goes through the channel, which extends the file. */
@@ -424,6 +523,15 @@ final class MappedByteStore implements ByteStore {
             mapping = new Mapping(new MemorySegment[0], new Arena[0]);
             closeUnclosed();
             unclosed.clear(); // any still in use are unmapped when collected
+        }
+        fdLock.writeLock().lock();
+        try {
+            if (fd >= 0) {
+                LIBC.close(fd);
+                fd = -1;
+            }
+        } finally {
+            fdLock.writeLock().unlock();
         }
         file.release();
     }

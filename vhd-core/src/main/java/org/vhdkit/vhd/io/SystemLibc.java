@@ -34,6 +34,11 @@ final class SystemLibc implements Libc {
     private final MethodHandle ftruncate;
     private final MethodHandle mmap;
     private final MethodHandle munmap;
+    private final MethodHandle pwrite;
+    /** {@code pwrite} without errno capture: nothing to allocate per call; a failure is asked again with it. */
+    private final MethodHandle pwriteFast;
+    private final MethodHandle pread;
+    private final MethodHandle preadFast;
     private final StructLayout errnoLayout;
     private final VarHandle errno;
 
@@ -66,9 +71,15 @@ final class SystemLibc implements Libc {
         munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
                 captureErrno);
+        FunctionDescriptor pwriteType = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
+                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+        pwrite = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType, captureErrno);
+        pwriteFast = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType);
+        pread = linker.downcallHandle(libc.find("pread").orElseThrow(), pwriteType, captureErrno);
+        preadFast = linker.downcallHandle(libc.find("pread").orElseThrow(), pwriteType);
     }
 
-    @SuppressWarnings("restricted") // eight libc calls with fixed signatures; see Libc
+    @SuppressWarnings("restricted") // ten libc calls (pread and pwrite bound twice) with fixed signatures; see Libc
     private static SystemLibc load() {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
                 || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
@@ -163,6 +174,38 @@ final class SystemLibc implements Libc {
             return result((int) munmap.invokeExact(state, address, length), state);
         } catch (Throwable e) {
             throw failedCall("munmap", e);
+        }
+    }
+
+    @Override
+    public long pwrite(int fd, long address, long count, long offset) {
+        return positional("pwrite", pwriteFast, pwrite, fd, address, count, offset);
+    }
+
+    @Override
+    public long pread(int fd, long address, long count, long offset) {
+        return positional("pread", preadFast, pread, fd, address, count, offset);
+    }
+
+    /**
+     * {@code pread} or {@code pwrite}: first without errno capture (nothing allocated); when that
+     * fails, the same call again capturing errno (the JVM may have changed errno since the first;
+     * reading or writing the same bytes at the same place again is harmless).
+     */
+    private long positional(String function, MethodHandle fast, MethodHandle capturing, int fd, long address,
+                            long count, long offset) {
+        try {
+            long n = (long) fast.invokeExact(fd, address, count, offset);
+            if (n >= 0) {
+                return n;
+            }
+            try (Arena call = Arena.ofConfined()) {
+                MemorySegment state = call.allocate(errnoLayout);
+                n = (long) capturing.invokeExact(state, fd, address, count, offset);
+                return n >= 0 ? n : -(int) errno.get(state, 0L);
+            }
+        } catch (Throwable e) {
+            throw failedCall(function, e);
         }
     }
 

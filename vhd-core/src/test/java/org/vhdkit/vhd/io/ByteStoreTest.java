@@ -10,7 +10,9 @@ import com.google.common.jimfs.Configuration;
 import com.google.common.jimfs.Jimfs;
 import java.io.EOFException;
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
@@ -126,8 +128,8 @@ class ByteStoreTest {
     /**
      * A real ENOSPC, from a 64 KiB tmpfs mounted for the test (root only; /dev/full, which refuses
      * every write so, is a character device that stores refuse to open), is reported naming the
-     * file, the call and the offset, followed by the JDK's text for the errno, which names none of
-     * them.
+     * file, the call and the offset, followed by the system's text for the errno, which names none
+     * of them: a channel store's write, and a mapped store's large native write into a hole.
      */
     @Test
     void aWriteThatFindsNoSpaceNamesTheFileAndTheOffset(@TempDir Path dir) throws IOException {
@@ -138,15 +140,68 @@ class ByteStoreTest {
         Files.createDirectory(small);
         ExternalTools.run(java.time.Duration.ofSeconds(30), "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
                 small.toString()).requireSuccess();
-        try {
+        try (Arena arena = Arena.ofConfined()) {
             Path file = small.resolve("d.img");
             try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.CHANNEL)) {
                 IOException e = assertThrows(IOException.class, () -> store.writeBytes(0, new byte[1 << 20]));
                 assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(file.toString())
                         + ": write of \\d+ bytes at offset \\d+: No space left on device"), e.getMessage());
             }
+            Files.delete(file); // the space it took back for the next case
+            // The mapped store's large native write into a hole of a sparse file goes through pwrite:
+            // an error too (a store through the mapping would have killed the JVM with SIGBUS).
+            Path sparse = small.resolve("s.img");
+            try (ByteStore store = ByteStore.open(sparse, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
+                store.setSize(4 << 20);
+                store.readByte(0); // mapped
+                IOException e = assertThrows(IOException.class, () -> store.write(1 << 20, arena.allocate(1 << 20)));
+                assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(sparse.toString())
+                        + ": write of \\d+ bytes at offset \\d+: No space left on device"), e.getMessage());
+            }
         } finally {
             ExternalTools.run(java.time.Duration.ofSeconds(30), "umount", small.toString()).requireSuccess();
+        }
+    }
+
+    /**
+     * The mapped store writes a page or more from native memory with {@code pwrite}, and reads 64 KiB
+     * or more into it with {@code pread}, on a descriptor of its own: the bytes read back both ways and
+     * after reopening, and a reader or writer whose interrupt status is set (which would close a JDK
+     * channel for every user) leaves the store working.
+     */
+    @Test
+    void largeNativeWritesAndReadsAgreeAndAnInterruptLeavesTheStoreWorking() throws IOException {
+        Path path = tmp.resolve("native.bin");
+        byte[] data = new byte[256 * 1024 + 3];
+        new Random(2).nextBytes(data);
+        try (Arena arena = Arena.ofConfined();
+             ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
+            store.setSize(1 << 20);
+            MemorySegment src = arena.allocate(data.length);
+            MemorySegment.copy(data, 0, src, ValueLayout.JAVA_BYTE, 0, data.length);
+            store.read(0, MemorySegment.ofArray(new byte[16])); // maps the file first
+            store.write(4097, src);
+            assertArrayEquals(data, store.readBytes(4097, data.length));
+            Thread.currentThread().interrupt();
+            try {
+                store.write(600_000, src);
+            } finally {
+                assertTrue(Thread.interrupted(), "the interrupt status is the caller's, left as it was");
+            }
+            assertArrayEquals(data, store.readBytes(600_000, data.length));
+            MemorySegment back = arena.allocate(data.length); // native and large: read with pread
+            Thread.currentThread().interrupt();
+            try {
+                store.read(600_000, back);
+            } finally {
+                assertTrue(Thread.interrupted());
+            }
+            assertArrayEquals(data, back.toArray(ValueLayout.JAVA_BYTE));
+            store.force();
+        }
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_ONLY, ByteStore.Backing.MAPPED)) {
+            assertArrayEquals(data, store.readBytes(4097, data.length));
+            assertArrayEquals(data, store.readBytes(600_000, data.length));
         }
     }
 

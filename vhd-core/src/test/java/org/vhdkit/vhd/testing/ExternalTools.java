@@ -71,6 +71,7 @@ public final class ExternalTools {
             Map.entry("mtype", "mtools"),
             Map.entry("mdir", "mtools"),
             Map.entry("syslinux", "syslinux"),
+            Map.entry("gcc", "gcc (and libc6-dev for -static)"),
             Map.entry("mount", "mount"),
             Map.entry("umount", "mount"));
 

@@ -25,6 +25,9 @@ import org.vhdkit.export.nbd.protocol.NbdProtocolException;
  * {@link #handshakeDeadline}, {@link #readingSince} and {@link #aborted} are volatile.
  */
 final class Connection {
+    /** The read-ahead buffer's size: a few hundred request headers, or the data of small writes. */
+    static final int READ_AHEAD = 64 * 1024;
+
     private final NbdServer server;
     private final int id;
     private final SocketChannel channel;
@@ -39,6 +42,13 @@ final class Connection {
     private volatile long readingSince;
     /** Why the watchdog dropped the client, or null. */
     private volatile String aborted;
+    /**
+     * Bytes read from the client beyond what was asked for (between position and limit), once the
+     * handshake is done, so that a client's requests sent back to back take one read between them,
+     * not one each; null during the handshake, whose messages are read exactly (the bytes after
+     * {@code NBD_OPT_STARTTLS} belong to TLS). Connection thread only.
+     */
+    private ByteBuffer ahead;
 
     Connection(NbdServer server, int id, SocketChannel channel) {
         this.server = server;
@@ -132,9 +142,13 @@ final class Connection {
         log("TLS: " + tls.describe());
     }
 
-    /** The handshake is over: from now on the client may be idle between requests as long as it likes. */
+    /**
+     * The handshake is over: from now on the client may be idle between requests as long as it
+     * likes, and its stream is read ahead.
+     */
     void handshakeDone() {
         handshakeDeadline = 0;
+        ahead = server.buffers().take(READ_AHEAD).flip(); // empty
     }
 
     private void run() {
@@ -164,6 +178,10 @@ final class Connection {
                 replies.fail();
             }
             replies.release();
+            if (ahead != null) {
+                server.buffers().give(ahead);
+                ahead = null;
+            }
             String why = aborted;
             log(why != null ? "dropped: " + why : end);
             server.ended(this);
@@ -174,9 +192,14 @@ final class Connection {
     /** Reads exactly {@code buffer.remaining()} bytes; {@link EOFException} at the end of the stream. */
     void readFully(ByteBuffer buffer) throws IOException {
         while (buffer.hasRemaining()) {
-            if (transport.read(buffer) < 0) {
-                throw new EOFException("the client closed the connection");
+            if (ahead != null && ahead.hasRemaining()) {
+                int n = Math.min(ahead.remaining(), buffer.remaining());
+                buffer.put(buffer.position(), ahead, ahead.position(), n);
+                buffer.position(buffer.position() + n);
+                ahead.position(ahead.position() + n);
+                continue;
             }
+            readSome(buffer);
             if (readingSince != 0) {
                 readingSince = System.nanoTime();
             }
@@ -189,11 +212,28 @@ final class Connection {
      * two pieces, until {@link #requestRead}.
      */
     void readRequest(ByteBuffer buffer) throws IOException {
-        if (buffer.hasRemaining() && transport.read(buffer) < 0) {
-            throw new EOFException("the client closed the connection");
+        if (buffer.hasRemaining() && (ahead == null || !ahead.hasRemaining())) {
+            readSome(buffer);
         }
         readingSince = System.nanoTime();
         readFully(buffer);
+    }
+
+    /**
+     * One read from the client: into the read-ahead buffer when there is one and {@code buffer}
+     * wants less than it holds (the bytes stay there for {@link #readFully}), else straight into
+     * {@code buffer} (a write's large data). {@link EOFException} at the end of the stream.
+     */
+    private void readSome(ByteBuffer buffer) throws IOException {
+        ByteBuffer into = ahead != null && !ahead.hasRemaining() && buffer.remaining() < ahead.capacity()
+                ? ahead.clear() : buffer;
+        int n = transport.read(into);
+        if (into == ahead) {
+            ahead.flip();
+        }
+        if (n < 0) {
+            throw new EOFException("the client closed the connection");
+        }
     }
 
     /** Stops the stall clock while the server makes the client wait; true when a request had begun. */

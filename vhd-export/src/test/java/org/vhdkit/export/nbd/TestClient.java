@@ -245,10 +245,29 @@ final class TestClient implements Closeable {
     }
 
     void write(ByteBuffer b) throws IOException {
+        if (batch != null) {
+            batch.write(b.array(), b.arrayOffset() + b.position(), b.remaining());
+            b.position(b.limit());
+            return;
+        }
         while (b.hasRemaining()) {
             channel.write(b);
         }
     }
+
+    /** Requests from now on are held, to go out together at {@link #sendBatch}. */
+    void beginBatch() {
+        batch = new java.io.ByteArrayOutputStream();
+    }
+
+    /** Sends the requests held since {@link #beginBatch} in one write (as far as the socket takes it). */
+    void sendBatch() throws IOException {
+        ByteBuffer all = ByteBuffer.wrap(batch.toByteArray());
+        batch = null;
+        write(all);
+    }
+
+    private java.io.ByteArrayOutputStream batch;
 
     ByteBuffer read(int n) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(n);

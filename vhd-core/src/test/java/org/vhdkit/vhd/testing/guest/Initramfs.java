@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -24,7 +25,8 @@ import org.vhdkit.vhd.testing.ExternalTools;
  * The guest's root file system, an uncompressed newc cpio the kernel unpacks: busybox (its applets
  * linked at boot), the kernel modules wanted with their dependencies in load order
  * ({@code /etc/modules.order}), host programs such as {@code mke2fs} with the shared libraries
- * {@code ldd} names (so a dynamic busybox works too), the {@code /init} and {@code /bin/lsdisks}
+ * {@code ldd} names (so a dynamic busybox works too), programs built from C source beside this
+ * class ({@link GuestProgram}: {@code qdbench}), the {@code /init} and {@code /bin/lsdisks}
  * scripts (resources beside this class). Module files compressed by the distribution
  * ({@code .ko.xz}, {@code .ko.zst}, {@code .ko.gz}) are unpacked on the host, so the guest's
  * busybox {@code insmod} needs no decompressor.
@@ -52,6 +54,11 @@ record Initramfs(GuestKernel kernel, List<String> modules, List<String> programs
         addLibraries(busybox, files);
         Map<String, String> links = new LinkedHashMap<>();
         for (String program : programs) {
+            Optional<GuestProgram> built = GuestProgram.find(program);
+            if (built.isPresent()) {
+                files.put("usr/sbin/" + program, built.get().build(cache)); // static: no libraries
+                continue;
+            }
             Path host = ExternalTools.find(program).orElseThrow(() -> new IOException(program + " not found"));
             files.put("usr/sbin/" + program, host.toRealPath());
             addLibraries(host, files);

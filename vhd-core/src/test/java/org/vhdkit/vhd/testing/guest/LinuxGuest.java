@@ -58,6 +58,16 @@ public final class LinuxGuest implements AutoCloseable {
     /** Host programs copied into every guest (with their libraries). */
     public static final List<String> DEFAULT_PROGRAMS = List.of("mke2fs", "e2fsck");
 
+    /**
+     * A guest program the tooling compiles ({@code gcc -static -O2}, cached) for {@link Options#withPrograms}:
+     * {@code qdbench [-d DEPTH] [-b BYTES] [-n REQUESTS] [-w] [-q] [-s SEED] DEVICE} keeps DEPTH O_DIRECT
+     * requests in flight through Linux native AIO at random offsets (consecutive with -q) and prints one
+     * line {@code qdbench depth=.. bytes=.. requests=.. seconds=.. iops=.. mibps=.. lat_avg_us=.. lat_p50_us=..
+     * lat_p99_us=.. lat_max_us=.. cpu_user_s=.. cpu_sys_s=..}; busybox dd has one request in flight and no
+     * random mode. Needs gcc and a static C library (Debian's gcc and libc6-dev).
+     */
+    public static final String QDBENCH = "qdbench";
+
     private static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(60);
     private static final Duration EXIT_TIMEOUT = Duration.ofSeconds(30);
     private static final Map<String, AtomicInteger> BOOTS = new ConcurrentHashMap<>();
@@ -91,7 +101,10 @@ public final class LinuxGuest implements AutoCloseable {
             return new Options(name, memoryMiB, sharedMemory, qemuArgs, all, programs, bootTimeout, logDir);
         }
 
-        /** These options with more host programs (found on PATH) copied into the guest's /usr/sbin. Thread-safe. */
+        /**
+         * These options with more programs in the guest's /usr/sbin: host programs found on PATH (with
+         * their libraries), or {@link #QDBENCH}, built from C source by the tooling. Thread-safe.
+         */
         public Options withPrograms(String... more) {
             List<String> all = new ArrayList<>(programs);
             all.addAll(List.of(more));
