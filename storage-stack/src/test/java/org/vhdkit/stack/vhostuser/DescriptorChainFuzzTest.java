@@ -51,6 +51,10 @@ class DescriptorChainFuzzTest {
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    /** The disks behind the target, made once: a memory disk's shared arena is slow to close. */
+    private static final MemoryDisk DISK = MemoryDisk.create("disk", 256 * 1024);
+    private static final MemoryDisk READ_ONLY = MemoryDisk.create("ro", 64 * 1024);
+
     @FuzzTest
     void take(byte[] input) throws IOException {
         InputBytes in = new InputBytes(input);
@@ -84,9 +88,8 @@ class DescriptorChainFuzzTest {
             SplitRing ring = SplitRing.at(memory, size, USER, USER + AVAILABLE, USER + USED, indirect,
                     (mode & 8) != 0, null, -1);
             ScsiTarget target = new ScsiTarget("fuzz", 4);
-            target.attach(0, ScsiDisk.of(MemoryDisk.create("disk", 256 * 1024), ScsiDisk.Settings.of(new UUID(1, 2))));
-            target.attach(1, ScsiDisk.of(MemoryDisk.create("ro", 64 * 1024),
-                    ScsiDisk.Settings.of(new UUID(1, 3)).withReadOnly(true)));
+            target.attach(0, ScsiDisk.of(DISK, ScsiDisk.Settings.of(new UUID(1, 2))));
+            target.attach(1, ScsiDisk.of(READ_ONLY, ScsiDisk.Settings.of(new UUID(1, 3)).withReadOnly(true)));
             List<String> log = new ArrayList<>();
             Virtqueue.Service service = control ? new ControlQueue(target, log::add)
                     : new RequestQueue(target, new LongAdder());
