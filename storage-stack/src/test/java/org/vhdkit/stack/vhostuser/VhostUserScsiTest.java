@@ -428,7 +428,8 @@ class VhostUserScsiTest {
     }
 
     /**
-     * Regression (found by {@code VhostUserMessageFuzzTest}, input {@code dirty-log-larger-than-its-file}):
+     * Regression (suspected on review, shown by {@code VhostUserMessageFuzzTest}'s input
+     * {@code dirty-log-larger-than-its-file}):
      * a log larger than its file was mapped, and the first page marked beyond the file faulted
      * (SIGBUS, an InternalError in the queue's worker, which died without a word).
      */
@@ -451,7 +452,7 @@ class VhostUserScsiTest {
     }
 
     /**
-     * Regression (found by {@code VhostUserMessageFuzzTest}, input
+     * Regression (suspected on review, shown by {@code VhostUserMessageFuzzTest}'s input
      * {@code kick-descriptor-is-the-front-ends-own-socket}): a kick descriptor that was not an eventfd
      * was read by the queue's worker when it was told to stop; a socket with nothing to read blocked
      * it, and with it the backend, for good (the next front-end was never served).
