@@ -1,5 +1,6 @@
 package org.vhdkit.stack.snapshot;
 
+import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -63,6 +64,7 @@ final class Collapse {
                 f.tree.files.remove(file);
                 f.write();
                 f.reached("merge: recorded " + file.getFileName());
+                FolderEvents.deleting(file);
                 Files.deleteIfExists(file);
                 changed = true;
                 break;

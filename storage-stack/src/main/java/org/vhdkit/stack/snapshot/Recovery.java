@@ -1,5 +1,6 @@
 package org.vhdkit.stack.snapshot;
 
+import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
@@ -55,6 +56,7 @@ final class Recovery {
             f.tree.pending = null;
             f.write();
             for (Path file : p.newFiles().values()) {
+                FolderEvents.deleting(file);
                 Files.deleteIfExists(file);
             }
             if (p.op() == TreeState.Op.TAKE) {

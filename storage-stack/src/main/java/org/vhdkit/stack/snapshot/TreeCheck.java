@@ -1,5 +1,6 @@
 package org.vhdkit.stack.snapshot;
 
+import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -33,6 +34,7 @@ record TreeCheck(SnapshotFolder folder, TreeQueries queries, Recovery recovery, 
             dropLost(repairs);
             collapse.run(repairs);
             for (Path orphan : orphanFiles()) {
+                FolderEvents.deleting(orphan);
                 Files.deleteIfExists(orphan);
                 repairs.add("deleted " + orphan + ": no snapshot, disk or file of the tree uses it");
             }

@@ -1,5 +1,6 @@
 package org.vhdkit.stack.snapshot;
 
+import org.vhdkit.vhd.io.FolderEvents;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -126,16 +127,14 @@ final class TreeState {
             }
             ch.force(true);
         }
+        FolderEvents.written(temp);
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        FolderEvents.renamed(temp, target);
         forceFolder(folder);
     }
 
     static void forceFolder(Path folder) throws IOException {
-        try (FileChannel ch = FileChannel.open(folder, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (UnsupportedOperationException e) {
-            // a platform that cannot open a folder orders renames itself
-        }
+        FolderEvents.force(folder);
     }
 
     // ---- JSON ----

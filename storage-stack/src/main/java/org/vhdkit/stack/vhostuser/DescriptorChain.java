@@ -67,6 +67,16 @@ final class DescriptorChain {
         return true;
     }
 
+    /** The window offset of range {@code i} of the writable (or readable) part. */
+    long rangeOffset(boolean deviceWritable, int i) {
+        return (deviceWritable ? writable : readable)[2 * i];
+    }
+
+    /** The length of range {@code i} of the writable (or readable) part. */
+    long rangeLength(boolean deviceWritable, int i) {
+        return (deviceWritable ? writable : readable)[2 * i + 1];
+    }
+
     /** Marks every page of the writable part dirty in {@code log}: the device may have written any of it. */
     void markWritable(DirtyLog log) {
         for (int i = 0; i < writableCount; i++) {

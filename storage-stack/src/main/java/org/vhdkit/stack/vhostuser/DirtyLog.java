@@ -29,12 +29,24 @@ final class DirtyLog implements AutoCloseable {
         this.bitmap = bitmap;
     }
 
-    /** Maps the log {@code base} describes from {@code fd} (the caller closes fd). */
+    /**
+     * Maps the log {@code base} describes from {@code fd} (the caller closes fd).
+     *
+     * @throws IOException when the log runs past the end of the file, or it cannot be mapped
+     */
     @SuppressWarnings("restricted") // the bitmap is given the size the front-end mapped
     static DirtyLog map(LogBase base, int fd) throws IOException {
         if (base.offset() % 8 != 0) {
             throw new IOException("the log's mmap_offset 0x" + Long.toHexString(base.offset())
                     + " is not a multiple of 8");
+        }
+        long file = LinuxCalls.fileSize(fd);
+        if (base.offset() + base.size() > file) {
+            // Marking a page of the log beyond the end of its file would fault (SIGBUS, which the JVM
+            // turns into an InternalError that ends the queue's worker).
+            throw new IOException("the log (0x" + Long.toHexString(base.size()) + " bytes at offset 0x"
+                    + Long.toHexString(base.offset()) + ") runs past the end of its file (0x" + Long.toHexString(file)
+                    + " bytes)");
         }
         long length = Math.addExact(base.offset() + base.size(), LinuxCalls.PAGE - 1) & -LinuxCalls.PAGE;
         long at = LinuxCalls.reserve(length);

@@ -27,7 +27,8 @@ import org.vhdkit.stack.protocol.vhostuser.VringState;
  * <h2>What is refused, and how</h2>
  * A message whose payload is too short for its request, whose values are out of range (a ring
  * index beyond the queues, a ring size that is not a power of two up to 32768, features not
- * offered), or that lacks the file descriptor it needs is refused: with REPLY_ACK negotiated and
+ * offered), that lacks the file descriptor it needs or brings one of the wrong kind (a ring's kick,
+ * call or error descriptor that is not an eventfd) is refused: with REPLY_ACK negotiated and
  * NEED_REPLY set the front-end gets a non-zero acknowledgement, and the connection goes on. An
  * unknown request is refused the same way (its payload is read and dropped). What leaves the
  * stream unreadable (a bad version, a payload longer than {@link
@@ -275,6 +276,11 @@ final class FrontEnd {
                     if (!f.noFd() && fds.length != 1) {
                         throw refused(h, "came with " + fds.length + " file descriptors; it needs one");
                     }
+                    if (!f.noFd() && !LinuxCalls.isEventfd(fds[0])) {
+                        // A worker reads its kick descriptor: any other kind of file may block it for
+                        // good (a socket, a pipe), and with it the front-end's thread that stops it.
+                        throw refused(h, "its file descriptor is not an eventfd");
+                    }
                     int fd = f.noFd() ? -1 : fds[0];
                     if (!f.noFd()) {
                         fdTaken[0] = true;
@@ -331,7 +337,9 @@ final class FrontEnd {
                 }
             }
         }
-        if (!replied && h.needsReply() && (protocolFeatures & 1L << PROTOCOL_F_REPLY_ACK) != 0) {
+        if (!replied && (h.request() == SET_LOG_BASE
+                || h.needsReply() && (protocolFeatures & 1L << PROTOCOL_F_REPLY_ACK) != 0)) {
+            // SET_LOG_BASE is always answered: a front-end waits for its reply, refused or not.
             reply(h, reply, u64(reply, ack));
         }
     }

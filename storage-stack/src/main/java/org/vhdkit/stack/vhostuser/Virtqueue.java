@@ -192,8 +192,8 @@ final class Virtqueue {
                         ring.notifications(false, lastAvailable);
                         continue;
                     }
-                    LinuxCalls.poll(kickPolled ? -1 : kickFd, wakeFd, kickPolled ? 1 : -1, scratch.calls());
-                    if (kickFd >= 0) {
+                    int ready = LinuxCalls.poll(kickPolled ? -1 : kickFd, wakeFd, kickPolled ? 1 : -1, scratch.calls());
+                    if (kickFd >= 0 && (ready & 1) != 0) {
                         LinuxCalls.drain(kickFd, scratch.calls());
                     }
                     LinuxCalls.drain(wakeFd, scratch.calls());

@@ -1,5 +1,6 @@
 package org.vhdkit.stack.vm;
 
+import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -54,8 +55,10 @@ final class AtomicFile {
             Files.deleteIfExists(temp);
             throw e;
         }
+        FolderEvents.written(temp);
         hook.reached(temp, target);
         Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        FolderEvents.renamed(temp, target);
         forceFolder(folder);
     }
 
@@ -67,15 +70,7 @@ final class AtomicFile {
 
     /** Makes a rename or deletion in {@code folder} durable, where the platform allows it. */
     static void forceFolder(Path folder) throws IOException {
-        FileChannel channel;
-        try {
-            channel = FileChannel.open(folder, StandardOpenOption.READ);
-        } catch (IOException | UnsupportedOperationException e) {
-            return; // a platform that cannot open a folder (Windows) orders renames itself
-        }
-        try (channel) {
-            channel.force(true);
-        }
+        FolderEvents.force(folder);
     }
 
     /** Deletes temporary files a crash left in {@code folder}. */

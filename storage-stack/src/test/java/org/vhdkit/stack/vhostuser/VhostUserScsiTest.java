@@ -23,6 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.protocol.vhostuser.LogBase;
 import org.vhdkit.stack.protocol.vhostuser.MemoryTable;
 import org.vhdkit.stack.protocol.vhostuser.VirtioScsi;
+import org.vhdkit.stack.protocol.vhostuser.VringFile;
 import org.vhdkit.stack.scsi.CdRom;
 import org.vhdkit.stack.scsi.ScsiDisk;
 import org.vhdkit.stack.scsi.ScsiTarget;
@@ -424,6 +425,52 @@ class VhostUserScsiTest {
             LinuxCalls.unmap(logAt, 4096);
             LinuxCalls.closeQuietly(logFd);
         }
+    }
+
+    /**
+     * Regression (suspected on review, shown by {@code VhostUserMessageFuzzTest}'s input
+     * {@code dirty-log-larger-than-its-file}):
+     * a log larger than its file was mapped, and the first page marked beyond the file faulted
+     * (SIGBUS, an InternalError in the queue's worker, which died without a word).
+     */
+    @Test
+    void aDirtyLogLargerThanItsFileIsRefused() throws Exception {
+        TestFrontEnd f = connect();
+        f.handshake(WANTED | 1L << F_LOG_ALL);
+        int logFd = LinuxCalls.memfd("small-log", 4096);
+        try {
+            MemorySegment p = f.arena.allocate(LogBase.LENGTH);
+            new LogBase(1 << 20, 0).encode(p);
+            assertNotEquals(0, f.acked(SET_LOG_BASE, p, LogBase.LENGTH, logFd), "a 1 MiB log in a 4 KiB file");
+            new LogBase(4096, 8).encode(p);
+            assertNotEquals(0, f.acked(SET_LOG_BASE, p, LogBase.LENGTH, logFd), "a log that ends 8 bytes past its file");
+            assertTrue(log.stream().anyMatch(l -> l.contains("runs past the end of its file (0x1000 bytes)")), "logged: " + log);
+        } finally {
+            LinuxCalls.closeQuietly(logFd);
+        }
+        good(tur(f, f.ring(VirtioScsi.FIRST_REQUEST_QUEUE), 0));
+    }
+
+    /**
+     * Regression (suspected on review, shown by {@code VhostUserMessageFuzzTest}'s input
+     * {@code kick-descriptor-is-the-front-ends-own-socket}): a kick descriptor that was not an eventfd
+     * was read by the queue's worker when it was told to stop; a socket with nothing to read blocked
+     * it, and with it the backend, for good (the next front-end was never served).
+     */
+    @Test
+    void aRingDescriptorThatIsNotAnEventfdIsRefused() throws Exception {
+        TestFrontEnd f = connect();
+        f.handshake(WANTED);
+        MemorySegment file = f.arena.allocate(8);
+        new VringFile(VirtioScsi.FIRST_REQUEST_QUEUE, false).encode(file);
+        assertNotEquals(0, f.acked(SET_VRING_KICK, file, 8, f.socket), "the front-end's own socket as the kick");
+        assertNotEquals(0, f.acked(SET_VRING_CALL, file, 8, f.memfd), "a memfd as the call");
+        assertNotEquals(0, f.acked(SET_VRING_ERR, file, 8, f.memfd), "a memfd as the error descriptor");
+        assertTrue(log.stream().anyMatch(l -> l.contains("not an eventfd")), "logged: " + log);
+        good(tur(f, f.ring(VirtioScsi.FIRST_REQUEST_QUEUE), 0));
+        f.disconnect();
+        TestFrontEnd g = connect();
+        assertEquals(FrontEnd.FEATURES, g.getU64(GET_FEATURES), "the next front-end is served");
     }
 
     @Test

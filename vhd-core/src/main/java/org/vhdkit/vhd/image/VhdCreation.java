@@ -1,5 +1,6 @@
 package org.vhdkit.vhd.image;
 
+import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -169,6 +170,9 @@ public final class VhdCreation {
         try {
             writing.writeInto(store);
             store.force();
+            // The file's name is durable only once its folder is: without this a power cut soon
+            // after the creation returned could leave no file at all.
+            FolderEvents.force(path.toAbsolutePath().getParent());
             return VhdReader.open(store, ByteStore.Backing.AUTO, true, null, Lineage.TOP);
         } catch (IOException | RuntimeException e) {
             try {

@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * One state a power cut can leave a recorded folder in (see {@link CrashStates}): the position of
@@ -21,9 +22,12 @@ public final class CrashState {
     private final Map<Integer, Integer> durable;
     private final Map<Integer, List<CrashStates.Piece>> pieces;
     private final String signature;
+    /** The events of names (creations, renames, deletions) the cut lost: after the last folder force, not kept. */
+    private final Set<Integer> namesLost;
 
     CrashState(RecordingLog log, int cut, CrashStates.Kind kind, Map<Integer, Integer> durable,
-               Map<Integer, List<CrashStates.Piece>> pieces, String signature) {
+               Map<Integer, List<CrashStates.Piece>> pieces, String signature, Set<Integer> namesLost) {
+        this.namesLost = Set.copyOf(namesLost);
         this.log = log;
         this.cut = cut;
         this.kind = kind;
@@ -42,6 +46,11 @@ public final class CrashState {
         return kind;
     }
 
+    /** How many changes of names (creations, renames, deletions) the cut lost. */
+    public int namesLost() {
+        return namesLost.size();
+    }
+
     /** What identifies the state's choices: equal signatures hold equal bytes. */
     String signature() {
         return signature;
@@ -49,7 +58,7 @@ public final class CrashState {
 
     /** The state's files, name to bytes. */
     public Map<String, byte[]> files() {
-        return CrashStates.folderAt(log, cut, (id, upTo) -> CrashStates.content(log, id, durable.get(id), pieces.get(id)));
+        return CrashStates.folderAt(log, cut, namesLost, (id, upTo) -> CrashStates.content(log, id, durable.get(id), pieces.get(id)));
     }
 
     /** Writes the state's files into {@code folder} (which should be empty), under their names. */
@@ -62,6 +71,7 @@ public final class CrashState {
     @Override
     public String toString() {
         int pending = pieces.values().stream().mapToInt(List::size).sum();
-        return kind + " state at log position " + cut + " (" + pending + " pieces of unforced writes applied)";
+        return kind + " state at log position " + cut + " (" + pending + " pieces of unforced writes applied"
+                + (namesLost.isEmpty() ? "" : ", " + namesLost.size() + " changes of names lost") + ")";
     }
 }

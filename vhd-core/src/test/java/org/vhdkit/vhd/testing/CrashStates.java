@@ -51,16 +51,34 @@ public final class CrashStates {
     private CrashStates() {
     }
 
+    /** How a state treats changes of names (creations, renames, deletions). */
+    public enum Names {
+        /** Each is durable once made (the model of the VHD operations' tests). */
+        DURABLE_AT_ONCE,
+        /**
+         * Each is durable once the folder is forced ({@link RecordingLog.FolderForce}); of those since
+         * the last force, a state keeps those up to a point (a journaling file system commits them
+         * in order): all (a killed process), none, or up to a random one.
+         */
+        DURABLE_AFTER_FOLDER_FORCE
+    }
+
     /**
      * The crash states of the log's positions {@code [from, to]}: the two fixed ones after each
      * force and at {@code to}, and {@code randomPerForce} random ones after each force (and before
-     * the first), drawn from {@code random}.
+     * the first), drawn from {@code random}. Names are durable at once.
      */
     public static List<CrashState> of(RecordingLog log, int from, int to, Random random, int randomPerForce) {
+        return of(log, from, to, random, randomPerForce, Names.DURABLE_AT_ONCE);
+    }
+
+    /** As {@link #of(RecordingLog, int, int, Random, int)}, with names treated as {@code names} says. */
+    public static List<CrashState> of(RecordingLog log, int from, int to, Random random, int randomPerForce,
+                                      Names names) {
         List<RecordingLog.Event> events = log.events();
         List<Integer> cuts = new ArrayList<>();
         for (int i = from; i < to; i++) {
-            if (events.get(i) instanceof RecordingLog.Force) {
+            if (events.get(i) instanceof RecordingLog.Force || events.get(i) instanceof RecordingLog.FolderForce) {
                 cuts.add(i + 1);
             }
         }
@@ -70,12 +88,12 @@ public final class CrashStates {
         int previous = from;
         for (int cut : cuts) {
             for (Kind kind : List.of(Kind.PREFIX, Kind.DURABLE)) {
-                add(states, seen, plan(log, events, cut, kind, random));
+                add(states, seen, plan(log, events, cut, kind, random, names));
             }
             for (int r = 0; r < randomPerForce && cut > previous; r++) {
                 int at = previous + 1 + random.nextInt(cut - previous);
                 Kind kind = List.of(Kind.REORDERED, Kind.TORN_512, Kind.TORN_4K).get(random.nextInt(3));
-                add(states, seen, plan(log, events, at, kind, random));
+                add(states, seen, plan(log, events, at, kind, random, names));
             }
             previous = cut;
         }
@@ -88,7 +106,8 @@ public final class CrashStates {
         }
     }
 
-    private static CrashState plan(RecordingLog log, List<RecordingLog.Event> events, int cut, Kind kind, Random random) {
+    private static CrashState plan(RecordingLog log, List<RecordingLog.Event> events, int cut, Kind kind, Random random,
+                                   Names names) {
         Map<Integer, List<Piece>> pieces = new HashMap<>();
         Map<Integer, Integer> durable = new HashMap<>();
         int files = log.files().size();
@@ -113,9 +132,30 @@ public final class CrashStates {
             pieces.put(file, chosen);
             signature.append(file).append('@').append(lastForce).append(chosen).append(';');
         }
+        Set<Integer> lost = new HashSet<>();
+        if (names == Names.DURABLE_AFTER_FOLDER_FORCE) {
+            List<Integer> pendingNames = new ArrayList<>();
+            for (int i = 0; i < cut; i++) {
+                switch (events.get(i)) {
+                    case RecordingLog.FolderForce f -> pendingNames.clear();
+                    case RecordingLog.Open o -> pendingNames.add(i);
+                    case RecordingLog.Rename r -> pendingNames.add(i);
+                    case RecordingLog.Delete d -> pendingNames.add(i);
+                    default -> {
+                    }
+                }
+            }
+            int kept = switch (kind) {
+                case PREFIX -> pendingNames.size();
+                case DURABLE -> 0;
+                default -> random.nextInt(pendingNames.size() + 1);
+            };
+            lost.addAll(pendingNames.subList(kept, pendingNames.size()));
+            signature.append("names kept ").append(kept);
+        }
         String sig = signature.toString();
         // Unchanged pending lists under different kinds are the same state.
-        return new CrashState(log, cut, kind, durable, pieces, sig);
+        return new CrashState(log, cut, kind, durable, pieces, sig, lost);
     }
 
     private static List<Piece> choose(List<RecordingLog.Event> events, List<Integer> pending, Kind kind, Random random) {
@@ -184,10 +224,12 @@ public final class CrashStates {
 
     /**
      * The folder at {@code cut}: the files there when the log began, then each recorded file under
-     * its name from its first opening, renamed and deleted as the log says, with the bytes
+     * its name from its first opening, renamed and deleted as the log says (but for the changes of
+     * names in {@code lost}), with the bytes
      * {@code content} gives for (file, cut). Name to bytes.
      */
-    static Map<String, byte[]> folderAt(RecordingLog log, int cut, BiFunction<Integer, Integer, byte[]> content) {
+    static Map<String, byte[]> folderAt(RecordingLog log, int cut, Set<Integer> lost,
+                                        BiFunction<Integer, Integer, byte[]> content) {
         List<RecordingLog.Event> events = log.events();
         List<RecordingLog.RecordedFile> files = log.files();
         Map<String, Integer> holder = new LinkedHashMap<>();
@@ -195,6 +237,9 @@ public final class CrashStates {
             holder.put(name, -1);
         }
         for (int i = 0; i < cut; i++) {
+            if (lost.contains(i)) {
+                continue;
+            }
             switch (events.get(i)) {
                 case RecordingLog.Open o -> holder.put(files.get(o.file()).name(), o.file());
                 case RecordingLog.Rename r -> {

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.vhdkit.vhd.io.ByteStore;
+import org.vhdkit.vhd.io.FolderEvents;
 import org.vhdkit.vhd.io.StoreInterception;
 
 /**
@@ -21,7 +22,14 @@ import org.vhdkit.vhd.io.StoreInterception;
  * {@link #record} opens, in the order they happened, across files. A file's bytes are taken when it
  * is first opened, so a file that existed before starts from what it held; a new one starts empty.
  *
- * <p>Renames and deletions do not go through a store: {@link #reconcile} infers them afterwards by
+ * <p>Code that reports its names through {@link FolderEvents} (the atomic replacement of a small
+ * file: its temporary written whole and forced, the rename, the folder forced; deletions; the
+ * folder forced after a VHD is created) is recorded as it happens: {@link Open}, {@link Write} and
+ * {@link Force} of the temporary, {@link Rename}, {@link Delete} and {@link FolderForce}, in order
+ * with the stores' events. {@link CrashStates} can then treat names as a file system does: changed
+ * for good only by a folder force.
+ *
+ * <p>Other renames and deletions do not go through a store: {@link #reconcile} infers them afterwards by
  * comparing the folder with what the log replays to, and places them at that point of the log.
  * Conversion and compaction rename their finished {@code .partial} file over the target, and a
  * merge deletes the disks it merged, each as its last step, so the point is right for them. The
@@ -66,6 +74,10 @@ public final class RecordingLog {
     public record Delete(int file) implements Event {
     }
 
+    /** The folder was forced: every change of names before it is durable. Not of one file ({@code file} is -1). */
+    public record FolderForce(int file) implements Event {
+    }
+
     /** A file of the log: its name when first opened and its bytes then. */
     public record RecordedFile(int id, String name, byte[] start) {
     }
@@ -91,7 +103,8 @@ public final class RecordingLog {
     /** Runs {@code operation} with every store it opens (on this thread) recorded in this log. */
     public <T, X extends Throwable> T record(java.util.concurrent.Callable<T> operation) throws IOException {
         try {
-            return StoreInterception.call(store -> new RecordingStore(store, this), operation::call);
+            return FolderEvents.call(new Names(),
+                    () -> StoreInterception.call(store -> new RecordingStore(store, this), operation::call));
         } catch (IOException | RuntimeException | Error e) {
             throw e;
         } catch (Exception e) {
@@ -149,6 +162,87 @@ public final class RecordingLog {
         events.add(event);
     }
 
+    /** What {@link FolderEvents} reports of the folder's names, as events in the log. */
+    private final class Names implements FolderEvents.Listener {
+        @Override
+        public void written(Path file) {
+            String name = nameIn(file);
+            if (name == null) {
+                return;
+            }
+            try {
+                byte[] bytes = Files.readAllBytes(file);
+                synchronized (RecordingLog.this) {
+                    int id = files.size();
+                    files.add(new RecordedFile(id, name, new byte[0]));
+                    names.put(name, id);
+                    events.add(new Open(id));
+                    events.add(new Write(id, 0, bytes));
+                    events.add(new Force(id));
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        @Override
+        public void renamed(Path from, Path to) {
+            String source = nameIn(from);
+            String target = nameIn(to);
+            if (source == null || target == null) {
+                return;
+            }
+            synchronized (RecordingLog.this) {
+                int id = known(source, to);
+                names.remove(source);
+                names.put(target, id);
+                events.add(new Rename(id, target));
+            }
+        }
+
+        @Override
+        public void deleting(Path file) {
+            String name = nameIn(file);
+            if (name == null || !Files.exists(file)) {
+                return;
+            }
+            synchronized (RecordingLog.this) {
+                int id = known(name, file);
+                names.remove(name);
+                events.add(new Delete(id));
+            }
+        }
+
+        @Override
+        public void forced(Path forced) {
+            if (folder.equals(forced.toAbsolutePath().normalize())) {
+                add(new FolderForce(-1));
+            }
+        }
+
+        /** The id of the file {@code name} stands for, registered from {@code bytesAt} when the log has not seen it. */
+        private int known(String name, Path bytesAt) {
+            Integer id = names.get(name);
+            if (id != null) {
+                return id;
+            }
+            try {
+                int n = files.size();
+                files.add(new RecordedFile(n, name, Files.readAllBytes(bytesAt)));
+                names.put(name, n);
+                events.add(new Open(n));
+                return n;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+
+        private String nameIn(Path file) {
+            Path p = file.toAbsolutePath().normalize();
+            return folder.equals(p.getParent()) ? p.getFileName().toString() : null;
+        }
+    }
+
     /** The bytes of {@code file} with every event before {@code cut} applied, as a file system without crashes keeps it. */
     public synchronized byte[] replay(int file, int cut) {
         Bytes bytes = new Bytes(files.get(file).start());
@@ -204,7 +298,7 @@ public final class RecordingLog {
 
     /** The folder as the log replays it at {@code cut}, with every write applied: name to bytes. */
     synchronized Map<String, byte[]> namesAt(int cut) {
-        return CrashStates.folderAt(this, cut, (id, upTo) -> replay(id, upTo));
+        return CrashStates.folderAt(this, cut, java.util.Set.of(), (id, upTo) -> replay(id, upTo));
     }
 
     private static Map<String, byte[]> read(Path folder) throws IOException {
