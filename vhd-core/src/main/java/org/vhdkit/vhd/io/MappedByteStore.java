@@ -364,7 +364,7 @@ final class MappedByteStore implements ByteStore {
                     ChannelByteStore.writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
                 }
             } catch (IOException e) {
-                throw ChannelByteStore.failed(path, "resize to " + newSize + " bytes", 0, newSize, e);
+                throw ChannelByteStore.failedResize(path, newSize, e);
             }
             size = newSize;
         }

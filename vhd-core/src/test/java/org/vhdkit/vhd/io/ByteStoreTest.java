@@ -127,10 +127,11 @@ class ByteStoreTest {
      * A real ENOSPC, from a 64 KiB tmpfs mounted for the test (root only; /dev/full, which refuses
      * every write so, is a character device that stores refuse to open), is reported naming the
      * file, the call and the offset, followed by the JDK's text for the errno, which names none of
-     * them.
+     * them; so is a resize that finds the file system full, which leaves the size as it was.
      */
-    @Test
-    void aWriteThatFindsNoSpaceNamesTheFileAndTheOffset(@TempDir Path dir) throws IOException {
+    @ParameterizedTest
+    @EnumSource(value = Where.class, names = {"MAPPED_ON_DISK", "CHANNEL_ON_DISK"})
+    void aWriteOrResizeThatFindsNoSpaceNamesTheFileAndTheOffset(Where where, @TempDir Path dir) throws IOException {
         ExternalTools.assumeAvailable("mount", "umount");
         ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
                 () -> "mounting a small tmpfs needs root");
@@ -140,13 +141,69 @@ class ByteStoreTest {
                 small.toString()).requireSuccess();
         try {
             Path file = small.resolve("d.img");
-            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.CHANNEL)) {
+            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, backing(where))) {
                 IOException e = assertThrows(IOException.class, () -> store.writeBytes(0, new byte[1 << 20]));
                 assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(file.toString())
                         + ": write of \\d+ bytes at offset \\d+: No space left on device"), e.getMessage());
+                // The file system is full now: making the file larger needs a page, and there is none.
+                long size = store.size();
+                IOException resize = assertThrows(IOException.class, () -> store.setSize(4L << 20));
+                assertEquals(file + ": resize to 4194304 bytes: No space left on device", resize.getMessage());
+                assertEquals(size, store.size(), "a failed resize changed the size");
+                if (where == Where.CHANNEL_ON_DISK) {
+                    IOException one = assertThrows(IOException.class, () -> store.writeByte(3L << 20, (byte) 1));
+                    assertEquals(file + ": write of 1 bytes at offset 3145728: No space left on device",
+                            one.getMessage());
+                }
             }
         } finally {
             ExternalTools.run(java.time.Duration.ofSeconds(30), "umount", small.toString()).requireSuccess();
+        }
+    }
+
+    /** What is not an open regular file is refused naming it, before any byte is read. */
+    @ParameterizedTest
+    @EnumSource(value = Where.class, names = {"MAPPED_ON_DISK", "CHANNEL_ON_DISK"})
+    void aMissingFileACharacterDeviceAndAClosedStoreAreRefused(Where where) throws IOException {
+        Path missing = tmp.resolve("missing.img");
+        java.nio.file.NoSuchFileException none = assertThrows(java.nio.file.NoSuchFileException.class,
+                () -> ByteStore.open(missing, ByteStore.Mode.READ_ONLY, backing(where)));
+        assertEquals(missing + ": no such file", none.getMessage());
+        Path device = Path.of("/dev/null");
+        IOException refused = assertThrows(IOException.class,
+                () -> ByteStore.open(device, ByteStore.Mode.READ_ONLY, backing(where)));
+        assertEquals("/dev/null: is a character device, not a disk image; not opened", refused.getMessage());
+        Path path = file(where, "closed.bin");
+        Files.write(path, new byte[4096]);
+        ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_WRITE, backing(where));
+        store.close();
+        assertThrows(java.nio.channels.ClosedChannelException.class, () -> store.readByte(0));
+        assertThrows(java.nio.channels.ClosedChannelException.class, () -> store.writeByte(0, (byte) 1));
+        assertThrows(java.nio.channels.ClosedChannelException.class, () -> store.setSize(8192));
+        store.close(); // a second close does nothing
+        assertEquals(4096, Files.size(path));
+    }
+
+    /**
+     * A block device has no size in its attributes: the store takes it from the kernel's count of
+     * sectors (/sys/class/block/NAME/size), here of a loop device over a 3 MiB file.
+     */
+    @Test
+    void aBlockDevicesSizeIsTheKernelsCountOfItsSectors() throws IOException {
+        ExternalTools.assumeAvailable("losetup");
+        ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
+                () -> "attaching a loop device needs root");
+        Path backingFile = tmp.resolve("loop.img");
+        byte[] data = new byte[3 << 20];
+        data[(3 << 20) - 1] = 42;
+        Files.write(backingFile, data);
+        String loop = ExternalTools.run(java.time.Duration.ofSeconds(30), "losetup", "-f", "--show", "-r",
+                backingFile.toString()).requireSuccess().stdout().strip();
+        try (ByteStore store = ByteStore.open(Path.of(loop), ByteStore.Mode.READ_ONLY)) {
+            assertEquals(3 << 20, store.size());
+            assertEquals(42, store.readByte((3 << 20) - 1));
+        } finally {
+            ExternalTools.run(java.time.Duration.ofSeconds(30), "losetup", "-d", loop).requireSuccess();
         }
     }
 

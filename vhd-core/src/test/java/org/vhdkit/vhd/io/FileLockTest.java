@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.vhd.testing.ExternalTools;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -96,6 +97,38 @@ class FileLockTest {
             OpenFile file = OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, locking.locker);
             file.release();
         }
+    }
+
+    /**
+     * A POSIX lock of another process (python3's lockf here, as any program's) refuses the open
+     * with either lock, and the refusal names the holder's pid: the kernel gives it for the OFD
+     * lock's conflict, /proc/locks for the JDK's lock, which only learns that someone holds one.
+     */
+    @ParameterizedTest
+    @EnumSource(Locking.class)
+    void aPosixLockOfAnotherProcessRefusesTheOpenNamingItsPid(Locking locking) throws Exception {
+        ExternalTools.assumeAvailable("python3");
+        Path path = image("python-holds.bin");
+        Process holder = new ProcessBuilder("python3", "-c",
+                "import fcntl,sys,time\n"
+                        + "f=open(sys.argv[1],'r+b')\n"
+                        + "fcntl.lockf(f, fcntl.LOCK_EX)\n"
+                        + "print('locked', flush=True)\n"
+                        + "time.sleep(60)\n", path.toString())
+                .redirectErrorStream(true).start();
+        try {
+            String line = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8))
+                    .readLine();
+            assertEquals("locked", line, "python3 could not lock the file");
+            IOException refused = assertThrows(IOException.class,
+                    () -> OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, locking.locker));
+            assertTrue(refused.getMessage().startsWith(path + ": in use by another process (pid " + holder.pid()
+                    + ", "), refused.getMessage());
+            assertTrue(refused.getMessage().contains("fcntl.lockf"), "names the holder's command: " + refused.getMessage());
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+        OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, locking.locker).release();
     }
 
     /** A create whose lock fails leaves no file behind, so that the create can be tried again. */
