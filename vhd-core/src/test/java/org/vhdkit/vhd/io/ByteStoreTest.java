@@ -221,6 +221,30 @@ class ByteStoreTest {
         }
     }
 
+    /** -Dvhdkit.io=channel or =mapped chooses the store that AUTO would otherwise choose by file system. */
+    @Test
+    void theBackingPropertyChoosesTheStoreForAutomaticBacking() throws IOException {
+        Path onDisk = tmp.resolve("forced.bin");
+        Files.write(onDisk, new byte[512]);
+        String before = System.getProperty(ByteStore.BACKING_PROPERTY);
+        try {
+            System.setProperty(ByteStore.BACKING_PROPERTY, " Channel ");
+            try (ByteStore store = ByteStore.open(onDisk, ByteStore.Mode.READ_ONLY)) {
+                assertInstanceOf(ChannelByteStore.class, store);
+            }
+            System.setProperty(ByteStore.BACKING_PROPERTY, "mapped");
+            try (ByteStore store = ByteStore.open(onDisk, ByteStore.Mode.READ_ONLY)) {
+                assertInstanceOf(MappedByteStore.class, store);
+            }
+        } finally {
+            if (before == null) {
+                System.clearProperty(ByteStore.BACKING_PROPERTY);
+            } else {
+                System.setProperty(ByteStore.BACKING_PROPERTY, before);
+            }
+        }
+    }
+
     @Test
     void aLockHeldByAnotherProcessIsRefusedNamingIt() throws Exception {
         ExternalTools.assumeAvailable("python3"); // the other process: a few lines of Python holding a lock
