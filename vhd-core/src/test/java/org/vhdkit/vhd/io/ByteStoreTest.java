@@ -124,23 +124,15 @@ class ByteStoreTest {
     }
 
     /**
-     * A real ENOSPC, from a 64 KiB tmpfs mounted for the test (root only; /dev/full, which refuses
-     * every write so, is a character device that stores refuse to open), is reported naming the
-     * file, the call and the offset, followed by the JDK's text for the errno, which names none of
-     * them; so is a resize that finds the file system full, which leaves the size as it was.
+     * A real ENOSPC, from a {@link SmallTmpfs}, is reported naming the file, the call and the
+     * offset, followed by the JDK's text for the errno, which names none of them; so is a resize
+     * that finds the file system full, which leaves the size as it was.
      */
     @ParameterizedTest
     @EnumSource(value = Where.class, names = {"MAPPED_ON_DISK", "CHANNEL_ON_DISK"})
     void aWriteOrResizeThatFindsNoSpaceNamesTheFileAndTheOffset(Where where, @TempDir Path dir) throws IOException {
-        ExternalTools.assumeAvailable("mount", "umount");
-        ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
-                () -> "mounting a small tmpfs needs root");
-        Path small = dir.resolve("small");
-        Files.createDirectory(small);
-        ExternalTools.run(java.time.Duration.ofSeconds(30), "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
-                small.toString()).requireSuccess();
-        try {
-            Path file = small.resolve("d.img");
+        try (SmallTmpfs small = SmallTmpfs.mount(dir)) {
+            Path file = small.point().resolve("d.img");
             try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, backing(where))) {
                 IOException e = assertThrows(IOException.class, () -> store.writeBytes(0, new byte[1 << 20]));
                 assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(file.toString())
@@ -156,8 +148,50 @@ class ByteStoreTest {
                             one.getMessage());
                 }
             }
-        } finally {
-            ExternalTools.run(java.time.Duration.ofSeconds(30), "umount", small.toString()).requireSuccess();
+        }
+    }
+
+    /**
+     * A hole of a sparse file (a fixed VHD made without zero-fill, say) written through the mapping
+     * on a full file system: the kernel's SIGBUS came out of the store as java.lang.InternalError ("a
+     * fault occurred in an unsafe memory access operation"), naming nothing. It is now the ENOSPC
+     * of the same write through the channel, naming the file and the offset; the hole still reads.
+     */
+    @Test
+    void aWriteIntoAHoleOnAFullFileSystemThroughTheMappingWasAnInternalError(@TempDir Path dir) throws IOException {
+        try (SmallTmpfs small = SmallTmpfs.mount(dir)) {
+            Path file = small.point().resolve("sparse.img");
+            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
+                store.setSize(4L << 20);
+                byte[] data = new byte[512 * 1024];
+                Arrays.fill(data, (byte) 7);
+                IOException e = assertThrows(IOException.class, () -> store.writeBytes(1 << 20, data));
+                assertEquals(file + ": write of 524288 bytes at offset 1048576: No space left on device", e.getMessage());
+                IOException one = assertThrows(IOException.class, () -> store.writeByte(3L << 20, (byte) 1));
+                assertEquals(file + ": write of 1 bytes at offset 3145728: No space left on device", one.getMessage());
+                assertEquals(0, store.readByte(2L << 20), "a hole reads as zeros");
+            }
+        }
+    }
+
+    /**
+     * A 64 KiB tmpfs mounted for a test (root only; /dev/full, which refuses every write with
+     * ENOSPC, is a character device that stores refuse to open).
+     */
+    private record SmallTmpfs(Path point) implements AutoCloseable {
+        static SmallTmpfs mount(Path dir) throws IOException {
+            ExternalTools.assumeAvailable("mount", "umount");
+            ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
+                    () -> "mounting a small tmpfs needs root");
+            Path point = Files.createDirectory(dir.resolve("small"));
+            ExternalTools.run(java.time.Duration.ofSeconds(30), "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                    point.toString()).requireSuccess();
+            return new SmallTmpfs(point);
+        }
+
+        @Override
+        public void close() {
+            ExternalTools.run(java.time.Duration.ofSeconds(30), "umount", point.toString()).requireSuccess();
         }
     }
 
