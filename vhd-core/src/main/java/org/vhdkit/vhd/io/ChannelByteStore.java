@@ -30,7 +30,7 @@ final class ChannelByteStore implements ByteStore {
         this.file = file;
         this.path = path;
         this.channel = file.channel();
-        this.size = OpenFile.sizeOf(channel, path);
+        this.size = channel.size(); // a block device's too: the JDK asks Linux (BLKGETSIZE64)
     }
 
     @Override

@@ -85,7 +85,7 @@ final class MappedByteStore implements ByteStore {
         this.path = path;
         this.channel = file.channel();
         this.mapMode = file.writable() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
-        this.size = OpenFile.sizeOf(channel, path);
+        this.size = channel.size(); // a block device's too: the JDK asks Linux (BLKGETSIZE64)
     }
 
     @Override
