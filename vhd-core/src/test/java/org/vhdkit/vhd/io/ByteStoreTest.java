@@ -219,8 +219,8 @@ class ByteStoreTest {
     }
 
     /**
-     * A block device has no size in its attributes: the store takes it from the kernel's count of
-     * sectors (/sys/class/block/NAME/size), here of a loop device over a 3 MiB file.
+     * A block device has no size in its attributes (st_size 0): the store has it all the same, here
+     * a loop device's over a 3 MiB file, and reads its last byte.
      */
     @Test
     void aBlockDevicesSizeIsTheKernelsCountOfItsSectors() throws IOException {

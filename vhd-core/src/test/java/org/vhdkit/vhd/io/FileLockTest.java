@@ -131,6 +131,25 @@ class FileLockTest {
         OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, locking.locker).release();
     }
 
+    /** A lock whose release fails: the release says so naming the file, and closes the channel all the same. */
+    @Test
+    void aLockWhoseReleaseFailsIsReportedAndTheFileClosedAnyway() throws IOException {
+        Path path = image("release.bin");
+        OpenFile refused = OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, (p, channel, shared) -> () -> {
+            throw new Exception("unlock refused");
+        });
+        IOException e = assertThrows(IOException.class, refused::release);
+        assertEquals(path + ": releasing the lock failed", e.getMessage());
+        assertEquals("unlock refused", e.getCause().getMessage());
+        assertFalse(refused.channel().isOpen());
+        OpenFile failing = OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, (p, channel, shared) -> () -> {
+            throw new IOException("unlock: Input/output error");
+        });
+        assertEquals("unlock: Input/output error", assertThrows(IOException.class, failing::release).getMessage());
+        assertFalse(failing.channel().isOpen());
+        OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, OpenFile.QEMU_PROTOCOL).release(); // the registry let go
+    }
+
     /** A create whose lock fails leaves no file behind, so that the create can be tried again. */
     @Test
     void aCreateWhoseLockFailsDeletesTheFileItMade() throws IOException {
