@@ -3,7 +3,6 @@ package org.vhdkit.export.fuse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
-import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
@@ -17,7 +16,6 @@ import org.cryptomator.jfuse.api.FileInfo;
 import org.cryptomator.jfuse.api.Fuse;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.MemoryDisk;
 import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
@@ -160,46 +158,18 @@ class DiskFileSystemTest {
         };
     }
 
-    /** A disk that counts its flushes. */
-    private record CountingDisk(VirtualDisk inner, AtomicInteger flushes) implements VirtualDisk {
-        @Override
-        public String name() {
-            return inner.name();
-        }
+    /** A disk that counts its flushes, and makes none. */
+    private static final class CountingDisk extends ForwardingDisk {
+        private final AtomicInteger flushes;
 
-        @Override
-        public long size() {
-            return inner.size();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return false;
-        }
-
-        @Override
-        public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
-            inner.read(offset, dst, dstOffset, length);
-        }
-
-        @Override
-        public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
-            inner.write(offset, src, srcOffset, length);
+        CountingDisk(VirtualDisk inner, AtomicInteger flushes) {
+            super(inner);
+            this.flushes = flushes;
         }
 
         @Override
         public void flush() {
             flushes.incrementAndGet();
-        }
-
-        @Override
-        public List<Extent> extents(long offset, long length) throws IOException {
-            return inner.extents(offset, length);
-        }
-
-        @Override
-        public void close() throws IOException {
-            inner.close();
         }
     }
 }

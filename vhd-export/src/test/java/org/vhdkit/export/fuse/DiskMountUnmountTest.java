@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileSystemException;
@@ -24,7 +23,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.MemoryDisk;
 import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.testing.ExternalTools;
@@ -195,40 +193,14 @@ class DiskMountUnmountTest {
     }
 
     /** A disk whose close fails, after closing what it wraps. */
-    private record FailingClose(VirtualDisk inner) implements VirtualDisk {
+    private static final class FailingClose extends ForwardingDisk {
+        FailingClose(VirtualDisk inner) {
+            super(inner);
+        }
+
         @Override
         public String name() {
             return "failing-close";
-        }
-
-        @Override
-        public long size() {
-            return inner.size();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return false;
-        }
-
-        @Override
-        public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
-            inner.read(offset, dst, dstOffset, length);
-        }
-
-        @Override
-        public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
-            inner.write(offset, src, srcOffset, length);
-        }
-
-        @Override
-        public void flush() throws IOException {
-            inner.flush();
-        }
-
-        @Override
-        public List<Extent> extents(long offset, long length) throws IOException {
-            return inner.extents(offset, length);
         }
 
         @Override
