@@ -3,6 +3,7 @@ package org.vhdkit.export.fuse;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
@@ -28,6 +29,8 @@ import org.vhdkit.vhd.testing.ExternalTools;
  */
 class DiskFileSystemTest {
     private static final int ENOENT = 2;
+    private static final int EIO = 5;
+    private static final int ENOMEM = 12;
     private static final int EINVAL = 22;
     private static final int EISDIR = 21;
     private static final int ENOTDIR = 20;
@@ -121,6 +124,27 @@ class DiskFileSystemTest {
         assertEquals(0, fs.fsync("/disk", 1, null));
         fs.destroy();
         assertEquals(3, flushes.get());
+    }
+
+    /** libfuse's buffer for the listing is full (cannot happen with three names): ENOMEM, not an exception. */
+    @Test
+    void aFullListingBufferIsOutOfMemory() {
+        assertEquals(-ENOMEM, fileSystem(false).readdir("/", (name, stat, offset, flags) -> 1, 0, null, 0));
+    }
+
+    /** A failed read is EIO for that request, even when the log that should say so throws. */
+    @Test
+    void aFailedReadIsEioEvenWhenTheLogThrows() {
+        VirtualDisk broken = new ForwardingDisk(memory) {
+            @Override
+            public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+                throw new IOException("injected read error");
+            }
+        };
+        DiskFileSystem fs = new DiskFileSystem(broken, "disk", false, errno, line -> {
+            throw new IllegalStateException("the log is gone");
+        }, 0, 0, Instant.EPOCH);
+        assertEquals(-EIO, fs.read("/disk", ByteBuffer.allocate(512), 512, 0, null));
     }
 
     private static DirFiller filler(List<String> names) {

@@ -143,6 +143,65 @@ class DiskMountUnmountTest {
     }
 
     /**
+     * {@code vhd unmount --timeout}: the disk is still being flushed and closed when the time is
+     * up, and unmount says so; the mount ends when the close does.
+     */
+    @Test
+    void anUnmountWhoseDiskIsStillClosingWhenTheTimeIsUpSaysSo() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        VirtualDisk slow = new ForwardingDisk(MemoryDisk.create("slow", MIB)) {
+            @Override
+            public void close() throws IOException {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                inner.close();
+            }
+        };
+        DiskMount m = mount(slow, tmp.resolve("slow"));
+        try {
+            IOException late = assertThrows(IOException.class, () -> DiskMount.unmount(m.mountPoint(), Duration.ZERO));
+            assertEquals(m.mountPoint() + ": unmounted, but slow is still being flushed and closed after 0 s",
+                    late.getMessage());
+        } finally {
+            release.countDown();
+        }
+        m.awaitClosed();
+        assertTrue(MountTable.at(m.mountPoint()).isEmpty());
+    }
+
+    /** A read-only disk is mounted read-only whatever was asked: its file is not writable. */
+    @Test
+    void aReadOnlyDiskIsMountedReadOnly() throws Exception {
+        MemoryDisk memory = MemoryDisk.create("memory", MIB);
+        VirtualDisk readOnly = new ForwardingDisk(memory) {
+            @Override
+            public boolean isReadOnly() {
+                return true;
+            }
+        };
+        DiskMount m = mount(readOnly, tmp.resolve("ro"));
+        assertTrue(m.readOnly());
+        IOException refused = assertThrows(IOException.class,
+                () -> Files.write(m.file(), new byte[] {1}, StandardOpenOption.WRITE));
+        assertTrue(refused.getMessage().contains("Read-only file system"), refused.getMessage());
+    }
+
+    /** "/" and a folder under a missing one are refused by name before anything is mounted. */
+    @Test
+    void theRootAndAFolderUnderAMissingOneAreRefused() {
+        IOException root = assertThrows(IOException.class, () -> DiskMount.mount(MemoryDisk.create("m", MIB),
+                Path.of("/"), "disk", false, log::add));
+        assertTrue(root.getMessage().startsWith("/: is already a mount point ("), root.getMessage());
+        Path deep = tmp.resolve("missing/deeper");
+        IOException missing = assertThrows(IOException.class, () -> DiskMount.mount(MemoryDisk.create("m", MIB),
+                deep, "disk", false, log::add));
+        assertEquals(deep + ": no such directory to mount on", missing.getMessage());
+    }
+
+    /**
      * A mount served by another process, as {@code vhd mount} serves it: unmount waits until that
      * process has closed its disk and exited; when it was killed, unmount says the disk was not
      * seen to close.
