@@ -279,29 +279,6 @@ class ByteStoreTest {
         }
     }
 
-    @Test
-    void aLockHeldByAnotherProcessIsRefusedNamingIt() throws Exception {
-        ExternalTools.assumeAvailable("python3"); // the other process: a few lines of Python holding a lock
-        Path path = tmp.resolve("held.bin");
-        Files.write(path, new byte[512]);
-        Process holder = new ProcessBuilder("python3", "-c",
-                "import fcntl,sys,time\n"
-                        + "f=open(sys.argv[1],'r+b')\n"
-                        + "fcntl.lockf(f, fcntl.LOCK_EX)\n"
-                        + "print('locked', flush=True)\n"
-                        + "time.sleep(60)\n", path.toString())
-                .redirectErrorStream(true).start();
-        try {
-            String line = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine();
-            assertEquals("locked", line, "python3 could not lock the file");
-            IOException refused = assertThrows(IOException.class, () -> ByteStore.open(path, ByteStore.Mode.READ_WRITE));
-            assertTrue(refused.getMessage().contains("pid " + holder.pid()), refused.getMessage());
-            assertThrows(IOException.class, () -> ByteStore.open(path, ByteStore.Mode.READ_ONLY));
-        } finally {
-            holder.destroyForcibly().waitFor();
-        }
-    }
-
     /**
      * Readers copy through the mapping while a writer appends far enough to make the store map its
      * last chunk again; no reader may fail or see other bytes.

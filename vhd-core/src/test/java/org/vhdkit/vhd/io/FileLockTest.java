@@ -125,6 +125,8 @@ class FileLockTest {
             assertTrue(refused.getMessage().startsWith(path + ": in use by another process (pid " + holder.pid()
                     + ", "), refused.getMessage());
             assertTrue(refused.getMessage().contains("fcntl.lockf"), "names the holder's command: " + refused.getMessage());
+            assertThrows(IOException.class, () -> OpenFile.acquire(path, ByteStore.Mode.READ_ONLY, locking.locker),
+                    "a reader is refused too: the lock is exclusive");
         } finally {
             holder.destroyForcibly().waitFor();
         }

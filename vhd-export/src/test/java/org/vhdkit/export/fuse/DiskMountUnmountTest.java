@@ -46,9 +46,7 @@ class DiskMountUnmountTest {
 
     @BeforeEach
     void fuse() {
-        ExternalTools.assumeEnvironment(Files.exists(FuseHost.DEV_FUSE) && FuseHost.library().isPresent(),
-                () -> "FUSE is not usable here: /dev/fuse or libfuse3 (Debian package fuse3) missing");
-        ExternalTools.assumeAvailable("fusermount3");
+        DiskMountTest.assumeFuseMounts();
     }
 
     @AfterEach
