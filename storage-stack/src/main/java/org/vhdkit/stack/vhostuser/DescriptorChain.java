@@ -1,7 +1,6 @@
 package org.vhdkit.stack.vhostuser;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import org.vhdkit.stack.scsi.ScsiCommand;
 
 /**
@@ -112,19 +111,6 @@ final class DescriptorChain {
             done += n;
             skip = 0;
         }
-    }
-
-    /** The byte at {@code at} of the readable part (the caller checked it is there). */
-    int readableByte(long at) {
-        long skip = at;
-        for (int i = 0; i < readableCount; i++) {
-            long len = readable[2 * i + 1];
-            if (skip < len) {
-                return window.get(ValueLayout.JAVA_BYTE, readable[2 * i] + skip) & 0xFF;
-            }
-            skip -= len;
-        }
-        throw new IndexOutOfBoundsException(at);
     }
 
     /**

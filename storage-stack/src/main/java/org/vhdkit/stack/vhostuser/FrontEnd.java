@@ -79,11 +79,6 @@ final class FrontEnd {
         this.log = log;
     }
 
-    /** The current memory table's mapping (for the request queues). */
-    GuestRegions memory() {
-        return memory;
-    }
-
     /** Serves messages until the front-end goes away, the stream breaks, or the stop eventfd fires. */
     void serve() {
         try (Arena arena = Arena.ofConfined()) {

@@ -97,11 +97,6 @@ final class GuestRegions implements AutoCloseable {
         return window;
     }
 
-    /** The number of regions. */
-    int count() {
-        return guest.length;
-    }
-
     /**
      * The window offset of guest physical {@code [address, address + length)} when one region holds
      * all of it (the address itself must be inside a region, even for length 0), else -1.

@@ -71,7 +71,6 @@ final class Virtqueue {
     private Thread worker;
     private int wakeFd = -1;
     private volatile boolean stopping;
-    private volatile int served;
 
     Virtqueue(int index, String name, Service service, Consumer<String> log) {
         this.index = index;
@@ -231,7 +230,6 @@ final class Virtqueue {
                     ring.putUsed(usedIndex, head, length);
                     usedIndex = (usedIndex + 1) & 0xFFFF;
                     ring.publishUsed(usedIndex);
-                    served++;
                 }
                 if (ring.interruptWanted(oldUsed, usedIndex)) {
                     synchronized (signalLock) {
@@ -270,10 +268,5 @@ final class Virtqueue {
                 LinuxCalls.signal(errorFd, scratch.calls());
             }
         }
-    }
-
-    /** Chains served since the queue was made. Any thread (a racy read of a counter). */
-    int served() {
-        return served;
     }
 }

@@ -30,7 +30,7 @@ final class ChannelByteStore implements ByteStore {
         this.file = file;
         this.path = path;
         this.channel = file.channel();
-        this.size = OpenFile.sizeOf(channel, path);
+        this.size = channel.size(); // a block device's too: the JDK asks Linux (BLKGETSIZE64)
     }
 
     @Override
@@ -76,6 +76,14 @@ final class ChannelByteStore implements ByteStore {
         }
         return new IOException(path + ": " + call + " of " + length + " bytes at offset " + offset + ": "
                 + e.getMessage(), e);
+    }
+
+    /** As {@link #failed}, for a resize: {@code PATH: resize to N bytes: WHY}. */
+    static IOException failedResize(Path path, long newSize, IOException e) {
+        if (e instanceof ClosedChannelException || e.getMessage() != null && e.getMessage().startsWith(path.toString())) {
+            return e;
+        }
+        return new IOException(path + ": resize to " + newSize + " bytes: " + e.getMessage(), e);
     }
 
     static void readFully(FileChannel channel, Path path, long offset, ByteBuffer buffer) throws IOException {
@@ -152,7 +160,7 @@ final class ChannelByteStore implements ByteStore {
                     writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
                 }
             } catch (IOException e) {
-                throw failed(path, "resize to " + newSize + " bytes", 0, newSize, e);
+                throw failedResize(path, newSize, e);
             }
             size = newSize;
         }

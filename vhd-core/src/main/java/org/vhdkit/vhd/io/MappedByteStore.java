@@ -115,7 +115,7 @@ final class MappedByteStore implements ByteStore {
         this.path = path;
         this.channel = file.channel();
         this.mapMode = file.writable() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
-        this.size = OpenFile.sizeOf(channel, path);
+        this.size = channel.size(); // a block device's too: the JDK asks Linux (BLKGETSIZE64)
         if (LIBC != null) {
             // Opened by the same path just after the channel: the same file (a rename in between, by
             // someone else, is the one way to get another). Failing is fine: all goes through the mapping.
@@ -231,11 +231,7 @@ final class MappedByteStore implements ByteStore {
             long n = Math.min(length, CHUNK_SIZE - at);
             MemorySegment segment = segment(chunk, at + n);
             if (segment == null) {
-                try {
-                    ChannelByteStore.readFully(channel, path, offset, dst.asSlice(dstOffset, n).asByteBuffer());
-                } catch (IOException e) {
-                    throw ChannelByteStore.failed(path, "read", offset, n, e);
-                }
+                readByChannel(offset, dst.asSlice(dstOffset, n));
             } else if (n < PREAD_MIN || !dst.isNative() || !positionalRead(offset, dst, dstOffset, n)) {
                 beforeAccess.run();
                 boolean interrupted = Thread.currentThread().isInterrupted();
@@ -244,11 +240,43 @@ final class MappedByteStore implements ByteStore {
                 } catch (IllegalStateException e) {
                     retryAfterRemap(segment, e, interrupted);
                     continue;
+                } catch (InternalError fault) {
+                    readByChannel(offset, dst.asSlice(dstOffset, n));
                 }
             }
             offset += n;
             dstOffset += n;
             length -= n;
+        }
+    }
+
+    /*
+     * An access through the mapping that faults (the kernel's SIGBUS, which the JVM turns into an
+     * InternalError) is done again through the channel, which reports why as an IOException naming
+     * the file, the call and the offset: a hole in the file that its file system has no space left
+     * to fill (ENOSPC; a sparse fixed VHD, say), or a file cut shorter than the mapping by another
+     * program (EOF). Should the channel manage, so much the better.
+     */
+
+    private void readByChannel(long offset, MemorySegment dst) throws IOException {
+        try {
+            ChannelByteStore.readFully(channel, path, offset, dst.asByteBuffer());
+        } catch (IOException e) {
+            throw ChannelByteStore.failed(path, "read", offset, dst.byteSize(), e);
+        }
+    }
+
+    private byte readByteByChannel(long offset) throws IOException {
+        byte[] one = new byte[1];
+        readByChannel(offset, MemorySegment.ofArray(one));
+        return one[0];
+    }
+
+    private void writeByChannel(long offset, MemorySegment src) throws IOException {
+        try {
+            ChannelByteStore.writeFully(channel, offset, src.asByteBuffer());
+        } catch (IOException e) {
+            throw ChannelByteStore.failed(path, "write", offset, src.byteSize(), e);
         }
     }
 
@@ -288,13 +316,7 @@ final class MappedByteStore implements ByteStore {
             long at = offset & CHUNK_MASK;
             MemorySegment segment = segment(chunk, at + 1);
             if (segment == null) {
-                ByteBuffer one = ByteBuffer.allocate(1);
-                try {
-                    ChannelByteStore.readFully(channel, path, offset, one);
-                } catch (IOException e) {
-                    throw ChannelByteStore.failed(path, "read", offset, 1, e);
-                }
-                return one.get(0);
+                return readByteByChannel(offset);
             }
             beforeAccess.run();
             boolean interrupted = Thread.currentThread().isInterrupted();
@@ -302,6 +324,8 @@ final class MappedByteStore implements ByteStore {
                 return segment.get(ValueLayout.JAVA_BYTE, at);
             } catch (IllegalStateException e) {
                 retryAfterRemap(segment, e, interrupted);
+            } catch (InternalError fault) {
+                return readByteByChannel(offset);
             }
         }
     }
@@ -327,11 +351,7 @@ final class MappedByteStore implements ByteStore {
             long n = Math.min(length, CHUNK_SIZE - at);
             MemorySegment segment = segment(chunk, at + n);
             if (segment == null) {
-                try {
-                    ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, n).asByteBuffer());
-                } catch (IOException e) {
-                    throw ChannelByteStore.failed(path, "write", offset, n, e);
-                }
+                writeByChannel(offset, src.asSlice(srcOffset, n));
             } else if (n < PWRITE_MIN || !src.isNative() || !positionalWrite(offset, src, srcOffset, n)) {
                 beforeAccess.run();
                 boolean interrupted = Thread.currentThread().isInterrupted();
@@ -340,6 +360,8 @@ final class MappedByteStore implements ByteStore {
                 } catch (IllegalStateException e) {
                     retryAfterRemap(segment, e, interrupted);
                     continue;
+                } catch (InternalError fault) {
+                    writeByChannel(offset, src.asSlice(srcOffset, n));
                 }
             }
             offset += n;
@@ -432,11 +454,7 @@ final class MappedByteStore implements ByteStore {
             long at = offset & CHUNK_MASK;
             MemorySegment segment = segment(chunk, at + 1);
             if (segment == null) {
-                try {
-                    ChannelByteStore.writeFully(channel, offset, ByteBuffer.wrap(new byte[] {value}));
-                } catch (IOException e) {
-                    throw ChannelByteStore.failed(path, "write", offset, 1, e);
-                }
+                writeByChannel(offset, MemorySegment.ofArray(new byte[] {value}));
                 return;
             }
             beforeAccess.run();
@@ -446,6 +464,9 @@ final class MappedByteStore implements ByteStore {
                 return;
             } catch (IllegalStateException e) {
                 retryAfterRemap(segment, e, interrupted);
+            } catch (InternalError fault) {
+                writeByChannel(offset, MemorySegment.ofArray(new byte[] {value}));
+                return;
             }
         }
     }
@@ -463,7 +484,7 @@ final class MappedByteStore implements ByteStore {
                     ChannelByteStore.writeFully(channel, newSize - 1, ByteBuffer.wrap(new byte[1]));
                 }
             } catch (IOException e) {
-                throw ChannelByteStore.failed(path, "resize to " + newSize + " bytes", 0, newSize, e);
+                throw ChannelByteStore.failedResize(path, newSize, e);
             }
             size = newSize;
         }

@@ -174,22 +174,6 @@ final class OpenFile {
         return lock;
     }
 
-    /**
-     * The size of the file behind {@code channel}. For a block device the file system reports no
-     * size; the kernel's count of 512-byte sectors in /sys tells it.
-     */
-    static long sizeOf(FileChannel channel, Path path) throws IOException {
-        long size = channel.size();
-        if (size == 0 && path.getFileSystem() == FileSystems.getDefault() && Files.exists(path)
-                && !Files.isRegularFile(path)) {
-            Path sectors = Path.of("/sys/class/block", path.toRealPath().getFileName().toString(), "size");
-            if (Files.isReadable(sectors)) {
-                return Long.parseLong(Files.readString(sectors).trim()) * 512;
-            }
-        }
-        return size;
-    }
-
     /** Drops one reference; the last one releases the lock and closes the channel. */
     void release() throws IOException {
         synchronized (OpenFile.class) {

@@ -126,31 +126,132 @@ class ByteStoreTest {
     }
 
     /**
-     * A real ENOSPC, from a 64 KiB tmpfs mounted for the test (root only; /dev/full, which refuses
-     * every write so, is a character device that stores refuse to open), is reported naming the
-     * file, the call and the offset, followed by the system's text for the errno, which names none
-     * of them: a channel store's write, and a mapped store's large native write into a hole.
+     * A real ENOSPC, from a {@link SmallTmpfs}, is reported naming the file, the call and the
+     * offset, followed by the JDK's text for the errno, which names none of them; so is a resize
+     * that finds the file system full, which leaves the size as it was.
      */
-    @Test
-    void aWriteThatFindsNoSpaceNamesTheFileAndTheOffset(@TempDir Path dir) throws IOException {
-        ExternalTools.assumeAvailable("mount", "umount");
-        ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
-                () -> "mounting a small tmpfs needs root");
-        Path small = dir.resolve("small");
-        Files.createDirectory(small);
-        ExternalTools.run(java.time.Duration.ofSeconds(30), "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
-                small.toString()).requireSuccess();
-        try (Arena arena = Arena.ofConfined()) {
-            Path file = small.resolve("d.img");
-            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.CHANNEL)) {
+    @ParameterizedTest
+    @EnumSource(value = Where.class, names = {"MAPPED_ON_DISK", "CHANNEL_ON_DISK"})
+    void aWriteOrResizeThatFindsNoSpaceNamesTheFileAndTheOffset(Where where, @TempDir Path dir) throws IOException {
+        try (SmallTmpfs small = SmallTmpfs.mount(dir)) {
+            Path file = small.point().resolve("d.img");
+            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, backing(where))) {
                 IOException e = assertThrows(IOException.class, () -> store.writeBytes(0, new byte[1 << 20]));
                 assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(file.toString())
                         + ": write of \\d+ bytes at offset \\d+: No space left on device"), e.getMessage());
+                // The file system is full now: making the file larger needs a page, and there is none.
+                long size = store.size();
+                IOException resize = assertThrows(IOException.class, () -> store.setSize(4L << 20));
+                assertEquals(file + ": resize to 4194304 bytes: No space left on device", resize.getMessage());
+                assertEquals(size, store.size(), "a failed resize changed the size");
+                if (where == Where.CHANNEL_ON_DISK) {
+                    IOException one = assertThrows(IOException.class, () -> store.writeByte(3L << 20, (byte) 1));
+                    assertEquals(file + ": write of 1 bytes at offset 3145728: No space left on device",
+                            one.getMessage());
+                }
             }
-            Files.delete(file); // the space it took back for the next case
-            // The mapped store's large native write into a hole of a sparse file goes through pwrite:
-            // an error too (a store through the mapping would have killed the JVM with SIGBUS).
-            Path sparse = small.resolve("s.img");
+        }
+    }
+
+    /**
+     * A hole of a sparse file (a fixed VHD made without zero-fill, say) written through the mapping
+     * on a full file system: the kernel's SIGBUS came out of the store as java.lang.InternalError ("a
+     * fault occurred in an unsafe memory access operation"), naming nothing. It is now the ENOSPC
+     * of the same write through the channel, naming the file and the offset; the hole still reads.
+     */
+    @Test
+    void aWriteIntoAHoleOnAFullFileSystemThroughTheMappingWasAnInternalError(@TempDir Path dir) throws IOException {
+        try (SmallTmpfs small = SmallTmpfs.mount(dir)) {
+            Path file = small.point().resolve("sparse.img");
+            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
+                store.setSize(4L << 20);
+                byte[] data = new byte[512 * 1024];
+                Arrays.fill(data, (byte) 7);
+                IOException e = assertThrows(IOException.class, () -> store.writeBytes(1 << 20, data));
+                assertEquals(file + ": write of 524288 bytes at offset 1048576: No space left on device", e.getMessage());
+                IOException one = assertThrows(IOException.class, () -> store.writeByte(3L << 20, (byte) 1));
+                assertEquals(file + ": write of 1 bytes at offset 3145728: No space left on device", one.getMessage());
+                assertEquals(0, store.readByte(2L << 20), "a hole reads as zeros");
+            }
+        }
+    }
+
+    /**
+     * A 64 KiB tmpfs mounted for a test (root only; /dev/full, which refuses every write with
+     * ENOSPC, is a character device that stores refuse to open).
+     */
+    private record SmallTmpfs(Path point) implements AutoCloseable {
+        static SmallTmpfs mount(Path dir) throws IOException {
+            ExternalTools.assumeAvailable("mount", "umount");
+            ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
+                    () -> "mounting a small tmpfs needs root");
+            Path point = Files.createDirectory(dir.resolve("small"));
+            ExternalTools.run(java.time.Duration.ofSeconds(30), "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs",
+                    point.toString()).requireSuccess();
+            return new SmallTmpfs(point);
+        }
+
+        @Override
+        public void close() {
+            ExternalTools.run(java.time.Duration.ofSeconds(30), "umount", point.toString()).requireSuccess();
+        }
+    }
+
+    /** What is not an open regular file is refused naming it, before any byte is read. */
+    @ParameterizedTest
+    @EnumSource(value = Where.class, names = {"MAPPED_ON_DISK", "CHANNEL_ON_DISK"})
+    void aMissingFileACharacterDeviceAndAClosedStoreAreRefused(Where where) throws IOException {
+        Path missing = tmp.resolve("missing.img");
+        java.nio.file.NoSuchFileException none = assertThrows(java.nio.file.NoSuchFileException.class,
+                () -> ByteStore.open(missing, ByteStore.Mode.READ_ONLY, backing(where)));
+        assertEquals(missing + ": no such file", none.getMessage());
+        Path device = Path.of("/dev/null");
+        IOException refused = assertThrows(IOException.class,
+                () -> ByteStore.open(device, ByteStore.Mode.READ_ONLY, backing(where)));
+        assertEquals("/dev/null: is a character device, not a disk image; not opened", refused.getMessage());
+        Path path = file(where, "closed.bin");
+        Files.write(path, new byte[4096]);
+        ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_WRITE, backing(where));
+        store.close();
+        assertThrows(java.nio.channels.ClosedChannelException.class, () -> store.readByte(0));
+        assertThrows(java.nio.channels.ClosedChannelException.class, () -> store.writeByte(0, (byte) 1));
+        assertThrows(java.nio.channels.ClosedChannelException.class, () -> store.setSize(8192));
+        store.close(); // a second close does nothing
+        assertEquals(4096, Files.size(path));
+    }
+
+    /**
+     * A block device has no size in its attributes (st_size 0): the store has it all the same, here
+     * a loop device's over a 3 MiB file, and reads its last byte.
+     */
+    @Test
+    void aBlockDevicesSizeIsTheKernelsCountOfItsSectors() throws IOException {
+        ExternalTools.assumeAvailable("losetup");
+        ExternalTools.assumeEnvironment("root".equals(System.getProperty("user.name")),
+                () -> "attaching a loop device needs root");
+        Path backingFile = tmp.resolve("loop.img");
+        byte[] data = new byte[3 << 20];
+        data[(3 << 20) - 1] = 42;
+        Files.write(backingFile, data);
+        String loop = ExternalTools.run(java.time.Duration.ofSeconds(30), "losetup", "-f", "--show", "-r",
+                backingFile.toString()).requireSuccess().stdout().strip();
+        try (ByteStore store = ByteStore.open(Path.of(loop), ByteStore.Mode.READ_ONLY)) {
+            assertEquals(3 << 20, store.size());
+            assertEquals(42, store.readByte((3 << 20) - 1));
+        } finally {
+            ExternalTools.run(java.time.Duration.ofSeconds(30), "losetup", "-d", loop).requireSuccess();
+        }
+    }
+
+    /**
+     * The mapped store's large native write into a hole of a sparse file on a full file system goes
+     * through {@code pwrite}, so it is an error naming the file and the offset: a store through the
+     * mapping would have killed the JVM with SIGBUS.
+     */
+    @Test
+    void aLargeNativeWriteIntoAHoleOfAFullFileSystemIsAnErrorNotASigbus(@TempDir Path dir) throws IOException {
+        try (SmallTmpfs small = SmallTmpfs.mount(dir); Arena arena = Arena.ofConfined()) {
+            Path sparse = small.point().resolve("s.img");
             try (ByteStore store = ByteStore.open(sparse, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
                 store.setSize(4 << 20);
                 store.readByte(0); // mapped
@@ -158,8 +259,6 @@ class ByteStoreTest {
                 assertTrue(e.getMessage().matches(java.util.regex.Pattern.quote(sparse.toString())
                         + ": write of \\d+ bytes at offset \\d+: No space left on device"), e.getMessage());
             }
-        } finally {
-            ExternalTools.run(java.time.Duration.ofSeconds(30), "umount", small.toString()).requireSuccess();
         }
     }
 
@@ -219,26 +318,27 @@ class ByteStoreTest {
         }
     }
 
+    /** -Dvhdkit.io=channel or =mapped chooses the store that AUTO would otherwise choose by file system. */
     @Test
-    void aLockHeldByAnotherProcessIsRefusedNamingIt() throws Exception {
-        ExternalTools.assumeAvailable("python3"); // the other process: a few lines of Python holding a lock
-        Path path = tmp.resolve("held.bin");
-        Files.write(path, new byte[512]);
-        Process holder = new ProcessBuilder("python3", "-c",
-                "import fcntl,sys,time\n"
-                        + "f=open(sys.argv[1],'r+b')\n"
-                        + "fcntl.lockf(f, fcntl.LOCK_EX)\n"
-                        + "print('locked', flush=True)\n"
-                        + "time.sleep(60)\n", path.toString())
-                .redirectErrorStream(true).start();
+    void theBackingPropertyChoosesTheStoreForAutomaticBacking() throws IOException {
+        Path onDisk = tmp.resolve("forced.bin");
+        Files.write(onDisk, new byte[512]);
+        String before = System.getProperty(ByteStore.BACKING_PROPERTY);
         try {
-            String line = new java.io.BufferedReader(new java.io.InputStreamReader(holder.getInputStream())).readLine();
-            assertEquals("locked", line, "python3 could not lock the file");
-            IOException refused = assertThrows(IOException.class, () -> ByteStore.open(path, ByteStore.Mode.READ_WRITE));
-            assertTrue(refused.getMessage().contains("pid " + holder.pid()), refused.getMessage());
-            assertThrows(IOException.class, () -> ByteStore.open(path, ByteStore.Mode.READ_ONLY));
+            System.setProperty(ByteStore.BACKING_PROPERTY, " Channel ");
+            try (ByteStore store = ByteStore.open(onDisk, ByteStore.Mode.READ_ONLY)) {
+                assertInstanceOf(ChannelByteStore.class, store);
+            }
+            System.setProperty(ByteStore.BACKING_PROPERTY, "mapped");
+            try (ByteStore store = ByteStore.open(onDisk, ByteStore.Mode.READ_ONLY)) {
+                assertInstanceOf(MappedByteStore.class, store);
+            }
         } finally {
-            holder.destroyForcibly().waitFor();
+            if (before == null) {
+                System.clearProperty(ByteStore.BACKING_PROPERTY);
+            } else {
+                System.setProperty(ByteStore.BACKING_PROPERTY, before);
+            }
         }
     }
 

@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.vhdkit.vhd.testing.ExternalTools;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -96,6 +97,59 @@ class FileLockTest {
             OpenFile file = OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, locking.locker);
             file.release();
         }
+    }
+
+    /**
+     * A POSIX lock of another process (python3's lockf here, as any program's) refuses the open
+     * with either lock, and the refusal names the holder's pid: the kernel gives it for the OFD
+     * lock's conflict, /proc/locks for the JDK's lock, which only learns that someone holds one.
+     */
+    @ParameterizedTest
+    @EnumSource(Locking.class)
+    void aPosixLockOfAnotherProcessRefusesTheOpenNamingItsPid(Locking locking) throws Exception {
+        ExternalTools.assumeAvailable("python3");
+        Path path = image("python-holds.bin");
+        Process holder = new ProcessBuilder("python3", "-c",
+                "import fcntl,sys,time\n"
+                        + "f=open(sys.argv[1],'r+b')\n"
+                        + "fcntl.lockf(f, fcntl.LOCK_EX)\n"
+                        + "print('locked', flush=True)\n"
+                        + "time.sleep(60)\n", path.toString())
+                .redirectErrorStream(true).start();
+        try {
+            String line = new BufferedReader(new InputStreamReader(holder.getInputStream(), StandardCharsets.UTF_8))
+                    .readLine();
+            assertEquals("locked", line, "python3 could not lock the file");
+            IOException refused = assertThrows(IOException.class,
+                    () -> OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, locking.locker));
+            assertTrue(refused.getMessage().startsWith(path + ": in use by another process (pid " + holder.pid()
+                    + ", "), refused.getMessage());
+            assertTrue(refused.getMessage().contains("fcntl.lockf"), "names the holder's command: " + refused.getMessage());
+            assertThrows(IOException.class, () -> OpenFile.acquire(path, ByteStore.Mode.READ_ONLY, locking.locker),
+                    "a reader is refused too: the lock is exclusive");
+        } finally {
+            holder.destroyForcibly().waitFor();
+        }
+        OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, locking.locker).release();
+    }
+
+    /** A lock whose release fails: the release says so naming the file, and closes the channel all the same. */
+    @Test
+    void aLockWhoseReleaseFailsIsReportedAndTheFileClosedAnyway() throws IOException {
+        Path path = image("release.bin");
+        OpenFile refused = OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, (p, channel, shared) -> () -> {
+            throw new Exception("unlock refused");
+        });
+        IOException e = assertThrows(IOException.class, refused::release);
+        assertEquals(path + ": releasing the lock failed", e.getMessage());
+        assertEquals("unlock refused", e.getCause().getMessage());
+        assertFalse(refused.channel().isOpen());
+        OpenFile failing = OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, (p, channel, shared) -> () -> {
+            throw new IOException("unlock: Input/output error");
+        });
+        assertEquals("unlock: Input/output error", assertThrows(IOException.class, failing::release).getMessage());
+        assertFalse(failing.channel().isOpen());
+        OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, OpenFile.QEMU_PROTOCOL).release(); // the registry let go
     }
 
     /** A create whose lock fails leaves no file behind, so that the create can be tried again. */

@@ -80,6 +80,11 @@ class StoreInterceptionTest {
             assertEquals(9, store.readByte(1));
             assertEquals(List.of("write 0+3", "write 1+1"), calls);
             assertFalse(store.isReadOnly());
+            // A byte past the end goes to the wrapped store, whose refusal stays its own.
+            java.io.EOFException past = org.junit.jupiter.api.Assertions.assertThrows(java.io.EOFException.class,
+                    () -> store.writeByte(100, (byte) 1));
+            assertTrue(past.getMessage().contains("past the end of the file (3 bytes)"), past.getMessage());
+            assertEquals(List.of("write 0+3", "write 1+1"), calls, "not seen as a write");
         }
     }
 }

@@ -252,9 +252,11 @@ public final class DiskMount implements Closeable {
                     + "' does not name the serving process (vhd:PID:DISK)");
         }
         String diskName = colon < 0 ? "" : rest.substring(colon + 1);
+        // Looked up before unmounting: once unmounted, the watcher may finish and drop the mount
+        // from MOUNTED before this looks, and a failed close of its disk would go unreported.
+        DiskMount own = pid == ProcessHandle.current().pid() ? MOUNTED.get(point) : null;
         FuseHost.fusermountUnmount(point);
         if (pid == ProcessHandle.current().pid()) {
-            DiskMount own = MOUNTED.get(point);
             if (own != null && !own.awaitClosed(timeout)) {
                 throw new IOException(point + ": unmounted, but " + diskName + " is still being flushed and closed"
                         + " after " + timeout.toSeconds() + " s");

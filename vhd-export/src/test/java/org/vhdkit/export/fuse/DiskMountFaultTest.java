@@ -59,9 +59,8 @@ class DiskMountFaultTest {
 
     @BeforeEach
     void mount() throws IOException {
-        ExternalTools.assumeEnvironment(Files.exists(FuseHost.DEV_FUSE) && FuseHost.library().isPresent(),
-                () -> "FUSE is not usable here: /dev/fuse or libfuse3 (Debian package fuse3) missing");
-        ExternalTools.assumeAvailable("fusermount3", "dd");
+        DiskMountTest.assumeFuseMounts();
+        ExternalTools.assumeAvailable("dd");
         image = tmp.resolve("d.vhd");
         Vhd.create(image, CreateOptions.dynamic(16 * MIB)).close();
         disk = StoreInterception.call(faults.wrapper(), () -> Vhd.open(image, OpenOptions.READ_WRITE));

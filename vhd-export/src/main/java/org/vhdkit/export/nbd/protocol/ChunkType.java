@@ -15,9 +15,4 @@ public final class ChunkType {
 
     private ChunkType() {
     }
-
-    /** Whether {@code type} is an error chunk (bit 15). */
-    public static boolean isError(int type) {
-        return (type & (1 << 15)) != 0;
-    }
 }

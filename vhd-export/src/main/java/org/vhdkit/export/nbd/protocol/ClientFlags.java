@@ -6,10 +6,6 @@ import java.nio.ByteBuffer;
 public record ClientFlags(int flags) {
     public static final int SIZE = 4;
 
-    public boolean fixedNewstyle() {
-        return (flags & HandshakeFlags.C_FIXED_NEWSTYLE) != 0;
-    }
-
     public boolean noZeroes() {
         return (flags & HandshakeFlags.C_NO_ZEROES) != 0;
     }

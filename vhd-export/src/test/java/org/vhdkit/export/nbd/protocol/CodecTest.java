@@ -3,6 +3,7 @@ package org.vhdkit.export.nbd.protocol;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.util.HexFormat;
@@ -128,5 +129,125 @@ class CodecTest {
         assertThrows(NbdProtocolException.class, () -> Chunk.decode(new ChunkHeader(0, ChunkType.OFFSET_HOLE, 1, 11),
                 ByteBuffer.allocate(11)));
         assertThrows(IllegalArgumentException.class, () -> WireString.bytes("x".repeat(WireString.MAX_BYTES + 1)));
+    }
+
+    private static NbdProtocolException refused(ChunkHeader header, ByteBuffer payload) {
+        return assertThrows(NbdProtocolException.class, () -> Chunk.decode(header, payload));
+    }
+
+    private static ChunkHeader chunk(int type, long length) {
+        return new ChunkHeader(ChunkType.FLAG_DONE, type, 7, length);
+    }
+
+    /** proto.md's structured reply chunks: each length and value it forbids is refused naming the field. */
+    @Test
+    void chunksTheProtocolForbidsAreRefusedNamingTheField() {
+        assertEquals("NBD_REPLY_TYPE_NONE length", refused(chunk(ChunkType.NONE, 4), ByteBuffer.allocate(4)).field());
+        assertEquals("NBD_REPLY_TYPE_OFFSET_DATA length",
+                refused(chunk(ChunkType.OFFSET_DATA, 8), ByteBuffer.allocate(8)).field(), "an offset and no data");
+        assertEquals("NBD_REPLY_TYPE_OFFSET_HOLE size",
+                refused(chunk(ChunkType.OFFSET_HOLE, 12), ByteBuffer.allocate(12)).field());
+        assertEquals("NBD_REPLY_TYPE_BLOCK_STATUS length",
+                refused(chunk(ChunkType.BLOCK_STATUS, 10), ByteBuffer.allocate(10)).field());
+        ByteBuffer zeroLength = ByteBuffer.allocate(12).putInt(1).putInt(0).putInt(3).flip();
+        assertEquals("block status descriptor length", refused(chunk(ChunkType.BLOCK_STATUS, 12), zeroLength).field());
+        assertEquals("NBD_REPLY_TYPE_ERROR length", refused(chunk(ChunkType.ERROR, 5), ByteBuffer.allocate(5)).field());
+        ByteBuffer longMessage = ByteBuffer.allocate(8).putInt(ErrorCode.EIO).putShort((short) 3).put((byte) 'x')
+                .put((byte) 'y').flip();
+        NbdProtocolException beyond = refused(chunk(ChunkType.ERROR, 8), longMessage);
+        assertEquals("NBD_REPLY_TYPE_ERROR message length", beyond.field());
+        assertEquals("NBD_REPLY_TYPE_ERROR message length: 3 is beyond the chunk", beyond.getMessage());
+        ByteBuffer noError = ByteBuffer.allocate(6).putInt(0).putShort((short) 0).flip();
+        assertEquals("NBD_REPLY_TYPE_ERROR error", refused(chunk(ChunkType.ERROR, 6), noError).field());
+        assertEquals("chunk type", refused(chunk(ChunkType.ERROR_OFFSET, 14), ByteBuffer.allocate(14)).field(),
+                "a type this side does not read");
+        assertEquals("NBD_REPLY_TYPE_BLOCK_STATUS", refused(chunk(ChunkType.BLOCK_STATUS, 20),
+                ByteBuffer.allocate(12)).field(), "a payload shorter than its header says");
+
+        ByteBuffer none = ByteBuffer.allocate(4);
+        new Chunk.None().encode(none);
+        assertEquals(0, none.position(), "NBD_REPLY_TYPE_NONE has no payload");
+        assertEquals(new Chunk.None(), decodedEmpty(chunk(ChunkType.NONE, 0)));
+        assertEquals(ChunkType.NONE, new Chunk.None().type());
+        assertEquals(0, new Chunk.None().payloadSize());
+    }
+
+    private static Chunk decodedEmpty(ChunkHeader header) {
+        try {
+            return Chunk.decode(header, ByteBuffer.allocate(0));
+        } catch (NbdProtocolException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** What cannot be sent is refused before it is encoded: a reply the client would refuse. */
+    @Test
+    void chunksAndInfoRepliesTheProtocolForbidsCannotBeMade() {
+        assertThrows(IllegalArgumentException.class, () -> new Chunk.OffsetData(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new Chunk.OffsetData(0, 0xffff_fff8L));
+        assertThrows(IllegalArgumentException.class, () -> new Chunk.OffsetHole(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new Chunk.OffsetHole(0, 1L << 32));
+        assertThrows(IllegalArgumentException.class, () -> new Chunk.Descriptor(0, 0));
+        assertThrows(IllegalArgumentException.class, () -> new Chunk.BlockStatus(1, List.of()));
+        assertThrows(IllegalArgumentException.class, () -> new Chunk.Error(0, "no error"));
+        assertThrows(IllegalArgumentException.class, () -> new InfoReply.Text(InfoType.EXPORT, "not text"));
+        assertThrows(IllegalArgumentException.class, () -> new InfoReply.BlockSize(3, 4096, 1 << 20), "minimum");
+        assertThrows(IllegalArgumentException.class, () -> new InfoReply.BlockSize(1, 256, 1 << 20), "preferred");
+        assertThrows(IllegalArgumentException.class, () -> new InfoReply.BlockSize(4096, 4096, 6000), "maximum");
+        assertEquals(-1, new InfoReply.BlockSize(1, 4096, -1).maximum(), "-1: no maximum");
+        assertThrows(IllegalArgumentException.class, () -> WireString.bytes("a\0b"), "NUL");
+        assertThrows(IllegalArgumentException.class, () -> WireString.bytes("\uD800"), "a lone surrogate");
+    }
+
+    @Test
+    void infoRepliesOfEveryKindRoundTripAndBadOnesAreRefused() throws Exception {
+        InfoReply.Text name = new InfoReply.Text(InfoType.NAME, "disk");
+        ByteBuffer nb = encoded(name.size(), name::encode);
+        assertEquals("0001" + "6469736b", hex(nb));
+        assertEquals(name, InfoReply.decode(nb));
+        InfoReply.Text description = new InfoReply.Text(InfoType.DESCRIPTION, "a VHD");
+        assertEquals(description, InfoReply.decode(encoded(description.size(), description::encode)));
+        InfoReply.Other other = new InfoReply.Other(0x1234, new byte[] {9, 8});
+        ByteBuffer ob = encoded(other.size(), other::encode);
+        assertEquals("1234" + "0908", hex(ob));
+        InfoReply back = InfoReply.decode(ob);
+        assertEquals(0x1234, ((InfoReply.Other) back).type(), "a type this side does not know is kept");
+        assertArrayEquals(new byte[] {9, 8}, ((InfoReply.Other) back).payload());
+
+        assertEquals("NBD_INFO_EXPORT length", assertThrows(NbdProtocolException.class,
+                () -> InfoReply.decode(ByteBuffer.allocate(11))).field());
+        assertEquals("NBD_INFO_BLOCK_SIZE length", assertThrows(NbdProtocolException.class,
+                () -> InfoReply.decode(ByteBuffer.allocate(13).putShort(0, (short) InfoType.BLOCK_SIZE))).field());
+        ByteBuffer badSizes = ByteBuffer.allocate(14).putShort((short) InfoType.BLOCK_SIZE).putInt(3).putInt(4096)
+                .putInt(4096).flip();
+        NbdProtocolException sizes = assertThrows(NbdProtocolException.class, () -> InfoReply.decode(badSizes));
+        assertEquals("NBD_INFO_BLOCK_SIZE", sizes.field());
+        assertTrue(sizes.getMessage().contains("not 3"), sizes.getMessage());
+        assertEquals("info reply", assertThrows(NbdProtocolException.class,
+                () -> InfoReply.decode(ByteBuffer.allocate(1))).field());
+    }
+
+    @Test
+    void stringLengthsBeyondTheLimitOrTheMessageAreRefused() {
+        NbdProtocolException limit = assertThrows(NbdProtocolException.class,
+                () -> WireString.decode(ByteBuffer.allocate(8), WireString.MAX_BYTES + 1, "export name"));
+        assertEquals("export name: length 4097 is beyond the protocol's 4096 bytes", limit.getMessage());
+        NbdProtocolException message = assertThrows(NbdProtocolException.class,
+                () -> WireString.decode(ByteBuffer.allocate(8), 9, "export name"));
+        assertEquals("export name: length 9 is beyond the 8 bytes left in the message", message.getMessage());
+        assertThrows(NbdProtocolException.class, () -> WireString.decode(ByteBuffer.allocate(8), -1, "export name"));
+    }
+
+    /** proto.md's error values, and the names the server's log gives them. */
+    @Test
+    void errorValuesAreTheProtocolsAndNamedForTheLog() {
+        int[] values = {0, 1, 5, 12, 22, 28, 75, 95, 108, 4};
+        String[] names = {"success", "EPERM", "EIO", "ENOMEM", "EINVAL", "ENOSPC", "EOVERFLOW", "ENOTSUP", "ESHUTDOWN",
+            "error 4"};
+        for (int i = 0; i < values.length; i++) {
+            assertEquals(names[i], ErrorCode.name(values[i]), "error " + values[i]);
+        }
+        assertEquals(List.of(1, 5, 12, 22, 28, 75, 95, 108), List.of(ErrorCode.EPERM, ErrorCode.EIO, ErrorCode.ENOMEM,
+                ErrorCode.EINVAL, ErrorCode.ENOSPC, ErrorCode.EOVERFLOW, ErrorCode.ENOTSUP, ErrorCode.ESHUTDOWN));
     }
 }
