@@ -1,6 +1,5 @@
 package org.vhdkit.stack.snapshot;
 
-import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +11,7 @@ import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.edit.ImageEdits;
 import org.vhdkit.vhd.edit.RebaseMode;
+import org.vhdkit.vhd.io.FolderEvents;
 
 /**
  * Deletes or merges every unpinned file the tree made, until none can be; see {@link Snapshots} for

@@ -1,6 +1,5 @@
 package org.vhdkit.stack.snapshot;
 
-import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
 import java.nio.file.Files;
@@ -12,6 +11,7 @@ import java.util.Locale;
 import java.util.Set;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
+import org.vhdkit.vhd.io.FolderEvents;
 
 /**
  * The crash journal of one VM's tree: the operation under way recorded in {@code snapshots.json}

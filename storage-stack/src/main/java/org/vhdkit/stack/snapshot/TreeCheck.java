@@ -1,6 +1,5 @@
 package org.vhdkit.stack.snapshot;
 
-import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -13,6 +12,7 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import org.vhdkit.stack.vm.VmException;
+import org.vhdkit.vhd.io.FolderEvents;
 
 /**
  * Check and repair of one VM's tree: where the tree and the files in the folder disagree, and how

@@ -1,6 +1,5 @@
 package org.vhdkit.stack.snapshot;
 
-import org.vhdkit.vhd.io.FolderEvents;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -25,6 +24,7 @@ import org.vhdkit.stack.vm.ConfigurationFile;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmConfigurationException;
+import org.vhdkit.vhd.io.FolderEvents;
 
 /**
  * The persisted state of one VM's tree: the nodes, "Now", the AVHD files the tree made (each with

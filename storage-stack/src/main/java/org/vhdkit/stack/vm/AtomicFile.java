@@ -1,6 +1,5 @@
 package org.vhdkit.stack.vm;
 
-import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -9,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import org.vhdkit.vhd.io.FolderEvents;
 
 /**
  * Replaces a file so that a crash at any moment leaves either the old file or the new one, whole:

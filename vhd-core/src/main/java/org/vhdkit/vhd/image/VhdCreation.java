@@ -1,6 +1,5 @@
 package org.vhdkit.vhd.image;
 
-import org.vhdkit.vhd.io.FolderEvents;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
@@ -23,6 +22,7 @@ import org.vhdkit.vhd.format.ParentLocator;
 import org.vhdkit.vhd.format.PlatformCode;
 import org.vhdkit.vhd.format.VhdTime;
 import org.vhdkit.vhd.io.ByteStore;
+import org.vhdkit.vhd.io.FolderEvents;
 
 /**
  * Writes new images, laid out as Hyper-V lays them out except where that trips qemu.
