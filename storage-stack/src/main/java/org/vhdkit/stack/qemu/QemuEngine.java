@@ -30,10 +30,11 @@ import org.vhdkit.stack.vm.WorkerProcess;
  * whose engine is qemu (see the package comment for the design). Give it to the hypervisor with
  * {@code HypervisorOptions.defaults().withWorkerLauncher(QemuEngine.create())}.
  *
- * <p>Files in the VM's folder: {@code console.log} (the serial console, appended), {@code qemu.log}
- * (qemu's command line and its own messages, appended) and, while it runs, {@code console.sock}, a
- * link to the console's socket ({@link #consoleSocket}), and {@code qemu.pid}: a host that dies
- * leaves its qemus running without their storage, and the next start of the VM ends that one. The sockets themselves live in a private
+ * <p>Files in the VM's folder: {@code console.log} (the serial console, appended; past 16 MiB moved
+ * to {@code console.log.1}, see {@link ConsoleLog}), {@code qemu.log} (qemu's command line and its
+ * own messages, appended) and, while it runs, {@code console.sock}, a link to the console's socket
+ * ({@link #consoleSocket}), and {@code qemu.pid}: a host that dies leaves its qemus running without
+ * their storage, and the next start of the VM ends that one. The sockets themselves live in a private
  * folder (mode 0700) under {@code $XDG_RUNTIME_DIR} or the temporary folder, since a VM's folder can
  * be too long for a socket's path.
  *
@@ -87,6 +88,7 @@ public final class QemuEngine implements WorkerLauncher {
             QemuWorker worker = new QemuWorker(config.name(), process, storage, runDir, link);
             qmp = connect(runDir.resolve(QemuCommandLine.QMP_SOCKET), config.name(), process, log, worker);
             worker.attach(qmp, listener);
+            worker.limitConsoleLog(folder.resolve(CONSOLE_LOG));
             Files.deleteIfExists(link);
             Files.createSymbolicLink(link, runDir.resolve(QemuCommandLine.CONSOLE_SOCKET));
             if (savedState.isPresent()) {

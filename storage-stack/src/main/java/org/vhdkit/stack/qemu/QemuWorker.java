@@ -110,6 +110,11 @@ final class QemuWorker implements WorkerProcess {
         process.onExit().thenRun(this::exited);
     }
 
+    /** Keeps the console log {@code log} within {@link ConsoleLog#LIMIT} while qemu runs. */
+    void limitConsoleLog(Path log) {
+        ConsoleLog.watch(name, log, process::isAlive);
+    }
+
     /** The events qemu sends: a guest's power off is told from a crash by its SHUTDOWN event. */
     void event(QmpMessage.Event e) {
         if (e.name().equals("SHUTDOWN")) {
