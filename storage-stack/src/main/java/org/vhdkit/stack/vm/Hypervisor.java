@@ -47,7 +47,8 @@ public final class Hypervisor implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Hypervisor.class.getName());
     private static final String LOCK_FILE = ".lock";
     /** What a real guest's worker process leaves in its VM's folder: its console and its own log. */
-    private static final List<String> WORKER_FILES = List.of("console.log", "qemu.log", "console.sock", "qemu.pid");
+    private static final List<String> WORKER_FILES = List.of("console.log", "console.log.1", "qemu.log",
+            "console.sock", "qemu.pid");
 
     private final Path root;
     private final HypervisorOptions options;
