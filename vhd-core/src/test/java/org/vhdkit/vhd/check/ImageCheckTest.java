@@ -607,6 +607,49 @@ class ImageCheckTest {
         }
     }
 
+    /**
+     * The state of issue 14's seed 220585452 (differencing disk, TORN_512): the first new block's
+     * entry and footer were lost and only part of its data reached the disk, so the file ends in the
+     * middle of that block's place (its last sector zeros: no trailing footer); the second block's
+     * entry, one place further on, was kept. The unnamed place runs past the end of the file, and the
+     * repair must still step over it to the kept entry, clear that, and put the footer back.
+     */
+    @Test
+    void anEntryKeptPastABlockPlaceATornWriteLeftHalfInTheFileIsCleared() throws IOException {
+        Path live = tmp.resolve("live.vhd");
+        byte[] block0 = new byte[4096];
+        new Random(7).nextBytes(block0);
+        try (VhdDisk d = Vhd.create(live, CreateOptions.dynamic(16L << 20))) {
+            d.write(0, block0);
+        }
+        Layout before = Faults.layout(live);
+        try (VhdDisk d = Vhd.open(live, OpenOptions.READ_WRITE)) {
+            d.write(3L << 21, new byte[] {1});
+            d.write(5L << 21, new byte[] {2});
+        }
+        Layout after = Faults.layout(live);
+        long torn = after.dataAt(3) + 64 * 1024; // block 3's first 64 KiB of data arrived, nothing after
+        Path cut = tmp.resolve("cut.vhd");
+        Files.write(cut, Arrays.copyOf(Files.readAllBytes(live), (int) torn));
+        Faults.setEntry(cut, before, 3, 0xFFFFFFFFL);
+        Faults.setEntry(cut, before, 5, Integer.toUnsignedLong(after.table()[5]));
+        CheckReport report = check(cut);
+        assertEquals(List.of("FOOTER_DAMAGED", "BLOCK_PAST_END", "LEAKED_TAIL"), codes(report), report.toString());
+        assertTrue(report.findings().stream().allMatch(Finding::repairable), report.toString());
+        CheckReport repaired = repair(cut);
+        assertEquals(Status.CLEAN, repaired.status(), repaired.toString());
+        assertEquals(Status.CLEAN, check(cut).status());
+        try (VhdDisk d = Vhd.openReadOnly(cut)) {
+            byte[] first = new byte[4096];
+            d.read(0, first);
+            assertArrayEquals(block0, first, "what was flushed is there");
+            assertEquals(1, d.blockAllocationTable().orElseThrow().allocatedCount());
+            byte[] lost = new byte[1];
+            d.read(5L << 21, lost);
+            assertEquals(0, lost[0], "the block whose entry the repair cleared reads as never written");
+        }
+    }
+
     @Test
     void thousandsOfBadEntriesAreSummedUp() throws IOException {
         Path path = tmp.resolve("big.vhd");
