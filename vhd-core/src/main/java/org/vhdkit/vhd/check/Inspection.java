@@ -701,11 +701,12 @@ final class Inspection {
         /**
          * Adds the allocated blocks, reporting those that do not end inside the file's data. Blocks past
          * the end that lie after every block inside it, each in the place the next new block would take
-         * after the one before (as {@code SparseVhd} places them; places inside the file that no entry
-         * names may come between, blocks whose entries the cut lost), are what a power cut leaves when it
-         * kept table entries written since the last flush but not the file's new size (at most the new
-         * bitmap over the old trailer reached the file): they are repaired by clearing their entries,
-         * which loses nothing flushed. Any other block past the end is not repairable.
+         * after the one before (as {@code SparseVhd} places them; places that no entry names may come
+         * between, blocks whose entries the cut lost, whole in the file or running past its end), are
+         * what a power cut leaves when it kept table entries written since the last flush but not the
+         * file's new size (at most part of the new blocks reached the file): they are repaired by
+         * clearing their entries, which loses nothing flushed. Any other block past the end is not
+         * repairable.
          */
         void addBlocks(int[] table) {
             long dataEnd = 0;
@@ -733,10 +734,12 @@ final class Inspection {
                     cutOff.add((int) block[1]);
                     next = block[0] + blockBytes;
                     i++;
-                } else if (alignedBlockPlace(next) + blockBytes <= limit) {
-                    // A whole block's place inside the file that no entry names: a block allocated
-                    // since the last flush whose entry the power cut lost (its footer moved the end),
-                    // before one whose entry it kept. Step over it; it is leaked space.
+                } else if (alignedBlockPlace(next) + blockBytes <= block[0]) {
+                    // A block's place that no entry names, before the kept entry's block: a block
+                    // allocated since the last flush whose entry the power cut lost. It may lie whole
+                    // in the file (its footer moved the end) or run past the end (a torn write kept
+                    // only part of its data, or none): the kept entry's block then lies wholly past
+                    // the end, never forced either. Step over it; what of it is in the file is leaked.
                     next = alignedBlockPlace(next) + blockBytes;
                 } else {
                     break;

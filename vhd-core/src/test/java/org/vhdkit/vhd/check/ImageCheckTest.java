@@ -573,9 +573,60 @@ class ImageCheckTest {
      */
     @Test
     void anEntryKeptPastABlockWhoseEntryWasLostIsCleared() throws IOException {
-        Path live = tmp.resolve("live.vhd");
+        TwoNewBlocks live = twoNewBlocksAfterAFlush(tmp.resolve("live.vhd"), 6);
+        long firstEnd = live.after().dataAt(3) + live.after().blockSize();
+        byte[] bytes = Arrays.copyOf(live.bytes(), (int) firstEnd + 512);
+        System.arraycopy(live.flushed(), live.flushed().length - 512, bytes, (int) firstEnd, 512); // block 3's footer
+        Path cut = live.cut(tmp.resolve("cut.vhd"), bytes);
+        CheckReport report = check(cut);
+        assertTrue(finding(report, "BLOCK_PAST_END").repairable(), report.toString());
+        assertTrue(finding(report, "LEAKED_TAIL").repairable(), report.toString());
+        assertRepairedToTheFlushedBlock(cut, live.block0());
+    }
+
+    /**
+     * The state of issue 14's seed 220585452 (differencing disk, TORN_512): the first new block's
+     * entry and footer were lost and only part of its data reached the disk, so the file ends in the
+     * middle of that block's place (its last sector zeros: no trailing footer); the second block's
+     * entry, one place further on, was kept. The unnamed place runs past the end of the file, and the
+     * repair must still step over it to the kept entry, clear that, and put the footer back.
+     */
+    @Test
+    void anEntryKeptPastABlockPlaceATornWriteLeftHalfInTheFileIsCleared() throws IOException {
+        TwoNewBlocks live = twoNewBlocksAfterAFlush(tmp.resolve("live.vhd"), 7);
+        long torn = live.after().dataAt(3) + 64 * 1024; // block 3's first 64 KiB of data arrived, nothing after
+        Path cut = live.cut(tmp.resolve("cut.vhd"), Arrays.copyOf(live.bytes(), (int) torn));
+        CheckReport report = check(cut);
+        assertEquals(List.of("FOOTER_DAMAGED", "BLOCK_PAST_END", "LEAKED_TAIL"), codes(report), report.toString());
+        assertTrue(report.findings().stream().allMatch(Finding::repairable), report.toString());
+        assertRepairedToTheFlushedBlock(cut, live.block0());
+        try (VhdDisk d = Vhd.openReadOnly(cut)) {
+            byte[] lost = new byte[1];
+            d.read(5L << 21, lost);
+            assertEquals(0, lost[0], "the block whose entry the repair cleared reads as never written");
+        }
+    }
+
+    /**
+     * A dynamic disk with 4 KiB of {@code block0} in block 0, flushed ({@code flushed}, {@code before}),
+     * then blocks 3 and 5 allocated by one-byte writes ({@code bytes}, {@code after}).
+     */
+    private record TwoNewBlocks(byte[] block0, byte[] flushed, Layout before, byte[] bytes, Layout after) {
+        /**
+         * Writes {@code content} to {@code path} as the cut left it: block 3's entry lost, block 5's
+         * kept.
+         */
+        Path cut(Path path, byte[] content) throws IOException {
+            Files.write(path, content);
+            Faults.setEntry(path, before, 3, 0xFFFFFFFFL);
+            Faults.setEntry(path, before, 5, Integer.toUnsignedLong(after.table()[5]));
+            return path;
+        }
+    }
+
+    private static TwoNewBlocks twoNewBlocksAfterAFlush(Path live, long seed) throws IOException {
         byte[] block0 = new byte[4096];
-        new Random(6).nextBytes(block0);
+        new Random(seed).nextBytes(block0);
         try (VhdDisk d = Vhd.create(live, CreateOptions.dynamic(16L << 20))) {
             d.write(0, block0);
         }
@@ -585,17 +636,11 @@ class ImageCheckTest {
             d.write(3L << 21, new byte[] {1});
             d.write(5L << 21, new byte[] {2});
         }
-        Layout after = Faults.layout(live);
-        long firstEnd = after.dataAt(3) + after.blockSize();
-        Path cut = tmp.resolve("cut.vhd");
-        byte[] bytes = Arrays.copyOf(Files.readAllBytes(live), (int) firstEnd + 512);
-        System.arraycopy(flushed, flushed.length - 512, bytes, (int) firstEnd, 512); // block 3's footer
-        Files.write(cut, bytes);
-        Faults.setEntry(cut, before, 3, 0xFFFFFFFFL);
-        Faults.setEntry(cut, before, 5, Integer.toUnsignedLong(after.table()[5]));
-        CheckReport report = check(cut);
-        assertTrue(finding(report, "BLOCK_PAST_END").repairable(), report.toString());
-        assertTrue(finding(report, "LEAKED_TAIL").repairable(), report.toString());
+        return new TwoNewBlocks(block0, flushed, before, Files.readAllBytes(live), Faults.layout(live));
+    }
+
+    /** The repair leaves {@code cut} clean, with block 0 alone allocated and reading {@code block0}. */
+    private static void assertRepairedToTheFlushedBlock(Path cut, byte[] block0) throws IOException {
         CheckReport repaired = repair(cut);
         assertEquals(Status.CLEAN, repaired.status(), repaired.toString());
         assertEquals(Status.CLEAN, check(cut).status());
