@@ -70,7 +70,8 @@ import org.vhdkit.vhd.io.ByteStore;
  * the last flush; {@code check} names that a warning ({@code BITMAP_NOT_WRITTEN}), not damage. An entry that reached the
  * disk while the file's new size did not points past the end of the file: {@code check} reports
  * {@code BLOCK_PAST_END}, and {@code check --repair} clears it (also when blocks allocated before it
- * lost their entries and lie unnamed in the file), which loses nothing the file holds.
+ * lost their entries and lie unnamed in the file or run past its end), which loses nothing the
+ * file holds.
  * A differencing block's clear bitmap
  * bits read from the parent, and data that did not arrive would read as zeros in place of the
  * parent's, so there the force in step (3) puts bitmap and data on the disk before the entry
