@@ -125,9 +125,10 @@ final class GuestChannel implements AutoCloseable {
             Duration wait = server == null && left > PING_INTERVAL.toNanos() ? PING_INTERVAL : Duration.ofNanos(Math.max(left, 0));
             String line;
             try {
-                // Any PONG will do, not only this round's: a guest on a loaded host may answer each
-                // ping later than the next one is sent, and an answer to any ping shows it listens.
-                line = awaitLine(l -> l.startsWith(MARK + "READY ") || l.startsWith(MARK + "PONG "), wait,
+                // An answer to any ping sent so far will do, not only this round's: a guest on a loaded
+                // host may answer each ping later than the next one is sent. A PONG naming a ping never
+                // sent is not an answer.
+                line = awaitLine(l -> l.startsWith(MARK + "READY ") || answersAPingUpTo(l, id), wait,
                         "the guest's ready line");
             } catch (GuestTimeoutException e) {
                 if (server != null || System.nanoTime() > deadline) {
@@ -138,6 +139,20 @@ final class GuestChannel implements AutoCloseable {
             String[] parts = line.split(" ");
             int uptime = line.startsWith(MARK + "READY ") ? 2 : 3;
             return parts.length > uptime ? Double.parseDouble(parts[uptime]) : Double.NaN;
+        }
+    }
+
+    /** Whether {@code line} is a PONG to one of the pings 1 to {@code last}. */
+    private static boolean answersAPingUpTo(String line, long last) {
+        if (!line.startsWith(MARK + "PONG ")) {
+            return false;
+        }
+        String[] parts = line.split(" ");
+        try {
+            long id = Long.parseLong(parts[2]);
+            return id >= 1 && id <= last;
+        } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {
+            return false;
         }
     }
 
