@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -76,7 +77,15 @@ class VmProcessIT {
         assertEquals("vhd: cannot start 'web': it is Running\n", verify.err());
 
         new ProcessBuilder("kill", "-INT", Long.toString(host.pid())).start().waitFor();
-        assertTrue(host.waitFor(30, TimeUnit.SECONDS), "the host did not end on SIGINT");
+        if (!host.waitFor(30, TimeUnit.SECONDS)) {
+            // What the host's threads were doing, for whoever reads the failure.
+            Process dump = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Long.toString(host.pid()), "Thread.print").redirectErrorStream(true)
+                    .start();
+            String threads = new String(dump.getInputStream().readAllBytes(), UTF_8);
+            host.destroyForcibly();
+            fail("the host did not end on SIGINT; its threads:\n" + threads);
+        }
         assertEquals(130, host.exitValue());
         assertEquals("'web' is Off: turned off", hostOut.readLine());
         assertEquals("vhd: interrupted: turned off 'web'\n", new String(host.getErrorStream().readAllBytes(), UTF_8));
