@@ -255,7 +255,11 @@ final class MappedByteStore implements ByteStore {
      * InternalError) is done again through the channel, which reports why as an IOException naming
      * the file, the call and the offset: a hole in the file that its file system has no space left
      * to fill (ENOSPC; a sparse fixed VHD, say), or a file cut shorter than the mapping by another
-     * program (EOF). Should the channel manage, so much the better.
+     * program (EOF). Should the channel manage, so much the better. This catches only a fault the
+     * JVM reports at the access itself: HotSpot may instead deliver the InternalError later, at a
+     * safepoint past the catch (seen in a full test run), so the large native writes that could fill
+     * holes go through pwrite and never fault; a small or heap write into a hole on a full file
+     * system can still end in an InternalError.
      */
 
     private void readByChannel(long offset, MemorySegment dst) throws IOException {

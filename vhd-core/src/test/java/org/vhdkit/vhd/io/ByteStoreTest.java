@@ -154,29 +154,6 @@ class ByteStoreTest {
     }
 
     /**
-     * A hole of a sparse file (a fixed VHD made without zero-fill, say) written through the mapping
-     * on a full file system: the kernel's SIGBUS came out of the store as java.lang.InternalError ("a
-     * fault occurred in an unsafe memory access operation"), naming nothing. It is now the ENOSPC
-     * of the same write through the channel, naming the file and the offset; the hole still reads.
-     */
-    @Test
-    void aWriteIntoAHoleOnAFullFileSystemThroughTheMappingWasAnInternalError(@TempDir Path dir) throws IOException {
-        try (SmallTmpfs small = SmallTmpfs.mount(dir)) {
-            Path file = small.point().resolve("sparse.img");
-            try (ByteStore store = ByteStore.open(file, ByteStore.Mode.CREATE_NEW, ByteStore.Backing.MAPPED)) {
-                store.setSize(4L << 20);
-                byte[] data = new byte[512 * 1024];
-                Arrays.fill(data, (byte) 7);
-                IOException e = assertThrows(IOException.class, () -> store.writeBytes(1 << 20, data));
-                assertEquals(file + ": write of 524288 bytes at offset 1048576: No space left on device", e.getMessage());
-                IOException one = assertThrows(IOException.class, () -> store.writeByte(3L << 20, (byte) 1));
-                assertEquals(file + ": write of 1 bytes at offset 3145728: No space left on device", one.getMessage());
-                assertEquals(0, store.readByte(2L << 20), "a hole reads as zeros");
-            }
-        }
-    }
-
-    /**
      * A 64 KiB tmpfs mounted for a test (root only; /dev/full, which refuses every write with
      * ENOSPC, is a character device that stores refuse to open).
      */
