@@ -240,7 +240,8 @@ class KilledCommandsIT {
         // with the page cache's write-back: a late kill may find it done. One kill under way is the
         // least that makes the rounds a test of a kill, not of a finished command.
         assertTrue(midOperation >= 1, "no kill landed while convert ran, seed " + seed);
-        assertEquals(1, whole[0], "the round left to finish has a whole target, seed " + seed);
+        assertTrue(whole[0] >= 1, "the round left to finish has a whole target (and so may a round whose kill came"
+                + " after the rename), seed " + seed);
     }
 
     @Test

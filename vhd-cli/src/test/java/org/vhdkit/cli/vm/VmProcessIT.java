@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.VhdDisk;
+import org.vhdkit.vhd.testing.ExternalTools;
 
 /**
  * The process model of {@code vhd vm} with real processes (target/vhd.jar): a {@code vhd vm start}
@@ -62,7 +63,15 @@ class VmProcessIT {
         assertEquals(0, run("create", "--memory", "16M", "web").exitCode());
         assertEquals(0, run("attach", "web", "--controller", "scsi:0:0", "d.vhd").exitCode()); // relative to tmp
 
-        Process host = vhd("start", "web").start();
+        // As from a terminal: SIGINT at its default. A test run in the background of a non-interactive
+        // shell (nohup ... &) starts with SIGINT ignored, the children inherit that, and a JVM that
+        // finds it ignored leaves it so: Ctrl-C could not reach the host (the failure this once had).
+        ExternalTools.assumeAvailable("python3");
+        ProcessBuilder withDefaultInt = vhd("start", "web");
+        List<String> argv = new ArrayList<>(List.of("python3", "-c", "import os, signal, sys;"
+                + " signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"));
+        argv.addAll(withDefaultInt.command());
+        Process host = withDefaultInt.command(argv).start();
         host.getOutputStream().close();
         BufferedReader hostOut = new BufferedReader(new InputStreamReader(host.getInputStream(), UTF_8));
         String first = hostOut.readLine();
