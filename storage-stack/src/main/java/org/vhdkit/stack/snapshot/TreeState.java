@@ -187,7 +187,7 @@ final class TreeState {
         try {
             return ConfigurationFile.fromJson(n);
         } catch (VmConfigurationException e) {
-            throw new SnapshotException("a snapshot's configuration: " + e.getMessage(), e);
+            throw new IOException("a snapshot's configuration: " + e.getMessage(), e); // read() names the file
         }
     }
 }
