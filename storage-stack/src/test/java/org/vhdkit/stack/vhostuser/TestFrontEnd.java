@@ -158,9 +158,22 @@ final class TestFrontEnd implements AutoCloseable {
 
     /** As {@link #ring(int)}; with {@code logUsed} the ring's used ring writes go to the dirty-page log. */
     Ring ring(int index, boolean logUsed) throws IOException {
+        return ring(index, logUsed, 0);
+    }
+
+    /**
+     * As {@link #ring(int, boolean)}, for a ring that resumes at {@code start} (set up again after
+     * GET_VRING_BASE): both indices in guest memory and the base are {@code start} before the kick
+     * descriptor arrives, in qemu's order, so the backend never sees a ring half set up.
+     */
+    Ring ring(int index, boolean logUsed, int start) throws IOException {
         Ring r = new Ring(index, 0x10000L * (index + 1));
+        r.availableIndex = start & 0xFFFF;
+        r.usedSeen = start & 0xFFFF;
+        guest.set(U16, r.available + 2, (short) start);
+        guest.set(U16, r.used + 2, (short) start);
         check(ackedState(SET_VRING_NUM, index, RING_SIZE), "SET_VRING_NUM");
-        check(ackedState(SET_VRING_BASE, index, 0), "SET_VRING_BASE");
+        check(ackedState(SET_VRING_BASE, index, start), "SET_VRING_BASE");
         MemorySegment p = arena.allocate(VringAddress.LENGTH);
         new VringAddress(index, logUsed ? VringAddress.F_LOG : 0, base + r.descriptors, base + r.used,
                 base + r.available, logUsed ? r.used : 0).encode(p);

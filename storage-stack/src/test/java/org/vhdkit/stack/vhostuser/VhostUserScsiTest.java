@@ -318,13 +318,7 @@ class VhostUserScsiTest {
         f.send(GET_VRING_BASE, 0, p, 8);
         MemorySegment base = f.reply(GET_VRING_BASE);
         assertEquals(1, base.get(U32, 4), "the base is where the ring stopped");
-        Ring again = f.ring(VirtioScsi.FIRST_REQUEST_QUEUE);
-        again.availableIndex = 1;
-        again.usedSeen = 1;
-        f.guest.set(TestFrontEnd.U16, again.used + 2, (short) 1);
-        f.guest.set(TestFrontEnd.U16, again.available + 2, (short) 1);
-        TestFrontEnd.check(f.ackedState(SET_VRING_BASE, again.index, 1), "SET_VRING_BASE");
-        TestFrontEnd.check(f.ackedU64(SET_VRING_KICK, again.index, again.kick), "SET_VRING_KICK");
+        Ring again = f.ring(VirtioScsi.FIRST_REQUEST_QUEUE, false, 1);
         good(tur(f, again, 0));
         assertTrue(log.stream().anyMatch(l -> l.contains("available index")), "logged: " + log);
     }
