@@ -116,6 +116,13 @@ public final class QemuEngine implements WorkerLauncher {
                 storage.close();
             }
             QemuWorker.deleteTree(runDir);
+            for (String name : List.of(PID_FILE, CONSOLE_LINK)) {
+                try {
+                    Files.deleteIfExists(folder.resolve(name));
+                } catch (IOException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+            }
             throw e;
         }
     }
