@@ -249,14 +249,18 @@ final class QemuWorker implements WorkerProcess {
         }
         QmpClient client = qmp;
         try {
+            boolean answered = false;
             if (process.isAlive() && client != null && client.open()) {
                 try {
                     client.execute("quit", null, QUIT_GRACE);
+                    answered = true;
                 } catch (IOException e) {
-                    // It may have gone already; the wait below tells.
+                    // Gone already, or a monitor that no longer answers: the wait below tells which.
+                    answered = !process.isAlive();
                 }
             }
-            if (!process.waitFor(QUIT_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
+            // A qemu that did not answer "quit" within the grace is hung: no second grace for it.
+            if (!answered || !process.waitFor(QUIT_GRACE.toMillis(), TimeUnit.MILLISECONDS)) {
                 process.destroyForcibly();
                 process.waitFor(QUIT_GRACE.toMillis(), TimeUnit.MILLISECONDS);
             }
