@@ -56,6 +56,7 @@ class QemuEngineLifecycleTest {
     private Hypervisor hypervisor;
     private Path ideDisk;
     private Path scsiDisk;
+    private Path hotDisk;
     private byte[] hostPattern;
 
     @BeforeEach
@@ -64,9 +65,10 @@ class QemuEngineLifecycleTest {
                 HypervisorOptions.defaults().withWorkerLauncher(QemuEngine.create()));
         ideDisk = dir.resolve("ide-data.vhd");
         scsiDisk = dir.resolve("scsi-data.vhd");
+        hotDisk = dir.resolve("hot-added-on-controller-1.vhd");
         hostPattern = new byte[64 << 10];
         new Random(13).nextBytes(hostPattern);
-        for (Path p : List.of(ideDisk, scsiDisk)) {
+        for (Path p : List.of(ideDisk, scsiDisk, hotDisk)) {
             try (VhdDisk d = Vhd.create(p, CreateOptions.dynamic(DISK_SIZE))) {
                 d.write(1 << 20, hostPattern);
             }
@@ -120,6 +122,17 @@ class QemuEngineLifecycleTest {
         throw new AssertionError("the guest has no " + bus + " disk:\n" + out);
     }
 
+    /** The guest's disk under the PCI device {@code address} ({@code 0000:00:11.0}), once the guest has it. */
+    private static String awaitDisk(GuestConsole guest, String address) {
+        String out = guest.runChecked("for i in $(seq 100); do for d in /sys/block/sd*; do"
+                + " case $(readlink -f $d/device) in */" + address + "/*) echo ${d##*/}; exit 0;; esac; done;"
+                + " sleep 0.2; done; ls -l /sys/block; ls /sys/bus/pci/devices", COMMAND).strip();
+        if (!out.matches("sd[a-z]+")) {
+            throw new AssertionError("the guest has no disk under PCI " + address + ":\n" + out);
+        }
+        return "/dev/" + out;
+    }
+
     private static String md5(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(bytes));
     }
@@ -161,6 +174,15 @@ class QemuEngineLifecycleTest {
             guestWrite(guest, ide, "written by the guest on IDE");
             guestWrite(guest, scsi, "written by the guest on SCSI");
 
+            // A disk hot added on SCSI controller 1, which had none at the start: qemu gets the
+            // controller's device at its fixed PCI slot (00:11.0), the guest finds it through ACPI PCI
+            // hot plug and reads what the host wrote.
+            QemuEngine.hotAdd(vm, Attachment.disk(Slot.scsi(1, 0), hotDisk));
+            String hot = awaitDisk(guest, "0000:00:11.0");
+            assertEquals(expected, guest.runChecked("dd if=" + hot + " bs=64k skip=16 count=1 2>/dev/null | md5sum",
+                    COMMAND).split(" ")[0], "the hot-added disk holds what the host wrote at 1 MiB");
+            assertTrue(vm.configuration().attachment(Slot.scsi(1, 0)).isPresent(), "the configuration records it");
+
             // A counter in the guest's memory (tmpfs), to see it go on after pause and save.
             guest.runChecked("(i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done) >/dev/null 2>&1 &"
                     + " sleep 0.3; cat /tmp/counter", COMMAND);
@@ -184,6 +206,18 @@ class QemuEngineLifecycleTest {
             String uptime = guest.runChecked("sleep 0.5; cat /tmp/counter", COMMAND).strip();
             assertTrue(after > 0 && Long.parseLong(uptime) > after, "the guest's counter goes on from its saved"
                     + " memory: " + after + " then " + uptime);
+
+            // The controller hot added before the save is where the saved state has it, with its disk.
+            String hot = awaitDisk(guest, "0000:00:11.0");
+            assertEquals(md5(hostPattern), guest.runChecked("dd if=" + hot + " bs=64k skip=16 count=1 2>/dev/null"
+                    + " | md5sum", COMMAND).split(" ")[0], "the hot-added disk after the start from Saved");
+
+            // qemu stopping the guest by itself (here a stop on its monitor): the VM is Paused, not Running.
+            QemuWorker worker = (QemuWorker) vm.process().orElseThrow();
+            worker.execute("stop", null);
+            assertTrue(vm.awaitState(VmState.PAUSED, COMMAND), "a guest qemu stopped is Paused: " + vm.state());
+            worker.execute("cont", null);
+            assertTrue(vm.awaitState(VmState.RUNNING, COMMAND), "and Running when qemu lets it go on: " + vm.state());
 
             // Hot add a SCSI LUN; the guest's virtio-scsi driver finds it.
             Path extra = dir.resolve("hot.vhd");
@@ -221,6 +255,12 @@ class QemuEngineLifecycleTest {
                     + " mount -t iso9660 -o ro /dev/sr0 /mnt && cat /mnt/hello.txt && umount /mnt", COMMAND).strip());
             QemuEngine.changeMedium(vm, Slot.ide(1, 0), null);
             assertTrue(vm.configuration().attachment(Slot.ide(1, 0)).orElseThrow().path() == null);
+
+            // The last disk of controller 1 hot removed: the controller goes too (the guest releases it).
+            QemuEngine.hotRemove(vm, Slot.scsi(1, 0));
+            assertTrue(worker.storage().backend(1).isEmpty(), "the guest released controller 1 and its backend stopped");
+            assertEquals("gone", guest.runChecked("test -e /sys/bus/pci/devices/0000:00:11.0 || echo gone", COMMAND)
+                    .strip());
         }
 
         vm.shutDown(Duration.ofSeconds(60));
@@ -229,7 +269,7 @@ class QemuEngineLifecycleTest {
 
         assertArrayEquals(sector("written by the guest on IDE"), read(ideDisk, 2 << 20, 512));
         assertArrayEquals(sector("written by the guest on SCSI"), read(scsiDisk, 2 << 20, 512));
-        for (Path p : List.of(ideDisk, scsiDisk)) {
+        for (Path p : List.of(ideDisk, scsiDisk, hotDisk)) {
             assertEquals(CheckReport.Status.CLEAN, ImageCheck.check(p, ProgressListener.NONE).status(), p.toString());
         }
     }
