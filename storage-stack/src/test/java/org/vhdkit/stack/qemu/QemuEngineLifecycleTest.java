@@ -2,8 +2,11 @@ package org.vhdkit.stack.qemu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.partition.GuestProgram;
+import org.vhdkit.stack.protocol.qmp.QmpMessage;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.Hypervisor;
@@ -25,6 +29,7 @@ import org.vhdkit.stack.vm.HypervisorOptions;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
+import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.OpenOptions;
@@ -183,8 +188,10 @@ class QemuEngineLifecycleTest {
                     COMMAND).split(" ")[0], "the hot-added disk holds what the host wrote at 1 MiB");
             assertTrue(vm.configuration().attachment(Slot.scsi(1, 0)).isPresent(), "the configuration records it");
 
-            // A counter in the guest's memory (tmpfs), to see it go on after pause and save.
-            guest.runChecked("(i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done) >/dev/null 2>&1 &"
+            // A counter in the guest's memory (tmpfs), to see it go on after pause and save; renamed
+            // into place, so that a reader never sees it truncated and empty.
+            guest.runChecked("(i=0; while true; do i=$((i+1)); echo $i > /tmp/counter.new;"
+                    + " mv /tmp/counter.new /tmp/counter; sleep 0.05; done) >/dev/null 2>&1 &"
                     + " sleep 0.3; cat /tmp/counter", COMMAND);
 
             vm.pause();
@@ -255,6 +262,29 @@ class QemuEngineLifecycleTest {
                     + " mount -t iso9660 -o ro /dev/sr0 /mnt && cat /mnt/hello.txt && umount /mnt", COMMAND).strip());
             QemuEngine.changeMedium(vm, Slot.ide(1, 0), null);
             assertTrue(vm.configuration().attachment(Slot.ide(1, 0)).orElseThrow().path() == null);
+
+            // qemu refuses controller 2's device (another device sits at its PCI slot, 00:12.0): a clear
+            // refusal, and nothing of the hot add is left: no disk in the configuration, no backend, no
+            // socket in qemu, the VHD closed.
+            ObjectNode squatter = QmpMessage.arguments();
+            squatter.put("driver", "virtio-rng-pci");
+            squatter.put("id", "squatter");
+            squatter.put("addr", "0x12");
+            worker.execute("device_add", squatter);
+            Path refused = dir.resolve("refused.vhd");
+            try (VhdDisk d = Vhd.create(refused, CreateOptions.dynamic(DISK_SIZE))) {
+                d.flush();
+            }
+            VmException e = assertThrows(VmException.class, () -> QemuEngine.hotAdd(vm,
+                    Attachment.disk(Slot.scsi(2, 0), refused)));
+            assertTrue(e.getMessage().contains("qemu refused SCSI controller 2"), e.getMessage());
+            assertTrue(vm.configuration().attachment(Slot.scsi(2, 0)).isEmpty());
+            assertTrue(worker.storage().backend(2).isEmpty(), "no backend is left for controller 2");
+            assertFalse(worker.execute("query-chardev", null).toString().contains("vhost-scsi2"),
+                    "no socket to a backend is left in qemu");
+            try (VhdDisk d = Vhd.open(refused, OpenOptions.READ_WRITE)) {
+                assertEquals(DISK_SIZE, d.size(), "the VHD was closed: it opens for writing again");
+            }
 
             // The last disk of controller 1 hot removed: the controller goes too (the guest releases it).
             QemuEngine.hotRemove(vm, Slot.scsi(1, 0));
