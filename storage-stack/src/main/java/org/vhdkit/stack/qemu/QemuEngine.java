@@ -25,6 +25,7 @@ import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmException;
+import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.vm.WorkerLauncher;
 import org.vhdkit.stack.vm.WorkerProcess;
 
@@ -328,7 +329,7 @@ public final class QemuEngine implements WorkerLauncher {
             } catch (VmException | RuntimeException e) {
                 try {
                     if (worker.storage().hotRemove(attachment.slot())) {
-                        unplug(worker, n);
+                        unplug(worker, n, unplugWait(vm));
                     }
                 } catch (IOException undo) {
                     e.addSuppressed(undo);
@@ -359,7 +360,7 @@ public final class QemuEngine implements WorkerLauncher {
             }
             vm.recordHotPlug(current.withoutAttachment(slot));
             if (last) {
-                unplug(worker, slot.controller());
+                unplug(worker, slot.controller(), unplugWait(vm));
             }
             return a;
         }
@@ -384,21 +385,27 @@ public final class QemuEngine implements WorkerLauncher {
         }
     }
 
+    /** How long to wait for the guest to release a controller: not at all while it is paused. */
+    private static Duration unplugWait(VirtualMachine vm) {
+        return vm.state() == VmState.PAUSED ? Duration.ZERO : UNPLUG_TIMEOUT;
+    }
+
     /**
      * Takes away the device of controller {@code n}, which has no disk now: {@code device_del}, then
-     * waits up to {@link #UNPLUG_TIMEOUT} for the guest to release it and stops its backend. A guest
-     * that has not released it by then keeps it (the backend serves no LUN) and a save is refused
-     * until it does ({@link #settleControllers}); a qemu that refuses keeps it for good: logged.
+     * waits up to {@code wait} for the guest to release it and stops its backend. A guest that has
+     * not released it by then keeps it (the backend serves no LUN; it is stopped once the guest let it
+     * go, at the next hot add or save) and a save is refused until it does
+     * ({@link #settleControllers}); a qemu that refuses keeps it for good: logged.
      */
-    private static void unplug(QemuWorker worker, int n) {
+    private static void unplug(QemuWorker worker, int n, Duration wait) {
         try {
             worker.storage().markUnplugging(n);
             worker.execute("device_del", deviceId(n));
-            long deadline = System.nanoTime() + UNPLUG_TIMEOUT.toNanos();
+            long deadline = System.nanoTime() + wait.toNanos();
             while (present(worker, n)) {
                 if (System.nanoTime() > deadline) {
-                    LOG.log(Level.WARNING, "SCSI controller {0}: the guest has not released it within {1} s;"
-                            + " it stays until the guest does", n, UNPLUG_TIMEOUT.toSeconds());
+                    LOG.log(Level.INFO, "SCSI controller {0}: the guest has not released it within {1} s;"
+                            + " it stays until the guest does", n, wait.toSeconds());
                     return;
                 }
                 Thread.sleep(50);
