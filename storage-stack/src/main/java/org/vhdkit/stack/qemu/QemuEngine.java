@@ -299,7 +299,8 @@ public final class QemuEngine implements WorkerLauncher {
      * backend starts for it and qemu gets its {@code vhost-user-scsi-pci} device ({@code chardev-add},
      * {@code device_add}) at the controller's fixed PCI address, which the guest finds through ACPI PCI
      * hot plug. The change is recorded in the VM's configuration; on any refusal nothing of it is left
-     * behind. Thread-safe.
+     * behind. A guest without ACPI PCI hot plug sees a new controller only at its next boot: qemu takes
+     * the device either way and cannot tell. Thread-safe.
      */
     public static void hotAdd(VirtualMachine vm, Attachment attachment) throws VmException {
         if (attachment.slot().bus() != Slot.Bus.SCSI || attachment.kind() == Attachment.Kind.DVD) {
@@ -381,7 +382,7 @@ public final class QemuEngine implements WorkerLauncher {
             removeChardev(worker, n);
             worker.storage().removeController(n);
             throw new IOException("qemu refused SCSI controller " + n + " (device_add): " + e.getMessage()
-                    + "; the VM's machine may not take PCI hot plug: turn it off to add the disk", e);
+                    + "; turn the VM off to add the disk there", e);
         }
     }
 
