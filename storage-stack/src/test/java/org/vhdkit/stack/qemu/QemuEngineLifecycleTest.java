@@ -289,6 +289,8 @@ class QemuEngineLifecycleTest {
             // The last disk of controller 1 hot removed: the controller goes too (the guest releases it).
             QemuEngine.hotRemove(vm, Slot.scsi(1, 0));
             assertTrue(worker.storage().backend(1).isEmpty(), "the guest released controller 1 and its backend stopped");
+            assertFalse(worker.execute("query-chardev", null).toString().contains("vhost-scsi1"),
+                    "qemu's socket to the backend is removed with it");
             assertEquals("gone", guest.runChecked("test -e /sys/bus/pci/devices/0000:00:11.0 || echo gone", COMMAND)
                     .strip());
         }
