@@ -49,9 +49,9 @@ public interface WorkerProcess extends AutoCloseable {
         /**
          * The guest's processors of {@code process} went on ({@code running}) or stopped, by the VM's
          * own {@link WorkerProcess#pause}/{@link WorkerProcess#resume} or by the process itself (a
-         * guest or qemu pausing, a {@code stop} on its monitor). Called in the order it happened, from one thread, before the
-         * answer to the command that caused it; it must not wait for the process. Does nothing unless
-         * overridden.
+         * guest or qemu pausing, a {@code stop} on its monitor). Called in the order it happened, from
+         * one thread, before the answer to the command that caused it; it must not wait for the
+         * process. Does nothing unless overridden.
          */
         default void ranOrStopped(WorkerProcess process, boolean running) {
         }
