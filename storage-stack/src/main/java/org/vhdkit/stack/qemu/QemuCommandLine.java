@@ -1,8 +1,12 @@
 package org.vhdkit.stack.qemu;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import org.vhdkit.stack.protocol.qmp.QmpMessage;
 import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfiguration;
@@ -13,7 +17,7 @@ import org.vhdkit.stack.vm.VmConfiguration;
  * it); QMP and the serial console on private Unix sockets (the console also logged, appended, into
  * the VM's folder); IDE drives from NBD sockets ({@code ide-hd}/{@code ide-cd} at their bus and
  * unit, the boot order as {@code bootindex}); one {@code vhost-user-scsi-pci} per SCSI controller in
- * use; a direct kernel boot when configured. It names no disk file: qemu opens no VHD itself. The
+ * use, at a PCI slot fixed by its number ({@link #scsiDevice}); a direct kernel boot when configured. It names no disk file: qemu opens no VHD itself. The
  * guest starts paused ({@code -S}), or waits for its saved state ({@code -incoming defer}).
  *
  * <p>Immutable; thread-safe.
@@ -72,14 +76,68 @@ record QemuCommandLine(Path qemu, VmConfiguration config, boolean kvm, Path runD
             w.addAll(List.of("-device", device));
         }
         for (ServedStorage.ScsiController c : scsi) {
-            w.addAll(List.of("-chardev", "socket,id=vhost-scsi" + c.number() + ",path=" + option(c.socket()),
-                    "-device", "vhost-user-scsi-pci,id=scsi" + c.number() + ",chardev=vhost-scsi" + c.number()));
+            StringBuilder device = new StringBuilder();
+            scsiDevice(c.number()).forEach((k, v) -> device.append(k.equals("driver") ? v : "," + k + "=" + v));
+            w.addAll(List.of("-chardev", "socket,id=" + scsiChardev(c.number()) + ",path=" + option(c.socket()),
+                    "-device", device.toString()));
         }
         w.add("-S");
         if (incoming) {
             w.addAll(List.of("-incoming", "defer"));
         }
         return w;
+    }
+
+    /** The first PCI slot of the SCSI controllers: controller n sits at slot {@code 0x10 + n}. */
+    static final int SCSI_FIRST_SLOT = 0x10;
+
+    /**
+     * The device of SCSI controller {@code n}, property by property ({@code driver} first): the same
+     * on the command line and in a hot add's {@code device_add}, at a PCI address fixed by the
+     * controller's number, since a saved state loads only into a qemu whose devices sit where they
+     * sat when it was saved, whether the controller was there at the start or hot added.
+     */
+    static Map<String, String> scsiDevice(int n) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("driver", "vhost-user-scsi-pci");
+        p.put("id", scsiId(n));
+        p.put("chardev", scsiChardev(n));
+        p.put("addr", "0x" + Integer.toHexString(SCSI_FIRST_SLOT + n));
+        return p;
+    }
+
+    /** qemu's device id of SCSI controller {@code n}. */
+    static String scsiId(int n) {
+        return "scsi" + n;
+    }
+
+    /** qemu's id of the socket to the vhost-user backend of SCSI controller {@code n}. */
+    static String scsiChardev(int n) {
+        return "vhost-scsi" + n;
+    }
+
+    /** The arguments of the {@code device_add} that hot adds SCSI controller {@code n}: {@link #scsiDevice}. */
+    static ObjectNode scsiDeviceAdd(int n) {
+        ObjectNode args = QmpMessage.arguments();
+        scsiDevice(n).forEach(args::put);
+        return args;
+    }
+
+    /**
+     * The arguments of the {@code chardev-add} before it: a client socket to the controller's backend
+     * at {@code socket}, as {@code -chardev socket,path=} makes at a start.
+     */
+    static ObjectNode scsiChardevAdd(int n, Path socket) {
+        ObjectNode args = QmpMessage.arguments();
+        args.put("id", scsiChardev(n));
+        ObjectNode backend = args.putObject("backend");
+        backend.put("type", "socket");
+        ObjectNode data = backend.putObject("data");
+        ObjectNode addr = data.putObject("addr");
+        addr.put("type", "unix");
+        addr.putObject("data").put("path", socket.toString());
+        data.put("server", false);
+        return args;
     }
 
     /** The {@code -blockdev} of an IDE drive's medium: NBD on its socket, read-only for a DVD. */

@@ -1,5 +1,7 @@
 package org.vhdkit.stack.qemu;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.File;
 import java.io.IOException;
 import java.lang.System.Logger.Level;
@@ -16,12 +18,14 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import org.vhdkit.stack.protocol.qmp.QmpMessage;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmException;
+import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.stack.vm.WorkerLauncher;
 import org.vhdkit.stack.vm.WorkerProcess;
 
@@ -52,6 +56,8 @@ public final class QemuEngine implements WorkerLauncher {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(30);
     /** How long loading a saved state may take. */
     private static final Duration LOAD_TIMEOUT = Duration.ofMinutes(5);
+    /** How long a hot remove waits for the guest to release a SCSI controller whose last disk went. */
+    private static final Duration UNPLUG_TIMEOUT = Duration.ofSeconds(15);
 
     private QemuEngine() {
     }
@@ -296,8 +302,12 @@ public final class QemuEngine implements WorkerLauncher {
     /**
      * Hot adds {@code attachment} (a disk or pass-through disk at a SCSI slot) to the running real
      * guest {@code vm}: the disk opens here and appears at its LUN of the controller's vhost-user
-     * backend (the guest hears of it through the event queue); the change is recorded in the VM's
-     * configuration. Thread-safe.
+     * backend (the guest hears of it through the event queue); on a controller that has no disk yet, a
+     * backend starts for it and qemu gets its {@code vhost-user-scsi-pci} device ({@code chardev-add},
+     * {@code device_add}) at the controller's fixed PCI address, which the guest finds through ACPI PCI
+     * hot plug. The change is recorded in the VM's configuration; on any refusal nothing of it is left
+     * behind. A guest without ACPI PCI hot plug sees a new controller only at its next boot: qemu takes
+     * the device either way and cannot tell. Thread-safe.
      */
     public static void hotAdd(VirtualMachine vm, Attachment attachment) throws VmException {
         if (attachment.slot().bus() != Slot.Bus.SCSI || attachment.kind() == Attachment.Kind.DVD) {
@@ -308,8 +318,17 @@ public final class QemuEngine implements WorkerLauncher {
         synchronized (worker) {
             VmConfiguration next = vm.configuration().withAttachment(attachment);
             next.validate();
+            int n = attachment.slot().controller();
             try {
-                worker.storage().hotAdd(attachment);
+                settleControllers(worker);
+                if (worker.storage().unplugging(n)) {
+                    throw new IOException("SCSI controller " + n + " is still being removed: the guest has not"
+                            + " released it since its last disk was removed; try again later");
+                }
+                Optional<ServedStorage.ScsiController> added = worker.storage().hotAdd(attachment);
+                if (added.isPresent()) {
+                    plug(worker, added.get());
+                }
             } catch (IOException e) {
                 throw new VmException("cannot hot add " + attachment + " to '" + vm.name() + "': " + e.getMessage(), e);
             }
@@ -317,7 +336,9 @@ public final class QemuEngine implements WorkerLauncher {
                 vm.recordHotPlug(next);
             } catch (VmException | RuntimeException e) {
                 try {
-                    worker.storage().hotRemove(attachment.slot());
+                    if (worker.storage().hotRemove(attachment.slot())) {
+                        unplug(worker, n, unplugWait(vm));
+                    }
                 } catch (IOException undo) {
                     e.addSuppressed(undo);
                 }
@@ -326,7 +347,12 @@ public final class QemuEngine implements WorkerLauncher {
         }
     }
 
-    /** Hot removes the disk at {@code slot} of the running real guest {@code vm}; returns what was there. Thread-safe. */
+    /**
+     * Hot removes the disk at {@code slot} of the running real guest {@code vm}; returns what was
+     * there. When it was its controller's last disk, the controller goes too ({@code device_del}; the
+     * guest releases it through ACPI PCI hot plug, then its backend stops), since a start from a saved
+     * state makes only the controllers that have disks. Thread-safe.
+     */
     public static Attachment hotRemove(VirtualMachine vm, Slot slot) throws VmException {
         QemuWorker worker = worker(vm, "hot remove " + slot + " from");
         synchronized (worker) {
@@ -334,13 +360,133 @@ public final class QemuEngine implements WorkerLauncher {
             Attachment a = current.attachment(slot).filter(x -> slot.bus() == Slot.Bus.SCSI).orElseThrow(() ->
                     new VmException("cannot hot remove " + slot + " from '" + vm.name() + "': nothing is attached"
                             + " there that can be removed while the VM runs"));
+            boolean last;
             try {
-                worker.storage().hotRemove(slot);
+                last = worker.storage().hotRemove(slot);
             } catch (IOException e) {
                 throw new VmException("cannot hot remove " + slot + " from '" + vm.name() + "': " + e.getMessage(), e);
             }
             vm.recordHotPlug(current.withoutAttachment(slot));
+            if (last) {
+                unplug(worker, slot.controller(), unplugWait(vm));
+            }
             return a;
+        }
+    }
+
+    /** Gives qemu the device of the new controller {@code c}; on a refusal removes the chardev and the backend. */
+    private static void plug(QemuWorker worker, ServedStorage.ScsiController c) throws IOException {
+        int n = c.number();
+        try {
+            worker.execute("chardev-add", QemuCommandLine.scsiChardevAdd(n, c.socket()));
+        } catch (IOException e) {
+            worker.storage().removeController(n);
+            throw new IOException("qemu refused the socket of SCSI controller " + n + ": " + e.getMessage(), e);
+        }
+        try {
+            worker.execute("device_add", QemuCommandLine.scsiDeviceAdd(n));
+        } catch (IOException e) {
+            removeChardev(worker, n);
+            worker.storage().removeController(n);
+            throw new IOException("qemu refused SCSI controller " + n + " (device_add): " + e.getMessage()
+                    + "; turn the VM off to add the disk there", e);
+        }
+    }
+
+    /** How long to wait for the guest to release a controller: not at all while it is paused. */
+    private static Duration unplugWait(VirtualMachine vm) {
+        return vm.state() == VmState.PAUSED ? Duration.ZERO : UNPLUG_TIMEOUT;
+    }
+
+    /**
+     * Takes away the device of controller {@code n}, which has no disk now: {@code device_del}, then
+     * waits up to {@code wait} for the guest to release it and stops its backend. A guest that has
+     * not released it by then keeps it (the backend serves no LUN; it is stopped once the guest let it
+     * go, at the next hot add or save) and a save is refused until it does
+     * ({@link #settleControllers}); a qemu that refuses keeps it for good: logged.
+     */
+    private static void unplug(QemuWorker worker, int n, Duration wait) {
+        try {
+            worker.storage().markUnplugging(n);
+            worker.execute("device_del", deviceId(n));
+            long deadline = System.nanoTime() + wait.toNanos();
+            while (present(worker, n)) {
+                if (System.nanoTime() > deadline) {
+                    LOG.log(Level.INFO, "SCSI controller {0}: the guest has not released it within {1} s;"
+                            + " it stays until the guest does", n, wait.toSeconds());
+                    return;
+                }
+                Thread.sleep(50);
+            }
+            removeChardev(worker, n);
+            worker.storage().removeController(n);
+        } catch (IOException e) {
+            worker.storage().unmarkUnplugging(n);
+            LOG.log(Level.WARNING, "SCSI controller {0} has no disk but stays: {1}", n, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Stops the backends of the controllers the guest released since their removal; refuses when a
+     * controller with no disk is still in qemu (being removed, or the guest cannot hot remove it):
+     * its device would be in a saved state that a start, which makes controllers only for disks, could
+     * not load. Before a save and a hot add; callers hold the worker's lock or take it here.
+     */
+    static void settleControllers(QemuWorker worker) throws IOException {
+        synchronized (worker) {
+            for (int n : worker.storage().emptyControllers()) {
+                if (present(worker, n)) {
+                    continue;
+                }
+                removeChardev(worker, n);
+                worker.storage().removeController(n);
+            }
+        }
+    }
+
+    /**
+     * Refuses a save while a SCSI controller without disks is in qemu (see {@link #settleControllers}).
+     * Thread-safe.
+     */
+    static void checkSaveable(QemuWorker worker) throws IOException {
+        synchronized (worker) {
+            settleControllers(worker);
+            List<Integer> left = worker.storage().emptyControllers();
+            if (!left.isEmpty()) {
+                throw new IOException("SCSI controller " + left.getFirst() + " has no disk left but is still in the"
+                        + " guest (it has not released it after its last disk was removed), and a start from the saved"
+                        + " state would not have it; wait for the guest, add a disk to it, or turn the VM off");
+            }
+        }
+    }
+
+    /** Whether qemu has the device of SCSI controller {@code n} (a device being removed is there until released). */
+    private static boolean present(QemuWorker worker, int n) throws IOException {
+        ObjectNode args = QmpMessage.arguments();
+        args.put("path", "/machine/peripheral");
+        for (JsonNode child : worker.execute("qom-list", args)) {
+            if (child.path("name").asText("").equals(QemuCommandLine.scsiId(n))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static ObjectNode deviceId(int n) {
+        ObjectNode args = QmpMessage.arguments();
+        args.put("id", QemuCommandLine.scsiId(n));
+        return args;
+    }
+
+    private static void removeChardev(QemuWorker worker, int n) {
+        ObjectNode args = QmpMessage.arguments();
+        args.put("id", QemuCommandLine.scsiChardev(n));
+        try {
+            worker.execute("chardev-remove", args);
+        } catch (IOException e) {
+            LOG.log(Level.WARNING, "cannot remove the socket of SCSI controller {0} from qemu: {1}", n, e.getMessage());
         }
     }
 

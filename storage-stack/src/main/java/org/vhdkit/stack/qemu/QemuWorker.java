@@ -115,10 +115,22 @@ final class QemuWorker implements WorkerProcess {
         ConsoleLog.watch(name, log, process::isAlive);
     }
 
-    /** The events qemu sends: a guest's power off is told from a crash by its SHUTDOWN event. */
+    /**
+     * The events qemu sends: a guest's power off is told from a crash by its SHUTDOWN event; STOP and
+     * RESUME (the guest's processors stopped or went on, for whatever reason) go to the VM.
+     */
     void event(QmpMessage.Event e) {
-        if (e.name().equals("SHUTDOWN")) {
-            guestPoweredOff = e.data().path("guest").asBoolean(false);
+        ExitListener l = listener;
+        switch (e.name()) {
+            case "SHUTDOWN" -> guestPoweredOff = e.data().path("guest").asBoolean(false);
+            case "STOP", "RESUME" -> {
+                if (l != null) {
+                    l.ranOrStopped(this, e.name().equals("RESUME"));
+                }
+            }
+            default -> {
+                // not the VM's business
+            }
         }
     }
 
@@ -166,6 +178,7 @@ final class QemuWorker implements WorkerProcess {
      */
     @Override
     public void saveTo(Path file, Duration timeout) throws IOException {
+        QemuEngine.checkSaveable(this);
         ObjectNode parameters = QmpMessage.arguments();
         parameters.put("max-bandwidth", Long.MAX_VALUE >> 1); // the file takes it as fast as it comes
         execute("migrate-set-parameters", parameters);

@@ -9,7 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.function.Consumer;
 import org.vhdkit.export.nbd.NbdServer;
@@ -59,6 +61,7 @@ final class ServedStorage implements AutoCloseable {
 
     private final String vm;
     private final UUID vmId;
+    private final boolean integrationComponents;
     private final Path runDir;
     private final Consumer<String> log;
     private final List<VirtualDisk> disks = new ArrayList<>(); // guarded by this
@@ -68,11 +71,13 @@ final class ServedStorage implements AutoCloseable {
     private final Map<Slot, VirtualDisk> luns = new TreeMap<>(); // guarded by this
     private final List<IdeDrive> ide = new ArrayList<>();
     private final List<ScsiController> controllers = new ArrayList<>();
+    private final Set<Integer> unplugging = new TreeSet<>(); // guarded by this: device_del sent
     private int generation; // guarded by this: makes each new medium's socket name unique
 
-    private ServedStorage(String vm, UUID vmId, Path runDir, Consumer<String> log) {
+    private ServedStorage(String vm, UUID vmId, boolean integrationComponents, Path runDir, Consumer<String> log) {
         this.vm = vm;
         this.vmId = vmId;
+        this.integrationComponents = integrationComponents;
         this.runDir = runDir;
         this.log = log;
     }
@@ -82,7 +87,7 @@ final class ServedStorage implements AutoCloseable {
      * failure closes what it opened and throws, naming the attachment.
      */
     static ServedStorage open(VmConfiguration config, Path runDir, Consumer<String> log) throws IOException {
-        ServedStorage s = new ServedStorage(config.name(), config.id(), runDir, log);
+        ServedStorage s = new ServedStorage(config.name(), config.id(), config.integrationComponents(), runDir, log);
         try {
             s.serve(config);
             return s;
@@ -107,19 +112,27 @@ final class ServedStorage implements AutoCloseable {
             } else if (config.integrationComponents()) {
                 VirtualDisk disk = open(a);
                 luns.put(slot, disk);
-                targets.computeIfAbsent(slot.controller(), n -> new ScsiTarget(vm + "/scsi" + n, VhostUserScsi.MAX_LUNS))
-                        .attach(slot.unit(), unit(a, disk));
+                targets.computeIfAbsent(slot.controller(), this::target).attach(slot.unit(), unit(a, disk));
             } else {
                 LOG.log(Level.WARNING, "''{0}'' has SCSI disks but its integration components are off; its guest"
                         + " cannot see them", vm);
             }
         }
         for (Map.Entry<Integer, ScsiTarget> t : targets.entrySet()) {
-            Path socket = runDir.resolve("scsi" + t.getKey() + ".sock");
-            scsi.put(t.getKey(), VhostUserScsi.start(socket, t.getValue(), VhostUserScsi.Options.defaults(),
-                    line -> log.accept("scsi" + t.getKey() + ": " + line)));
-            controllers.add(new ScsiController(t.getKey(), socket));
+            controllers.add(startBackend(t.getKey(), t.getValue()));
         }
+    }
+
+    private ScsiTarget target(int controller) {
+        return new ScsiTarget(vm + "/scsi" + controller, VhostUserScsi.MAX_LUNS);
+    }
+
+    /** Starts the vhost-user backend of SCSI controller {@code n} serving {@code target}, on a new socket. */
+    private ScsiController startBackend(int n, ScsiTarget target) throws IOException {
+        Path socket = runDir.resolve("scsi" + n + "." + generation++ + ".sock");
+        scsi.put(n, VhostUserScsi.start(socket, target, VhostUserScsi.Options.defaults(),
+                line -> log.accept("scsi" + n + ": " + line)));
+        return new ScsiController(n, socket);
     }
 
     /** Starts the NBD server of the IDE drive at {@code slot} serving {@code disk}; returns its socket. */
@@ -165,7 +178,7 @@ final class ServedStorage implements AutoCloseable {
         return List.copyOf(ide);
     }
 
-    /** The SCSI controllers in use, by number. */
+    /** The SCSI controllers in use at the start, by number. */
     List<ScsiController> scsiControllers() {
         return List.copyOf(controllers);
     }
@@ -175,26 +188,43 @@ final class ServedStorage implements AutoCloseable {
         return Optional.ofNullable(scsi.get(n));
     }
 
-    /** Opens {@code a} (a SCSI disk) and hot adds it at its LUN of a controller in use. */
-    synchronized void hotAdd(Attachment a) throws IOException {
-        VhostUserScsi backend = scsi.get(a.slot().controller());
-        if (backend == null) {
-            throw new IOException("SCSI controller " + a.slot().controller() + " of '" + vm + "' had no disk when it"
-                    + " started, so its guest has no such controller; turn it off to add one there");
+    /**
+     * Opens {@code a} (a SCSI disk) and hot adds it at its LUN. On a controller in use the backend
+     * tells the guest (returns empty); on a controller with no backend yet a new backend starts with
+     * the disk at its LUN, and the controller is returned: qemu has no device for it yet, the caller
+     * adds one ({@link #removeController} undoes this when qemu refuses).
+     */
+    synchronized Optional<ScsiController> hotAdd(Attachment a) throws IOException {
+        if (!integrationComponents) {
+            throw new IOException("the integration components of '" + vm + "' are off, so its guest has no"
+                    + " synthetic SCSI controller");
         }
+        int n = a.slot().controller();
+        VhostUserScsi backend = scsi.get(n);
         VirtualDisk disk = open(a);
         try {
-            backend.hotAdd(a.slot().unit(), unit(a, disk));
-        } catch (RuntimeException e) {
+            if (backend != null) {
+                backend.hotAdd(a.slot().unit(), unit(a, disk));
+                luns.put(a.slot(), disk);
+                return Optional.empty();
+            }
+            ScsiTarget target = target(n);
+            target.attach(a.slot().unit(), unit(a, disk));
+            ScsiController added = startBackend(n, target);
+            luns.put(a.slot(), disk);
+            return Optional.of(added);
+        } catch (IOException | RuntimeException e) {
             disks.remove(disk);
             closeQuietly(disk);
-            throw new IOException("cannot hot add " + a + " to '" + vm + "': " + e.getMessage(), e);
+            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
         }
-        luns.put(a.slot(), disk);
     }
 
-    /** Hot removes the disk at {@code slot}, then flushes and closes it. */
-    synchronized void hotRemove(Slot slot) throws IOException {
+    /**
+     * Hot removes the disk at {@code slot}, then flushes and closes it; returns whether its
+     * controller now has no disk (its backend still runs: {@link #removeController} stops it).
+     */
+    synchronized boolean hotRemove(Slot slot) throws IOException {
         VhostUserScsi backend = scsi.get(slot.controller());
         VirtualDisk disk = luns.remove(slot);
         if (backend == null || disk == null) {
@@ -203,6 +233,51 @@ final class ServedStorage implements AutoCloseable {
         backend.hotRemove(slot.unit());
         disks.remove(disk);
         flushAndClose(disk);
+        return emptyControllers().contains(slot.controller());
+    }
+
+    /** The SCSI controllers whose backend runs with no disk: their last disk was hot removed. */
+    synchronized List<Integer> emptyControllers() {
+        return scsi.keySet().stream().filter(n -> luns.keySet().stream().noneMatch(s -> s.controller() == n))
+                .toList();
+    }
+
+    /** Notes that qemu was asked to take away the device of SCSI controller {@code n}. */
+    synchronized void markUnplugging(int n) {
+        unplugging.add(n);
+    }
+
+    /** Notes that qemu refused to take away the device of SCSI controller {@code n}: it stays. */
+    synchronized void unmarkUnplugging(int n) {
+        unplugging.remove(n);
+    }
+
+    /** Whether qemu was asked to take away the device of SCSI controller {@code n}, which it still has. */
+    synchronized boolean unplugging(int n) {
+        return unplugging.contains(n);
+    }
+
+    /**
+     * Stops the backend of SCSI controller {@code n} (qemu's device is gone or was never made) and
+     * flushes and closes its disks. Does nothing when it has none.
+     */
+    synchronized void removeController(int n) {
+        unplugging.remove(n);
+        VhostUserScsi backend = scsi.remove(n);
+        if (backend != null) {
+            try {
+                backend.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.log(Level.ERROR, vm + ": closing a vhost-user-scsi backend failed: " + e.getMessage());
+            }
+        }
+        for (Slot s : List.copyOf(luns.keySet())) {
+            if (s.controller() == n) {
+                VirtualDisk d = luns.remove(s);
+                disks.remove(d);
+                flushAndClose(d);
+            }
+        }
     }
 
     /**

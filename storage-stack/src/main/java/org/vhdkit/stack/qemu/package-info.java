@@ -30,7 +30,19 @@
  * {@code VHOST_F_LOG_ALL} and logs the pages it dirties, without which qemu 7.2 refuses to migrate
  * a vhost device. A start from Saved runs qemu with {@code -incoming defer} and loads the file with
  * {@code migrate-incoming}. A qemu that dies is seen by its process's end: the VM turns Off and the
- * storage is flushed and closed as for a turn off; the host process and other VMs go on.
+ * storage is flushed and closed as for a turn off; the host process and other VMs go on. qemu's
+ * STOP and RESUME events reach the VM, so that a guest qemu stopped by itself (or a {@code stop} on
+ * its monitor) is Paused, not Running; during one of the VM's own operations the last event decides
+ * the state the operation ends in.
+ *
+ * <p>Hot plug: SCSI controller n's {@code vhost-user-scsi-pci} sits at PCI slot {@code 0x10 + n},
+ * on the command line and when hot added, because a saved state loads only into a qemu whose
+ * devices sit where they sat. A disk hot added on a controller in use appears at its LUN through the
+ * backend's event queue; on a controller with no disk a backend starts and qemu gets the device
+ * ({@code chardev-add}, {@code device_add}; the guest needs ACPI PCI hot plug). Hot removing a
+ * controller's last disk takes the controller away ({@code device_del}; the backend stops once the
+ * guest released it), since a start from Saved makes only controllers that have disks; a save is
+ * refused while a controller with no disk is still in qemu.
  *
  * <p>Host: the parent partition's VM workers for real guests.
  */

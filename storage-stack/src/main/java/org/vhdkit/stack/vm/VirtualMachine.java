@@ -88,6 +88,8 @@ public final class VirtualMachine {
     private long lastUnhandled; // guarded by guard
     private boolean deleted; // guarded by guard
     private GuestProgram program; // guarded by guard; the program of the current or last start
+    /** The worker process's last word on its guest running (true) or stopped during the operation under way. */
+    private Boolean processRan; // guarded by guard
 
     private final PartitionListener listener = new PartitionListener() {
         @Override
@@ -277,7 +279,17 @@ public final class VirtualMachine {
             if (resume) {
                 saved = Optional.of(SavedState.processState(folder, config.memoryBytes()));
             }
-            process = launcher.launch(config, folder, saved, (p, reason) -> stopLater(p, config.name(), reason));
+            process = launcher.launch(config, folder, saved, new WorkerProcess.ExitListener() {
+                @Override
+                public void exited(WorkerProcess p, String reason) {
+                    stopLater(p, config.name(), reason);
+                }
+
+                @Override
+                public void ranOrStopped(WorkerProcess p, boolean running) {
+                    processRan(p, running);
+                }
+            });
             if (resume) {
                 SavedState.delete(folder); // from here on the VM is no longer Saved, even after a crash
             }
@@ -689,6 +701,10 @@ public final class VirtualMachine {
 
     private void end(VmState to) {
         synchronized (guard) {
+            if (processRan != null && run != null && (to == VmState.RUNNING || to == VmState.PAUSED)) {
+                to = processRan ? VmState.RUNNING : VmState.PAUSED; // what the process did last is how it is
+            }
+            processRan = null;
             state = to;
             busy = null;
             guard.notifyAll();
@@ -765,6 +781,32 @@ public final class VirtualMachine {
         }
         if (partition != null) {
             partition.destroy();
+        }
+    }
+
+    /**
+     * The worker process's guest stopped or went on. Outside an operation, a Running VM becomes
+     * Paused or a Paused one Running: the process did it by itself (a guest or qemu pausing, a
+     * {@code stop} on its monitor), and the VM must not claim otherwise. During an operation the last
+     * word is kept for the operation's end: an operation's own pause and resume report here too, and
+     * a Running or Paused VM ends in the state the process is in.
+     */
+    private void processRan(WorkerProcess process, boolean running) {
+        synchronized (guard) {
+            if (run == null || run.token() != process) {
+                return; // not the current run (still starting, or ended)
+            }
+            if (busy != null) {
+                processRan = running;
+                return;
+            }
+            VmState to = running ? VmState.RUNNING : VmState.PAUSED;
+            if ((state == VmState.RUNNING || state == VmState.PAUSED) && state != to) {
+                LOG.log(Level.INFO, "''{0}'' is {1}: its worker process {2} its guest by itself", configuration.name(),
+                        to, running ? "resumed" : "paused");
+                state = to;
+                guard.notifyAll();
+            }
         }
     }
 

@@ -37,10 +37,23 @@ public interface WorkerProcess extends AutoCloseable {
     @Override
     void close();
 
-    /** Why the process ended on its own; the VM then turns Off with this reason. */
+    /**
+     * Why the process ended on its own; the VM then turns Off with this reason. Also hears the guest's
+     * processors stop and go on, whoever made them (qemu's STOP and RESUME events).
+     */
     @FunctionalInterface
     interface ExitListener {
         /** {@code process} ended by itself (the guest powered off, qemu died); called once, on any thread. */
         void exited(WorkerProcess process, String reason);
+
+        /**
+         * The guest's processors of {@code process} went on ({@code running}) or stopped, by the VM's
+         * own {@link WorkerProcess#pause}/{@link WorkerProcess#resume} or by the process itself (a
+         * guest or qemu pausing, a {@code stop} on its monitor). Called in the order it happened, from
+         * one thread, before the answer to the command that caused it; it must not wait for the
+         * process. Does nothing unless overridden.
+         */
+        default void ranOrStopped(WorkerProcess process, boolean running) {
+        }
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -51,7 +52,42 @@ class QemuCommandLineTest {
                 + run.resolve("ide0-0.0.sock") + ",export=disk "), line);
         assertTrue(line.contains("server.path=" + run.resolve("ide1-0.1.sock") + ",export=disk,read-only=on"),
                 "a DVD's medium is read-only: " + line);
-        assertTrue(line.contains("-device vhost-user-scsi-pci,id=scsi2,chardev=vhost-scsi2"), line);
+        assertTrue(line.contains("-device vhost-user-scsi-pci,id=scsi2,chardev=vhost-scsi2,addr=0x12"), line);
+    }
+
+    @Test
+    void eachScsiControllerSitsAtAPciSlotFixedByItsNumber() {
+        // A saved state loads only into a qemu whose devices sit where they sat when it was saved,
+        // whether the controller was there at the start or hot added.
+        for (int n = 0; n < 4; n++) {
+            assertEquals("0x1" + n, QemuCommandLine.scsiDevice(n).get("addr"));
+        }
+        List<ServedStorage.ScsiController> all = List.of(new ServedStorage.ScsiController(0, run.resolve("scsi0.0.sock")),
+                new ServedStorage.ScsiController(3, run.resolve("scsi3.1.sock")));
+        List<String> w = new QemuCommandLine(Path.of("/usr/bin/qemu-system-x86_64"), config(), false, run,
+                Path.of("/vms/console.log"), List.of(), all, false).words();
+        assertTrue(w.contains("vhost-user-scsi-pci,id=scsi0,chardev=vhost-scsi0,addr=0x10"), w.toString());
+        assertTrue(w.contains("vhost-user-scsi-pci,id=scsi3,chardev=vhost-scsi3,addr=0x13"), w.toString());
+        assertTrue(w.contains("socket,id=vhost-scsi3,path=" + run.resolve("scsi3.1.sock")), w.toString());
+    }
+
+    @Test
+    void hotAddedControllerGetsTheDeviceAndSocketAStartWouldGiveIt() throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        assertEquals(json.readTree("{\"driver\":\"vhost-user-scsi-pci\",\"id\":\"scsi1\",\"chardev\":\"vhost-scsi1\","
+                + "\"addr\":\"0x11\"}"), QemuCommandLine.scsiDeviceAdd(1));
+        // Every property of the start's -device is in the device_add, and nothing else.
+        List<String> w = new QemuCommandLine(Path.of("/usr/bin/qemu-system-x86_64"), config(), false, run,
+                Path.of("/vms/console.log"), List.of(), List.of(new ServedStorage.ScsiController(1,
+                run.resolve("scsi1.sock"))), false).words();
+        String device = w.stream().filter(x -> x.startsWith("vhost-user-scsi-pci,")).findFirst().orElseThrow();
+        StringBuilder fromJson = new StringBuilder();
+        QemuCommandLine.scsiDeviceAdd(1).properties().forEach(e -> fromJson.append(e.getKey().equals("driver")
+                ? e.getValue().asText() : "," + e.getKey() + "=" + e.getValue().asText()));
+        assertEquals(device, fromJson.toString());
+        assertEquals(json.readTree("{\"id\":\"vhost-scsi1\",\"backend\":{\"type\":\"socket\",\"data\":{\"addr\":"
+                + "{\"type\":\"unix\",\"data\":{\"path\":\"/run/vhdkit-vm-1/scsi1.4.sock\"}},\"server\":false}}}"),
+                QemuCommandLine.scsiChardevAdd(1, run.resolve("scsi1.4.sock")), "a client of the backend's socket");
     }
 
     @Test

@@ -2,8 +2,11 @@ package org.vhdkit.stack.qemu;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -18,6 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.stack.partition.GuestProgram;
+import org.vhdkit.stack.protocol.qmp.QmpMessage;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.GuestEngine;
 import org.vhdkit.stack.vm.Hypervisor;
@@ -25,6 +29,7 @@ import org.vhdkit.stack.vm.HypervisorOptions;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
+import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
 import org.vhdkit.vhd.CreateOptions;
 import org.vhdkit.vhd.OpenOptions;
@@ -56,6 +61,7 @@ class QemuEngineLifecycleTest {
     private Hypervisor hypervisor;
     private Path ideDisk;
     private Path scsiDisk;
+    private Path hotDisk;
     private byte[] hostPattern;
 
     @BeforeEach
@@ -64,9 +70,10 @@ class QemuEngineLifecycleTest {
                 HypervisorOptions.defaults().withWorkerLauncher(QemuEngine.create()));
         ideDisk = dir.resolve("ide-data.vhd");
         scsiDisk = dir.resolve("scsi-data.vhd");
+        hotDisk = dir.resolve("hot-added-on-controller-1.vhd");
         hostPattern = new byte[64 << 10];
         new Random(13).nextBytes(hostPattern);
-        for (Path p : List.of(ideDisk, scsiDisk)) {
+        for (Path p : List.of(ideDisk, scsiDisk, hotDisk)) {
             try (VhdDisk d = Vhd.create(p, CreateOptions.dynamic(DISK_SIZE))) {
                 d.write(1 << 20, hostPattern);
             }
@@ -120,6 +127,17 @@ class QemuEngineLifecycleTest {
         throw new AssertionError("the guest has no " + bus + " disk:\n" + out);
     }
 
+    /** The guest's disk under the PCI device {@code address} ({@code 0000:00:11.0}), once the guest has it. */
+    private static String awaitDisk(GuestConsole guest, String address) {
+        String out = guest.runChecked("for i in $(seq 100); do for d in /sys/block/sd*; do"
+                + " case $(readlink -f $d/device) in */" + address + "/*) echo ${d##*/}; exit 0;; esac; done;"
+                + " sleep 0.2; done; ls -l /sys/block; ls /sys/bus/pci/devices", COMMAND).strip();
+        if (!out.matches("sd[a-z]+")) {
+            throw new AssertionError("the guest has no disk under PCI " + address + ":\n" + out);
+        }
+        return "/dev/" + out;
+    }
+
     private static String md5(byte[] bytes) throws Exception {
         return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(bytes));
     }
@@ -161,8 +179,19 @@ class QemuEngineLifecycleTest {
             guestWrite(guest, ide, "written by the guest on IDE");
             guestWrite(guest, scsi, "written by the guest on SCSI");
 
-            // A counter in the guest's memory (tmpfs), to see it go on after pause and save.
-            guest.runChecked("(i=0; while true; do i=$((i+1)); echo $i > /tmp/counter; sleep 0.05; done) >/dev/null 2>&1 &"
+            // A disk hot added on SCSI controller 1, which had none at the start: qemu gets the
+            // controller's device at its fixed PCI slot (00:11.0), the guest finds it through ACPI PCI
+            // hot plug and reads what the host wrote.
+            QemuEngine.hotAdd(vm, Attachment.disk(Slot.scsi(1, 0), hotDisk));
+            String hot = awaitDisk(guest, "0000:00:11.0");
+            assertEquals(expected, guest.runChecked("dd if=" + hot + " bs=64k skip=16 count=1 2>/dev/null | md5sum",
+                    COMMAND).split(" ")[0], "the hot-added disk holds what the host wrote at 1 MiB");
+            assertTrue(vm.configuration().attachment(Slot.scsi(1, 0)).isPresent(), "the configuration records it");
+
+            // A counter in the guest's memory (tmpfs), to see it go on after pause and save; renamed
+            // into place, so that a reader never sees it truncated and empty.
+            guest.runChecked("(i=0; while true; do i=$((i+1)); echo $i > /tmp/counter.new;"
+                    + " mv /tmp/counter.new /tmp/counter; sleep 0.05; done) >/dev/null 2>&1 &"
                     + " sleep 0.3; cat /tmp/counter", COMMAND);
 
             vm.pause();
@@ -184,6 +213,18 @@ class QemuEngineLifecycleTest {
             String uptime = guest.runChecked("sleep 0.5; cat /tmp/counter", COMMAND).strip();
             assertTrue(after > 0 && Long.parseLong(uptime) > after, "the guest's counter goes on from its saved"
                     + " memory: " + after + " then " + uptime);
+
+            // The controller hot added before the save is where the saved state has it, with its disk.
+            String hot = awaitDisk(guest, "0000:00:11.0");
+            assertEquals(md5(hostPattern), guest.runChecked("dd if=" + hot + " bs=64k skip=16 count=1 2>/dev/null"
+                    + " | md5sum", COMMAND).split(" ")[0], "the hot-added disk after the start from Saved");
+
+            // qemu stopping the guest by itself (here a stop on its monitor): the VM is Paused, not Running.
+            QemuWorker worker = (QemuWorker) vm.process().orElseThrow();
+            worker.execute("stop", null);
+            assertTrue(vm.awaitState(VmState.PAUSED, COMMAND), "a guest qemu stopped is Paused: " + vm.state());
+            worker.execute("cont", null);
+            assertTrue(vm.awaitState(VmState.RUNNING, COMMAND), "and Running when qemu lets it go on: " + vm.state());
 
             // Hot add a SCSI LUN; the guest's virtio-scsi driver finds it.
             Path extra = dir.resolve("hot.vhd");
@@ -221,6 +262,37 @@ class QemuEngineLifecycleTest {
                     + " mount -t iso9660 -o ro /dev/sr0 /mnt && cat /mnt/hello.txt && umount /mnt", COMMAND).strip());
             QemuEngine.changeMedium(vm, Slot.ide(1, 0), null);
             assertTrue(vm.configuration().attachment(Slot.ide(1, 0)).orElseThrow().path() == null);
+
+            // qemu refuses controller 2's device (another device sits at its PCI slot, 00:12.0): a clear
+            // refusal, and nothing of the hot add is left: no disk in the configuration, no backend, no
+            // socket in qemu, the VHD closed.
+            ObjectNode squatter = QmpMessage.arguments();
+            squatter.put("driver", "virtio-rng-pci");
+            squatter.put("id", "squatter");
+            squatter.put("addr", "0x12");
+            worker.execute("device_add", squatter);
+            Path refused = dir.resolve("refused.vhd");
+            try (VhdDisk d = Vhd.create(refused, CreateOptions.dynamic(DISK_SIZE))) {
+                d.flush();
+            }
+            VmException e = assertThrows(VmException.class, () -> QemuEngine.hotAdd(vm,
+                    Attachment.disk(Slot.scsi(2, 0), refused)));
+            assertTrue(e.getMessage().contains("qemu refused SCSI controller 2"), e.getMessage());
+            assertTrue(vm.configuration().attachment(Slot.scsi(2, 0)).isEmpty());
+            assertTrue(worker.storage().backend(2).isEmpty(), "no backend is left for controller 2");
+            assertFalse(worker.execute("query-chardev", null).toString().contains("vhost-scsi2"),
+                    "no socket to a backend is left in qemu");
+            try (VhdDisk d = Vhd.open(refused, OpenOptions.READ_WRITE)) {
+                assertEquals(DISK_SIZE, d.size(), "the VHD was closed: it opens for writing again");
+            }
+
+            // The last disk of controller 1 hot removed: the controller goes too (the guest releases it).
+            QemuEngine.hotRemove(vm, Slot.scsi(1, 0));
+            assertTrue(worker.storage().backend(1).isEmpty(), "the guest released controller 1 and its backend stopped");
+            assertFalse(worker.execute("query-chardev", null).toString().contains("vhost-scsi1"),
+                    "qemu's socket to the backend is removed with it");
+            assertEquals("gone", guest.runChecked("test -e /sys/bus/pci/devices/0000:00:11.0 || echo gone", COMMAND)
+                    .strip());
         }
 
         vm.shutDown(Duration.ofSeconds(60));
@@ -229,7 +301,7 @@ class QemuEngineLifecycleTest {
 
         assertArrayEquals(sector("written by the guest on IDE"), read(ideDisk, 2 << 20, 512));
         assertArrayEquals(sector("written by the guest on SCSI"), read(scsiDisk, 2 << 20, 512));
-        for (Path p : List.of(ideDisk, scsiDisk)) {
+        for (Path p : List.of(ideDisk, scsiDisk, hotDisk)) {
             assertEquals(CheckReport.Status.CLEAN, ImageCheck.check(p, ProgressListener.NONE).status(), p.toString());
         }
     }
