@@ -20,10 +20,11 @@ import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * The transmission phase of one connection: its thread reads requests (and a write's data) and
- * answers small reads itself ({@link #INLINE_MAX}: the replies it gathers go out together when
- * it has read every request the client has sent so far, before it waits for more, and before it
- * hands on any other request); every other request runs in a virtual thread of its own, at most
- * {@link NbdServer#MAX_IN_FLIGHT} at once
+ * runs reads, block status queries and writes without FUA itself, as long as they come from the
+ * page cache ({@link #runsHere}); small reads' replies it gathers ({@link #INLINE_MAX}) and sends
+ * together when it has read every request the client has sent so far, before it waits for more,
+ * and before anything else. Every other request (and those while the disk is slow) runs in a
+ * virtual thread of its own, at most {@link NbdServer#MAX_IN_FLIGHT} at once
  * and with at most {@link NbdServer#MAX_BUFFERED} bytes of data held (and the server's
  * {@link NbdServer.Limits#buffered} across all connections); replies go out through the
  * connection's {@link ReplyChannel} whole, in the order requests finish. See {@link NbdServer} for
@@ -44,9 +45,10 @@ final class Transmission {
      */
     static final int INLINE_MAX = 64 * 1024;
     /**
-     * A read answered on the connection's thread that took longer than this waited for the disk
-     * (or for the CPU): the next {@link #HAND_OFF} small reads go to request threads, so that
-     * reads from a cold disk run side by side instead of one after the other.
+     * A request run on the connection's thread that took longer than this (plus a nanosecond per
+     * byte) waited for the disk (or for the CPU): the next {@link #HAND_OFF} reads and writes go
+     * to request threads, so that requests to a cold or slow disk run side by side instead of one
+     * after the other.
      */
     private static final long SLOW_NANOS = 200_000;
     private static final int HAND_OFF = 64;
@@ -66,7 +68,7 @@ final class Transmission {
     private final Semaphore bytes = new Semaphore(NbdServer.MAX_BUFFERED);
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
-    /** How many more small reads go to request threads before the connection's thread answers them again. Connection thread only. */
+    /** How many more reads and writes go to request threads before the connection's thread runs them again. Connection thread only. */
     private int handOff;
 
     Transmission(Connection connection, Handshake.Session session) {
@@ -127,14 +129,17 @@ final class Transmission {
                     end = "disconnected (NBD_CMD_DISC)";
                     break;
                 }
-                if (answered(header)) {
+                boolean here = runsHere(header);
+                if (here && answered(header)) {
                     connection.requestRead();
                     continue;
                 }
                 out.flush();
                 Request request = read(header);
                 connection.requestRead();
-                if (request != null) {
+                if (request != null && here) {
+                    runHere(request);
+                } else if (request != null) {
                     dispatch(request);
                 }
             }
@@ -145,19 +150,48 @@ final class Transmission {
     }
 
     /**
-     * Answers a small read on this, the connection's, thread, into the gathered replies, unless
-     * it is to go to a request thread (any other request, a refusal, or a small read while reads
-     * have been found waiting for the disk); true when it did.
+     * Whether the connection's thread runs a request itself: a read, a block status query or a
+     * write without FUA, unless such requests have been found waiting for the disk lately
+     * ({@link #handOff}). Everything else (flushes, FUA writes, zeroing, trimming) goes to a
+     * request thread.
      */
-    private boolean answered(RequestHeader h) {
-        if (h.type() != CommandType.READ || h.length() == 0 || h.length() > INLINE_MAX) {
+    private boolean runsHere(RequestHeader h) {
+        boolean quick = h.type() == CommandType.READ || h.type() == CommandType.BLOCK_STATUS
+                || h.type() == CommandType.WRITE && (h.flags() & CommandFlags.FUA) == 0;
+        if (!quick) {
             return false;
         }
         if (handOff > 0) {
             handOff--;
             return false;
         }
-        if (check(h) != 0) {
+        return true;
+    }
+
+    /**
+     * Runs a request on the connection's thread; when it took longer than a request from the
+     * page cache does, hands the next {@link #HAND_OFF} to request threads.
+     */
+    private void runHere(Request r) {
+        long start = System.nanoTime();
+        try {
+            run(r);
+        } finally {
+            r.data().forEach(buffers::give);
+            discharge(r.charged());
+        }
+        long size = r.header().type() == CommandType.BLOCK_STATUS ? 0 : r.length();
+        if (System.nanoTime() - start > SLOW_NANOS + size) { // at least 1 GB/s
+            handOff = HAND_OFF;
+        }
+    }
+
+    /**
+     * Answers a small read into the gathered replies (see {@link #INLINE_MAX}); false when it is
+     * not one, or is to be refused (that reply goes the usual way).
+     */
+    private boolean answered(RequestHeader h) {
+        if (h.type() != CommandType.READ || h.length() == 0 || h.length() > INLINE_MAX || check(h) != 0) {
             return false;
         }
         long start = System.nanoTime();
