@@ -3,8 +3,6 @@ package org.vhdkit.export.nbd;
 import java.io.EOFException;
 import java.io.IOException;
 import java.net.SocketAddress;
-import java.net.StandardSocketOptions;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
@@ -19,8 +17,8 @@ import org.vhdkit.export.nbd.protocol.NbdProtocolException;
  *
  * <p>The thread is a platform thread (the server takes at most {@link NbdServer.Limits#clients}
  * clients): it waits for the client's next requests in the kernel, where a virtual thread would
- * park and be woken through the JDK's poller threads, several hand-offs per wait, and it answers
- * small reads itself ({@link Transmission#INLINE_MAX}).
+ * park and be woken through the JDK's poller threads, several hand-offs per wait, and it runs
+ * reads and writes that come from the page cache itself (see {@link Transmission}).
  *
  * <p>What a stalled client is: one that has not finished its handshake within the server's
  * handshake limit, or that began a request (or a write's data) and sent nothing more for the stall
@@ -34,8 +32,6 @@ import org.vhdkit.export.nbd.protocol.NbdProtocolException;
 final class Connection {
     /** The read-ahead buffer's size: a few hundred request headers, or the data of small writes. */
     static final int READ_AHEAD = 64 * 1024;
-    /** The send buffer asked for on a Unix socket (Linux caps it at net.core.wmem_max). */
-    static final int SEND_BUFFER = 1 << 20;
 
     private final NbdServer server;
     private final int id;
@@ -73,11 +69,6 @@ final class Connection {
     }
 
     void start() throws IOException {
-        if (channel.getLocalAddress() instanceof UnixDomainSocketAddress) {
-            // A Unix socket's default send buffer (208 KiB) is less than one 256 KiB read reply
-            // (nbdcopy's size): each such reply waited for the client to take some first.
-            channel.setOption(StandardSocketOptions.SO_SNDBUF, SEND_BUFFER);
-        }
         SocketAddress peer = channel.getRemoteAddress();
         String from = peer == null || peer.toString().isEmpty() ? "" : " from " + peer;
         server.log("client " + id + ": connected" + from);
