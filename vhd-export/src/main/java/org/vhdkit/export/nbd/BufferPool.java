@@ -26,9 +26,15 @@ final class BufferPool {
     /** The largest buffer: reads and writes larger than this go in pieces of this size. */
     static final int MAX = 1 << 20;
     private static final int CLASSES = Integer.numberOfTrailingZeros(MAX) - Integer.numberOfTrailingZeros(MIN) + 1;
-    /** How many buffers of one size are kept: many small ones, fewer large ones. */
+    /**
+     * How many buffers of one size are kept: {@value #KEEP_SMALL} of each size up to 64 KiB, and
+     * of the larger sizes as many as {@value #KEEP_LARGE_BYTES} bytes hold (64 of 256 KiB, what one
+     * {@code nbdcopy} connection keeps in flight by default). Fewer made reads of 256 KiB allocate
+     * and free a buffer per request: zeroing its memory, and closing its shared arena stops every
+     * thread of the process for a moment.
+     */
     private static final int KEEP_SMALL = 128;
-    private static final int KEEP_LARGE = 16;
+    private static final int KEEP_LARGE_BYTES = 16 << 20;
 
     private final ConcurrentLinkedQueue<ByteBuffer>[] free;
     private final AtomicInteger[] kept;
@@ -78,7 +84,7 @@ final class BufferPool {
             return; // not one of ours
         }
         lent.addAndGet(-buffer.capacity());
-        int keep = (MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE;
+        int keep = keep(c);
         if (kept[c].incrementAndGet() <= keep) {
             keptBytes.addAndGet(buffer.capacity());
             free[c].offer(buffer);
@@ -103,9 +109,14 @@ final class BufferPool {
     static long maxKept() {
         long total = 0;
         for (int c = 0; c < CLASSES; c++) {
-            total += (long) (MIN << c) * ((MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE);
+            total += (long) (MIN << c) * keep(c);
         }
         return total;
+    }
+
+    /** How many buffers of size class {@code c} are kept. */
+    private static int keep(int c) {
+        return (MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE_BYTES / (MIN << c);
     }
 
     private static int sizeClass(int size) {

@@ -15,6 +15,11 @@ import org.vhdkit.export.nbd.protocol.NbdProtocolException;
  * thread of its own; then the channel is closed and the server told. Reads go through a
  * {@link Transport}: the socket, or TLS once the client asked for it.
  *
+ * <p>The thread is a platform thread (the server takes at most {@link NbdServer.Limits#clients}
+ * clients): it waits for the client's next requests in the kernel, where a virtual thread would
+ * park and be woken through the JDK's poller threads, several hand-offs per wait, and it runs
+ * reads and writes that come from the page cache itself (see {@link Transmission}).
+ *
  * <p>What a stalled client is: one that has not finished its handshake within the server's
  * handshake limit, or that began a request (or a write's data) and sent nothing more for the stall
  * limit, or that has not taken a reply for the stall limit. {@link #overdue} says so, and the
@@ -67,7 +72,7 @@ final class Connection {
         SocketAddress peer = channel.getRemoteAddress();
         String from = peer == null || peer.toString().isEmpty() ? "" : " from " + peer;
         server.log("client " + id + ": connected" + from);
-        Thread.ofVirtual().name("nbd-client-" + id).start(this::run);
+        Thread.ofPlatform().daemon().name("nbd-client-" + id).start(this::run);
     }
 
     /** Asks the connection to end: it reads no more requests, finishes those in flight and closes. */
@@ -187,6 +192,11 @@ final class Connection {
             server.ended(this);
             ended.countDown();
         }
+    }
+
+    /** How many bytes the client sent that have been read ahead and not yet taken: that many can be taken without waiting. */
+    int buffered() {
+        return ahead == null ? 0 : ahead.remaining();
     }
 
     /** Reads exactly {@code buffer.remaining()} bytes; {@link EOFException} at the end of the stream. */

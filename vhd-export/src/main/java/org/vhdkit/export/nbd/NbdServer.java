@@ -125,6 +125,8 @@ public final class NbdServer implements Closeable {
     public static final int PREFERRED_BLOCK_SIZE = 4096;
     /** How many requests of one connection run at once; the next waits to be read. */
     static final int MAX_IN_FLIGHT = 64;
+    /** The send buffer asked for on a Unix socket (Linux caps it at net.core.wmem_max). */
+    static final int UNIX_SEND_BUFFER = 1 << 20;
     /** How many bytes of request and reply data one connection holds at most. */
     static final int MAX_BUFFERED = 64 << 20;
     /** How long {@link #close} waits for clients' requests in flight. */
@@ -448,9 +450,15 @@ public final class NbdServer implements Closeable {
             try {
                 if (!(address instanceof UnixDomainSocketAddress)) {
                     channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
+                } else {
+                    // A Unix socket's default send buffer (208 KiB) is less than one 256 KiB read
+                    // reply (nbdcopy's size): each such reply waited for the client to take some
+                    // first. TCP keeps the kernel's auto-tuning, which setting a size turns off.
+                    channel.setOption(StandardSocketOptions.SO_SNDBUF, UNIX_SEND_BUFFER);
                 }
                 c.start();
-            } catch (IOException | RuntimeException e) {
+            } catch (IOException | RuntimeException | OutOfMemoryError e) {
+                // OutOfMemoryError: the system would not give the connection its (platform) thread.
                 log.accept("client " + c.id() + ": cannot start: " + e.getMessage());
                 c.replies().release();
                 ended(c);

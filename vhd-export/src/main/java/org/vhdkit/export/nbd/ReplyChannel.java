@@ -14,7 +14,9 @@ import org.vhdkit.export.nbd.protocol.SimpleReply;
 /**
  * The sending side of a connection: every message (option reply, simple reply, reply chunk) goes
  * out whole, never interleaved with another, under {@link #lock}. Headers are encoded into one
- * direct scratch buffer guarded by the same lock; data is sent from the caller's buffers.
+ * direct scratch buffer guarded by the same lock; data is sent from the caller's buffers. The
+ * connection's thread also gathers whole replies of its own ({@link #gather}) and sends them
+ * together in one write ({@link #flush}), under the same lock.
  *
  * <p>Messages go through the connection's {@link Transport}: the socket, or TLS once the client
  * started it. While a message is being written, {@link #writingSince} says since when, so that the
@@ -30,6 +32,11 @@ import org.vhdkit.export.nbd.protocol.SimpleReply;
 final class ReplyChannel {
     /** Large enough for any header with its payload that is not disk data (block status: 8 KiB descriptors). */
     static final int SCRATCH = 128 * 1024;
+    /**
+     * The most bytes of whole replies the connection's thread gathers ({@link #gather}) before they
+     * go out in one write ({@link #flush}).
+     */
+    static final int GATHERED = 256 * 1024;
 
     private final SocketChannel channel;
     private final ReentrantLock lock = new ReentrantLock();
@@ -41,6 +48,12 @@ final class ReplyChannel {
     private ByteBuffer scratch;
     /** Guarded by {@link #lock}. */
     private Transport transport;
+    /**
+     * Whole replies the connection's thread answered itself, waiting to go out together, or null
+     * before the first. Filled by the connection's thread only; written and given back under
+     * {@link #lock}.
+     */
+    private ByteBuffer gathered;
     private volatile boolean broken;
     /** {@link System#nanoTime} when the message being written began, or 0 when none is. */
     private volatile long writingSince;
@@ -88,6 +101,52 @@ final class ReplyChannel {
         fail();
     }
 
+    /**
+     * The buffer the connection's thread appends whole replies to (from its position), with at
+     * least {@code room} bytes free: what it held goes out first when it has less. A reply is
+     * appended whole or not at all (the caller resets the position to drop a partial one), so
+     * that the write of the gathered replies never interleaves another message's bytes. Call only
+     * from the connection's thread, with {@code room} at most {@link #GATHERED}.
+     */
+    ByteBuffer gather(int room) {
+        if (gathered == null) {
+            gathered = pool.take(GATHERED).clear();
+        }
+        if (gathered.remaining() < room) {
+            flush();
+        }
+        return gathered;
+    }
+
+    /**
+     * Sends the replies gathered so far, in one write. When the write fails the channel is
+     * closed (the connection's next read then ends it) and the replies are dropped. Call only
+     * from the connection's thread.
+     */
+    void flush() {
+        if (gathered == null || gathered.position() == 0) {
+            return;
+        }
+        lock.lock();
+        try {
+            if (!broken) {
+                gathered.flip();
+                write(new ByteBuffer[] {gathered});
+            }
+        } catch (IOException e) {
+            // write() closed the channel: the client is gone, and the connection's next read says so.
+        } finally {
+            gathered.clear();
+            lock.unlock();
+        }
+    }
+
+    /** Encodes a structured reply chunk's header and payload (for {@link Chunk.OffsetData}, its offset only) into {@code b}. */
+    static void encode(ByteBuffer b, long handle, boolean done, Chunk chunk) {
+        new ChunkHeader(done ? ChunkType.FLAG_DONE : 0, chunk.type(), handle, chunk.payloadSize()).encode(b);
+        chunk.encode(b);
+    }
+
     /** Sends what {@code encoder} writes (at most {@link #SCRATCH} bytes), then {@code data} if not null. */
     void send(Consumer<ByteBuffer> encoder, ByteBuffer data) throws IOException {
         lock.lock();
@@ -111,10 +170,7 @@ final class ReplyChannel {
 
     /** A structured reply chunk; {@code data} follows the payload's header for {@link Chunk.OffsetData}. */
     void chunk(long handle, boolean done, Chunk chunk, ByteBuffer data) throws IOException {
-        send(b -> {
-            new ChunkHeader(done ? ChunkType.FLAG_DONE : 0, chunk.type(), handle, chunk.payloadSize()).encode(b);
-            chunk.encode(b);
-        }, data);
+        send(b -> encode(b, handle, done, chunk), data);
     }
 
     /** Supplies the pieces of a long simple read reply, in order, into the buffer given. */
@@ -178,7 +234,7 @@ final class ReplyChannel {
     }
 
     /**
-     * Gives the scratch buffer back to the pool once the connection has ended (nothing sends any
+     * Gives the scratch and gathering buffers back to the pool once the connection has ended (nothing sends any
      * more); every later send fails. When a send is somehow still stuck, the buffer is left to the
      * garbage collector.
      */
@@ -189,6 +245,10 @@ final class ReplyChannel {
                 if (scratch != null) {
                     pool.give(scratch);
                     scratch = null;
+                }
+                if (gathered != null) {
+                    pool.give(gathered);
+                    gathered = null;
                 }
             } finally {
                 lock.unlock();

@@ -8,17 +8,23 @@ import java.util.List;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import org.vhdkit.export.nbd.protocol.Chunk;
+import org.vhdkit.export.nbd.protocol.ChunkHeader;
 import org.vhdkit.export.nbd.protocol.CommandFlags;
 import org.vhdkit.export.nbd.protocol.CommandType;
 import org.vhdkit.export.nbd.protocol.ErrorCode;
 import org.vhdkit.export.nbd.protocol.MetaContext;
 import org.vhdkit.export.nbd.protocol.RequestHeader;
+import org.vhdkit.export.nbd.protocol.SimpleReply;
 import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
- * The transmission phase of one connection: its thread reads requests (and a write's data), and
- * each request runs in a virtual thread of its own, at most {@link NbdServer#MAX_IN_FLIGHT} at once
+ * The transmission phase of one connection: its thread reads requests (and a write's data) and
+ * runs reads, block status queries and writes without FUA itself, as long as they come from the
+ * page cache ({@link #runsHere}); small reads' replies it gathers ({@link #INLINE_MAX}) and sends
+ * together when it has read every request the client has sent so far, before it waits for more,
+ * and before anything else. Every other request (and those while the disk is slow) runs in a
+ * virtual thread of its own, at most {@link NbdServer#MAX_IN_FLIGHT} at once
  * and with at most {@link NbdServer#MAX_BUFFERED} bytes of data held (and the server's
  * {@link NbdServer.Limits#buffered} across all connections); replies go out through the
  * connection's {@link ReplyChannel} whole, in the order requests finish. See {@link NbdServer} for
@@ -31,6 +37,23 @@ import org.vhdkit.vhd.disk.VirtualDisk;
 final class Transmission {
     /** The most descriptors one block status reply holds; the client asks again for the rest. */
     static final int MAX_DESCRIPTORS = 8192;
+    /**
+     * Reads of at most this many bytes are answered on the connection's thread, into the replies
+     * it gathers ({@link ReplyChannel#gather}), while their bytes come without waiting: handing a
+     * small read to a request thread and waking that thread costs more than copying 4 KiB from
+     * the page cache, and replies that are ready together go out in one write.
+     */
+    static final int INLINE_MAX = 64 * 1024;
+    /**
+     * A request run on the connection's thread that took longer than this (plus a nanosecond per
+     * byte) waited for the disk (or for the CPU): the next {@link #HAND_OFF} reads and writes go
+     * to request threads, so that requests to a cold or slow disk run side by side instead of one
+     * after the other.
+     */
+    private static final long SLOW_NANOS = 200_000;
+    private static final int HAND_OFF = 64;
+    /** Room kept in the gathered replies for an error chunk in place of a read's (a message of at most ~1,000 bytes). */
+    private static final int ERROR_ROOM = 2048;
     /** A zeroed buffer that zeroing writes from; never written. */
     private static final MemorySegment ZEROS = MemorySegment.ofBuffer(ByteBuffer.allocateDirect(BufferPool.MAX));
 
@@ -45,6 +68,8 @@ final class Transmission {
     private final Semaphore bytes = new Semaphore(NbdServer.MAX_BUFFERED);
     private final AtomicLong requests = new AtomicLong();
     private final AtomicLong errors = new AtomicLong();
+    /** How many more reads and writes go to request threads before the connection's thread runs them again. Connection thread only. */
+    private int handOff;
 
     Transmission(Connection connection, Handshake.Session session) {
         this.connection = connection;
@@ -81,6 +106,9 @@ final class Transmission {
         String end = "disconnected";
         try {
             while (true) {
+                if (connection.buffered() < RequestHeader.SIZE) {
+                    out.flush(); // the next read may wait for the client: what is answered goes first
+                }
                 headerBytes.clear();
                 try {
                     connection.readRequest(headerBytes);
@@ -97,12 +125,21 @@ final class Transmission {
                 RequestHeader header = RequestHeader.decode(headerBytes.flip());
                 requests.incrementAndGet();
                 if (header.type() == CommandType.DISC) {
+                    out.flush();
                     end = "disconnected (NBD_CMD_DISC)";
                     break;
                 }
+                boolean here = runsHere(header);
+                if (here && answered(header)) {
+                    connection.requestRead();
+                    continue;
+                }
+                out.flush();
                 Request request = read(header);
                 connection.requestRead();
-                if (request != null) {
+                if (request != null && here) {
+                    runHere(request);
+                } else if (request != null) {
                     dispatch(request);
                 }
             }
@@ -110,6 +147,135 @@ final class Transmission {
             inFlight.acquireUninterruptibly(NbdServer.MAX_IN_FLIGHT); // every request has replied
         }
         return end + " after " + requests.get() + " requests" + (errors.get() > 0 ? ", " + errors.get() + " refused or failed" : "");
+    }
+
+    /**
+     * Whether the connection's thread runs a request itself: a read, a block status query or a
+     * write without FUA, unless such requests have been found waiting for the disk lately
+     * ({@link #handOff}). Everything else (flushes, FUA writes, zeroing, trimming) goes to a
+     * request thread.
+     */
+    private boolean runsHere(RequestHeader h) {
+        boolean quick = h.type() == CommandType.READ || h.type() == CommandType.BLOCK_STATUS
+                || h.type() == CommandType.WRITE && (h.flags() & CommandFlags.FUA) == 0;
+        if (!quick) {
+            return false;
+        }
+        if (handOff > 0) {
+            handOff--;
+            return false;
+        }
+        return true;
+    }
+
+    /**
+     * Runs a request on the connection's thread; when it took longer than a request from the
+     * page cache does, hands the next {@link #HAND_OFF} to request threads.
+     */
+    private void runHere(Request r) {
+        long start = System.nanoTime();
+        try {
+            run(r);
+        } finally {
+            r.data().forEach(buffers::give);
+            discharge(r.charged());
+        }
+        long size = r.header().type() == CommandType.BLOCK_STATUS ? 0 : r.length();
+        if (System.nanoTime() - start > SLOW_NANOS + size) { // at least 1 GB/s
+            handOff = HAND_OFF;
+        }
+    }
+
+    /**
+     * Answers a small read into the gathered replies (see {@link #INLINE_MAX}); false when it is
+     * not one, or is to be refused (that reply goes the usual way).
+     */
+    private boolean answered(RequestHeader h) {
+        if (h.type() != CommandType.READ || h.length() == 0 || h.length() > INLINE_MAX || check(h) != 0) {
+            return false;
+        }
+        long start = System.nanoTime();
+        if (session.structuredReplies()) {
+            gatherStructuredRead(h);
+        } else {
+            gatherSimpleRead(h);
+        }
+        if (System.nanoTime() - start > SLOW_NANOS) {
+            handOff = HAND_OFF;
+        }
+        return true;
+    }
+
+    /** A simple reply to a small read, gathered whole: the header and the data, or the header with the error. */
+    private void gatherSimpleRead(RequestHeader h) {
+        int length = (int) h.length();
+        ByteBuffer b = out.gather(SimpleReply.SIZE + length);
+        int start = b.position();
+        new SimpleReply(0, h.handle()).encode(b);
+        try {
+            disk.read(h.offset(), MemorySegment.ofBuffer(b).asSlice(0, length));
+            b.position(b.position() + length);
+        } catch (IOException | RuntimeException e) {
+            b.position(start);
+            int error = readFailed(h, h.offset(), h.length(), e);
+            new SimpleReply(error, h.handle()).encode(b);
+        }
+    }
+
+    /**
+     * A structured reply to a small read, gathered whole: a chunk per hole and per run of data, or
+     * an error chunk alone when the disk fails (nothing of the reply has gone out yet).
+     */
+    private void gatherStructuredRead(RequestHeader h) {
+        ByteBuffer b = null;
+        int start = 0;
+        long at = h.offset();
+        long length = h.length();
+        try {
+            List<Extent> extents = disk.extents(h.offset(), h.length());
+            long room = 0;
+            for (Extent e : extents) {
+                room += ChunkHeader.SIZE + (e.isData() ? Chunk.OffsetData.HEADER_SIZE + e.length() : Chunk.OffsetHole.SIZE);
+            }
+            b = out.gather((int) Math.max(room, ERROR_ROOM));
+            start = b.position();
+            for (int i = 0; i < extents.size(); i++) {
+                Extent e = extents.get(i);
+                boolean last = i == extents.size() - 1;
+                at = e.offset();
+                length = e.length();
+                if (!e.isData()) {
+                    ReplyChannel.encode(b, h.handle(), last, new Chunk.OffsetHole(e.offset(), e.length()));
+                    continue;
+                }
+                ReplyChannel.encode(b, h.handle(), last, new Chunk.OffsetData(e.offset(), e.length()));
+                disk.read(e.offset(), MemorySegment.ofBuffer(b).asSlice(0, e.length()));
+                b.position(b.position() + (int) e.length());
+            }
+        } catch (IOException | RuntimeException e) {
+            if (b == null) {
+                b = out.gather(ERROR_ROOM);
+                start = b.position();
+            }
+            b.position(start);
+            int error = readFailed(h, at, length, e);
+            String message = e instanceof IOException ? failure(CommandType.READ, at, length, error)
+                    : "READ failed on the server: an internal error";
+            ReplyChannel.encode(b, h.handle(), true, new Chunk.Error(error, shortened(message)));
+        }
+    }
+
+    /** Logs a read answered on the connection's thread that failed ({@code at}, {@code length}: the part that did); the error the client gets. */
+    private int readFailed(RequestHeader h, long at, long length, Exception e) {
+        errors.incrementAndGet();
+        if (e instanceof IOException io) {
+            int error = ErrorMapping.READ.of(io);
+            failed(CommandType.READ, at, length, error, io);
+            return error;
+        }
+        connection.log("export '" + export.name() + "': READ of " + h.length() + " bytes at offset "
+                + Long.toUnsignedString(h.offset()) + " failed with an internal error: " + e);
+        return ErrorCode.EIO;
     }
 
     /** Takes in a request: a write's data when it is to be written, or null when it was answered already. */

@@ -249,9 +249,11 @@ class NbdHostileClientsTest {
                 "took no reply data")) {
             assertTrue(logged(why) > 0, "no client was dropped as '" + why + "':\n" + tail());
         }
-        // Memory: the pool never lent more than the server's budget, plus a reply scratch buffer and a
-        // small skip buffer per client; direct memory stayed under budget + what the pool keeps + per-client scratch buffers.
-        long lentBound = LIMITS.buffered() + (long) LIMITS.clients() * (BufferPool.MIN + ReplyChannel.SCRATCH);
+        // Memory: the pool never lent more than the server's budget, plus per client a reply scratch
+        // buffer, a buffer of gathered replies, its read-ahead and a small skip buffer; direct memory
+        // stayed under budget + what the pool keeps + those per-client buffers.
+        long lentBound = LIMITS.buffered() + (long) LIMITS.clients()
+                * (BufferPool.MIN + ReplyChannel.SCRATCH + ReplyChannel.GATHERED + Connection.READ_AHEAD);
         // The pool's memory (lent and kept; the pool frees what it does not keep at once) stays under
         // that plus what the pool keeps.
         long poolBound = lentBound + BufferPool.maxKept();

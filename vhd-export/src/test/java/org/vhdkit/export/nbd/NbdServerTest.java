@@ -346,6 +346,40 @@ class NbdServerTest {
     }
 
     @Test
+    void smallReadsSentTogetherEachGetTheirWholeReplyWithHolesAndRefusals() throws IOException {
+        // The server answers small reads on the connection's thread and sends the replies of a
+        // burst together: each must still come whole, holes as holes, a refusal among them.
+        byte[] data = pattern(64 * 1024, 1);
+        byte[] straddling = new byte[8192];
+        System.arraycopy(data, 0, straddling, 4096, 4096);
+        for (boolean structured : new boolean[] {true, false}) {
+            try (TestClient c = client()) {
+                c.go("d", structured, false);
+                c.beginBatch();
+                long across = c.sendRead(2 * MIB - 4096, 8192);
+                long beyond = c.sendRead(16 * MIB, 512);
+                long inData = c.sendRead(2 * MIB + 4096, 4096);
+                long inHole = c.sendRead(0, 64 * 1024);
+                c.sendBatch();
+                Map<Long, TestClient.Reply> replies = new HashMap<>();
+                for (int i = 0; i < 4; i++) {
+                    TestClient.Reply r = c.next();
+                    replies.put(r.handle(), r);
+                }
+                assertArrayEquals(straddling, replies.get(across).data(), "structured " + structured);
+                assertEquals(ErrorCode.EINVAL, replies.get(beyond).error());
+                assertArrayEquals(Arrays.copyOfRange(data, 4096, 8192), replies.get(inData).data());
+                assertArrayEquals(new byte[64 * 1024], replies.get(inHole).data());
+                if (structured) {
+                    assertEquals(List.of(new Chunk.OffsetHole(2 * MIB - 4096, 4096)), replies.get(across).chunks().subList(0, 1));
+                    assertEquals(List.of(new Chunk.OffsetHole(0, 64 * 1024)), replies.get(inHole).chunks());
+                }
+                assertEquals(0, c.call(CommandType.READ, 0, 2 * MIB, 16, null).error(), "the connection goes on");
+            }
+        }
+    }
+
+    @Test
     void requestsSentBackToBackAreEachServedWhateverTheirSizes() throws IOException {
         // The server reads ahead of the request it serves: headers and write data of every size
         // (smaller and larger than its read-ahead buffer) arriving in one stream must still be cut
