@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,7 @@ import org.vhdkit.stack.vhostuser.VhostUserScsi;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfiguration;
+import org.vhdkit.stack.vm.WorkerProcess;
 import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -33,6 +35,12 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  * controller in use served by a vhost-user-scsi backend with the controller's LUNs. qemu gets only
  * the sockets. The NBD server and the backend refuse anything outside their disks, so nothing qemu
  * or its guest sends reaches other files.
+ *
+ * <p>{@link #switchDisks} moves served VHDs onto new files (a snapshot of the running guest): each
+ * drive's export and each LUN is held (its requests under way finish, later ones wait), every disk
+ * is flushed, the old files closed, the new ones made (by the caller) and opened, and put in place
+ * ({@link NbdServer.Hold#replace}, {@link ScsiDisk.Hold#replace}: same size, the LUN's identity kept,
+ * no unit attention); then the requests go on. qemu and its guest see nothing change.
  *
  * <p>Closing stops the servers (requests in flight finish, then each disk is flushed) and closes
  * the disks.
@@ -66,6 +74,8 @@ final class ServedStorage implements AutoCloseable {
     private final Map<Slot, VirtualDisk> media = new TreeMap<>(); // guarded by this: what each IDE server serves
     private final Map<Integer, VhostUserScsi> scsi = new TreeMap<>(); // guarded by this
     private final Map<Slot, VirtualDisk> luns = new TreeMap<>(); // guarded by this
+    private final Map<Slot, ScsiDisk> units = new TreeMap<>(); // guarded by this: the unit at each LUN
+    private final Map<Slot, Attachment> vhds = new TreeMap<>(); // guarded by this: each VHD served, as attached
     private final List<IdeDrive> ide = new ArrayList<>();
     private final List<ScsiController> controllers = new ArrayList<>();
     private int generation; // guarded by this: makes each new medium's socket name unique
@@ -104,6 +114,9 @@ final class ServedStorage implements AutoCloseable {
                 }
                 VirtualDisk disk = open(a);
                 ide.add(new IdeDrive(slot, dvd, Optional.of(export(slot, disk, dvd || a.readOnly()))));
+                if (a.kind() == Attachment.Kind.DISK) {
+                    vhds.put(slot, a);
+                }
             } else if (config.integrationComponents()) {
                 VirtualDisk disk = open(a);
                 luns.put(slot, disk);
@@ -133,8 +146,14 @@ final class ServedStorage implements AutoCloseable {
         return socket;
     }
 
+    /** The unit of the SCSI disk {@code a}, remembered with it. */
     private LogicalUnit unit(Attachment a, VirtualDisk disk) {
-        return ScsiDisk.of(disk, ScsiDisk.Settings.of(diskId(a, disk)).withReadOnly(a.readOnly()));
+        ScsiDisk unit = ScsiDisk.of(disk, ScsiDisk.Settings.of(diskId(a, disk)).withReadOnly(a.readOnly()));
+        units.put(a.slot(), unit);
+        if (a.kind() == Attachment.Kind.DISK) {
+            vhds.put(a.slot(), a);
+        }
+        return unit;
     }
 
     private UUID diskId(Attachment a, VirtualDisk disk) {
@@ -186,6 +205,8 @@ final class ServedStorage implements AutoCloseable {
         try {
             backend.hotAdd(a.slot().unit(), unit(a, disk));
         } catch (RuntimeException e) {
+            units.remove(a.slot());
+            vhds.remove(a.slot());
             disks.remove(disk);
             closeQuietly(disk);
             throw new IOException("cannot hot add " + a + " to '" + vm + "': " + e.getMessage(), e);
@@ -201,6 +222,8 @@ final class ServedStorage implements AutoCloseable {
             throw new IOException("'" + vm + "' has no disk at " + slot);
         }
         backend.hotRemove(slot.unit());
+        units.remove(slot);
+        vhds.remove(slot);
         disks.remove(disk);
         flushAndClose(disk);
     }
@@ -224,6 +247,115 @@ final class ServedStorage implements AutoCloseable {
         }
         VirtualDisk disk = open(Attachment.dvd(slot, iso));
         return Optional.of(export(slot, disk, true));
+    }
+
+    /** How long a switch waits for the requests under way on a drive or LUN. */
+    private static final Duration HOLD_TIMEOUT = Duration.ofSeconds(30);
+
+    /** One drive's or LUN's hold during a switch: its disk now, and how to put another in place. */
+    private record Held(AutoCloseable hold, VirtualDisk disk, java.util.function.Consumer<VirtualDisk> replace) {
+    }
+
+    /**
+     * Moves the VHDs at the slots of {@code next} onto the files there, the guest paused (see the
+     * class comment): holds them, flushes every disk, closes the old files, runs {@code between}
+     * (which makes the new ones), opens the new files and serves them. On failure the old files are
+     * opened and served again, the new ones closed, and the failure thrown.
+     *
+     * @throws IOException also when a slot serves no VHD or a vhost-user backend still serves rings
+     *                     (the guest is not paused)
+     */
+    synchronized void switchDisks(Map<Slot, Path> next, WorkerProcess.FileStep between) throws IOException {
+        for (Slot slot : next.keySet()) {
+            if (!vhds.containsKey(slot)) {
+                throw new IOException("'" + vm + "' is served no VHD at " + slot);
+            }
+        }
+        for (Map.Entry<Integer, VhostUserScsi> b : scsi.entrySet()) {
+            int rings = b.getValue().ringsServed();
+            if (rings > 0) {
+                throw new IOException("SCSI controller " + b.getKey() + " of '" + vm + "' still has " + rings
+                        + " rings running: its guest is not paused");
+            }
+        }
+        Map<Slot, Held> held = new TreeMap<>();
+        try {
+            for (Slot slot : next.keySet()) {
+                held.put(slot, hold(slot));
+            }
+            for (VirtualDisk d : disks) {
+                if (!d.isReadOnly()) {
+                    d.flush();
+                }
+            }
+            Map<Slot, VirtualDisk> opened = new TreeMap<>();
+            List<Slot> closed = new ArrayList<>();
+            try {
+                for (Map.Entry<Slot, Held> h : held.entrySet()) {
+                    disks.remove(h.getValue().disk());
+                    closed.add(h.getKey());
+                    h.getValue().disk().close();
+                }
+                between.run();
+                for (Map.Entry<Slot, Path> e : next.entrySet()) {
+                    Attachment was = vhds.get(e.getKey());
+                    opened.put(e.getKey(), open(new Attachment(was.slot(), was.kind(), e.getValue(), was.readOnly())));
+                }
+                opened.forEach((slot, disk) -> held.get(slot).replace().accept(disk));
+            } catch (IOException | RuntimeException e) {
+                for (VirtualDisk d : opened.values()) {
+                    disks.remove(d);
+                    closeQuietly(d);
+                }
+                for (Map.Entry<Slot, Held> h : held.entrySet()) {
+                    if (!closed.contains(h.getKey())) {
+                        disks.add(h.getValue().disk()); // still open, still served
+                        continue;
+                    }
+                    try {
+                        VirtualDisk back = open(vhds.get(h.getKey()));
+                        h.getValue().replace().accept(back);
+                        served(h.getKey(), back);
+                    } catch (IOException | RuntimeException again) {
+                        e.addSuppressed(again);
+                    }
+                }
+                throw e;
+            }
+            opened.forEach((slot, disk) -> {
+                Attachment was = vhds.get(slot);
+                vhds.put(slot, new Attachment(slot, was.kind(), next.get(slot), was.readOnly()));
+                served(slot, disk);
+            });
+            log.accept("switched " + next.keySet() + " to new files");
+        } finally {
+            for (Held h : held.values()) {
+                try {
+                    h.hold().close();
+                } catch (Exception e) {
+                    LOG.log(Level.ERROR, vm + ": releasing a held disk failed: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Holds the drive's export or the LUN at {@code slot}, which serves a VHD. */
+    private Held hold(Slot slot) throws IOException {
+        if (slot.bus() == Slot.Bus.IDE) {
+            NbdServer.Hold h = nbd.get(slot).hold(EXPORT, HOLD_TIMEOUT);
+            return new Held(h, h.disk(), h::replace);
+        }
+        ScsiDisk.Hold h = units.get(slot).hold(HOLD_TIMEOUT);
+        return new Held(h, h.disk(), h::replace);
+    }
+
+    /** Records {@code disk} as what {@code slot} serves now. */
+    private void served(Slot slot, VirtualDisk disk) {
+        if (slot.bus() == Slot.Bus.IDE) {
+            media.put(slot, disk);
+        } else {
+            luns.put(slot, disk);
+        }
     }
 
     /** Stops every server (flushing what they wrote), then flushes and closes every disk. Idempotent. */
@@ -251,6 +383,8 @@ final class ServedStorage implements AutoCloseable {
         disks.clear();
         media.clear();
         luns.clear();
+        units.clear();
+        vhds.clear();
     }
 
     private void flushAndClose(VirtualDisk d) {
