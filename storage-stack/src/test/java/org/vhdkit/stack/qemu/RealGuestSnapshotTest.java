@@ -199,13 +199,22 @@ class RealGuestSnapshotTest {
                 + " 2>/dev/null; echo", COMMAND).strip();
     }
 
+    /**
+     * The loop's counter; read again when the read fell between the loop's truncating and writing
+     * the file.
+     */
     private long counter() {
-        return Long.parseLong(guest.runChecked("cat /tmp/loop", COMMAND).strip());
+        String text = "";
+        for (int i = 0; i < 20 && text.isEmpty(); i++) {
+            text = guest.runChecked("cat /tmp/loop", COMMAND).strip();
+        }
+        return Long.parseLong(text);
     }
 
     private boolean awaitCounterAbove(long value) {
         for (int i = 0; i < 50; i++) {
-            if (Long.parseLong(guest.runChecked("sleep 0.2; cat /tmp/loop", COMMAND).strip()) > value) {
+            guest.runChecked("sleep 0.2", COMMAND);
+            if (counter() > value) {
                 return true;
             }
         }
