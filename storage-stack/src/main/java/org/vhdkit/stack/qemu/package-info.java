@@ -29,7 +29,21 @@
  * {@code machine-state.bin} in the VM's folder ({@code exec:cat}); the vhost-user backend advertises
  * {@code VHOST_F_LOG_ALL} and logs the pages it dirties, without which qemu 7.2 refuses to migrate
  * a vhost device. A start from Saved runs qemu with {@code -incoming defer} and loads the file with
- * {@code migrate-incoming}. A qemu that dies is seen by its process's end: the VM turns Off and the
+ * {@code migrate-incoming}.
+ *
+ * <p>A snapshot of a running guest is taken live ({@code QemuWorker} says it
+ * {@linkplain org.vhdkit.stack.vm.WorkerProcess#snapshotsLive snapshots live}): {@code stop} (qemu
+ * drains and flushes its block devices, so every IDE drive's NBD requests are answered, and stops
+ * the vhost-user device, taking each ring's base back); qemu's migration writes the device state
+ * and memory into the node's {@code machine-state.bin} ({@code exec:cat}) and qemu waits in
+ * runstate {@code postmigrate}; then {@code ServedStorage} switches the disks: it refuses while a
+ * vhost-user backend still serves rings (the guest is not paused), holds each drive's export and
+ * each LUN (requests under way finish, later ones wait), flushes every disk, closes the old top
+ * files, lets the snapshot tree make the new differencing disks, opens them and puts them in place
+ * ({@code NbdServer.Hold.replace}, {@code ScsiDisk.Hold.replace}: same size, the LUN's identifiers
+ * and serial number kept, no unit attention, no hot-plug event); then {@code cont}. qemu never had
+ * the files, so it notices nothing, and its process and pid stay. Pass-through disks and DVD media
+ * are not layered and stay as they are. A qemu that dies is seen by its process's end: the VM turns Off and the
  * storage is flushed and closed as for a turn off; the host process and other VMs go on.
  *
  * <p>Host: the parent partition's VM workers for real guests.

@@ -27,7 +27,8 @@ public interface WorkerProcess extends AutoCloseable {
 
     /**
      * Writes the paused guest's memory and device state to {@code file} (a new file), waiting up to
-     * {@code timeout}; the process may end afterwards (it is then closed by the VM).
+     * {@code timeout}; the process may end afterwards (it is then closed by the VM), unless it
+     * {@linkplain #snapshotsLive snapshots live}: then it stays paused, and {@link #resume} runs on.
      */
     void saveTo(Path file, Duration timeout) throws IOException;
 
@@ -56,7 +57,7 @@ public interface WorkerProcess extends AutoCloseable {
         throw new UnsupportedOperationException("this worker process cannot switch its disks while it runs");
     }
 
-    /** A step done in the middle of {@link #switchDisks}, while no disk is open. */
+    /** A step done in the middle of {@link #switchDisks}, while the old files are closed. */
     @FunctionalInterface
     interface FileStep {
         void run() throws IOException;
