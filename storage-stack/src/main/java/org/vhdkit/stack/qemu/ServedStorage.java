@@ -156,9 +156,16 @@ final class ServedStorage implements AutoCloseable {
         return unit;
     }
 
+    /**
+     * The id a SCSI disk's identifiers derive from. A VHD's is named after the VM, the slot and the
+     * unique id of the base of its chain, which snapshots never change (each puts a new differencing
+     * disk on top): a guest sees the same disk before and after a snapshot, a switch of its layers or
+     * a start from a saved state, and two disks on one base in one VM are still two disks.
+     */
     private UUID diskId(Attachment a, VirtualDisk disk) {
         if (disk instanceof VhdDisk vhd) {
-            return vhd.footer().uniqueId();
+            return UUID.nameUUIDFromBytes(("vhdkit disk " + vmId + " " + a.slot() + " "
+                    + vhd.chain().getLast().footer().uniqueId()).getBytes(StandardCharsets.UTF_8));
         }
         return UUID.nameUUIDFromBytes(("vhdkit pass-through " + vmId + " " + a.path().toAbsolutePath().normalize())
                 .getBytes(StandardCharsets.UTF_8));
