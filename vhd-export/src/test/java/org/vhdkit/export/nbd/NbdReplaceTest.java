@@ -23,8 +23,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.vhdkit.export.fuse.ForwardingDisk;
 import org.vhdkit.export.nbd.protocol.CommandType;
-import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.MemoryDisk;
 import org.vhdkit.vhd.disk.VirtualDisk;
 
@@ -103,10 +103,7 @@ class NbdReplaceTest {
     @Test
     void aRequestUnderWayFinishesOnTheOldDiskBeforeTheHoldIsTaken() throws Exception {
         Blocking blocking = new Blocking(first);
-        serve(blocking);
-        try (TestClient c = client()) {
-            c.sendRead(0, 4096);
-            assertTrue(blocking.reading.await(10, TimeUnit.SECONDS), "the read reached the disk");
+        try (TestClient c = readUnderWay(blocking)) {
             CompletableFuture<VirtualDisk> replaced = CompletableFuture.supplyAsync(() -> {
                 try {
                     return server.replace("d", second, Duration.ofSeconds(20));
@@ -129,10 +126,7 @@ class NbdReplaceTest {
     @Test
     void aHoldThatCannotDrainTheRequestsUnderWayIsRefusedAndHoldsNothing() throws Exception {
         Blocking blocking = new Blocking(first);
-        serve(blocking);
-        try (TestClient c = client()) {
-            c.sendRead(0, 4096);
-            assertTrue(blocking.reading.await(10, TimeUnit.SECONDS));
+        try (TestClient c = readUnderWay(blocking)) {
             IOException e = assertThrows(IOException.class, () -> server.hold("d", Duration.ofMillis(100)));
             assertTrue(e.getMessage().contains("requests still running"), e.getMessage());
             blocking.release.countDown();
@@ -152,6 +146,15 @@ class NbdReplaceTest {
         }
     }
 
+    /** Serves {@code blocking} and connects a client whose read of the first 4 KiB is under way on it. */
+    private TestClient readUnderWay(Blocking blocking) throws Exception {
+        serve(blocking);
+        TestClient c = client();
+        c.sendRead(0, 4096);
+        assertTrue(blocking.reading.await(10, TimeUnit.SECONDS), "the read reached the disk");
+        return c;
+    }
+
     private static byte[] slice(byte[] b, int from, int length) {
         byte[] s = new byte[length];
         System.arraycopy(b, from, s, 0, length);
@@ -159,28 +162,12 @@ class NbdReplaceTest {
     }
 
     /** A disk whose reads wait until released, telling when one has begun. */
-    private static final class Blocking implements VirtualDisk {
+    private static final class Blocking extends ForwardingDisk {
         final CountDownLatch reading = new CountDownLatch(1);
         final CountDownLatch release = new CountDownLatch(1);
-        private final VirtualDisk inner;
 
         Blocking(VirtualDisk inner) {
-            this.inner = inner;
-        }
-
-        @Override
-        public String name() {
-            return inner.name();
-        }
-
-        @Override
-        public long size() {
-            return inner.size();
-        }
-
-        @Override
-        public boolean isReadOnly() {
-            return inner.isReadOnly();
+            super(inner);
         }
 
         @Override
@@ -192,21 +179,6 @@ class NbdReplaceTest {
                 throw new IOException(e);
             }
             inner.read(offset, dst, dstOffset, length);
-        }
-
-        @Override
-        public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
-            inner.write(offset, src, srcOffset, length);
-        }
-
-        @Override
-        public void flush() throws IOException {
-            inner.flush();
-        }
-
-        @Override
-        public List<Extent> extents(long offset, long length) throws IOException {
-            return inner.extents(offset, length);
         }
 
         @Override
