@@ -188,6 +188,30 @@ final class QemuWorker implements WorkerProcess {
         awaitMigration(timeout, "save '" + name + "' to " + file);
     }
 
+    /** A qemu stays alive after a save (it waits in runstate postmigrate) and runs on after {@code cont}. */
+    @Override
+    public boolean snapshotsLive() {
+        return true;
+    }
+
+    /**
+     * Moves the served VHDs at the slots of {@code next} onto their new files (see
+     * {@link ServedStorage#switchDisks}) once qemu says its guest is not running: qemu's {@code stop}
+     * has drained and flushed its block devices (the IDE drives' NBD clients) and stopped the
+     * vhost-user device's rings, so nothing of the guest's is in flight. Serialized with hot plug and
+     * media changes on this worker.
+     */
+    @Override
+    public void switchDisks(Map<Slot, Path> next, FileStep between) throws IOException {
+        synchronized (this) {
+            String status = execute("query-status", null).path("status").asText("");
+            if (status.equals("running")) {
+                throw new IOException("cannot switch the disks of '" + name + "': its guest is running");
+            }
+            storage.switchDisks(next, between);
+        }
+    }
+
     /** Loads the saved state in {@code file} into a qemu started with {@code -incoming defer}. */
     void load(Path file, Duration timeout) throws IOException {
         ObjectNode args = QmpMessage.arguments();

@@ -5,6 +5,7 @@ import java.lang.System.Logger.Level;
 import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,7 @@ import org.vhdkit.stack.vhostuser.VhostUserScsi;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.Slot;
 import org.vhdkit.stack.vm.VmConfiguration;
+import org.vhdkit.stack.vm.WorkerProcess;
 import org.vhdkit.vhd.OpenOptions;
 import org.vhdkit.vhd.Vhd;
 import org.vhdkit.vhd.VhdDisk;
@@ -35,6 +37,12 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  * controller in use served by a vhost-user-scsi backend with the controller's LUNs. qemu gets only
  * the sockets. The NBD server and the backend refuse anything outside their disks, so nothing qemu
  * or its guest sends reaches other files.
+ *
+ * <p>{@link #switchDisks} moves served VHDs onto new files (a snapshot of the running guest): each
+ * drive's export and each LUN is held (its requests under way finish, later ones wait), every disk
+ * is flushed, the old files closed, the new ones made (by the caller) and opened, and put in place
+ * ({@link NbdServer.Hold#replace}, {@link ScsiDisk.Hold#replace}: same size, the LUN's identity kept,
+ * no unit attention); then the requests go on. qemu and its guest see nothing change.
  *
  * <p>Closing stops the servers (requests in flight finish, then each disk is flushed) and closes
  * the disks.
@@ -69,6 +77,8 @@ final class ServedStorage implements AutoCloseable {
     private final Map<Slot, VirtualDisk> media = new TreeMap<>(); // guarded by this: what each IDE server serves
     private final Map<Integer, VhostUserScsi> scsi = new TreeMap<>(); // guarded by this
     private final Map<Slot, VirtualDisk> luns = new TreeMap<>(); // guarded by this
+    private final Map<Slot, ScsiDisk> units = new TreeMap<>(); // guarded by this: the unit at each LUN
+    private final Map<Slot, Attachment> vhds = new TreeMap<>(); // guarded by this: each VHD served, as attached
     private final List<IdeDrive> ide = new ArrayList<>();
     private final List<ScsiController> controllers = new ArrayList<>();
     private final Set<Integer> unplugging = new TreeSet<>(); // guarded by this: device_del sent
@@ -109,6 +119,9 @@ final class ServedStorage implements AutoCloseable {
                 }
                 VirtualDisk disk = open(a);
                 ide.add(new IdeDrive(slot, dvd, Optional.of(export(slot, disk, dvd || a.readOnly()))));
+                if (a.kind() == Attachment.Kind.DISK) {
+                    vhds.put(slot, a);
+                }
             } else if (config.integrationComponents()) {
                 VirtualDisk disk = open(a);
                 luns.put(slot, disk);
@@ -146,13 +159,26 @@ final class ServedStorage implements AutoCloseable {
         return socket;
     }
 
+    /** The unit of the SCSI disk {@code a}, remembered with it. */
     private LogicalUnit unit(Attachment a, VirtualDisk disk) {
-        return ScsiDisk.of(disk, ScsiDisk.Settings.of(diskId(a, disk)).withReadOnly(a.readOnly()));
+        ScsiDisk unit = ScsiDisk.of(disk, ScsiDisk.Settings.of(diskId(a, disk)).withReadOnly(a.readOnly()));
+        units.put(a.slot(), unit);
+        if (a.kind() == Attachment.Kind.DISK) {
+            vhds.put(a.slot(), a);
+        }
+        return unit;
     }
 
+    /**
+     * The id a SCSI disk's identifiers derive from. A VHD's is named after the VM, the slot and the
+     * unique id of the base of its chain, which snapshots never change (each puts a new differencing
+     * disk on top): a guest sees the same disk before and after a snapshot, a switch of its layers or
+     * a start from a saved state, and two disks on one base in one VM are still two disks.
+     */
     private UUID diskId(Attachment a, VirtualDisk disk) {
         if (disk instanceof VhdDisk vhd) {
-            return vhd.footer().uniqueId();
+            return UUID.nameUUIDFromBytes(("vhdkit disk " + vmId + " " + a.slot() + " "
+                    + vhd.chain().getLast().footer().uniqueId()).getBytes(StandardCharsets.UTF_8));
         }
         return UUID.nameUUIDFromBytes(("vhdkit pass-through " + vmId + " " + a.path().toAbsolutePath().normalize())
                 .getBytes(StandardCharsets.UTF_8));
@@ -214,6 +240,8 @@ final class ServedStorage implements AutoCloseable {
             luns.put(a.slot(), disk);
             return Optional.of(added);
         } catch (IOException | RuntimeException e) {
+            units.remove(a.slot());
+            vhds.remove(a.slot());
             disks.remove(disk);
             closeQuietly(disk);
             throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
@@ -231,6 +259,8 @@ final class ServedStorage implements AutoCloseable {
             throw new IOException("'" + vm + "' has no disk at " + slot);
         }
         backend.hotRemove(slot.unit());
+        units.remove(slot);
+        vhds.remove(slot);
         disks.remove(disk);
         flushAndClose(disk);
         return emptyControllers().contains(slot.controller());
@@ -273,6 +303,8 @@ final class ServedStorage implements AutoCloseable {
         }
         for (Slot s : List.copyOf(luns.keySet())) {
             if (s.controller() == n) {
+                units.remove(s);
+                vhds.remove(s);
                 VirtualDisk d = luns.remove(s);
                 disks.remove(d);
                 flushAndClose(d);
@@ -301,6 +333,115 @@ final class ServedStorage implements AutoCloseable {
         return Optional.of(export(slot, disk, true));
     }
 
+    /** How long a switch waits for the requests under way on a drive or LUN. */
+    private static final Duration HOLD_TIMEOUT = Duration.ofSeconds(30);
+
+    /** One drive's or LUN's hold during a switch: its disk now, and how to put another in place. */
+    private record Held(AutoCloseable hold, VirtualDisk disk, java.util.function.Consumer<VirtualDisk> replace) {
+    }
+
+    /**
+     * Moves the VHDs at the slots of {@code next} onto the files there, the guest paused (see the
+     * class comment): holds them, flushes every disk, closes the old files, runs {@code between}
+     * (which makes the new ones), opens the new files and serves them. On failure the old files are
+     * opened and served again, the new ones closed, and the failure thrown.
+     *
+     * @throws IOException also when a slot serves no VHD or a vhost-user backend still serves rings
+     *                     (the guest is not paused)
+     */
+    synchronized void switchDisks(Map<Slot, Path> next, WorkerProcess.FileStep between) throws IOException {
+        for (Slot slot : next.keySet()) {
+            if (!vhds.containsKey(slot)) {
+                throw new IOException("'" + vm + "' is served no VHD at " + slot);
+            }
+        }
+        for (Map.Entry<Integer, VhostUserScsi> b : scsi.entrySet()) {
+            int rings = b.getValue().ringsServed();
+            if (rings > 0) {
+                throw new IOException("SCSI controller " + b.getKey() + " of '" + vm + "' still has " + rings
+                        + " rings running: its guest is not paused");
+            }
+        }
+        Map<Slot, Held> held = new TreeMap<>();
+        try {
+            for (Slot slot : next.keySet()) {
+                held.put(slot, hold(slot));
+            }
+            for (VirtualDisk d : disks) {
+                if (!d.isReadOnly()) {
+                    d.flush();
+                }
+            }
+            Map<Slot, VirtualDisk> opened = new TreeMap<>();
+            List<Slot> closed = new ArrayList<>();
+            try {
+                for (Map.Entry<Slot, Held> h : held.entrySet()) {
+                    disks.remove(h.getValue().disk());
+                    closed.add(h.getKey());
+                    h.getValue().disk().close();
+                }
+                between.run();
+                for (Map.Entry<Slot, Path> e : next.entrySet()) {
+                    Attachment was = vhds.get(e.getKey());
+                    opened.put(e.getKey(), open(new Attachment(was.slot(), was.kind(), e.getValue(), was.readOnly())));
+                }
+                opened.forEach((slot, disk) -> held.get(slot).replace().accept(disk));
+            } catch (IOException | RuntimeException e) {
+                for (VirtualDisk d : opened.values()) {
+                    disks.remove(d);
+                    closeQuietly(d);
+                }
+                for (Map.Entry<Slot, Held> h : held.entrySet()) {
+                    if (!closed.contains(h.getKey())) {
+                        disks.add(h.getValue().disk()); // still open, still served
+                        continue;
+                    }
+                    try {
+                        VirtualDisk back = open(vhds.get(h.getKey()));
+                        h.getValue().replace().accept(back);
+                        served(h.getKey(), back);
+                    } catch (IOException | RuntimeException again) {
+                        e.addSuppressed(again);
+                    }
+                }
+                throw e;
+            }
+            opened.forEach((slot, disk) -> {
+                Attachment was = vhds.get(slot);
+                vhds.put(slot, new Attachment(slot, was.kind(), next.get(slot), was.readOnly()));
+                served(slot, disk);
+            });
+            log.accept("switched " + next.keySet() + " to new files");
+        } finally {
+            for (Held h : held.values()) {
+                try {
+                    h.hold().close();
+                } catch (Exception e) {
+                    LOG.log(Level.ERROR, vm + ": releasing a held disk failed: " + e.getMessage());
+                }
+            }
+        }
+    }
+
+    /** Holds the drive's export or the LUN at {@code slot}, which serves a VHD. */
+    private Held hold(Slot slot) throws IOException {
+        if (slot.bus() == Slot.Bus.IDE) {
+            NbdServer.Hold h = nbd.get(slot).hold(EXPORT, HOLD_TIMEOUT);
+            return new Held(h, h.disk(), h::replace);
+        }
+        ScsiDisk.Hold h = units.get(slot).hold(HOLD_TIMEOUT);
+        return new Held(h, h.disk(), h::replace);
+    }
+
+    /** Records {@code disk} as what {@code slot} serves now. */
+    private void served(Slot slot, VirtualDisk disk) {
+        if (slot.bus() == Slot.Bus.IDE) {
+            media.put(slot, disk);
+        } else {
+            luns.put(slot, disk);
+        }
+    }
+
     /** Stops every server (flushing what they wrote), then flushes and closes every disk. Idempotent. */
     @Override
     public synchronized void close() {
@@ -326,6 +467,8 @@ final class ServedStorage implements AutoCloseable {
         disks.clear();
         media.clear();
         luns.clear();
+        units.clear();
+        vhds.clear();
     }
 
     private void flushAndClose(VirtualDisk d) {

@@ -44,6 +44,20 @@
  * guest released it), since a start from Saved makes only controllers that have disks; a save is
  * refused while a controller with no disk is still in qemu.
  *
+ * <p>A snapshot of a running guest is taken live ({@code QemuWorker} says it
+ * {@linkplain org.vhdkit.stack.vm.WorkerProcess#snapshotsLive snapshots live}): {@code stop} (qemu
+ * drains and flushes its block devices, so every IDE drive's NBD requests are answered, and stops
+ * the vhost-user device, taking each ring's base back); qemu's migration writes the device state
+ * and memory into the node's {@code machine-state.bin} ({@code exec:cat}) and qemu waits in
+ * runstate {@code postmigrate}; then {@code ServedStorage} switches the disks: it refuses while a
+ * vhost-user backend still serves rings (the guest is not paused), holds each drive's export and
+ * each LUN (requests under way finish, later ones wait), flushes every disk, closes the old top
+ * files, lets the snapshot tree make the new differencing disks, opens them and puts them in place
+ * ({@code NbdServer.Hold.replace}, {@code ScsiDisk.Hold.replace}: same size, the LUN's identifiers
+ * and serial number kept, no unit attention, no hot-plug event); then {@code cont}. qemu never had
+ * the files, so it notices nothing, and its process and pid stay. Pass-through disks and DVD media
+ * are not layered and stay as they are.
+ *
  * <p>Host: the parent partition's VM workers for real guests.
  */
 package org.vhdkit.stack.qemu;

@@ -5,11 +5,14 @@ import static org.vhdkit.stack.protocol.scsi.ScsiOpcodes.*;
 import java.io.EOFException;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.StampedLock;
 import org.vhdkit.stack.scsi.ScsiCommand.Direction;
 import org.vhdkit.vhd.disk.VirtualDisk;
 
@@ -58,6 +61,13 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  * READ and WRITE copy straight between the disk and the command's ranges with
  * {@link VirtualDisk#read(long, MemorySegment, long, long)} and {@code write}: no intermediate
  * buffer, nothing allocated per request. A WRITE with FUA set flushes the disk before completing.
+ *
+ * <h2>Replacing the disk</h2>
+ * {@link #hold} lets the commands under way finish and keeps later ones waiting; while held,
+ * {@link Hold#replace} puts another disk of the same size (and as writable) under the unit. The unit
+ * keeps everything a guest knows it by: its settings (identifiers, serial number, read-only), its
+ * size, its pending sense and unit attentions, and posts none: to the guest nothing happened. A VM's
+ * host moves a running guest's disk onto a new differencing disk (a snapshot) so, the guest paused.
  *
  * <h2>Thread-safety</h2>
  * Any number of commands at once from any threads, each with its own {@link ScsiCommand}. The
@@ -147,7 +157,9 @@ public final class ScsiDisk implements LogicalUnit {
         }
     }
 
-    private final VirtualDisk disk;
+    /** Replaced only under {@link #swap}'s write lock; every command holds its read lock. */
+    private volatile VirtualDisk disk;
+    private final StampedLock swap = new StampedLock();
     private final Settings settings;
     private final boolean readOnly;
     private final long maxTransferBlocks;
@@ -203,9 +215,76 @@ public final class ScsiDisk implements LogicalUnit {
         return new ScsiDisk(disk, settings);
     }
 
-    /** The disk. Thread-safe. */
+    /** The disk now. Thread-safe. */
     public VirtualDisk disk() {
         return disk;
+    }
+
+    /**
+     * Waits up to {@code timeout} for the commands under way to finish, then keeps later ones
+     * waiting until the hold is closed; see the class comment. Thread-safe.
+     *
+     * @throws IOException when the commands under way do not finish in time (nothing is held then)
+     */
+    public Hold hold(Duration timeout) throws IOException {
+        long stamp;
+        try {
+            stamp = swap.tryWriteLock(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(name() + ": interrupted while waiting for its commands", e);
+        }
+        if (stamp == 0) {
+            throw new IOException(name() + ": commands still running after " + timeout.toMillis() + " ms; not held");
+        }
+        return new Hold(stamp);
+    }
+
+    /** A unit held by {@link #hold}: no command runs on it until {@link #close}. Used by one thread. */
+    public final class Hold implements AutoCloseable {
+        private final long stamp;
+        private boolean released;
+
+        private Hold(long stamp) {
+            this.stamp = stamp;
+        }
+
+        /** The disk under the unit now. */
+        public VirtualDisk disk() {
+            return disk;
+        }
+
+        /**
+         * Puts {@code next} under the unit from the release on; posts no unit attention. The caller
+         * flushes and closes the old disk.
+         *
+         * @throws IllegalArgumentException when {@code next} has another size or another read-only-ness
+         * @throws IllegalStateException    when the hold was released
+         */
+        public void replace(VirtualDisk next) {
+            Objects.requireNonNull(next, "next");
+            if (released) {
+                throw new IllegalStateException(name() + ": the hold was released");
+            }
+            if (next.size() != disk.size()) {
+                throw new IllegalArgumentException(name() + " has " + disk.size() + " bytes; " + next.name() + ", of "
+                        + next.size() + " bytes, cannot take its place");
+            }
+            if (next.isReadOnly() != disk.isReadOnly()) {
+                throw new IllegalArgumentException(name() + " is " + (disk.isReadOnly() ? "read-only" : "writable")
+                        + "; " + next.name() + " is not, so it cannot take its place");
+            }
+            disk = next;
+        }
+
+        /** Lets commands run on, on the disk now. Idempotent. */
+        @Override
+        public void close() {
+            if (!released) {
+                released = true;
+                swap.unlockWrite(stamp);
+            }
+        }
     }
 
     /** How it is presented. Thread-safe. */
@@ -244,7 +323,12 @@ public final class ScsiDisk implements LogicalUnit {
     /** Thread-safe: see the class comment. Allocates nothing for READ, WRITE and their errors. */
     @Override
     public void execute(ScsiCommand c) {
-        dispatch(c);
+        long stamp = swap.readLock();
+        try {
+            dispatch(c);
+        } finally {
+            swap.unlockRead(stamp);
+        }
         Sense sense = c.senseOrNull();
         if (sense != null) {
             pendingSense.set(sense);

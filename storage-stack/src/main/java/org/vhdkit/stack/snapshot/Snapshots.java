@@ -52,7 +52,11 @@ import org.vhdkit.vhd.edit.RebaseMode;
  * <h2>Crash consistency</h2>
  * {@code snapshots.json} is replaced atomically. Take and apply first record themselves as under
  * way, with the files they will make, then make the files, then switch the VM's configuration (the
- * commit point, itself an atomic write), then record the result. On open an operation under way is
+ * commit point, itself an atomic write), then record the result. A live take (a running real guest)
+ * keeps that order: recorded first, the node's saved state and the new files written before the
+ * configuration names them; its old top files were flushed and closed before the new files were
+ * made on them and are never written again, so a rolled-back take leaves the VM on them with every
+ * write its guest had made. On open an operation under way is
  * completed when the configuration already names its files and rolled back (its new files and saved
  * state deleted) otherwise. A delete removes the nodes in one write; the merges that follow are
  * collapses, recomputed from the tree after a crash and restartable (a rebase is idempotent; a file is
@@ -210,9 +214,17 @@ public final class Snapshots {
      * Takes a snapshot named {@code name} (null for "NAME - (date time)", as Hyper-V names them).
      * Off: every attached VHD's top file is frozen as the node's layer and a new differencing disk
      * on it attached instead. Saved: the same, and the node keeps a copy of the saved state. Running
-     * or Paused: the VM is saved (paused, memory and device state written), snapshotted as Saved,
-     * and started again from its saved state with the program it ran ({@link VirtualMachine#program()}),
-     * paused again if it was. Refused beyond {@value HyperVLimits#MAX_SNAPSHOTS} snapshots, or while
+     * or Paused with a worker process that snapshots live (a real guest's qemu,
+     * {@link VirtualMachine#snapshotsLive()}): the guest is paused, the take recorded, its memory and
+     * device state written into the node's folder with the process alive, the process flushes and
+     * closes the disks, the new differencing disks are made as for an Off VM and the process serves
+     * them in place of the old files (the guest sees no change: same size, same identity, no event),
+     * the configuration names them (the commit point) and the guest runs on (stays paused if it was),
+     * in the same process. Running or Paused with guest programs in this process: the VM is saved
+     * (paused, memory and device state written), snapshotted as Saved, and started again from its
+     * saved state with the program it ran ({@link VirtualMachine#program()}), paused again if it was.
+     * Either way the node holds the saved state, so applying it brings the VM back from that moment.
+     * Refused beyond {@value HyperVLimits#MAX_SNAPSHOTS} snapshots, or while
      * the VM is in the middle of another operation. Thread-safe.
      */
     public Result take(String name) throws VmException {

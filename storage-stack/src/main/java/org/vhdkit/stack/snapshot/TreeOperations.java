@@ -18,6 +18,7 @@ import org.vhdkit.stack.partition.GuestProgram;
 import org.vhdkit.stack.vm.Attachment;
 import org.vhdkit.stack.vm.HyperVLimits;
 import org.vhdkit.stack.vm.Slot;
+import org.vhdkit.stack.vm.VirtualMachine;
 import org.vhdkit.stack.vm.VmConfiguration;
 import org.vhdkit.stack.vm.VmException;
 import org.vhdkit.stack.vm.VmState;
@@ -48,6 +49,9 @@ record TreeOperations(SnapshotFolder folder, TreeQueries queries, Recovery recov
         }
         VmState state = folder.vm.state();
         boolean running = state == VmState.RUNNING || state == VmState.PAUSED;
+        if (running && folder.vm.snapshotsLive()) {
+            return takeLive(name == null ? defaultName() : name);
+        }
         GuestProgram program = null;
         if (running) {
             program = folder.vm.program().orElseThrow(() -> new SnapshotException("cannot snapshot '" + folder.vm.name()
@@ -87,13 +91,11 @@ record TreeOperations(SnapshotFolder folder, TreeQueries queries, Recovery recov
                 .withZone(ZoneId.systemDefault()).format(Instant.now()) + ")";
     }
 
-    private Snapshots.Result takeStopped(String name) throws VmException {
-        List<String> warnings = new ArrayList<>();
-        VmConfiguration config = folder.vm.configuration();
-        boolean saved = folder.vm.state() == VmState.SAVED;
-        UUID id = UUID.randomUUID();
-        TreeMap<Slot, Path> layers = new TreeMap<>();
-        Map<Slot, Path> made = new TreeMap<>();
+    /**
+     * Plans a take of the VM configured {@code config}: each attached VHD's top file is a layer and
+     * gets a new file made on it; a pass-through disk is left out with a warning, DVD drives stay.
+     */
+    private void plan(VmConfiguration config, Map<Slot, Path> layers, Map<Slot, Path> made, List<String> warnings) {
         for (Attachment a : config.attachments()) {
             if (a.kind() == Attachment.Kind.PASS_THROUGH) {
                 warnings.add("the pass-through disk " + a.path() + " at " + a.slot()
@@ -103,6 +105,75 @@ record TreeOperations(SnapshotFolder folder, TreeQueries queries, Recovery recov
                 made.put(a.slot(), folder.newFileFor(a.path()));
             }
         }
+    }
+
+    /** Makes the differencing disk {@code file} on {@code layer}, forced to disk. */
+    private void makeLayerFile(Path file, Path layer) throws IOException {
+        try (VhdDisk d = Vhd.create(file, CreateOptions.differencing(layer))) {
+            d.flush();
+        }
+        folder.reached("take: created " + file.getFileName());
+    }
+
+    /**
+     * A take of a Running or Paused VM whose worker process snapshots live (a real guest): the VM
+     * pauses the guest, the take is recorded, the VM writes the guest's saved state into the node's
+     * folder, its process flushes and closes the disks, the new files are made as for a stopped VM,
+     * the process serves them in place of the old ones (the guest does not notice), the VM's
+     * configuration names them (the commit point, as for a stopped VM), the take is recorded as done
+     * and the guest runs on, in the same process. A crash at any step leaves what recovery completes
+     * (the configuration names the new files) or rolls back (it does not: the new files and saved
+     * state are deleted and the old top files, flushed and never written since, are the disks again).
+     */
+    private Snapshots.Result takeLive(String name) throws VmException {
+        List<String> warnings = new ArrayList<>();
+        VmConfiguration config = folder.vm.configuration();
+        UUID id = UUID.randomUUID();
+        TreeMap<Slot, Path> layers = new TreeMap<>();
+        Map<Slot, Path> made = new TreeMap<>();
+        plan(config, layers, made, warnings);
+        Snapshot node = new Snapshot(id, name, Instant.now(), Optional.ofNullable(folder.tree.now), config, layers, true);
+        Path dir = folder.stateDir(id);
+        try {
+            folder.vm.snapshotLive(dir, withDisks(config, made), new VirtualMachine.LiveSnapshot() {
+                @Override
+                public void paused() throws IOException {
+                    folder.tree.pending = new TreeState.Pending(TreeState.Op.TAKE, node, made);
+                    made.forEach((slot, file) -> folder.tree.files.put(file, layers.get(slot)));
+                    folder.write();
+                    folder.reached("take: recorded");
+                    Files.createDirectories(dir);
+                }
+
+                @Override
+                public void makeFiles() throws IOException {
+                    folder.reached("take: saved state written");
+                    for (Map.Entry<Slot, Path> e : made.entrySet()) {
+                        makeLayerFile(e.getValue(), layers.get(e.getKey()));
+                    }
+                }
+
+                @Override
+                public void committed() throws IOException {
+                    folder.reached("take: disks switched");
+                    recovery.finishTake(node);
+                    folder.reached("take: done");
+                }
+            });
+        } catch (VmException e) {
+            throw recovery.rollBackAfter(e);
+        }
+        return new Snapshots.Result(Optional.of(node), warnings);
+    }
+
+    private Snapshots.Result takeStopped(String name) throws VmException {
+        List<String> warnings = new ArrayList<>();
+        VmConfiguration config = folder.vm.configuration();
+        boolean saved = folder.vm.state() == VmState.SAVED;
+        UUID id = UUID.randomUUID();
+        TreeMap<Slot, Path> layers = new TreeMap<>();
+        Map<Slot, Path> made = new TreeMap<>();
+        plan(config, layers, made, warnings);
         Snapshot node = new Snapshot(id, name, Instant.now(), Optional.ofNullable(folder.tree.now), config, layers, saved);
         try {
             folder.tree.pending = new TreeState.Pending(TreeState.Op.TAKE, node, made);
@@ -116,10 +187,7 @@ record TreeOperations(SnapshotFolder folder, TreeQueries queries, Recovery recov
                 folder.reached("take: saved state copied");
             }
             for (Map.Entry<Slot, Path> e : made.entrySet()) {
-                try (VhdDisk d = Vhd.create(e.getValue(), CreateOptions.differencing(layers.get(e.getKey())))) {
-                    d.flush();
-                }
-                folder.reached("take: created " + e.getValue().getFileName());
+                makeLayerFile(e.getValue(), layers.get(e.getKey()));
             }
             folder.vm.switchDisks(withDisks(config, made));
             folder.reached("take: disks switched");

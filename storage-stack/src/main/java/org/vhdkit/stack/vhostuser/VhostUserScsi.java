@@ -239,6 +239,21 @@ public final class VhostUserScsi implements AutoCloseable {
         }
     }
 
+    /**
+     * How many of the front-end's rings the backend is serving now: none once the front-end stopped
+     * the device (qemu does when its VM pauses, taking each ring's base back), so that nothing the
+     * guest queued can reach a disk until it starts them again. Thread-safe.
+     */
+    public int ringsServed() {
+        int n = 0;
+        for (Virtqueue q : queues) {
+            if (q.running()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Waits until the backend stops (after {@link #close}). Thread-safe. */
     public void awaitTermination() throws InterruptedException {
         stopped.await();

@@ -68,7 +68,7 @@ final class Virtqueue {
     /** Guarded by signalLock. */
     private int errorFd = -1;
 
-    private Thread worker;
+    private volatile Thread worker;
     private int wakeFd = -1;
     private volatile boolean stopping;
 

@@ -20,7 +20,8 @@ enum Operation {
     DELETE("delete", EnumSet.of(VmState.OFF, VmState.SAVED)),
     SWITCH_DISKS("switch the disks of", EnumSet.of(VmState.OFF, VmState.SAVED)),
     RESTORE("restore a snapshot into", EnumSet.of(VmState.OFF, VmState.SAVED)),
-    COPY_SAVED_STATE("copy the saved state of", EnumSet.of(VmState.SAVED));
+    COPY_SAVED_STATE("copy the saved state of", EnumSet.of(VmState.SAVED)),
+    SNAPSHOT_LIVE("snapshot", EnumSet.of(VmState.RUNNING, VmState.PAUSED));
 
     private final String verb;
     private final Set<VmState> from;
@@ -45,7 +46,7 @@ enum Operation {
             case TURN_OFF, SHUT_DOWN, DELETE_SAVED_STATE -> VmState.OFF;
             case PAUSE -> VmState.PAUSED;
             case SAVE -> VmState.SAVED;
-            case RECONFIGURE, DELETE, SWITCH_DISKS, COPY_SAVED_STATE -> from;
+            case RECONFIGURE, DELETE, SWITCH_DISKS, COPY_SAVED_STATE, SNAPSHOT_LIVE -> from;
             case RESTORE -> VmState.OFF; // without a saved state given; Saved with one
         };
     }

@@ -34,6 +34,7 @@ import org.vhdkit.stack.partition.PartitionListener;
  *   switchDisks          Off, Saved         as it was
  *   restoreState         Off, Saved         Off, or Saved with a saved state given
  *   copySavedStateTo     Saved              Saved
+ *   snapshotLive         Running, Paused    as it was (the worker process stays)
  * </pre>
  * Anything else is refused with a {@link VmStateException} naming the state ("cannot pause 'vm1':
  * it is Off"), and so is any operation while another is under way (the VM is then Starting, Saving
@@ -605,6 +606,125 @@ public final class VirtualMachine {
                     + e.getMessage(), e);
         } finally {
             end(VmState.SAVED);
+        }
+    }
+
+    /**
+     * Whether a snapshot of this VM can be taken without stopping it ({@link #snapshotLive}): it is
+     * Running or Paused and its worker process offers it ({@link WorkerProcess#snapshotsLive}); the
+     * in-JVM guest programs do not. Thread-safe.
+     */
+    public boolean snapshotsLive() {
+        synchronized (guard) {
+            return run != null && run.process() != null && run.process().snapshotsLive()
+                    && (state == VmState.RUNNING || state == VmState.PAUSED);
+        }
+    }
+
+    /**
+     * What the caller of {@link #snapshotLive} (the snapshot tree) does at its steps; each runs on the
+     * calling thread, with the guest paused.
+     */
+    public interface LiveSnapshot {
+        /** The guest is paused and nothing is written yet: record the operation under way. */
+        void paused() throws IOException;
+
+        /** The disks to switch are flushed and closed: make their new files. */
+        void makeFiles() throws IOException;
+
+        /** The configuration naming the new files is stored (the commit point): record the result. */
+        void committed() throws IOException;
+    }
+
+    /**
+     * Snapshots this Running or Paused VM without stopping its worker process: pauses the guest (when
+     * Running), calls {@link LiveSnapshot#paused}, writes the guest's saved state (memory and device
+     * state, manifest last, as {@link #copySavedStateTo} leaves one) into {@code stateFolder} (an
+     * existing folder) with the process staying alive, has the process move the disks whose paths
+     * {@code next} changes onto their new files ({@link WorkerProcess#switchDisks}, with
+     * {@link LiveSnapshot#makeFiles} in between), stores {@code next} (the configuration but for the
+     * paths of its disks; the commit point, an atomic write), calls {@link LiveSnapshot#committed},
+     * and lets the guest run on when it was Running. The VM stays Running or Paused, with the same
+     * process, throughout; other operations are refused meanwhile. A failure before the commit point
+     * puts the old files back under the guest, keeps the configuration, lets the guest run on as it
+     * was and is thrown; the caller removes what it made. Refused unless {@link #snapshotsLive}.
+     * Thread-safe.
+     */
+    public void snapshotLive(Path stateFolder, VmConfiguration next, LiveSnapshot steps) throws VmException {
+        Objects.requireNonNull(stateFolder, "stateFolder");
+        Objects.requireNonNull(next, "next");
+        Objects.requireNonNull(steps, "steps");
+        VmState from = begin(Operation.SNAPSHOT_LIVE, null);
+        VmState to = from;
+        String name = name();
+        try {
+            Run r = currentRun();
+            WorkerProcess process = r.process();
+            if (process == null || !process.snapshotsLive()) {
+                throw new VmException("cannot snapshot '" + name + "' while it runs: its guest programs run in this"
+                        + " process; save it first");
+            }
+            VmConfiguration current = configuration();
+            if (!sameButDiskPaths(current, next)) {
+                throw new VmConfigurationException("attachments", "only the paths of the disks may change when"
+                        + " snapshotting '" + name + "'");
+            }
+            next.validate();
+            Map<Slot, Path> oldFiles = new java.util.TreeMap<>();
+            Map<Slot, Path> newFiles = new java.util.TreeMap<>();
+            for (int i = 0; i < current.attachments().size(); i++) {
+                Attachment was = current.attachments().get(i);
+                Attachment now = next.attachments().get(i);
+                if (was.kind() == Attachment.Kind.DISK && !was.path().equals(now.path())) {
+                    oldFiles.put(was.slot(), was.path());
+                    newFiles.put(now.slot(), now.path());
+                }
+            }
+            if (from == VmState.RUNNING) {
+                String failure = pauseProcessors(r);
+                if (failure != null) {
+                    throw new VmException("cannot snapshot '" + name + "': " + failure + "; it is still Running");
+                }
+            }
+            boolean switched = false;
+            boolean committed = false;
+            try {
+                steps.paused();
+                SavedState.writeProcessState(stateFolder, current.memoryBytes(),
+                        file -> process.saveTo(file, hypervisor.options().deviceTimeout()), hypervisor.beforeRename());
+                process.switchDisks(newFiles, steps::makeFiles);
+                switched = true;
+                store(next);
+                committed = true;
+                steps.committed();
+            } catch (IOException | RuntimeException e) {
+                if (switched && !committed) {
+                    try {
+                        process.switchDisks(oldFiles, () -> { });
+                    } catch (IOException | RuntimeException undo) {
+                        e.addSuppressed(undo);
+                    }
+                }
+                if (from == VmState.RUNNING) {
+                    resumeQuietly(r, e);
+                }
+                if (e instanceof VmException v && !committed) {
+                    throw v;
+                }
+                throw new VmException("cannot snapshot '" + name + "'" + (committed ? " (the snapshot is taken)" : "")
+                        + ": " + (e.getMessage() != null ? e.getMessage() : e.toString()), e);
+            }
+            if (from == VmState.RUNNING) {
+                try {
+                    process.resume();
+                } catch (IOException e) {
+                    to = VmState.PAUSED;
+                    throw new VmException("'" + name + "' is snapshotted but cannot run on: " + e.getMessage()
+                            + "; it is Paused", e);
+                }
+            }
+        } finally {
+            end(to);
         }
     }
 

@@ -3,6 +3,7 @@ package org.vhdkit.stack.vm;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * A running VM's worker process outside the JVM (qemu-system-x86_64 for a real guest, see
@@ -26,9 +27,41 @@ public interface WorkerProcess extends AutoCloseable {
 
     /**
      * Writes the paused guest's memory and device state to {@code file} (a new file), waiting up to
-     * {@code timeout}; the process may end afterwards (it is then closed by the VM).
+     * {@code timeout}; the process may end afterwards (it is then closed by the VM), unless it
+     * {@linkplain #snapshotsLive snapshots live}: then it stays paused, and {@link #resume} runs on.
      */
     void saveTo(Path file, Duration timeout) throws IOException;
+
+    /**
+     * Whether this process can be snapshotted while it lives ({@link #switchDisks}): a
+     * {@link #saveTo} leaves it paused but alive, and {@link #resume} lets the guest go on from
+     * there. False unless the process says so. Thread-safe.
+     */
+    default boolean snapshotsLive() {
+        return false;
+    }
+
+    /**
+     * Moves VHD disks the process is served onto other files, invisibly to the guest, which the
+     * caller has paused: the disks' requests are held (those under way finish first), every disk
+     * served is flushed, the disks at the slots of {@code next} are closed, {@code between} runs (it
+     * makes the new files, each showing what its old one showed: a differencing disk on it), then
+     * each slot is served from its new file, with the same size and identity, and requests go on.
+     * If anything fails, the old files are opened and served again and the failure is thrown; the
+     * new files are closed then. Only when {@link #snapshotsLive}; the VM calls it during its live
+     * snapshot. Thread-safe.
+     *
+     * @throws UnsupportedOperationException when the process does not offer it
+     */
+    default void switchDisks(Map<Slot, Path> next, FileStep between) throws IOException {
+        throw new UnsupportedOperationException("this worker process cannot switch its disks while it runs");
+    }
+
+    /** A step done in the middle of {@link #switchDisks}, while the old files are closed. */
+    @FunctionalInterface
+    interface FileStep {
+        void run() throws IOException;
+    }
 
     /**
      * Ends the process at once if it still runs (pulling the plug), then flushes and closes every disk

@@ -6,8 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.TreeMap;
 import java.util.stream.Stream;
@@ -42,6 +45,11 @@ import org.vhdkit.vhd.testing.guest.LinuxGuest;
  * brings the guest back from that moment (its mounted file system, its shell, a loop counting in its
  * memory) without a reboot; the
  * guest drops its page cache before it lists the files, so what it sees was read from the disks.
+ *
+ * <p>A snapshot of the running guest is taken live: the same qemu process (its pid) runs on, the
+ * guest's loop goes on counting right after, and its writes land in the new layers while the frozen
+ * layer files stay byte for byte as the snapshot left them, on both paths our process serves: the
+ * SCSI disk (vhost-user-scsi) and an IDE disk at ide:0:1 (NBD), which the guest writes raw.
  */
 class RealGuestSnapshotTest {
     private static final Duration BOOT = Duration.ofSeconds(120);
@@ -80,14 +88,21 @@ class RealGuestSnapshotTest {
         try (VhdDisk d = Vhd.create(data, CreateOptions.dynamic(64L << 20))) {
             d.flush();
         }
+        Path ide = dir.resolve("ide.vhd");
+        try (VhdDisk d = Vhd.create(ide, CreateOptions.dynamic(8L << 20))) {
+            d.flush();
+        }
         LinuxGuest.BootFiles boot = LinuxGuest.bootFiles(LinuxGuest.options("real-snapshots"));
         GuestEngine engine = GuestEngine.qemu().withAccel(GuestEngine.Accelerator.TCG).withKernel(boot.kernel())
                 .withInitrd(boot.initramfs()).withAppend(GuestConsole.KERNEL_ARGUMENTS);
         VirtualMachine vm = hypervisor.create(VmConfiguration.create("snapshots", 192L << 20, 1).withEngine(engine)
-                .withAttachment(Attachment.disk(Slot.scsi(0, 0), data)));
+                .withAttachment(Attachment.disk(Slot.scsi(0, 0), data))
+                .withAttachment(Attachment.disk(Slot.ide(0, 1), ide)));
         vm.start(UNUSED);
         reconnect(vm);
-        guest.runChecked("d=$(for b in /sys/block/sd*; do echo ${b##*/}; done | head -1);"
+        // The two disks by their sizes in sectors: the SCSI one of 64 MiB, the IDE one of 8 MiB.
+        guest.runChecked("for b in /sys/block/sd*; do s=$(cat $b/size); [ $s -gt 65536 ] && echo ${b##*/} > /tmp/scsi;"
+                + " [ $s -le 65536 ] && echo ${b##*/} > /tmp/ide; done; d=$(cat /tmp/scsi); cat /tmp/ide >/dev/null &&"
                 + " mke2fs -F /dev/$d >/dev/null && mkdir -p /mnt && mount /dev/$d /mnt && echo mounted", COMMAND);
         // A loop counting in the guest's memory the whole time: it tells a guest that goes on from its
         // snapshot from one that rebooted or went on from somewhere else.
@@ -96,17 +111,36 @@ class RealGuestSnapshotTest {
         Snapshots snapshots = Snapshots.of(vm);
 
         String a = write("A");
+        writeIde("before-s1");
         long atS1 = counter();
+        String pid = pid(vm);
         snapshots.take("s1");
         assertEquals(engine, vm.configuration().engine(), "a snapshot keeps the VM's engine");
         assertEquals(VmState.RUNNING, vm.state(), "a running guest runs on after its snapshot");
-        reconnect(vm);
+        assertEquals(pid, pid(vm), "the snapshot is taken live: the same qemu process runs the guest on");
+        long afterS1 = counter();
+        assertTrue(afterS1 >= atS1, "the loop went on from where it was: " + atS1 + " then " + afterS1);
+        assertTrue(awaitCounterAbove(afterS1), "the loop runs on right after the snapshot");
+        String frozenData = sha256(data);
+        String frozenIde = sha256(ide);
+        Path newData = vm.configuration().attachment(Slot.scsi(0, 0)).orElseThrow().path();
+        Path newIde = vm.configuration().attachment(Slot.ide(0, 1)).orElseThrow().path();
+        assertNotEquals(data, newData, "scsi:0:0 is on a new layer");
+        assertNotEquals(ide, newIde, "ide:0:1 is on a new layer");
+        long newDataSize = Files.size(newData);
+        long newIdeSize = Files.size(newIde);
         assertEquals(a, guest.runChecked(LIST, COMMAND), "the guest goes on from where it was, on the new layer");
         String b = write("B");
+        writeIde("after-s1");
+        assertEquals(frozenData, sha256(data), "s1's SCSI layer is frozen: the guest's writes went elsewhere");
+        assertEquals(frozenIde, sha256(ide), "s1's IDE layer is frozen: the guest's writes went elsewhere");
+        assertTrue(Files.size(newData) > newDataSize, "the SCSI writes landed in the new layer " + newData);
+        assertTrue(Files.size(newIde) > newIdeSize, "the IDE write landed in the new layer " + newIde);
         snapshots.take("s2");
-        reconnect(vm);
+        assertEquals(pid, pid(vm), "the second live snapshot keeps the process too");
         String c = write("C");
         assertNotEquals(b, c);
+        assertEquals("after-s1", readIde(), "the IDE disk holds what the guest wrote after s1");
         long beforeApply = counter();
 
         applyAndStart(vm, snapshots, "s1");
@@ -115,9 +149,9 @@ class RealGuestSnapshotTest {
                 + " there, " + beforeApply + " before the apply): " + resumed);
         assertTrue(awaitCounterAbove(resumed), "the loop still runs after the apply");
         assertEquals(a, guest.runChecked(LIST, COMMAND), "s1 shows A");
+        assertEquals("before-s1", readIde(), "s1's IDE disk shows what it held then");
         String d = write("D");
         snapshots.take("s3");
-        reconnect(vm);
 
         applyAndStart(vm, snapshots, "s2");
         assertEquals(b, guest.runChecked(LIST, COMMAND), "s2 shows B");
@@ -144,13 +178,43 @@ class RealGuestSnapshotTest {
         checked.forEach((p, status) -> assertEquals(CheckReport.Status.CLEAN, status, p.toString()));
     }
 
+    /** The qemu process running the VM, as its folder records it. */
+    private static String pid(VirtualMachine vm) throws IOException {
+        return Files.readString(vm.folder().resolve(QemuEngine.PID_FILE), StandardCharsets.US_ASCII).strip();
+    }
+
+    private static String sha256(Path file) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    }
+
+    /** Writes {@code text} raw into sector 100 of the IDE disk, synced. */
+    private void writeIde(String text) {
+        guest.runChecked("printf '%-16s' " + text + " | dd of=/dev/$(cat /tmp/ide) bs=16 seek=3200 conv=fsync"
+                + " 2>/dev/null && echo ok", COMMAND);
+    }
+
+    /** What sector 100 of the IDE disk holds, read past the page cache. */
+    private String readIde() {
+        return guest.runChecked("echo 3 > /proc/sys/vm/drop_caches; dd if=/dev/$(cat /tmp/ide) bs=16 skip=3200 count=1"
+                + " 2>/dev/null; echo", COMMAND).strip();
+    }
+
+    /**
+     * The loop's counter; read again when the read fell between the loop's truncating and writing
+     * the file.
+     */
     private long counter() {
-        return Long.parseLong(guest.runChecked("cat /tmp/loop", COMMAND).strip());
+        String text = "";
+        for (int i = 0; i < 20 && text.isEmpty(); i++) {
+            text = guest.runChecked("cat /tmp/loop", COMMAND).strip();
+        }
+        return Long.parseLong(text);
     }
 
     private boolean awaitCounterAbove(long value) {
         for (int i = 0; i < 50; i++) {
-            if (Long.parseLong(guest.runChecked("sleep 0.2; cat /tmp/loop", COMMAND).strip()) > value) {
+            guest.runChecked("sleep 0.2", COMMAND);
+            if (counter() > value) {
                 return true;
             }
         }

@@ -83,8 +83,24 @@ class LifecycleTest {
                 vm.copySavedStateTo(copy);
                 assertTrue(java.nio.file.Files.exists(copy.resolve("saved-state.json")));
             }
+            case SNAPSHOT_LIVE -> vm.snapshotLive(root.resolve(".live"), vm.configuration(), NO_STEPS);
         }
     }
+
+    /** A live snapshot's steps that do nothing: the in-JVM guest programs refuse it before any. */
+    private static final VirtualMachine.LiveSnapshot NO_STEPS = new VirtualMachine.LiveSnapshot() {
+        @Override
+        public void paused() {
+        }
+
+        @Override
+        public void makeFiles() {
+        }
+
+        @Override
+        public void committed() {
+        }
+    };
 
     static Stream<Arguments> transitions() {
         List<Arguments> all = new ArrayList<>();
@@ -105,6 +121,16 @@ class LifecycleTest {
             assertEquals("cannot " + op.verb() + " 'vm': it is " + from, e.getMessage());
             assertEquals(from, e.state());
             assertEquals(from, vm.state(), "a refused operation changes nothing");
+            return;
+        }
+        if (op == Operation.SNAPSHOT_LIVE) { // allowed by state, refused by the in-JVM engine
+            VmException e = assertThrows(VmException.class, () -> apply(vm, op));
+            assertTrue(e.getMessage().contains("its guest programs run in this process"), e.getMessage());
+            assertFalse(vm.snapshotsLive());
+            assertEquals(from, vm.state(), "a refused snapshot changes nothing");
+            if (from == VmState.RUNNING) {
+                TestVms.awaitCounterPast(vm, TestVms.counter(vm));
+            }
             return;
         }
         apply(vm, op);

@@ -24,6 +24,7 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.StampedLock;
 import java.util.function.Consumer;
 import org.vhdkit.export.nbd.protocol.WireString;
 import org.vhdkit.vhd.disk.VirtualDisk;
@@ -87,6 +88,15 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  *   <li>{@code BLOCK_STATUS} ({@code base:allocation}) reports {@link VirtualDisk#extents}: a range
  *       some layer holds as data (flags 0), a range no layer holds as {@code HOLE|ZERO}.
  * </ul>
+ *
+ * <h2>Replacing an export's disk</h2>
+ * {@link #hold} stops an export's requests from reaching its disk: those running finish first
+ * (each request holds the export's lock from its start to its reply), later ones wait. While held,
+ * {@link Hold#replace} puts another disk of the same size in its place; when the hold is released
+ * every connection goes on with the new disk, without noticing: no reconnection, no new handshake,
+ * the same size and flags. A VM's host uses it to move a running guest's drive onto a new
+ * differencing disk (a snapshot) with the guest paused. {@link #replace} is a hold, a replace and a
+ * release in one. The server never closes a disk, the replaced one included.
  *
  * <h2>Several clients</h2>
  * Every connection to an export uses the one {@link VirtualDisk} the export was made with: a write
@@ -186,8 +196,8 @@ public final class NbdServer implements Closeable {
 
     private final ServerSocketChannel listener;
     private final SocketAddress address;
-    private final List<Export> exports;
-    private final Map<String, Export> byName;
+    private final List<ServedDisk> exports;
+    private final Map<String, ServedDisk> byName;
     private final Consumer<String> log;
     private final Tls tls;
     private final Limits limits;
@@ -209,15 +219,15 @@ public final class NbdServer implements Closeable {
         this.limits = limits;
         this.budget = new Semaphore(limits.buffered());
         this.address = listener.getLocalAddress();
-        this.exports = List.copyOf(exports);
         this.log = log;
-        Map<String, Export> names = new LinkedHashMap<>();
+        Map<String, ServedDisk> names = new LinkedHashMap<>();
         for (Export e : exports) {
-            if (names.putIfAbsent(e.name(), e) != null) {
+            if (names.putIfAbsent(e.name(), new ServedDisk(e)) != null) {
                 throw new IllegalArgumentException("two exports are named '" + e.name() + "'");
             }
         }
         this.byName = names;
+        this.exports = List.copyOf(names.values());
         this.acceptor = Thread.ofVirtual().name("nbd-accept").unstarted(this::acceptLoop);
         this.watchdog = Thread.ofVirtual().name("nbd-watchdog").unstarted(this::watch);
     }
@@ -273,9 +283,133 @@ public final class NbdServer implements Closeable {
         return address;
     }
 
-    /** The exports, in the order given. Thread-safe (immutable). */
+    /** The exports, in the order given, each with its disk now. Thread-safe. */
     public List<Export> exports() {
-        return exports;
+        return exports.stream().map(ServedDisk::export).toList();
+    }
+
+    /**
+     * Holds the export {@code name}: waits up to {@code timeout} for its requests under way to finish,
+     * then keeps later ones waiting until the hold is closed. See the class comment. Thread-safe;
+     * a thread holding one export must not send requests to it (they would wait for the hold).
+     *
+     * @throws IllegalArgumentException when there is no such export
+     * @throws IOException              when its requests do not finish in time (nothing is held then)
+     */
+    public Hold hold(String name, Duration timeout) throws IOException {
+        ServedDisk s = byName.get(Objects.requireNonNull(name, "name"));
+        if (s == null) {
+            throw new IllegalArgumentException("no export is named '" + name + "'");
+        }
+        long stamp;
+        try {
+            stamp = s.lock.tryWriteLock(timeout.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the requests to export '" + name + "'", e);
+        }
+        if (stamp == 0) {
+            throw new IOException("export '" + name + "': requests still running after " + timeout.toMillis()
+                    + " ms; not held");
+        }
+        return new Hold(s, stamp);
+    }
+
+    /**
+     * Puts {@code disk} in place of the disk of export {@code name} between two of its requests (a
+     * {@link #hold}, {@link Hold#replace}, release); returns the disk replaced, which stays open for
+     * its owner to close. Thread-safe.
+     *
+     * @throws IllegalArgumentException when there is no such export or {@code disk} does not fit it
+     * @throws IOException              when its requests do not finish within {@code timeout}
+     */
+    public VirtualDisk replace(String name, VirtualDisk disk, Duration timeout) throws IOException {
+        try (Hold h = hold(name, timeout)) {
+            VirtualDisk old = h.disk();
+            h.replace(disk);
+            return old;
+        }
+    }
+
+    /**
+     * An export held by {@link #hold}: no request runs on its disk until {@link #close}. Used by one
+     * thread.
+     */
+    public static final class Hold implements AutoCloseable {
+        private final ServedDisk served;
+        private final long stamp;
+        private boolean released;
+
+        private Hold(ServedDisk served, long stamp) {
+            this.served = served;
+            this.stamp = stamp;
+        }
+
+        /** The disk the export serves now. */
+        public VirtualDisk disk() {
+            return served.disk();
+        }
+
+        /**
+         * Serves {@code disk} in place of the current one from the release on. The caller flushes the
+         * old disk first if it must, and closes it after the release when it is done with it.
+         *
+         * @throws IllegalArgumentException when {@code disk} has another size, or is read-only under a
+         *                                  writable export
+         * @throws IllegalStateException    when the hold was released
+         */
+        public void replace(VirtualDisk disk) {
+            Objects.requireNonNull(disk, "disk");
+            if (released) {
+                throw new IllegalStateException("the hold of export '" + served.export().name() + "' was released");
+            }
+            Export now = served.export();
+            if (disk.size() != now.disk().size()) {
+                throw new IllegalArgumentException("export '" + now.name() + "' has " + now.disk().size()
+                        + " bytes; a disk of " + disk.size() + " bytes cannot take its place");
+            }
+            if (disk.isReadOnly() && !now.readOnly()) {
+                throw new IllegalArgumentException("export '" + now.name() + "' is writable; the read-only disk "
+                        + disk.name() + " cannot take its place");
+            }
+            served.export = new Export(now.name(), disk, now.readOnly(), now.description());
+        }
+
+        /** Lets the export's requests go on, on its disk now. Idempotent. */
+        @Override
+        public void close() {
+            if (!released) {
+                released = true;
+                served.lock.unlockWrite(stamp);
+            }
+        }
+    }
+
+    /** An export and its lock: requests hold it for reading, a {@link Hold} for writing. */
+    static final class ServedDisk {
+        private final StampedLock lock = new StampedLock();
+        private volatile Export export;
+
+        ServedDisk(Export export) {
+            this.export = export;
+        }
+
+        Export export() {
+            return export;
+        }
+
+        VirtualDisk disk() {
+            return export.disk();
+        }
+
+        StampedLock lock() {
+            return lock;
+        }
+    }
+
+    /** The served state of export {@code name}, which exists. */
+    ServedDisk served(String name) {
+        return byName.get(name);
     }
 
     /** Waits until {@link #close()} has finished. Thread-safe. */
@@ -318,7 +452,7 @@ public final class NbdServer implements Closeable {
                 }
             }
             Map<VirtualDisk, Export> disks = new IdentityHashMap<>();
-            exports.forEach(e -> disks.putIfAbsent(e.disk(), e));
+            exports().forEach(e -> disks.putIfAbsent(e.disk(), e));
             for (Export e : disks.values()) {
                 if (!e.readOnly()) {
                     try {
@@ -353,7 +487,8 @@ public final class NbdServer implements Closeable {
 
     /** The export a client names; the empty name is the first export. */
     Optional<Export> export(String name) {
-        return name.isEmpty() ? Optional.of(exports.getFirst()) : Optional.ofNullable(byName.get(name));
+        ServedDisk s = name.isEmpty() ? exports.getFirst() : byName.get(name);
+        return s == null ? Optional.empty() : Optional.of(s.export());
     }
 
     BufferPool buffers() {

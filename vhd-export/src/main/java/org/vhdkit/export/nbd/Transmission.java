@@ -60,7 +60,8 @@ final class Transmission {
     private final Connection connection;
     private final Handshake.Session session;
     private final NbdServer.Export export;
-    private final VirtualDisk disk;
+    /** Where the export's disk is now: a hold may replace it between requests. */
+    private final NbdServer.ServedDisk served;
     private final long size;
     private final ReplyChannel out;
     private final BufferPool buffers;
@@ -75,8 +76,8 @@ final class Transmission {
         this.connection = connection;
         this.session = session;
         this.export = session.export();
-        this.disk = export.disk();
-        this.size = disk.size();
+        this.served = connection.server().served(export.name());
+        this.size = export.disk().size();
         this.out = connection.replies();
         this.buffers = connection.server().buffers();
     }
@@ -356,7 +357,26 @@ final class Transmission {
         }
     }
 
+    /**
+     * Runs a request on the export's disk of the moment: it holds the export's lock for reading
+     * throughout, so a {@link NbdServer.Hold} that replaces the disk waits for it, and the request
+     * sees one disk from start to end.
+     */
     private void run(Request r) {
+        long stamp = served.lock().readLock();
+        try {
+            runLocked(r);
+        } finally {
+            served.lock().unlockRead(stamp);
+        }
+    }
+
+    /** The export's disk now; stable while a request holds the export's lock. */
+    private VirtualDisk disk() {
+        return served.disk();
+    }
+
+    private void runLocked(Request r) {
         RequestHeader h = r.header();
         try {
             int refusal = check(h);
@@ -369,20 +389,20 @@ final class Transmission {
                 case CommandType.WRITE -> {
                     long at = h.offset();
                     for (ByteBuffer b : r.data()) {
-                        disk.write(at, MemorySegment.ofBuffer(b));
+                        disk().write(at, MemorySegment.ofBuffer(b));
                         at += b.limit();
                     }
                     finish(r, ErrorMapping.WRITE);
                 }
                 case CommandType.FLUSH -> {
                     if (!export.readOnly()) {
-                        disk.flush();
+                        disk().flush();
                     }
                     done(r.handle());
                 }
                 case CommandType.TRIM -> {
                     if (h.length() > 0) {
-                        disk.discard(h.offset(), h.length());
+                        disk().discard(h.offset(), h.length());
                     }
                     finish(r, ErrorMapping.WRITE);
                 }
@@ -439,7 +459,7 @@ final class Transmission {
     /** After a write-like command: a flush when FUA asks for one, then success. */
     private void finish(Request r, ErrorMapping mapping) throws IOException {
         if ((r.flags() & CommandFlags.FUA) != 0) {
-            disk.flush();
+            disk().flush();
         }
         done(r.handle());
     }
@@ -525,7 +545,7 @@ final class Transmission {
             try {
                 int error = out.simpleRead(r.handle(), length, buffer, (position, into) -> {
                     try {
-                        disk.read(offset + position, MemorySegment.ofBuffer(into));
+                        disk().read(offset + position, MemorySegment.ofBuffer(into));
                     } catch (IOException e) {
                         failed(CommandType.READ, offset, length, ErrorMapping.READ.of(e), e);
                         if (position > 0) {
@@ -549,7 +569,7 @@ final class Transmission {
         }
         // The pieces of the reply: holes as they are, data cut to the buffer's size.
         List<Extent> pieces = new ArrayList<>();
-        for (Extent e : disk.extents(offset, length)) {
+        for (Extent e : disk().extents(offset, length)) {
             if (!e.isData()) {
                 pieces.add(e);
                 continue;
@@ -572,7 +592,7 @@ final class Transmission {
                 }
                 buffer.clear().limit((int) piece.length());
                 try {
-                    disk.read(piece.offset(), MemorySegment.ofBuffer(buffer));
+                    disk().read(piece.offset(), MemorySegment.ofBuffer(buffer));
                 } catch (IOException e) {
                     int error = ErrorMapping.READ.of(e);
                     failed(CommandType.READ, piece.offset(), piece.length(), error, e);
@@ -590,7 +610,7 @@ final class Transmission {
 
     private void writeZeroes(Request r) throws IOException {
         boolean noHole = (r.flags() & CommandFlags.NO_HOLE) != 0;
-        List<Extent> extents = r.length() == 0 ? List.of() : disk.extents(r.offset(), r.length());
+        List<Extent> extents = r.length() == 0 ? List.of() : disk().extents(r.offset(), r.length());
         if ((r.flags() & CommandFlags.FAST_ZERO) != 0) {
             boolean allHoles = extents.stream().noneMatch(Extent::isData);
             if (!allHoles || noHole) {
@@ -606,7 +626,7 @@ final class Transmission {
             }
             for (long at = e.offset(); at < e.end(); ) {
                 long n = Math.min(e.end() - at, ZEROS.byteSize());
-                disk.write(at, ZEROS, 0, n);
+                disk().write(at, ZEROS, 0, n);
                 at += n;
             }
         }
@@ -618,7 +638,7 @@ final class Transmission {
         List<Chunk.Descriptor> descriptors = new ArrayList<>();
         long pendingLength = 0;
         int pendingFlags = 0;
-        for (Extent e : disk.extents(r.offset(), r.length())) {
+        for (Extent e : disk().extents(r.offset(), r.length())) {
             int flags = e.isData() ? 0 : MetaContext.STATE_HOLE | MetaContext.STATE_ZERO;
             if (pendingLength > 0 && flags == pendingFlags) {
                 pendingLength += e.length();

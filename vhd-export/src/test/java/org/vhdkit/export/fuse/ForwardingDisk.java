@@ -7,10 +7,10 @@ import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.VirtualDisk;
 
 /** A disk that passes every call to {@code inner}, for tests to override what they break or count. */
-abstract class ForwardingDisk implements VirtualDisk {
-    final VirtualDisk inner;
+public abstract class ForwardingDisk implements VirtualDisk {
+    protected final VirtualDisk inner;
 
-    ForwardingDisk(VirtualDisk inner) {
+    protected ForwardingDisk(VirtualDisk inner) {
         this.inner = inner;
     }
 
