@@ -196,10 +196,15 @@ final class Transmission {
             return false;
         }
         long start = System.nanoTime();
-        if (session.structuredReplies()) {
-            gatherStructuredRead(h);
-        } else {
-            gatherSimpleRead(h);
+        long stamp = served.lock().readLock(); // as run(): one disk from start to end, a hold waits
+        try {
+            if (session.structuredReplies()) {
+                gatherStructuredRead(h);
+            } else {
+                gatherSimpleRead(h);
+            }
+        } finally {
+            served.lock().unlockRead(stamp);
         }
         if (System.nanoTime() - start > SLOW_NANOS) {
             handOff = HAND_OFF;
@@ -214,7 +219,7 @@ final class Transmission {
         int start = b.position();
         new SimpleReply(0, h.handle()).encode(b);
         try {
-            disk.read(h.offset(), MemorySegment.ofBuffer(b).asSlice(0, length));
+            disk().read(h.offset(), MemorySegment.ofBuffer(b).asSlice(0, length));
             b.position(b.position() + length);
         } catch (IOException | RuntimeException e) {
             b.position(start);
@@ -233,7 +238,7 @@ final class Transmission {
         long at = h.offset();
         long length = h.length();
         try {
-            List<Extent> extents = disk.extents(h.offset(), h.length());
+            List<Extent> extents = disk().extents(h.offset(), h.length());
             long room = 0;
             for (Extent e : extents) {
                 room += ChunkHeader.SIZE + (e.isData() ? Chunk.OffsetData.HEADER_SIZE + e.length() : Chunk.OffsetHole.SIZE);
@@ -250,7 +255,7 @@ final class Transmission {
                     continue;
                 }
                 ReplyChannel.encode(b, h.handle(), last, new Chunk.OffsetData(e.offset(), e.length()));
-                disk.read(e.offset(), MemorySegment.ofBuffer(b).asSlice(0, e.length()));
+                disk().read(e.offset(), MemorySegment.ofBuffer(b).asSlice(0, e.length()));
                 b.position(b.position() + (int) e.length());
             }
         } catch (IOException | RuntimeException e) {
