@@ -22,26 +22,68 @@ final class SectorBitmap {
         return (store.readByte(bitmapOffset + (sector >>> 3)) & (0x80 >>> (sector & 7))) != 0;
     }
 
+    /** The most bitmap bytes {@link #runEnd} reads at once (512 sectors, 256 KiB of data). */
+    private static final int RUN_READ = 64;
+
     /**
      * The first sector in {@code [from, to)} whose bit is not {@code set}, or {@code to} when they
-     * all are.
+     * all are. A range of more than {@value #RUN_READ} sectors is read up to {@value #RUN_READ}
+     * bytes at a time: one call where the store serves the bytes by a system call (the part of a
+     * growing file not mapped yet) rather than one per byte.
      */
     static int runEnd(ByteStore store, long bitmapOffset, int from, int to, boolean set) throws IOException {
         byte whole = set ? (byte) 0xFF : 0;
         int sector = from;
+        if (to - from <= RUN_READ) {
+            // A small range (a 4 KiB request is 8 sectors): byte by byte, allocating nothing.
+            while (sector < to) {
+                byte b = store.readByte(bitmapOffset + (sector >>> 3));
+                if ((sector & 7) == 0 && to - sector >= 8 && b == whole) {
+                    sector += 8;
+                    continue;
+                }
+                if (((b & (0x80 >>> (sector & 7))) != 0) != set) {
+                    return sector;
+                }
+                sector++;
+            }
+            return to;
+        }
         while (sector < to) {
-            int b = store.readByte(bitmapOffset + (sector >>> 3));
-            if ((sector & 7) == 0 && to - sector >= 8 && (byte) b == whole) {
-                sector += 8;
-                continue;
+            int firstByte = sector >>> 3;
+            int count = Math.min(RUN_READ, ((to - 1) >>> 3) - firstByte + 1);
+            byte[] bytes = store.readBytes(bitmapOffset + firstByte, count);
+            int stop = Math.min(to, (firstByte + count) << 3);
+            while (sector < stop) {
+                byte b = bytes[(sector >>> 3) - firstByte];
+                if ((sector & 7) == 0 && stop - sector >= 8 && b == whole) {
+                    sector += 8;
+                    continue;
+                }
+                boolean bit = (b & (0x80 >>> (sector & 7))) != 0;
+                if (bit != set) {
+                    return sector;
+                }
+                sector++;
             }
-            boolean bit = (b & (0x80 >>> (sector & 7))) != 0;
-            if (bit != set) {
-                return sector;
-            }
-            sector++;
         }
         return to;
+    }
+
+    /**
+     * Whether every sector of a block of {@code sectors} sectors has its bit set in the bitmap at
+     * {@code bitmapOffset} (one read of its bytes).
+     */
+    static boolean isWhole(ByteStore store, long bitmapOffset, int sectors) throws IOException {
+        byte[] bytes = store.readBytes(bitmapOffset, (sectors + 7) >>> 3);
+        int fullBytes = sectors >>> 3;
+        for (int i = 0; i < fullBytes; i++) {
+            if (bytes[i] != (byte) 0xFF) {
+                return false;
+            }
+        }
+        int rest = sectors & 7;
+        return rest == 0 || (bytes[fullBytes] & (0xFF00 >>> rest) & 0xFF) == ((0xFF00 >>> rest) & 0xFF);
     }
 
     /** Sets the bits of sectors {@code [from, to)}, writing only the bytes that change. */

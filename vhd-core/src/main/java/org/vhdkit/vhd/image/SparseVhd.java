@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLongArray;
 import org.vhdkit.vhd.LocatorText;
 import org.vhdkit.vhd.VhdDisk;
 import org.vhdkit.vhd.disk.Extent;
@@ -28,7 +29,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * Unallocated blocks, and sectors whose bitmap bit is clear, read as zeros in a dynamic disk and
  * from the parent in a differencing one, sector by sector as the bitmap says. A read of allocated
  * data takes no lock: the table entry is read with acquire semantics and the bitmap bit after an
- * acquire fence, so the bytes a writer wrote before publishing them are seen.
+ * acquire fence, so the bytes a writer wrote before publishing them are seen. A block whose bitmap
+ * has every bit set (every block of a dynamic disk, and any block written whole) is remembered as
+ * such ({@link #wholeBlocks}), and its reads and writes then touch no bitmap at all.
  *
  * <h2>Writes</h2>
  * A write into sectors the block already holds is a plain copy into the file. A write that adds
@@ -122,6 +125,18 @@ final class SparseVhd implements VhdDisk {
     /** Where the trailing footer is, or -1 when there is none (the file was opened from the copy). */
     private long trailer;
     private final Object[] bitmapLocks = new Object[BITMAP_LOCKS];
+    /** Sectors per block: bits per bitmap. */
+    private final int sectorsPerBlock;
+    /**
+     * One bit per block, set once the block's bitmap is known to have every bit set: its reads and
+     * writes then go straight to its data, touching no bitmap (every block of a dynamic disk that
+     * vhdkit, qemu or Windows allocated). While the disk is open, bits are only ever set, by this
+     * object, so a block once whole stays whole. Learnt from the bitmap at a block's first access,
+     * or set by the write that made it whole.
+     */
+    private final AtomicLongArray wholeBlocks;
+    /** One bit per block, set when a block's bitmap was found with a clear bit (reset by learning again after bits are set). */
+    private final AtomicLongArray partialBlocks;
     private volatile boolean closed;
 
     SparseVhd(ByteStore store, Footer footer, DynamicHeader header, BlockAllocationTable bat,
@@ -142,6 +157,9 @@ final class SparseVhd implements VhdDisk {
         this.blockSize = header.blockSize();
         this.blockShift = Long.numberOfTrailingZeros(blockSize);
         this.bitmapBytes = header.bitmapBytes();
+        this.sectorsPerBlock = (int) (blockSize >>> SECTOR_SHIFT);
+        this.wholeBlocks = new AtomicLongArray((bat.size() + 63) >>> 6);
+        this.partialBlocks = new AtomicLongArray((bat.size() + 63) >>> 6);
         this.trailer = trailer;
         this.nextFree = nextFree;
         for (int i = 0; i < BITMAP_LOCKS; i++) {
@@ -225,7 +243,7 @@ final class SparseVhd implements VhdDisk {
             if (bitmapSector < 0) {
                 readBelow(offset, dst, dstOffset, n);
             } else {
-                readAllocated(bitmapSector << SECTOR_SHIFT, inBlock, offset, dst, dstOffset, n);
+                readAllocated(block, bitmapSector << SECTOR_SHIFT, inBlock, offset, dst, dstOffset, n);
             }
             offset += n;
             dstOffset += n;
@@ -233,9 +251,13 @@ final class SparseVhd implements VhdDisk {
         }
     }
 
-    private void readAllocated(long bitmapOffset, long inBlock, long offset, MemorySegment dst, long dstOffset,
-                               long length) throws IOException {
+    private void readAllocated(int block, long bitmapOffset, long inBlock, long offset, MemorySegment dst,
+                               long dstOffset, long length) throws IOException {
         long data = bitmapOffset + bitmapBytes;
+        if (whole(block, bitmapOffset)) {
+            store.read(data + inBlock, dst, dstOffset, length);
+            return;
+        }
         long end = inBlock + length;
         int endSector = (int) ((end + VirtualDisk.SECTOR_SIZE - 1) >>> SECTOR_SHIFT);
         long at = inBlock;
@@ -301,7 +323,7 @@ final class SparseVhd implements VhdDisk {
                                 long srcOffset, long length) throws IOException {
         int first = (int) (inBlock >>> SECTOR_SHIFT);
         int end = (int) ((inBlock + length + VirtualDisk.SECTOR_SIZE - 1) >>> SECTOR_SHIFT);
-        if (SectorBitmap.runEnd(store, bitmapOffset, first, end, true) == end) {
+        if (whole(block, bitmapOffset) || SectorBitmap.runEnd(store, bitmapOffset, first, end, true) == end) {
             store.write(bitmapOffset + bitmapBytes + inBlock, src, srcOffset, length);
             return;
         }
@@ -378,6 +400,28 @@ final class SparseVhd implements VhdDisk {
         }
         VarHandle.releaseFence(); // the data before the bits that make it visible
         SectorBitmap.set(store, bitmapOffset, markFrom, markTo);
+        learnWhole((int) (blockStart >>> blockShift), bitmapOffset);
+    }
+
+    /**
+     * Whether every sector of the allocated block {@code block}, whose bitmap is at {@code
+     * bitmapOffset}, is in it: from {@link #wholeBlocks} or {@link #partialBlocks}, or else read from
+     * the bitmap once and remembered. Allocation-free once known.
+     */
+    private boolean whole(int block, long bitmapOffset) throws IOException {
+        long bit = 1L << block;
+        if ((wholeBlocks.get(block >>> 6) & bit) != 0) {
+            return true; // a volatile read: the data written before the mark is seen
+        }
+        return (partialBlocks.get(block >>> 6) & bit) == 0 && learnWhole(block, bitmapOffset);
+    }
+
+    /** Reads the block's bitmap and remembers whether it is whole; after bits are set, under the block's lock. */
+    private boolean learnWhole(int block, long bitmapOffset) throws IOException {
+        boolean whole = SectorBitmap.isWhole(store, bitmapOffset, sectorsPerBlock);
+        VarHandle.acquireFence(); // the bits were set after their data: the data comes before the mark
+        (whole ? wholeBlocks : partialBlocks).getAndAccumulate(block >>> 6, 1L << block, (a, b) -> a | b);
+        return whole;
     }
 
     /**
@@ -506,6 +550,7 @@ final class SparseVhd implements VhdDisk {
                 // Dynamic: the block holds every sector (the unwritten ones are zeros), as Windows marks it.
                 store.writeBytes(bitmapOffset, SectorBitmap.full((int) bitmapBytes));
                 store.write(data + inBlock, src, srcOffset, length);
+                wholeBlocks.getAndAccumulate(block >>> 6, 1L << block, (a, b) -> a | b); // published with the entry
             } else {
                 // Differencing: over a parent that reads zeros under the whole block, mark only what is
                 // written (the rest still comes from the parent); over the parent's data, copy that

@@ -12,9 +12,10 @@ import java.util.Optional;
  * The bytes of one host file (or block device), read and written at byte offsets.
  *
  * <p>Two implementations stand behind this interface: a memory-mapped one for files on the default
- * file system, whose reads and writes are copies between mapped memory and the caller's segment
- * with no system call (except large ones between the file and native memory, which use
- * {@code pread} and {@code pwrite}: a store into a clean mapped page costs a write fault), and a positional {@link java.nio.channels.FileChannel} one for every other
+ * file system, whose reads are copies out of a read-only mapping with no system call (except large
+ * ones into native memory, which use {@code pread}) and whose writes are {@code pwrite}s (never
+ * stores into the mapping, which on a full file system could end in SIGBUS, and which cost a write
+ * fault per clean page), and a positional {@link java.nio.channels.FileChannel} one for every other
  * file system (jimfs cannot map). {@link #open} chooses; {@link Backing} overrides, and so does the
  * system property {@value #BACKING_PROPERTY} ({@code mapped} or {@code channel}). A
  * {@link ForwardingByteStore} wraps either to observe or alter the calls; {@link StoreInterception}

@@ -15,26 +15,45 @@ import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
- * A {@link ByteStore} that serves reads and writes by copying to and from the file mapped into
- * memory: no system call per I/O, except that writes of a page or more, and reads of 64 KiB or
- * more, between the file and native memory use {@code pwrite} and {@code pread} (see {@link #fd}
- * and {@link #PREAD_MIN} for why).
+ * A {@link ByteStore} that serves reads by copying from the file mapped into memory (no system call
+ * per read, except reads of 64 KiB or more into native memory, which use {@code pread}: see {@link
+ * #PREAD_MIN}) and every write with {@code pwrite} on a descriptor of its own.
  *
- * <p>The file is mapped in chunks of {@value #CHUNK_SHIFT}-bit size (1 GiB), each in its own shared
- * {@link Arena}, mapped when first touched; so there is no 2 GiB limit and opening a 2 TiB file maps
+ * <h2>Why writes never go through the mapping</h2>
+ * The mapping is read-only, even when the store is writable, so nothing can store into it. A store
+ * into a shared mapping over a hole of the file (a sparse fixed VHD, or a new block's space) makes
+ * the kernel allocate the block at the fault; on a full file system that fails with SIGBUS, which
+ * HotSpot turns into an {@link InternalError} that it may deliver asynchronously, past any catch,
+ * killing whichever thread is running (seen in a full test run). A {@code pwrite} into the same hole
+ * fails with ENOSPC, an {@link IOException} naming the file and the offset. It is also the cheaper
+ * way: a store into a page this process has not yet written through its mapping takes a write fault
+ * (the kernel's dirty tracking), measured at 21-33 us per 4 KiB page on the machine BENCHMARKS.md was
+ * measured on against 8-11 us for a {@code pwrite} of the same 4 KiB, and the data path writes most
+ * pages once between two write-backs. Writes from the Java heap, which the C library cannot be given,
+ * are copied into a pooled native buffer first ({@link #BOUNCE}). Readers through the mapping see
+ * what {@code pwrite} wrote at once: both reach the same page cache. As Lucene does: written
+ * through the file, read through the mapping.
+ *
+ * <p>Without the C library ({@link Libc#system()} empty), writes go through the {@link
+ * FileChannel}, positional too; the channel has a drawback the descriptor has not: an interrupt of
+ * the writing thread closes it for every user of the store.
+ *
+ * <h2>Mapping</h2>
+ * The file is mapped in chunks of {@value #CHUNK_SHIFT}-bit size (1 GiB), each in its own shared
+ * {@link Arena}, mapped when first read; so there is no 2 GiB limit and opening a 2 TiB file maps
  * only what is read. A chunk's mapping never reaches past the end of the file (touching such pages
- * would fault). When the file grows, the newest bytes past the last chunk's mapping are served by
- * positional channel I/O until they amount to {@link #remapLag} (a sixteenth of the mapping, at
- * least 1 MiB); then that chunk is mapped again to the new end. Appending 2 MiB blocks therefore
- * costs a re-map per block only while the file is small, and about a hundred per 1 GiB chunk.
+ * would fault). When the file grows, the newest bytes past the last chunk's mapping are read with
+ * {@code pread} until they amount to {@link #remapLag} (a sixteenth of the mapping, at least 1 MiB);
+ * then that chunk is mapped again to the new end. Appending 2 MiB blocks therefore costs a re-map per
+ * block only while the file is small, and about a hundred per 1 GiB chunk.
  *
  * <p>Re-mapping publishes a new {@link Mapping} and then closes the old chunk's arena. A thread
  * still copying through the old segment gets an {@link IllegalStateException} from the closed
  * arena and retries with the new mapping; both map the same page cache, so a retried copy is
  * harmless. This is what lets the file grow without a lock on the read path.
  *
- * <p>Thread-safety: as {@link ByteStore} says; {@link #mapLock} guards mapping changes and the list
- * of arenas not yet closed.
+ * <p>Thread-safety: as {@link ByteStore} says; {@link #mapLock} guards mapping changes, the file's
+ * size and the list of arenas not yet closed.
  */
 final class MappedByteStore implements ByteStore {
     static final int CHUNK_SHIFT = 30;
@@ -57,7 +76,6 @@ final class MappedByteStore implements ByteStore {
     /** The name this store was opened by (another store of the same file may use another). */
     private final Path path;
     private final FileChannel channel;
-    private final FileChannel.MapMode mapMode;
     /** Guards changes of {@link #mapping} and {@link #size}, and {@link #unclosed}. */
     private final Object mapLock = new Object();
     private volatile Mapping mapping = new Mapping(new MemorySegment[0], new Arena[0]);
@@ -83,42 +101,42 @@ final class MappedByteStore implements ByteStore {
     }
 
     /**
-     * Writes of at least this many bytes from native memory go to the file with {@code pwrite}
-     * instead of through the mapping (see {@link #fd}).
-     */
-    static final long PWRITE_MIN = 4096;
-    /**
      * Reads of at least this many bytes into native memory come from the file with {@code pread}:
      * a first pass over a mapping faults its page tables in (a fault per 64 KiB with the kernel's
      * fault-around, dear on a paravirtualised machine), where a system call per read of this size
      * costs next to nothing.
      */
     static final long PREAD_MIN = 64 * 1024;
+    /** The size of the native buffers a write from the heap (or a read into it with {@code pread}) is copied through. */
+    static final long BOUNCE = 256 * 1024;
+    /** How many of those buffers a store keeps for reuse; more at once are allocated and left to the collector. */
+    private static final int BOUNCES_KEPT = 4;
     private static final Libc LIBC = Libc.system().orElse(null);
 
     /**
      * A descriptor of the file of its own, for {@code pwrite} and {@code pread} through the C
-     * library, or -1 (no C library: then everything goes through the mapping). Why: storing through a shared
-     * mapping takes a write fault on every page that is clean (every page, after the kernel writes
-     * dirty pages back), which costs several times a {@code pwrite} of the same bytes (18 us against
-     * under 1 us per 4 KiB page on the paravirtualised machine BENCHMARKS.md was measured on), and a
-     * request of 256 KiB is 64 pages. Not the JDK's channel: an interrupt of the writing thread closes
-     * a {@link FileChannel} for every user of the store. Guarded by {@link #fdLock}: reads and writes through it hold its
-     * read lock, {@link #close} its write lock, so the number is never used after it is closed.
+     * library, or -1 (no C library: then writes, and reads of what is not mapped, go through the
+     * channel). Not the JDK's channel: an interrupt of the writing thread closes a {@link
+     * FileChannel} for every user of the store. Guarded by {@link #fdLock}: reads and writes through
+     * it hold its read lock, {@link #close} its write lock, so the number is never used after it is
+     * closed (when it might already name another file).
      */
     private int fd = -1;
     private final java.util.concurrent.locks.ReentrantReadWriteLock fdLock =
             new java.util.concurrent.locks.ReentrantReadWriteLock();
+    /** Native buffers of {@link #BOUNCE} bytes for heap writes, each in an automatic arena of its own. */
+    private final java.util.concurrent.ConcurrentLinkedQueue<MemorySegment> bounces =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger bouncesKept = new java.util.concurrent.atomic.AtomicInteger();
 
     MappedByteStore(OpenFile file, Path path) throws IOException {
         this.file = file;
         this.path = path;
         this.channel = file.channel();
-        this.mapMode = file.writable() ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY;
         this.size = channel.size(); // a block device's too: the JDK asks Linux (BLKGETSIZE64)
         if (LIBC != null) {
             // Opened by the same path just after the channel: the same file (a rename in between, by
-            // someone else, is the one way to get another). Failing is fine: all goes through the mapping.
+            // someone else, is the one way to get another). Failing is fine: the channel serves then.
             Libc.Result r = LIBC.open(path.toAbsolutePath().toString(),
                     (file.writable() ? Libc.O_RDWR : Libc.O_RDONLY) | Libc.O_CLOEXEC, 0);
             fd = r.failed() ? -1 : r.intValue();
@@ -142,7 +160,7 @@ final class MappedByteStore implements ByteStore {
 
     /**
      * The mapped segment of chunk {@code chunk} when it covers chunk-relative offsets up to
-     * {@code end}; null when those bytes are to be served by the channel instead.
+     * {@code end}; null when those bytes are to be read with a system call instead.
      */
     private MemorySegment segment(int chunk, long end) throws IOException {
         MemorySegment segment = mapping.segment(chunk);
@@ -174,7 +192,7 @@ final class MappedByteStore implements ByteStore {
             Arena arena = Arena.ofShared();
             MemorySegment mapped;
             try {
-                mapped = channel.map(mapMode, start, length, arena);
+                mapped = channel.map(FileChannel.MapMode.READ_ONLY, start, length, arena); // never written: see above
             } catch (IOException e) {
                 arena.close();
                 throw ChannelByteStore.failed(path, "mapping", start, length, e);
@@ -231,8 +249,9 @@ final class MappedByteStore implements ByteStore {
             long n = Math.min(length, CHUNK_SIZE - at);
             MemorySegment segment = segment(chunk, at + n);
             if (segment == null) {
-                readByChannel(offset, dst.asSlice(dstOffset, n));
-            } else if (n < PREAD_MIN || !dst.isNative() || !positionalRead(offset, dst, dstOffset, n)) {
+                readUnmapped(offset, dst, dstOffset, n);
+            } else if (n < PREAD_MIN || !dst.isNative() || dst.isReadOnly()
+                    || !positional(false, offset, dst, dstOffset, n)) {
                 beforeAccess.run();
                 boolean interrupted = Thread.currentThread().isInterrupted();
                 try {
@@ -241,7 +260,7 @@ final class MappedByteStore implements ByteStore {
                     retryAfterRemap(segment, e, interrupted);
                     continue;
                 } catch (InternalError fault) {
-                    readByChannel(offset, dst.asSlice(dstOffset, n));
+                    readUnmapped(offset, dst, dstOffset, n);
                 }
             }
             offset += n;
@@ -251,36 +270,22 @@ final class MappedByteStore implements ByteStore {
     }
 
     /*
-     * An access through the mapping that faults (the kernel's SIGBUS, which the JVM turns into an
-     * InternalError) is done again through the channel, which reports why as an IOException naming
-     * the file, the call and the offset: a hole in the file that its file system has no space left
-     * to fill (ENOSPC; a sparse fixed VHD, say), or a file cut shorter than the mapping by another
-     * program (EOF). Should the channel manage, so much the better. This catches only a fault the
-     * JVM reports at the access itself: HotSpot may instead deliver the InternalError later, at a
-     * safepoint past the catch (seen in a full test run), so the large native writes that could fill
-     * holes go through pwrite and never fault; a small or heap write into a hole on a full file
-     * system can still end in an InternalError.
+     * A read through the mapping that faults (the kernel's SIGBUS, which the JVM turns into an
+     * InternalError: the file was cut shorter than the mapping by another program) is done again
+     * with a system call, which reports why as an IOException naming the file, the call and the
+     * offset. This catches only a fault the JVM reports at the access itself; HotSpot may deliver the
+     * InternalError later, past the catch. Writes cannot fault: they never go through the mapping.
      */
 
-    private void readByChannel(long offset, MemorySegment dst) throws IOException {
-        try {
-            ChannelByteStore.readFully(channel, path, offset, dst.asByteBuffer());
-        } catch (IOException e) {
-            throw ChannelByteStore.failed(path, "read", offset, dst.byteSize(), e);
+    /** Reads with {@code pread} (or the channel, without the C library) what the mapping does not serve. */
+    private void readUnmapped(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
+        if (!dst.isReadOnly() && transfer(false, offset, dst, dstOffset, length)) {
+            return;
         }
-    }
-
-    private byte readByteByChannel(long offset) throws IOException {
-        byte[] one = new byte[1];
-        readByChannel(offset, MemorySegment.ofArray(one));
-        return one[0];
-    }
-
-    private void writeByChannel(long offset, MemorySegment src) throws IOException {
         try {
-            ChannelByteStore.writeFully(channel, offset, src.asByteBuffer());
+            ChannelByteStore.readFully(channel, path, offset, dst.asSlice(dstOffset, length).asByteBuffer());
         } catch (IOException e) {
-            throw ChannelByteStore.failed(path, "write", offset, src.byteSize(), e);
+            throw ChannelByteStore.failed(path, "read", offset, length, e);
         }
     }
 
@@ -290,10 +295,10 @@ final class MappedByteStore implements ByteStore {
      *
      * <p>Closing a shared arena while another thread copies through it makes the VM stop that copy
      * with an asynchronous exception, and (JDK 25) the delivery sets the thread's interrupt status
-     * as a side effect. Left set, it would make the thread's next channel I/O (a growing write, say)
-     * close the file's channel for every user of the store (ClosedByInterruptException, then
-     * ClosedChannelException for all): so a status the close set is cleared here. An interrupt
-     * really sent during the copy itself is lost with it; that window is a copy long.
+     * as a side effect. Left set, it would make the thread's next channel I/O close the file's
+     * channel for every user of the store (ClosedByInterruptException, then ClosedChannelException
+     * for all): so a status the close set is cleared here. An interrupt really sent during the copy
+     * itself is lost with it; that window is a copy long.
      */
     private void retryAfterRemap(MemorySegment segment, IllegalStateException e, boolean interrupted)
             throws IOException {
@@ -320,7 +325,9 @@ final class MappedByteStore implements ByteStore {
             long at = offset & CHUNK_MASK;
             MemorySegment segment = segment(chunk, at + 1);
             if (segment == null) {
-                return readByteByChannel(offset);
+                byte[] one = new byte[1];
+                readUnmapped(offset, MemorySegment.ofArray(one), 0, 1);
+                return one[0];
             }
             beforeAccess.run();
             boolean interrupted = Thread.currentThread().isInterrupted();
@@ -329,7 +336,9 @@ final class MappedByteStore implements ByteStore {
             } catch (IllegalStateException e) {
                 retryAfterRemap(segment, e, interrupted);
             } catch (InternalError fault) {
-                return readByteByChannel(offset);
+                byte[] one = new byte[1];
+                readUnmapped(offset, MemorySegment.ofArray(one), 0, 1);
+                return one[0];
             }
         }
     }
@@ -345,52 +354,99 @@ final class MappedByteStore implements ByteStore {
         if (offset < 0 || length < 0) {
             throw new IllegalArgumentException("offset " + offset + ", length " + length);
         }
+        java.util.Objects.checkFromIndexSize(srcOffset, length, src.byteSize());
         if (offset > size - length) {
             growingWrite(offset, src, srcOffset, length);
             return;
         }
-        while (length > 0) {
-            int chunk = (int) (offset >>> CHUNK_SHIFT);
-            long at = offset & CHUNK_MASK;
-            long n = Math.min(length, CHUNK_SIZE - at);
-            MemorySegment segment = segment(chunk, at + n);
-            if (segment == null) {
-                writeByChannel(offset, src.asSlice(srcOffset, n));
-            } else if (n < PWRITE_MIN || !src.isNative() || !positionalWrite(offset, src, srcOffset, n)) {
-                beforeAccess.run();
-                boolean interrupted = Thread.currentThread().isInterrupted();
-                try {
-                    MemorySegment.copy(src, srcOffset, segment, at, n);
-                } catch (IllegalStateException e) {
-                    retryAfterRemap(segment, e, interrupted);
-                    continue;
-                } catch (InternalError fault) {
-                    writeByChannel(offset, src.asSlice(srcOffset, n));
-                }
-            }
-            offset += n;
-            srcOffset += n;
-            length -= n;
+        writeAt(offset, src, srcOffset, length);
+    }
+
+    /** A write that ends past the end of the file: it extends the file, and the size follows, under mapLock. */
+    private void growingWrite(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+        synchronized (mapLock) {
+            ensureOpen();
+            writeAt(offset, src, srcOffset, length);
+            size = Math.max(size, offset + length);
         }
     }
 
     /**
-     * Writes {@code n} bytes of native {@code src} at {@code offset} (inside the file) with
-     * {@code pwrite} on this store's own descriptor, allocating nothing; {@code src}'s memory must stay
-     * mapped meanwhile, as for any copy from it (where it does not, the kernel answers EFAULT); false
-     * when there is no descriptor (the caller then copies through the mapping). Both reach the same
-     * page cache, so readers through the mapping see the bytes, and {@link #force} ({@code fsync})
-     * makes them durable as it does the mapped ones.
+     * Writes {@code length} bytes of {@code src} at {@code offset} with {@code pwrite}: native memory
+     * directly, heap memory through a native buffer; through the channel where there is no
+     * descriptor. Never through the mapping (see the class comment).
      */
-    private boolean positionalWrite(long offset, MemorySegment src, long srcOffset, long n) throws IOException {
-        return positional(true, offset, src, srcOffset, n);
+    private void writeAt(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+        if (transfer(true, offset, src, srcOffset, length)) {
+            return;
+        }
+        try {
+            ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, length).asByteBuffer());
+        } catch (IOException e) {
+            throw ChannelByteStore.failed(path, "write", offset, length, e);
+        }
     }
 
-    /** As {@link #positionalWrite}, reading into native {@code dst} with {@code pread}. */
-    private boolean positionalRead(long offset, MemorySegment dst, long dstOffset, long n) throws IOException {
-        return !dst.isReadOnly() && positional(false, offset, dst, dstOffset, n);
+    /**
+     * {@code pwrite} ({@code write}) or {@code pread} of {@code length} bytes between {@code memory}
+     * at {@code memoryOffset} and the file at {@code offset}: native memory directly, heap memory
+     * through a pooled native buffer, {@link #BOUNCE} bytes at a time. False when there is no
+     * descriptor (the caller then uses the channel).
+     */
+    private boolean transfer(boolean write, long offset, MemorySegment memory, long memoryOffset, long length)
+            throws IOException {
+        if (memory.isNative()) {
+            return positional(write, offset, memory, memoryOffset, length);
+        }
+        if (fd < 0) {
+            return false; // read without the lock: -1 from the start (no C library), or closed (refused below)
+        }
+        MemorySegment bounce = borrowBounce();
+        try {
+            for (long done = 0; done < length; ) {
+                long n = Math.min(BOUNCE, length - done);
+                if (write) {
+                    MemorySegment.copy(memory, memoryOffset + done, bounce, 0, n);
+                }
+                if (!positional(write, offset + done, bounce, 0, n)) {
+                    ensureOpen();
+                    throw new java.nio.channels.ClosedChannelException();
+                }
+                if (!write) {
+                    MemorySegment.copy(bounce, 0, memory, memoryOffset + done, n);
+                }
+                done += n;
+            }
+            return true;
+        } finally {
+            returnBounce(bounce);
+        }
     }
 
+    private MemorySegment borrowBounce() {
+        MemorySegment bounce = bounces.poll();
+        if (bounce != null) {
+            bouncesKept.decrementAndGet();
+            return bounce;
+        }
+        return Arena.ofAuto().allocate(BOUNCE, 4096); // freed by the collector once dropped
+    }
+
+    private void returnBounce(MemorySegment bounce) {
+        if (bouncesKept.incrementAndGet() <= BOUNCES_KEPT) {
+            bounces.offer(bounce);
+        } else {
+            bouncesKept.decrementAndGet();
+        }
+    }
+
+    /**
+     * {@code pwrite} or {@code pread} of {@code n} bytes between native {@code memory} and the file
+     * at {@code offset} on this store's own descriptor, allocating nothing; {@code memory} must stay
+     * mapped meanwhile, as for any copy from it (where it does not, the kernel answers EFAULT); false
+     * when there is no descriptor. Both reach the same page cache as the mapping, so readers through
+     * it see the bytes at once, and {@link #force} ({@code fsync}) makes them durable.
+     */
     private boolean positional(boolean write, long offset, MemorySegment memory, long memoryOffset, long n)
             throws IOException {
         fdLock.readLock().lock();
@@ -436,43 +492,11 @@ final class MappedByteStore implements ByteStore {
         };
     }
 
-    /** A write that ends past the end of the file goes through the channel, which extends the file. */
-    private void growingWrite(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
-        synchronized (mapLock) {
-            ensureOpen();
-            try {
-                ChannelByteStore.writeFully(channel, offset, src.asSlice(srcOffset, length).asByteBuffer());
-            } catch (IOException e) {
-                throw ChannelByteStore.failed(path, "write", offset, length, e);
-            }
-            size = Math.max(size, offset + length);
-        }
-    }
-
     @Override
     public void writeByte(long offset, byte value) throws IOException {
         ensureWritable();
         checkRange(offset, 1);
-        while (true) {
-            int chunk = (int) (offset >>> CHUNK_SHIFT);
-            long at = offset & CHUNK_MASK;
-            MemorySegment segment = segment(chunk, at + 1);
-            if (segment == null) {
-                writeByChannel(offset, MemorySegment.ofArray(new byte[] {value}));
-                return;
-            }
-            beforeAccess.run();
-            boolean interrupted = Thread.currentThread().isInterrupted();
-            try {
-                segment.set(ValueLayout.JAVA_BYTE, at, value);
-                return;
-            } catch (IllegalStateException e) {
-                retryAfterRemap(segment, e, interrupted);
-            } catch (InternalError fault) {
-                writeByChannel(offset, MemorySegment.ofArray(new byte[] {value}));
-                return;
-            }
-        }
+        writeAt(offset, MemorySegment.ofArray(new byte[] {value}), 0, 1);
     }
 
     @Override
@@ -511,6 +535,7 @@ final class MappedByteStore implements ByteStore {
         closeUnclosed();
     }
 
+    /** {@code fsync}: every write went through the file (none through the read-only mapping), so that is all. */
     @Override
     public void force() throws IOException {
         ensureOpen();
@@ -518,16 +543,7 @@ final class MappedByteStore implements ByteStore {
             return;
         }
         try {
-            synchronized (mapLock) {
-                for (MemorySegment segment : mapping.segments) {
-                    if (segment != null) {
-                        segment.force(); // an I/O error writing the pages comes as UncheckedIOException
-                    }
-                }
-            }
             channel.force(true);
-        } catch (java.io.UncheckedIOException e) {
-            throw ChannelByteStore.failed(path, "force", 0, size, e.getCause());
         } catch (IOException e) {
             throw ChannelByteStore.failed(path, "force", 0, size, e);
         }

@@ -1,7 +1,7 @@
 /**
  * The bytes of a host file or block device: {@link org.vhdkit.vhd.io.ByteStore}, read and written at
- * byte offsets, memory-mapped on the default file system and through a positional channel on any
- * other (jimfs), chosen automatically.
+ * byte offsets, read through a read-only memory mapping and written with {@code pwrite} on the
+ * default file system, and through a positional channel on any other (jimfs), chosen automatically.
  *
  * <p>Also the file's locks: a writer holds an exclusive lock and a reader a shared one, in qemu's
  * byte-range protocol (Linux OFD locks) so that vhdkit and qemu see each other, and read-only stores
