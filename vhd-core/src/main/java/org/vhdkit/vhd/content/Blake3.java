@@ -22,14 +22,15 @@ import java.util.concurrent.ForkJoinTask;
  * and the result are exactly the serial ones. The last chunk given is always kept back, unhashed,
  * because only {@link #finish} knows whether it is the root.
  *
- * <p>A subtree of 16 to {@link #LANES} chunks is hashed side by side ({@link #laneSubtreeCv}): the
- * state of the compression function is kept as rows of one word per chunk, and each step of it is a
- * loop along the rows, which HotSpot's C2 compiles to SIMD instructions (its SuperWord
- * auto-vectorizer; on AVX-512, 16 chunks per instruction) with no incubator module or flag. That is
- * about 3x the speed of the scalar function on one core (1.1-1.2 GB/s against 0.35-0.4 GB/s, x86
- * with AVX-512). Fewer chunks, the parents above the subtrees, and the last chunk go through the
- * scalar function, which works on {@code int} locals, unrolled, reading the message straight from
- * the caller's bytes.
+ * <p>Subtrees of {@link #LANES} chunks or more are hashed that many chunks side by side
+ * ({@link #laneChunkCvs}): the compression function's state is kept as rows of one word per chunk,
+ * and each step of it is a loop along the rows, which HotSpot's C2 compiles to SIMD instructions
+ * (its SuperWord auto-vectorizer; with AVX-512, 16 chunks per instruction), with no incubator module
+ * or flag. The loops are few and small (one per kind of step, the rows moved between them), so that
+ * C2 compiles them within the first tens of megabytes. On one core of an AVX-512 EPYC that is about
+ * 1.2 GB/s against 0.35 GB/s for the scalar function. Fewer chunks, the parents, and the last chunk
+ * go through the scalar function, which works on {@code int} locals, unrolled, reading the message
+ * straight from the caller's bytes.
  *
  * <p>Not thread-safe: one per computation (it uses a shared pool internally).
  */
@@ -214,23 +215,18 @@ final class Blake3 implements DigestAlgorithm.Hasher {
 
     /** {@link #subtreeCv} on this thread: every chunk's value, then the tree above them level by level. */
     private static int[] serialSubtree(byte[] input, int offset, int chunks, long counter) {
-        int[] cvs;
-        if (chunks >= MIN_LANES) {
-            // One value per group of up to LANES chunks; the tree above the groups is joined below.
-            int group = Math.min(chunks, LANES);
+        int[] cvs = new int[chunks * 8];
+        int c = 0;
+        if (chunks >= LANES) {
             int[] work = WORK.get();
-            cvs = new int[chunks / group * 8];
-            for (int c = 0; c < chunks; c += group) {
-                laneSubtreeCv(input, offset + c * CHUNK_LEN, group, counter + c, work, cvs, c / group * 8);
+            for (; c < chunks; c += LANES) {
+                laneChunkCvs(input, offset + c * CHUNK_LEN, counter + c, work, cvs, c * 8);
             }
-            chunks /= group;
-        } else {
-            cvs = new int[chunks * 8];
-            int[] one = new int[8];
-            for (int c = 0; c < chunks; c++) {
-                chunkCv(input, offset + c * CHUNK_LEN, CHUNK_LEN, counter + c, 0, one);
-                System.arraycopy(one, 0, cvs, c * 8, 8);
-            }
+        }
+        int[] one = new int[8];
+        for (; c < chunks; c++) {
+            chunkCv(input, offset + c * CHUNK_LEN, CHUNK_LEN, counter + c, 0, one);
+            System.arraycopy(one, 0, cvs, c * 8, 8);
         }
         byte[] scratch = new byte[BLOCK_LEN];
         for (int n = chunks; n > 1; n /= 2) {
@@ -242,219 +238,154 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     }
 
     /**
-     * Chunks hashed side by side by {@link #laneSubtreeCv}: each step of the compression function is
-     * a loop over this many chunks, which C2 compiles to SIMD instructions (SuperWord).
+     * Chunks hashed side by side by {@link #laneChunkCvs}: each step of the compression function is
+     * a loop along rows of one word per chunk, which C2 compiles to SIMD instructions (SuperWord).
      */
     static final int LANES = 128;
-    /**
-     * The fewest chunks worth hashing side by side: one AVX-512 register's worth of lanes. Fewer
-     * (the ends of updates whose length is not a power of two of chunks) go through {@link #compress}.
-     */
-    private static final int MIN_LANES = 16;
-    /**
-     * The distance between two rows in the work array: a little more than {@link #LANES}, so that
-     * the rows a step reads do not all fall into the same sets of the L1 cache.
-     */
-    private static final int ROW = LANES + 16;
-    /** Where the message words' rows start in the work array; the state's 16 rows come first. */
-    private static final int M = 16 * ROW;
-    /** Where the chaining values' 8 rows start in the work array. */
-    private static final int H = 32 * ROW;
-    /** Where the chunks' words start in the work array, as read. */
-    private static final int X = 40 * ROW;
-    private static final int WORK_INTS = X + LANES * CHUNK_LEN / 4;
-    /** Each thread's work array for {@link #laneSubtreeCv} (150 KB), kept rather than made per task. */
+    /** One row: a word of every lane. */
+    private static final int R = LANES;
+    // The work array, in rows. The state's rows 0-3 (A), 4-7 (B), 8-11 (C), 12-15 (D) lie so that a
+    // column step is one loop over A, B, C, D from their starts, and a diagonal step one loop over A
+    // and B, C, D from their second, third and fourth rows: B is followed by a copy of row 4, C by
+    // copies of rows 8-9, D by copies of rows 12-14 (made before a diagonal step, copied back after).
+    private static final int B = 4 * R;
+    private static final int C = 9 * R;
+    private static final int D = 15 * R;
+    /** The message rows a step uses: its four G functions' first words (X) and second words (Y). */
+    private static final int X = 22 * R;
+    private static final int Y = 26 * R;
+    /** The 16 message words of the block. */
+    private static final int M = 30 * R;
+    /** The 8 chaining-value words. */
+    private static final int H = 46 * R;
+    /** The counter's low and high words. */
+    private static final int COUNTER = 54 * R;
+    /** The chunks' bytes as little-endian words, as read: 256 per chunk. */
+    private static final int IN = 56 * R;
+    private static final int WORK_INTS = IN + LANES * CHUNK_LEN / 4;
+    /** Each thread's work array for {@link #laneChunkCvs} (190 KB), kept rather than made per task. */
     private static final ThreadLocal<int[]> WORK = ThreadLocal.withInitial(() -> new int[WORK_INTS]);
     private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** The message words each round takes, in order (the spec's permutation applied round by round). */
+    private static final byte[][] SCHEDULE = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+        {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
+        {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
+        {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
+        {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},
+        {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
+        {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13}};
 
     /**
-     * The chaining value of the subtree of the {@code chunks} (a power of two, at most
-     * {@link #LANES}) whole chunks at {@code offset}, the first being chunk {@code counter}, into
-     * {@code out[outOffset..+8]}. The chunks go through the compression function side by side, and
-     * then each level of parents: {@code work}
-     * ({@link #WORK_INTS} ints) holds the state, the message words and the chaining values as rows
-     * of one word per chunk (or parent), so that each step of the function is one loop along the
-     * rows, which C2 compiles to SIMD instructions.
+     * The chaining values of the {@link #LANES} whole chunks at {@code offset}, the first being chunk
+     * {@code counter}, into {@code out[outOffset..]} (8 ints per chunk). The chunks go through the
+     * compression function side by side, each step of it one loop along rows of {@code work}
+     * ({@link #WORK_INTS} ints): few and small loops, so that C2 compiles them soon and cheaply.
      */
-    private static void laneSubtreeCv(byte[] input, int offset, int chunks, long counter, int[] work, int[] out,
-                                      int outOffset) {
+    private static void laneChunkCvs(byte[] input, int offset, long counter, int[] work, int[] out, int outOffset) {
         int[] w = work;
-        // The chunks' bytes as little-endian words, in one copy.
-        MemorySegment.copy(MemorySegment.ofArray(input), LE_INT, offset, w, X, chunks * CHUNK_LEN / 4);
+        MemorySegment.copy(MemorySegment.ofArray(input), LE_INT, offset, w, IN, LANES * CHUNK_LEN / 4);
         for (int i = 0; i < 8; i++) {
-            Arrays.fill(w, H + i * ROW, H + i * ROW + chunks, IV[i]);
+            Arrays.fill(w, H + i * R, H + (i + 1) * R, IV[i]);
+        }
+        for (int lane = 0; lane < LANES; lane++) {
+            long c = counter + lane;
+            w[COUNTER + lane] = (int) c;
+            w[COUNTER + R + lane] = (int) (c >>> 32);
         }
         for (int b = 0; b < CHUNK_LEN / BLOCK_LEN; b++) {
             // Each chunk's block into the message rows, chunk by chunk (each block is one cache line).
-            for (int lane = 0; lane < chunks; lane++) {
-                int at = X + lane * (CHUNK_LEN / 4) + b * 16;
+            for (int lane = 0; lane < LANES; lane++) {
+                int at = IN + lane * (CHUNK_LEN / 4) + b * 16;
                 for (int word = 0; word < 16; word++) {
-                    w[M + word * ROW + lane] = w[at + word];
+                    w[M + word * R + lane] = w[at + word];
                 }
             }
-            System.arraycopy(w, H, w, 0, 8 * ROW);
-            for (int lane = 0; lane < chunks; lane++) {
-                long c = counter + lane;
-                w[12 * ROW + lane] = (int) c;
-                w[13 * ROW + lane] = (int) (c >>> 32);
+            System.arraycopy(w, H, w, 0, 4 * R);
+            System.arraycopy(w, H + 4 * R, w, B, 4 * R);
+            for (int i = 0; i < 4; i++) {
+                Arrays.fill(w, C + i * R, C + (i + 1) * R, IV[i]);
             }
+            System.arraycopy(w, COUNTER, w, D, 2 * R);
+            Arrays.fill(w, D + 2 * R, D + 3 * R, BLOCK_LEN);
             int flags = (b == 0 ? CHUNK_START : 0) | (b == CHUNK_LEN / BLOCK_LEN - 1 ? CHUNK_END : 0);
-            laneCompress(w, chunks, flags);
-        }
-        for (int n = chunks / 2; n >= 1; n /= 2) {
-            // Parent j of this level joins the values j * 2 and j * 2 + 1 of the level below.
-            for (int j = 0; j < n; j++) {
-                for (int i = 0; i < 8; i++) {
-                    w[M + i * ROW + j] = w[H + i * ROW + 2 * j];
-                    w[M + (8 + i) * ROW + j] = w[H + i * ROW + 2 * j + 1];
+            Arrays.fill(w, D + 3 * R, D + 4 * R, flags);
+            for (byte[] s : SCHEDULE) {
+                for (int g = 0; g < 4; g++) {
+                    System.arraycopy(w, M + s[2 * g] * R, w, X + g * R, R);
+                    System.arraycopy(w, M + s[2 * g + 1] * R, w, Y + g * R, R);
                 }
+                columnStep(w);
+                System.arraycopy(w, B, w, B + 4 * R, R);
+                System.arraycopy(w, C, w, C + 4 * R, 2 * R);
+                System.arraycopy(w, D, w, D + 4 * R, 3 * R);
+                for (int g = 0; g < 4; g++) {
+                    System.arraycopy(w, M + s[8 + 2 * g] * R, w, X + g * R, R);
+                    System.arraycopy(w, M + s[8 + 2 * g + 1] * R, w, Y + g * R, R);
+                }
+                diagonalStep(w);
+                System.arraycopy(w, B + 4 * R, w, B, R);
+                System.arraycopy(w, C + 4 * R, w, C, 2 * R);
+                System.arraycopy(w, D + 4 * R, w, D, 3 * R);
             }
+            feedForward(w);
+        }
+        for (int lane = 0; lane < LANES; lane++) {
             for (int i = 0; i < 8; i++) {
-                Arrays.fill(w, i * ROW, i * ROW + n, IV[i]);
-            }
-            Arrays.fill(w, 12 * ROW, 12 * ROW + n, 0);
-            Arrays.fill(w, 13 * ROW, 13 * ROW + n, 0);
-            laneCompress(w, n, PARENT);
-        }
-        for (int i = 0; i < 8; i++) {
-            out[outOffset + i] = w[H + i * ROW];
-        }
-    }
-
-    /**
-     * The compression function on the first {@code n} lanes: the state's rows 0-7 (the chaining
-     * values) and 12-13 (the counter) set by the caller, the message in the message rows; the new
-     * chaining values go to the rows at {@link #H}.
-     */
-    private static void laneCompress(int[] w, int n, int flags) {
-        for (int i = 0; i < 4; i++) {
-            Arrays.fill(w, (8 + i) * ROW, (8 + i) * ROW + n, IV[i]);
-        }
-        Arrays.fill(w, 14 * ROW, 14 * ROW + n, BLOCK_LEN);
-        Arrays.fill(w, 15 * ROW, 15 * ROW + n, flags);
-        laneRounds(w, n);
-        for (int i = 0; i < 8; i++) {
-            int h = H + i * ROW;
-            int lo = i * ROW;
-            int hi = (i + 8) * ROW;
-            for (int lane = 0; lane < n; lane++) {
-                w[h + lane] = w[lo + lane] ^ w[hi + lane];
+                out[outOffset + lane * 8 + i] = w[H + i * R + lane];
             }
         }
     }
 
-    /**
-     * The compression function's seven rounds over the rows of {@code w}, the message permutation
-     * written out. One method per round: C2 inlines {@link #g} into each (with the rows' offsets as
-     * constants, which lets it prove the rows apart and vectorize), where one method of all 56 would
-     * pass its inlining budget.
-     */
-    private static void laneRounds(int[] w, int n) {
-        laneRound1(w, n);
-        laneRound2(w, n);
-        laneRound3(w, n);
-        laneRound4(w, n);
-        laneRound5(w, n);
-        laneRound6(w, n);
-        laneRound7(w, n);
+    /** The four G functions of a round's first step, on the columns (rows 0, 4, 8, 12; 1, 5, 9, 13; ...). */
+    private static void columnStep(int[] w) {
+        for (int i = 0; i < 4 * R; i++) {
+            int a = w[i];
+            int b = w[B + i];
+            int c = w[C + i];
+            int d = w[D + i];
+            a += b + w[X + i];
+            d = Integer.rotateRight(d ^ a, 16);
+            c += d;
+            b = Integer.rotateRight(b ^ c, 12);
+            a += b + w[Y + i];
+            d = Integer.rotateRight(d ^ a, 8);
+            c += d;
+            b = Integer.rotateRight(b ^ c, 7);
+            w[i] = a;
+            w[B + i] = b;
+            w[C + i] = c;
+            w[D + i] = d;
+        }
     }
 
-    private static void laneRound1(int[] w, int n) {
-        g(w, n, 0 * ROW, 4 * ROW, 8 * ROW, 12 * ROW, M + 0 * ROW, M + 1 * ROW);
-        g(w, n, 1 * ROW, 5 * ROW, 9 * ROW, 13 * ROW, M + 2 * ROW, M + 3 * ROW);
-        g(w, n, 2 * ROW, 6 * ROW, 10 * ROW, 14 * ROW, M + 4 * ROW, M + 5 * ROW);
-        g(w, n, 3 * ROW, 7 * ROW, 11 * ROW, 15 * ROW, M + 6 * ROW, M + 7 * ROW);
-        g(w, n, 0 * ROW, 5 * ROW, 10 * ROW, 15 * ROW, M + 8 * ROW, M + 9 * ROW);
-        g(w, n, 1 * ROW, 6 * ROW, 11 * ROW, 12 * ROW, M + 10 * ROW, M + 11 * ROW);
-        g(w, n, 2 * ROW, 7 * ROW, 8 * ROW, 13 * ROW, M + 12 * ROW, M + 13 * ROW);
-        g(w, n, 3 * ROW, 4 * ROW, 9 * ROW, 14 * ROW, M + 14 * ROW, M + 15 * ROW);
+    /** The four G functions of a round's second step, on the diagonals (rows 0, 5, 10, 15; 1, 6, 11, 12; ...). */
+    private static void diagonalStep(int[] w) {
+        for (int i = 0; i < 4 * R; i++) {
+            int a = w[i];
+            int b = w[B + R + i];
+            int c = w[C + 2 * R + i];
+            int d = w[D + 3 * R + i];
+            a += b + w[X + i];
+            d = Integer.rotateRight(d ^ a, 16);
+            c += d;
+            b = Integer.rotateRight(b ^ c, 12);
+            a += b + w[Y + i];
+            d = Integer.rotateRight(d ^ a, 8);
+            c += d;
+            b = Integer.rotateRight(b ^ c, 7);
+            w[i] = a;
+            w[B + R + i] = b;
+            w[C + 2 * R + i] = c;
+            w[D + 3 * R + i] = d;
+        }
     }
 
-    private static void laneRound2(int[] w, int n) {
-        g(w, n, 0 * ROW, 4 * ROW, 8 * ROW, 12 * ROW, M + 2 * ROW, M + 6 * ROW);
-        g(w, n, 1 * ROW, 5 * ROW, 9 * ROW, 13 * ROW, M + 3 * ROW, M + 10 * ROW);
-        g(w, n, 2 * ROW, 6 * ROW, 10 * ROW, 14 * ROW, M + 7 * ROW, M + 0 * ROW);
-        g(w, n, 3 * ROW, 7 * ROW, 11 * ROW, 15 * ROW, M + 4 * ROW, M + 13 * ROW);
-        g(w, n, 0 * ROW, 5 * ROW, 10 * ROW, 15 * ROW, M + 1 * ROW, M + 11 * ROW);
-        g(w, n, 1 * ROW, 6 * ROW, 11 * ROW, 12 * ROW, M + 12 * ROW, M + 5 * ROW);
-        g(w, n, 2 * ROW, 7 * ROW, 8 * ROW, 13 * ROW, M + 9 * ROW, M + 14 * ROW);
-        g(w, n, 3 * ROW, 4 * ROW, 9 * ROW, 14 * ROW, M + 15 * ROW, M + 8 * ROW);
-    }
-
-    private static void laneRound3(int[] w, int n) {
-        g(w, n, 0 * ROW, 4 * ROW, 8 * ROW, 12 * ROW, M + 3 * ROW, M + 4 * ROW);
-        g(w, n, 1 * ROW, 5 * ROW, 9 * ROW, 13 * ROW, M + 10 * ROW, M + 12 * ROW);
-        g(w, n, 2 * ROW, 6 * ROW, 10 * ROW, 14 * ROW, M + 13 * ROW, M + 2 * ROW);
-        g(w, n, 3 * ROW, 7 * ROW, 11 * ROW, 15 * ROW, M + 7 * ROW, M + 14 * ROW);
-        g(w, n, 0 * ROW, 5 * ROW, 10 * ROW, 15 * ROW, M + 6 * ROW, M + 5 * ROW);
-        g(w, n, 1 * ROW, 6 * ROW, 11 * ROW, 12 * ROW, M + 9 * ROW, M + 0 * ROW);
-        g(w, n, 2 * ROW, 7 * ROW, 8 * ROW, 13 * ROW, M + 11 * ROW, M + 15 * ROW);
-        g(w, n, 3 * ROW, 4 * ROW, 9 * ROW, 14 * ROW, M + 8 * ROW, M + 1 * ROW);
-    }
-
-    private static void laneRound4(int[] w, int n) {
-        g(w, n, 0 * ROW, 4 * ROW, 8 * ROW, 12 * ROW, M + 10 * ROW, M + 7 * ROW);
-        g(w, n, 1 * ROW, 5 * ROW, 9 * ROW, 13 * ROW, M + 12 * ROW, M + 9 * ROW);
-        g(w, n, 2 * ROW, 6 * ROW, 10 * ROW, 14 * ROW, M + 14 * ROW, M + 3 * ROW);
-        g(w, n, 3 * ROW, 7 * ROW, 11 * ROW, 15 * ROW, M + 13 * ROW, M + 15 * ROW);
-        g(w, n, 0 * ROW, 5 * ROW, 10 * ROW, 15 * ROW, M + 4 * ROW, M + 0 * ROW);
-        g(w, n, 1 * ROW, 6 * ROW, 11 * ROW, 12 * ROW, M + 11 * ROW, M + 2 * ROW);
-        g(w, n, 2 * ROW, 7 * ROW, 8 * ROW, 13 * ROW, M + 5 * ROW, M + 8 * ROW);
-        g(w, n, 3 * ROW, 4 * ROW, 9 * ROW, 14 * ROW, M + 1 * ROW, M + 6 * ROW);
-    }
-
-    private static void laneRound5(int[] w, int n) {
-        g(w, n, 0 * ROW, 4 * ROW, 8 * ROW, 12 * ROW, M + 12 * ROW, M + 13 * ROW);
-        g(w, n, 1 * ROW, 5 * ROW, 9 * ROW, 13 * ROW, M + 9 * ROW, M + 11 * ROW);
-        g(w, n, 2 * ROW, 6 * ROW, 10 * ROW, 14 * ROW, M + 15 * ROW, M + 10 * ROW);
-        g(w, n, 3 * ROW, 7 * ROW, 11 * ROW, 15 * ROW, M + 14 * ROW, M + 8 * ROW);
-        g(w, n, 0 * ROW, 5 * ROW, 10 * ROW, 15 * ROW, M + 7 * ROW, M + 2 * ROW);
-        g(w, n, 1 * ROW, 6 * ROW, 11 * ROW, 12 * ROW, M + 5 * ROW, M + 3 * ROW);
-        g(w, n, 2 * ROW, 7 * ROW, 8 * ROW, 13 * ROW, M + 0 * ROW, M + 1 * ROW);
-        g(w, n, 3 * ROW, 4 * ROW, 9 * ROW, 14 * ROW, M + 6 * ROW, M + 4 * ROW);
-    }
-
-    private static void laneRound6(int[] w, int n) {
-        g(w, n, 0 * ROW, 4 * ROW, 8 * ROW, 12 * ROW, M + 9 * ROW, M + 14 * ROW);
-        g(w, n, 1 * ROW, 5 * ROW, 9 * ROW, 13 * ROW, M + 11 * ROW, M + 5 * ROW);
-        g(w, n, 2 * ROW, 6 * ROW, 10 * ROW, 14 * ROW, M + 8 * ROW, M + 12 * ROW);
-        g(w, n, 3 * ROW, 7 * ROW, 11 * ROW, 15 * ROW, M + 15 * ROW, M + 1 * ROW);
-        g(w, n, 0 * ROW, 5 * ROW, 10 * ROW, 15 * ROW, M + 13 * ROW, M + 3 * ROW);
-        g(w, n, 1 * ROW, 6 * ROW, 11 * ROW, 12 * ROW, M + 0 * ROW, M + 10 * ROW);
-        g(w, n, 2 * ROW, 7 * ROW, 8 * ROW, 13 * ROW, M + 2 * ROW, M + 6 * ROW);
-        g(w, n, 3 * ROW, 4 * ROW, 9 * ROW, 14 * ROW, M + 4 * ROW, M + 7 * ROW);
-    }
-
-    private static void laneRound7(int[] w, int n) {
-        g(w, n, 0 * ROW, 4 * ROW, 8 * ROW, 12 * ROW, M + 11 * ROW, M + 15 * ROW);
-        g(w, n, 1 * ROW, 5 * ROW, 9 * ROW, 13 * ROW, M + 5 * ROW, M + 0 * ROW);
-        g(w, n, 2 * ROW, 6 * ROW, 10 * ROW, 14 * ROW, M + 1 * ROW, M + 9 * ROW);
-        g(w, n, 3 * ROW, 7 * ROW, 11 * ROW, 15 * ROW, M + 8 * ROW, M + 6 * ROW);
-        g(w, n, 0 * ROW, 5 * ROW, 10 * ROW, 15 * ROW, M + 14 * ROW, M + 10 * ROW);
-        g(w, n, 1 * ROW, 6 * ROW, 11 * ROW, 12 * ROW, M + 2 * ROW, M + 12 * ROW);
-        g(w, n, 2 * ROW, 7 * ROW, 8 * ROW, 13 * ROW, M + 3 * ROW, M + 4 * ROW);
-        g(w, n, 3 * ROW, 4 * ROW, 9 * ROW, 14 * ROW, M + 7 * ROW, M + 13 * ROW);
-    }
-
-    /** BLAKE3's G function on the rows at {@code a}, {@code b}, {@code c}, {@code d} with the message rows {@code x} and {@code y}. */
-    private static void g(int[] w, int n, int a, int b, int c, int d, int x, int y) {
-        for (int i = 0; i < n; i++) {
-            int va = w[a + i];
-            int vb = w[b + i];
-            int vc = w[c + i];
-            int vd = w[d + i];
-            va += vb + w[x + i];
-            vd = Integer.rotateRight(vd ^ va, 16);
-            vc += vd;
-            vb = Integer.rotateRight(vb ^ vc, 12);
-            va += vb + w[y + i];
-            vd = Integer.rotateRight(vd ^ va, 8);
-            vc += vd;
-            vb = Integer.rotateRight(vb ^ vc, 7);
-            w[a + i] = va;
-            w[b + i] = vb;
-            w[c + i] = vc;
-            w[d + i] = vd;
+    /** The new chaining values: rows 0-7 of the state, each XORed with the row 8 further. */
+    private static void feedForward(int[] w) {
+        for (int i = 0; i < 4 * R; i++) {
+            w[H + i] = w[i] ^ w[C + i];
+            w[H + 4 * R + i] = w[B + i] ^ w[D + i];
         }
     }
 
