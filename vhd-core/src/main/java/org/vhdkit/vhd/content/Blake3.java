@@ -359,7 +359,12 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         }
     }
 
-    /** The four G functions of a round's second step, on the diagonals (rows 0, 5, 10, 15; 1, 6, 11, 12; ...). */
+    /**
+     * The four G functions of a round's second step, on the diagonals (rows 0, 5, 10, 15; 1, 6, 11,
+     * 12; ...). Written out apart from {@link #columnStep} rather than sharing a method that takes
+     * the rows' distance: C2 vectorizes the loop only when it can prove the rows it reads and writes
+     * apart, which needs their offsets to be constants in the loop's own compilation.
+     */
     private static void diagonalStep(int[] w) {
         for (int i = 0; i < 4 * R; i++) {
             int a = w[i];
