@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,6 +99,8 @@ class ServedStorageTest {
         try (ServedStorage s = ServedStorage.open(c, runDir(), log::add)) {
             assertEquals(List.of(), s.scsiControllers());
             assertThrows(IOException.class, () -> s.hotRemove(Slot.scsi(0, 0)));
+            IOException e = assertThrows(IOException.class, () -> s.hotAdd(Attachment.disk(Slot.scsi(0, 1), data)));
+            assertTrue(e.getMessage().contains("the integration components of 'no-ic' are off"), e.getMessage());
         }
         try (VhdDisk d = Vhd.open(data, OpenOptions.READ_WRITE)) {
             assertFalse(d.isReadOnly(), "not even opened");
@@ -121,6 +124,58 @@ class ServedStorageTest {
                     () -> s.changeMedium(Slot.ide(1, 0), dir.resolve("none.iso")));
             assertTrue(e.getMessage().contains("none.iso"), e.getMessage());
         }
+    }
+
+    /** Whether {@code vhd} is held by an open disk (a writer elsewhere is refused). */
+    private static boolean held(Path vhd) {
+        try (VhdDisk d = Vhd.open(vhd, OpenOptions.READ_WRITE)) {
+            return false;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    @Test
+    void aLiveSwitchServesTheNewLayersAndLetsTheOldFilesGo() throws Exception {
+        Path ide = vhd("ide.vhd");
+        Path scsi = vhd("scsi.vhd");
+        Path ideChild = dir.resolve("ide-child.avhd");
+        Path scsiChild = dir.resolve("scsi-child.avhd");
+        VmConfiguration c = config("switch").withAttachment(Attachment.disk(Slot.ide(0, 0), ide))
+                .withAttachment(Attachment.disk(Slot.scsi(0, 0), scsi));
+        try (ServedStorage s = ServedStorage.open(c, runDir(), log::add)) {
+            assertTrue(held(ide) && held(scsi));
+            s.switchDisks(Map.of(Slot.ide(0, 0), ideChild, Slot.scsi(0, 0), scsiChild), () -> {
+                assertFalse(held(ide) || held(scsi), "the old top files are closed before the new layers are made");
+                Vhd.create(ideChild, CreateOptions.differencing(ide)).close();
+                Vhd.create(scsiChild, CreateOptions.differencing(scsi)).close();
+            });
+            assertTrue(held(ideChild) && held(scsiChild), "the new layers are served");
+            s.hotRemove(Slot.scsi(0, 0));
+            assertFalse(held(scsiChild), "and are what a hot remove closes");
+        }
+        assertFalse(held(ideChild));
+    }
+
+    @Test
+    void aLiveSwitchCutShortServesTheOldFilesAgain() throws Exception {
+        Path ide = vhd("ide.vhd");
+        Path scsi = vhd("scsi.vhd");
+        VmConfiguration c = config("cut").withAttachment(Attachment.disk(Slot.ide(0, 0), ide))
+                .withAttachment(Attachment.disk(Slot.scsi(0, 0), scsi));
+        try (ServedStorage s = ServedStorage.open(c, runDir(), log::add)) {
+            IOException e = assertThrows(IOException.class, () -> s.switchDisks(
+                    Map.of(Slot.ide(0, 0), dir.resolve("a.avhd"), Slot.scsi(0, 0), dir.resolve("b.avhd")), () -> {
+                        throw new IOException("the tree could not make the layers");
+                    }));
+            assertEquals("the tree could not make the layers", e.getMessage());
+            assertTrue(held(ide) && held(scsi), "the old files are open and served again");
+
+            IOException none = assertThrows(IOException.class,
+                    () -> s.switchDisks(Map.of(Slot.scsi(3, 0), dir.resolve("c.avhd")), () -> { }));
+            assertEquals("'cut' is served no VHD at " + Slot.scsi(3, 0), none.getMessage());
+        }
+        assertFalse(held(ide) || held(scsi));
     }
 
     @Test
