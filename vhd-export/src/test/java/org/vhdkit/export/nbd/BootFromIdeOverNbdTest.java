@@ -16,8 +16,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -51,6 +51,8 @@ import org.vhdkit.vhd.testing.guest.Qmp;
  * 20 s under TCG. This one needs no engine, so it tells a broken boot disk from a broken engine.
  */
 @Timeout(180)
+@EnabledIfSystemProperty(named = "vhdkit.long", matches = "true", disabledReason = "a second BIOS boot (about 20 s"
+        + " of TCG) beside vhd-cli's VmBootFromIdeTest, which boots the same disk through vhd vm: -Dvhdkit.long=true")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BootFromIdeOverNbdTest {
     private static final Duration BOOT_TIMEOUT = Duration.ofSeconds(120);
@@ -71,8 +73,6 @@ class BootFromIdeOverNbdTest {
 
     @BeforeAll
     static void bootFromIde() throws IOException {
-        Assumptions.assumeTrue(Boolean.getBoolean("vhdkit.long"), "a second BIOS boot (about 20 s of TCG) beside"
-                + " vhd-cli's VmBootFromIdeTest, which boots the same disk through vhd vm: -Dvhdkit.long=true");
         BootDisk boot = BootDisk.prepare();
         vhd = boot.copyTo(tmp.resolve("boot.vhd"));
         disk = Vhd.open(vhd, OpenOptions.READ_WRITE);
