@@ -83,11 +83,23 @@ final class Virtqueue {
         return worker != null;
     }
 
+    /**
+     * Sets the call eventfd. On a running queue the new one is signalled once at once: qemu sends
+     * SET_VRING_CALL after SET_VRING_KICK, so chains the worker used before it had a call
+     * descriptor (a driver that makes requests as soon as the device starts, as Linux's scan of a
+     * hot-added controller does) were never signalled, and the driver would wait for them for good.
+     * A spurious interrupt costs the driver one look at its used ring (libvhost-user does the same).
+     */
     void callFd(int fd) {
         int old;
         synchronized (signalLock) {
             old = callFd;
             callFd = fd;
+            if (fd >= 0 && worker != null) {
+                try (Arena a = Arena.ofConfined()) {
+                    LinuxCalls.signal(fd, new LinuxCalls.Scratch(a));
+                }
+            }
         }
         LinuxCalls.closeQuietly(old);
     }

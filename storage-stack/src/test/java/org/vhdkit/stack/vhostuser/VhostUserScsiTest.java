@@ -324,6 +324,28 @@ class VhostUserScsiTest {
     }
 
     @Test
+    void chainsServedBeforeTheCallDescriptorCameAreSignalledWhenItComes() throws Exception {
+        // qemu's order: the kick descriptor (the worker starts), then the call descriptor; a driver
+        // that publishes at once (Linux scanning a hot-added controller) must still hear of it.
+        TestFrontEnd f = connect();
+        f.handshake(WANTED);
+        Ring q = f.ring(VirtioScsi.FIRST_REQUEST_QUEUE);
+        MemorySegment noFd = f.arena.allocate(8);
+        new VringFile(q.index, true).encode(noFd);
+        TestFrontEnd.check(f.acked(SET_VRING_CALL, noFd, 8), "SET_VRING_CALL without a descriptor");
+        good(tur(f, q, 0)); // served; awaitUsed polls the used ring, no interrupt needed
+        int call = LinuxCalls.eventfd();
+        closing.add(() -> LinuxCalls.closeQuietly(call));
+        MemorySegment withFd = f.arena.allocate(8);
+        new VringFile(q.index, false).encode(withFd);
+        TestFrontEnd.check(f.acked(SET_VRING_CALL, withFd, 8, call), "SET_VRING_CALL");
+        try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
+            LinuxCalls.Scratch scratch = new LinuxCalls.Scratch(a);
+            assertEquals(1, LinuxCalls.poll(call, -1, 10_000, scratch) & 1, "the new call descriptor is signalled");
+        }
+    }
+
+    @Test
     void badMessagesAreRefusedAndTheBackendKeepsServing() throws Exception {
         TestFrontEnd f = connect();
         f.handshake(WANTED);
