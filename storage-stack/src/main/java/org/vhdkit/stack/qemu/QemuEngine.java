@@ -58,6 +58,8 @@ public final class QemuEngine implements WorkerLauncher {
     private static final Duration LOAD_TIMEOUT = Duration.ofMinutes(5);
     /** How long a hot remove waits for the guest to release a SCSI controller whose last disk went. */
     private static final Duration UNPLUG_TIMEOUT = Duration.ofSeconds(15);
+    /** How long a deleted controller's socket may stay busy in qemu (its device is freed after an RCU grace). */
+    private static final Duration CHARDEV_RELEASE = Duration.ofSeconds(5);
 
     private QemuEngine() {
     }
@@ -480,13 +482,32 @@ public final class QemuEngine implements WorkerLauncher {
         return args;
     }
 
+    /**
+     * Removes controller {@code n}'s socket from qemu. qemu frees a deleted device after its RCU
+     * grace period, so its socket can still be "busy" for a moment after the device has left the
+     * tree: tried again for up to {@link #CHARDEV_RELEASE}.
+     */
     private static void removeChardev(QemuWorker worker, int n) {
         ObjectNode args = QmpMessage.arguments();
         args.put("id", QemuCommandLine.scsiChardev(n));
-        try {
-            worker.execute("chardev-remove", args);
-        } catch (IOException e) {
-            LOG.log(Level.WARNING, "cannot remove the socket of SCSI controller {0} from qemu: {1}", n, e.getMessage());
+        long deadline = System.nanoTime() + CHARDEV_RELEASE.toNanos();
+        while (true) {
+            try {
+                worker.execute("chardev-remove", args);
+                return;
+            } catch (IOException e) {
+                if (System.nanoTime() > deadline || !String.valueOf(e.getMessage()).contains("busy")) {
+                    LOG.log(Level.WARNING, "cannot remove the socket of SCSI controller {0} from qemu: {1}", n,
+                            e.getMessage());
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
         }
     }
 

@@ -129,9 +129,12 @@ class QemuEngineLifecycleTest {
 
     /** The guest's disk under the PCI device {@code address} ({@code 0000:00:11.0}), once the guest has it. */
     private static String awaitDisk(GuestConsole guest, String address) {
-        String out = guest.runChecked("for i in $(seq 100); do for d in /sys/block/sd*; do"
+        // Up to 60 s: under TCG on a busy host the driver's probe and scan of a hot-added controller
+        // took over 20 s.
+        String out = guest.runChecked("for i in $(seq 300); do for d in /sys/block/sd*; do"
                 + " case $(readlink -f $d/device) in */" + address + "/*) echo ${d##*/}; exit 0;; esac; done;"
-                + " sleep 0.2; done; ls -l /sys/block; ls /sys/bus/pci/devices", COMMAND).strip();
+                + " sleep 0.2; done; ls -l /sys/block; ls /sys/bus/pci/devices; dmesg | tail -40",
+                COMMAND.multipliedBy(2)).strip();
         if (!out.matches("sd[a-z]+")) {
             throw new AssertionError("the guest has no disk under PCI " + address + ":\n" + out);
         }
