@@ -740,7 +740,12 @@ final class Inspection {
                     // in the file (its footer moved the end) or run past the end (a torn write kept
                     // only part of its data, or none): the kept entry's block then lies wholly past
                     // the end, never forced either. Step over it; what of it is in the file is leaked.
-                    next = alignedBlockPlace(next) + blockBytes;
+                    // Once aligned, places follow one another every block's bytes rounded up to 4 KiB:
+                    // step over all of those before the kept entry's block at once (a hostile entry far
+                    // past the end of an image with small blocks would otherwise take billions of steps).
+                    long place = alignedBlockPlace(next);
+                    long stride = (blockBytes + 4095) & -4096L;
+                    next = place + (block[0] - blockBytes - place) / stride * stride + blockBytes;
                 } else {
                     break;
                 }
