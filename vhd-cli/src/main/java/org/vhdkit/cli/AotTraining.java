@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import org.vhdkit.cli.conventions.ExitCodes;
 
 /**
  * The training run of the JVM's ahead-of-time cache (JEP 483/514): the {@code ./vhd} launcher runs
@@ -16,8 +17,10 @@ import java.util.stream.Stream;
  *
  * <p>It runs the quick commands a user starts most (help, version, create, info in both formats,
  * check, map, measure, digest, an error) in this process on small images in a temporary directory,
- * their output discarded. Nothing here is needed for correctness: with no cache, or a stale one,
- * commands only start more slowly.
+ * their output discarded, then serves one of them over NBD to an in-process client
+ * ({@link NbdTraining}), so that {@code vhd serve}'s first client does not pay for the JIT's
+ * warm-up. Nothing here is needed for correctness: with no cache, or a stale one, commands only
+ * start more slowly; a failed NBD session is reported on stderr and the rest of the training kept.
  */
 public final class AotTraining {
     private AotTraining() {
@@ -26,14 +29,19 @@ public final class AotTraining {
     /** Runs the training commands; exit code 0, or 1 when the temporary directory cannot be used. */
     public static void main(String[] args) throws IOException {
         PrintWriter sink = new PrintWriter(Writer.nullWriter());
-        train(Files.createTempDirectory("vhd-aot-training"), sink, sink);
+        PrintWriter err = new PrintWriter(System.err, true);
+        train(Files.createTempDirectory("vhd-aot-training"), sink, err);
+        // The NBD server's threads are gone once it closed; exiting here also ends a session
+        // its deadline cut short, so the launcher never waits on the training.
+        System.exit(0);
     }
 
     /**
      * Runs the training commands with files in {@code dir}, an empty directory, then deletes
      * {@code dir} with everything in it.
      *
-     * @return each command's exit code, in order
+     * @return each command's exit code, in order, then the NBD session's: {@link ExitCodes#OK}, or
+     *     {@link ExitCodes#IO} with the reason on {@code err}
      * @throws IOException when {@code dir} cannot be walked or deleted afterwards
      */
     static int[] train(Path dir, PrintWriter out, PrintWriter err) throws IOException {
@@ -59,11 +67,13 @@ public final class AotTraining {
                     new String[] {"digest", "--algorithm", "blake3", f},
                     new String[] {"compare", d, f},
                     new String[] {"info", dir.resolve("missing.vhd").toString()},
-                    new String[] {"info", "--no-such-option", d});
-            int[] codes = new int[commands.size()];
-            for (int i = 0; i < codes.length; i++) {
+                    new String[] {"info", "--no-such-option", d},
+                    new String[] {"serve", "--help"});
+            int[] codes = new int[commands.size() + 1];
+            for (int i = 0; i < commands.size(); i++) {
                 codes[i] = VhdCommand.run(out, err, commands.get(i));
             }
+            codes[commands.size()] = serve(dir, dir.resolve("d.vhd"), err);
             return codes;
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {
@@ -71,6 +81,18 @@ public final class AotTraining {
                     Files.deleteIfExists(p);
                 }
             }
+        }
+    }
+
+    /** The NBD session on {@code image}; its exit code, the failure named on {@code err}. */
+    private static int serve(Path dir, Path image, PrintWriter err) {
+        try {
+            NbdTraining.run(dir, image);
+            return ExitCodes.OK;
+        } catch (IOException | RuntimeException e) {
+            err.println("vhd training: the NBD session failed (vhd serve starts unprofiled): " + e);
+            err.flush();
+            return ExitCodes.IO;
         }
     }
 }

@@ -1,6 +1,7 @@
 package org.vhdkit.cli;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +15,8 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.cli.conventions.ExitCodes;
+import org.vhdkit.vhd.DiskImage;
+import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
  * The start-up cache's training run: it must really run the quick commands (a cache trained on
@@ -36,12 +39,33 @@ class AotTrainingTest {
                     ok, ok, ok, // info, info json, info --chain
                     ok, ok, ok, ok, ok, ok, // check, check json, map, measure, digest sha256, digest blake3
                     ok, // compare: both all zeros, identical (the larger disk's excess reads as zeros)
-                    ExitCodes.IO, ExitCodes.USAGE}, // a missing file, an unknown option
+                    ExitCodes.IO, ExitCodes.USAGE, // a missing file, an unknown option
+                    ok, // serve --help
+                    ok}, // the NBD session: every request answered without error
                 codes, () -> "stderr:\n" + err);
         assertTrue(out.toString().contains("Usage: vhd "), out::toString);
         assertTrue(out.toString().matches("(?s).*\\bvhd \\d+\\.\\d+\\.\\d+.*"), out::toString);
         assertTrue(err.toString().contains("missing.vhd"), err::toString);
         assertTrue(err.toString().contains("--no-such-option"), err::toString);
+        assertFalse(err.toString().contains("NBD session failed"), err::toString);
+    }
+
+    /** The session really serves the disk: what its client wrote is in the image afterwards. */
+    @Test
+    void theNbdSessionWritesThroughTheServerAndReadsBack(@TempDir Path dir) throws IOException {
+        Path image = dir.resolve("d.vhd");
+        PrintWriter sink = new PrintWriter(java.io.Writer.nullWriter());
+        assertEquals(ExitCodes.OK, VhdCommand.run(sink, sink, new String[] {"create", "--size", "64M", image.toString()}));
+        int answered = NbdTraining.run(dir, image);
+        assertTrue(answered > 10_000, "requests answered: " + answered);
+        assertFalse(Files.exists(dir.resolve("nbd.sock")), "the socket file is left behind");
+        try (VirtualDisk disk = DiskImage.openReadOnly(image)) {
+            byte[] b = new byte[4096];
+            disk.read((16 << 20) - 4096, b);
+            assertEquals((byte) (4095 * 31 + 7), b[4095], "the last byte written");
+            disk.read(16 << 20, b);
+            assertEquals(0, b[0], "beyond the data area");
+        }
     }
 
     @Test

@@ -660,6 +660,8 @@ final class SparseVhd implements VhdDisk {
             long bitmapSector = bat.sector(block);
             if (bitmapSector < 0) {
                 below(extents, offset, n);
+            } else if (whole(block, bitmapSector << SECTOR_SHIFT)) {
+                extents.add(offset, n, 0); // as reads do: a whole block's bitmap is not read sector by sector
             } else {
                 long bitmapOffset = bitmapSector << SECTOR_SHIFT;
                 long end = inBlock + n;

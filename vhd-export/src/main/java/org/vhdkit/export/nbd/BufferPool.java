@@ -28,13 +28,16 @@ final class BufferPool {
     private static final int CLASSES = Integer.numberOfTrailingZeros(MAX) - Integer.numberOfTrailingZeros(MIN) + 1;
     /**
      * How many buffers of one size are kept: {@value #KEEP_SMALL} of each size up to 64 KiB, and
-     * of the larger sizes as many as {@value #KEEP_LARGE_BYTES} bytes hold (64 of 256 KiB, what one
-     * {@code nbdcopy} connection keeps in flight by default). Fewer made reads of 256 KiB allocate
-     * and free a buffer per request: zeroing its memory, and closing its shared arena stops every
-     * thread of the process for a moment.
+     * of the larger sizes as many as {@value #KEEP_LARGE_BYTES} bytes hold (256 of 256 KiB: four
+     * {@code nbdcopy} connections with 64 reads each in flight, all handed to request threads when
+     * the disk, or the CPU, is slow). Fewer made such reads allocate and free a buffer per request:
+     * zeroing its memory, and closing its shared arena stops every thread of the process for a
+     * moment. Once the pool has lent nothing for a while, {@link #trim} brings the large sizes back
+     * to {@value #KEEP_LARGE_IDLE_BYTES} bytes each.
      */
     private static final int KEEP_SMALL = 128;
-    private static final int KEEP_LARGE_BYTES = 16 << 20;
+    private static final int KEEP_LARGE_BYTES = 64 << 20;
+    private static final int KEEP_LARGE_IDLE_BYTES = 16 << 20;
 
     private final ConcurrentLinkedQueue<ByteBuffer>[] free;
     private final AtomicInteger[] kept;
@@ -42,6 +45,10 @@ final class BufferPool {
     private final AtomicLong lent = new AtomicLong();
     /** Bytes of the buffers kept for reuse. */
     private final AtomicLong keptBytes = new AtomicLong();
+    /** Buffers taken so far: {@link #trim} trims only when no buffer was taken since its last call. */
+    private final AtomicLong taken = new AtomicLong();
+    /** {@link #taken} at the last {@link #trim}. */
+    private long takenAtTrim = -1;
     /** The arena of every buffer allocated and not yet freed, by the buffer's address. */
     private final ConcurrentHashMap<Long, Arena> arenas = new ConcurrentHashMap<>();
 
@@ -61,6 +68,7 @@ final class BufferPool {
             throw new IllegalArgumentException("buffer size " + size);
         }
         int c = sizeClass(size);
+        taken.incrementAndGet();
         ByteBuffer b = free[c].poll();
         if (b == null) {
             Arena arena = Arena.ofShared();
@@ -92,6 +100,36 @@ final class BufferPool {
             kept[c].decrementAndGet();
             arenas.remove(address);
             arena.close();
+        }
+    }
+
+    /**
+     * Frees the kept buffers of the large sizes beyond {@value #KEEP_LARGE_IDLE_BYTES} bytes each,
+     * when no buffer was taken since the last call: the server's watchdog calls it every few
+     * seconds, so that a server idle after a burst of large reads holds little. Called from one
+     * thread at a time.
+     */
+    void trim() {
+        long now = taken.get();
+        boolean idle = now == takenAtTrim;
+        takenAtTrim = now;
+        if (!idle) {
+            return;
+        }
+        for (int c = 0; c < CLASSES; c++) {
+            int keep = (MIN << c) <= 64 * 1024 ? KEEP_SMALL : KEEP_LARGE_IDLE_BYTES / (MIN << c);
+            while (kept[c].get() > keep) {
+                ByteBuffer b = free[c].poll();
+                if (b == null) {
+                    break;
+                }
+                kept[c].decrementAndGet();
+                keptBytes.addAndGet(-b.capacity());
+                Arena arena = arenas.remove(MemorySegment.ofBuffer(b.clear()).address());
+                if (arena != null) {
+                    arena.close();
+                }
+            }
         }
     }
 

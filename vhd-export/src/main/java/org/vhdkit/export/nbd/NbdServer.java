@@ -539,6 +539,7 @@ public final class NbdServer implements Closeable {
                     c.abort(why);
                 }
             }
+            buffers.trim();
         }
     }
 

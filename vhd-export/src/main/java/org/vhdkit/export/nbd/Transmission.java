@@ -46,11 +46,13 @@ final class Transmission {
     static final int INLINE_MAX = 64 * 1024;
     /**
      * A request run on the connection's thread that took longer than this (plus a nanosecond per
-     * byte) waited for the disk (or for the CPU): the next {@link #HAND_OFF} reads and writes go
-     * to request threads, so that requests to a cold or slow disk run side by side instead of one
-     * after the other.
+     * byte) and read the disk meanwhile ({@link #waitedForDisk}) waited for the disk: the next
+     * {@link #HAND_OFF} reads and writes go to request threads, so that requests to a cold or slow
+     * disk run side by side instead of one after the other.
      */
     private static final long SLOW_NANOS = 200_000;
+    /** Where the connection's thread's count of major page faults is read (Linux): {@link #waitedForDisk}. */
+    private static final java.nio.file.Path THREAD_STAT = java.nio.file.Path.of("/proc/thread-self/stat");
     private static final int HAND_OFF = 64;
     /** Room kept in the gathered replies for an error chunk in place of a read's (a message of at most ~1,000 bytes). */
     private static final int ERROR_ROOM = 2048;
@@ -71,6 +73,8 @@ final class Transmission {
     private final AtomicLong errors = new AtomicLong();
     /** How many more reads and writes go to request threads before the connection's thread runs them again. Connection thread only. */
     private int handOff;
+    /** The connection's thread's major page faults at the last {@link #waitedForDisk}, or -1 when they cannot be read. Connection thread only. */
+    private long majorFaults;
 
     Transmission(Connection connection, Handshake.Session session) {
         this.connection = connection;
@@ -80,6 +84,7 @@ final class Transmission {
         this.size = export.disk().size();
         this.out = connection.replies();
         this.buffers = connection.server().buffers();
+        this.majorFaults = majorFaults(); // constructed in the connection's thread
     }
 
     /** A request read, with a write's data. */
@@ -171,10 +176,14 @@ final class Transmission {
 
     /**
      * Runs a request on the connection's thread; when it took longer than a request from the
-     * page cache does, hands the next {@link #HAND_OFF} to request threads.
+     * page cache does, hands the next {@link #HAND_OFF} to request threads. The time its reply
+     * spent being written does not count: a client slow to take a large read's data (nbdcopy, 64
+     * reads of 256 KiB in flight) is no reason to hand reads to request threads, which only adds
+     * the hand-offs and a buffer per read in flight.
      */
     private void runHere(Request r) {
         long start = System.nanoTime();
+        long written = out.writeNanos();
         try {
             run(r);
         } finally {
@@ -182,8 +191,32 @@ final class Transmission {
             discharge(r.charged());
         }
         long size = r.header().type() == CommandType.BLOCK_STATUS ? 0 : r.length();
-        if (System.nanoTime() - start > SLOW_NANOS + size) { // at least 1 GB/s
+        if (System.nanoTime() - start - (out.writeNanos() - written) > SLOW_NANOS + size // at least 1 GB/s
+                && waitedForDisk()) {
             handOff = HAND_OFF;
+        }
+    }
+
+    /**
+     * Whether the connection's thread waited for the disk since the last call: a request that took
+     * long did, when the thread's major page faults (the image is read through a memory mapping)
+     * went up meanwhile; otherwise it waited for the CPU (a loaded machine), which request threads
+     * would not make faster, only add their hand-offs. True where the count cannot be read.
+     */
+    private boolean waitedForDisk() {
+        long before = majorFaults;
+        majorFaults = majorFaults();
+        return before < 0 || majorFaults < 0 || majorFaults > before;
+    }
+
+    /** The calling thread's major page faults so far (field 12 of /proc/thread-self/stat), or -1 when unknown. */
+    private static long majorFaults() {
+        try {
+            String stat = java.nio.file.Files.readString(THREAD_STAT);
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return Long.parseLong(fields[12 - 3]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
         }
     }
 
@@ -206,7 +239,7 @@ final class Transmission {
         } finally {
             served.lock().unlockRead(stamp);
         }
-        if (System.nanoTime() - start > SLOW_NANOS) {
+        if (System.nanoTime() - start > SLOW_NANOS && waitedForDisk()) {
             handOff = HAND_OFF;
         }
         return true;
