@@ -124,7 +124,7 @@ final class Handshake {
             case OptionType.EXPORT_NAME -> {
                 String name = WireString.decode(data, data.remaining(), "NBD_OPT_EXPORT_NAME name");
                 NbdServer.Export export = connection.server().export(name).orElseThrow(() ->
-                        new NbdProtocolException("NBD_OPT_EXPORT_NAME", "no export is named '" + name + "'"));
+                        new NbdProtocolException("NBD_OPT_EXPORT_NAME", "no export is named " + WireString.quoted(name)));
                 Session session = session(export);
                 ExportNameReply reply = new ExportNameReply(export.disk().size(), session.transmissionFlags(), noZeroes);
                 connection.replies().send(reply::encode, null);
@@ -201,7 +201,7 @@ final class Handshake {
         }
         Optional<NbdServer.Export> found = connection.server().export(request.name());
         if (found.isEmpty()) {
-            reply(option, OptionReplyType.ERR_UNKNOWN, "no export is named '" + request.name() + "'");
+            reply(option, OptionReplyType.ERR_UNKNOWN, "no export is named " + WireString.quoted(request.name()));
             return Optional.empty();
         }
         NbdServer.Export export = found.get();
@@ -243,7 +243,7 @@ final class Handshake {
             return;
         }
         if (connection.server().export(query.exportName()).isEmpty()) {
-            reply(option, OptionReplyType.ERR_UNKNOWN, "no export is named '" + query.exportName() + "'");
+            reply(option, OptionReplyType.ERR_UNKNOWN, "no export is named " + WireString.quoted(query.exportName()));
             return;
         }
         boolean allocation = false;

@@ -22,6 +22,7 @@ import org.bouncycastle.tls.TlsServerProtocol;
 import org.bouncycastle.tls.TlsUtils;
 import org.bouncycastle.tls.crypto.TlsCrypto;
 import org.bouncycastle.tls.crypto.impl.bc.BcTlsCrypto;
+import org.vhdkit.export.nbd.protocol.WireString;
 
 /**
  * TLS with a pre-shared key, through Bouncy Castle's TLS API (the JDK has no PSK cipher suites),
@@ -175,11 +176,11 @@ final class PskTransport implements Transport {
 
         String refusal() {
             if (chosen != null || alert == AlertDescription.decrypt_error || alert == AlertDescription.bad_record_mac) {
-                String who = chosen != null ? " for identity '" + new String(chosen, StandardCharsets.UTF_8) + "'" : "";
+                String who = chosen != null ? " for identity " + WireString.quoted(new String(chosen, StandardCharsets.UTF_8)) : "";
                 return " (the client's key" + who + " is not the one in " + keys.file() + ")";
             }
             if (unknown != null) {
-                return " (" + keys.file() + " has no identity '" + unknown + "')";
+                return " (" + keys.file() + " has no identity " + WireString.quoted(unknown) + ")";
             }
             return "";
         }
@@ -188,7 +189,7 @@ final class PskTransport implements Transport {
             var p = context.getSecurityParametersConnection();
             byte[] identity = chosen != null ? chosen : p.getPSKIdentity();
             return "TLS " + p.getNegotiatedVersion().getName().replace("TLS ", "") + " " + suite(p.getCipherSuite())
-                    + ", PSK identity '" + (identity == null ? "?" : new String(identity, StandardCharsets.UTF_8)) + "'";
+                    + ", PSK identity " + (identity == null ? "'?'" : WireString.quoted(new String(identity, StandardCharsets.UTF_8)));
         }
 
         private static String suite(int s) {

@@ -47,6 +47,42 @@ public final class WireString {
         }
     }
 
+    /** The most characters of a client's string {@link #quoted} shows. */
+    static final int QUOTED_CHARACTERS = 100;
+
+    /**
+     * {@code text}, which a client sent (an export name, a TLS identity), as it may stand in a log
+     * line or a message: in single quotes, with the quote, the backslash and every control or line
+     * separator character escaped (so that no client can start a log line of its own), and cut after
+     * {@value #QUOTED_CHARACTERS} characters, with how long it was.
+     */
+    public static String quoted(String text) {
+        int end = text.length() <= QUOTED_CHARACTERS ? text.length() : text.offsetByCodePoints(0,
+                text.codePointCount(0, QUOTED_CHARACTERS));
+        StringBuilder out = new StringBuilder(end + 2).append('\'');
+        for (int i = 0; i < end; i++) {
+            char c = text.charAt(i);
+            switch (c) {
+                case '\'', '\\' -> out.append('\\').append(c);
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029') {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        out.append('\'');
+        if (end < text.length()) {
+            out.append("... (").append(text.length()).append(" characters)");
+        }
+        return out.toString();
+    }
+
     /** The UTF-8 bytes of {@code text}; refuses a string the protocol does not allow. */
     public static byte[] bytes(String text) {
         if (text.indexOf('\0') >= 0) {

@@ -238,6 +238,19 @@ class CodecTest {
         assertThrows(NbdProtocolException.class, () -> WireString.decode(ByteBuffer.allocate(8), -1, "export name"));
     }
 
+    /** A client's string in a log line cannot start a line of its own, nor fill the log. */
+    @Test
+    void clientStringsAreQuotedWithEveryControlCharacterEscapedAndCut() {
+        assertEquals("'disk 1'", WireString.quoted("disk 1"));
+        assertEquals("'a\\nclient 7: connected\\r\\t\\u0000\\u001b\\u2028 \\' \\\\ \u00e9'",
+                WireString.quoted("a\nclient 7: connected\r\t\0\u001b\u2028 ' \\ \u00e9"));
+        String cut = WireString.quoted("x".repeat(4096));
+        assertEquals("'" + "x".repeat(WireString.QUOTED_CHARACTERS) + "'... (4096 characters)", cut);
+        String pairs = "a" + "\uD83D\uDCBE".repeat(WireString.QUOTED_CHARACTERS);
+        assertEquals("'" + pairs.substring(0, WireString.QUOTED_CHARACTERS + 1) + "'... (201 characters)",
+                WireString.quoted(pairs), "cut between two characters, never inside a surrogate pair");
+    }
+
     /** proto.md's error values, and the names the server's log gives them. */
     @Test
     void errorValuesAreTheProtocolsAndNamedForTheLog() {
