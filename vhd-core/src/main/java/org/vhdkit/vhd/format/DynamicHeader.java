@@ -109,9 +109,12 @@ public record DynamicHeader(long dataOffset, long tableOffset, int headerVersion
         Objects.requireNonNull(parentName, "parentName");
         Objects.requireNonNull(reserved, "reserved");
         VhdTime.checkRange(parentTimestamp, "parent time stamp");
-        if (parentName.length() > MAX_PARENT_NAME_LENGTH || parentName.indexOf('\0') >= 0) {
-            throw new IllegalArgumentException("parent name of " + parentName.length()
-                    + " code units, or holding a NUL: \"" + parentName + "\"");
+        if (parentName.length() > MAX_PARENT_NAME_LENGTH) {
+            throw new IllegalArgumentException("a parent name of " + parentName.length() + " UTF-16 code units, more than "
+                    + MAX_PARENT_NAME_LENGTH);
+        }
+        if (parentName.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("a parent name holding a NUL at code unit " + parentName.indexOf('\0'));
         }
         locators = List.copyOf(locators);
         if (locators.size() != LOCATOR_COUNT) {
