@@ -42,8 +42,8 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "Takes, lists, applies, reverts to, deletes, renames and exports a VM's snapshots (Hyper-V's checkpoints).",
             "A snapshot freezes each attached VHD as it is and puts a new differencing disk (an .avhd file in the"
-                    + " VM's folder) on it; a running VM is saved, snapshotted with its memory and device state, and"
-                    + " resumed. Pass-through disks are not snapshotted (a warning says so).",
+                    + " VM's folder) on it; a running VM's snapshot holds its memory and device state too, and the VM"
+                    + " goes on after. Pass-through disks are not snapshotted (a warning says so).",
             "Crash-safe: the tree (snapshots.json in the VM's folder) is replaced atomically and every operation"
                     + " recorded before it changes files, so a crash is completed or rolled back when the tree is next"
                     + " opened; 'vhd vm check NAME --repair' removes files a crash left behind."},
@@ -151,8 +151,10 @@ final class VmSnapshotCommand implements Callable<Integer> {
     /** {@code vhd vm snapshot create}. */
     @Command(name = "create",
             description = {
-                "Takes a snapshot of a VM in any state: Off or Saved as it is; Running or Paused by saving it,"
-                        + " snapshotting it with its saved state and starting it again (paused again if it was).",
+                "Takes a snapshot of a VM in any state: Off or Saved as it is; Running or Paused with its memory and"
+                        + " device state. A VM with qemu as its worker ('--engine qemu') is paused for the take and"
+                        + " goes on in the same qemu process, its disks switched under it; a VM of the in-JVM engine"
+                        + " is saved, snapshotted and started again. Either way it is paused again after if it was.",
                 "Without SNAPSHOT the name is 'NAME - (date time)', as Hyper-V names them. At most 50 per VM."},
             footerHeading = "%nExamples:%n",
             footer = {"  vhd vm snapshot create web before-upgrade"})
