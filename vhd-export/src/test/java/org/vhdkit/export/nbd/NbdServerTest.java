@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -317,6 +319,64 @@ class NbdServerTest {
             Chunk.BlockStatus one = (Chunk.BlockStatus) c.call(CommandType.BLOCK_STATUS, CommandFlags.REQ_ONE,
                     MIB, 4 * MIB, null).chunks().getFirst();
             assertEquals(List.of(new Chunk.Descriptor(MIB, hole)), one.descriptors());
+        }
+    }
+
+    @Test
+    void aClientAnsweringEachReplyAtOnceIsPolledForAndAnIdleOneDoesNotSpin() throws Exception {
+        Connection.pollOnlyWithCoreToSpare = false; // poll however busy the machine is
+        try (TestClient c = client()) {
+            c.go("d", true, false);
+            byte[] block = new byte[2 * MIB];
+            dynamic.read(2 * MIB, block);
+            for (int i = 0; i < 500; i++) {
+                int at = (i * 37 % 512) * 4096;
+                TestClient.Reply r = c.call(CommandType.READ, 0, 2 * MIB + at, 4096, null);
+                assertArrayEquals(Arrays.copyOfRange(block, at, at + 4096), r.data());
+            }
+            Connection connection = server.connections().getFirst();
+            long[] polls = connection.polls();
+            assertTrue(polls[0] + polls[1] > 0, "the connection's thread polled for the next request");
+            Thread thread = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().equals("nbd-client-" + connection.id())).findFirst().orElseThrow();
+            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+            Thread.sleep(100); // past any poll
+            long[] before = connection.polls();
+            long cpu = threads.getThreadCpuTime(thread.threadId());
+            Thread.sleep(500);
+            long spent = threads.getThreadCpuTime(thread.threadId()) - cpu;
+            assertArrayEquals(before, connection.polls(), "no polls while no request comes");
+            // A thread blocked in read() spends nothing; one spinning would spend most of the 500 ms
+            // (a fifth of it even with ten threads wanting the two cores).
+            assertTrue(spent < 20_000_000, "the idle connection's thread spent " + spent / 1000 + " us of CPU");
+            TestClient.Reply r = c.call(CommandType.READ, 0, 2 * MIB, 4096, null);
+            assertArrayEquals(Arrays.copyOf(block, 4096), r.data(), "and it still answers");
+        } finally {
+            Connection.pollOnlyWithCoreToSpare = true;
+        }
+    }
+
+    @Test
+    void largeReadsSentFromTheImageFileAreTheDisksBytesAndSeeEarlierWrites() throws IOException {
+        // Reads of 64 KiB and more of a block the file holds whole go out by sendfile; a write
+        // acknowledged before the read must show in it, and holes next to it stay holes.
+        dynamic.write(4 * MIB, pattern(2 * MIB, 2)); // block 2 whole too; block 3 a hole
+        try (TestClient c = client()) {
+            c.go("d", true, false);
+            for (long[] range : new long[][] {{2 * MIB, MIB}, {2 * MIB + 4096, MIB}, {3 * MIB, 2 * MIB},
+                    {5 * MIB, 2 * MIB}, {4 * MIB - 65536, 65536}}) {
+                byte[] expected = new byte[(int) range[1]];
+                dynamic.read(range[0], expected);
+                TestClient.Reply r = c.call(CommandType.READ, 0, range[0], range[1], null);
+                assertEquals(0, r.error());
+                assertArrayEquals(expected, r.data(), "read of " + range[1] + " at " + range[0]);
+            }
+            byte[] fresh = pattern(MIB, 3);
+            assertEquals(0, c.call(CommandType.WRITE, 0, 2 * MIB + 512, MIB, fresh).error());
+            assertArrayEquals(fresh, c.call(CommandType.READ, 0, 2 * MIB + 512, MIB, null).data());
+            TestClient.Reply mixed = c.call(CommandType.READ, 0, 5 * MIB, 2 * MIB, null);
+            assertTrue(mixed.chunks().stream().anyMatch(ch -> ch instanceof Chunk.OffsetHole h && h.offset() == 6 * MIB),
+                    "block 3 is sent as a hole: " + mixed.chunks());
         }
     }
 
