@@ -52,8 +52,15 @@ final class Connection {
     /** {@link System#nanoTime} of the last look at the load average, and what it said (see {@link #coreToSpare}). */
     private static volatile long loadCheckedAt = System.nanoTime() - LOAD_CHECK_NANOS;
     private static volatile boolean coreToSpare = true;
+    /**
+     * When the connection's thread polls: {@code auto} (the default) with a core to spare
+     * ({@link #coreToSpare}), {@code always}, or {@code never}; for measuring each.
+     */
+    static final String POLL_PROPERTY = "vhdkit.nbd.poll";
+    /** Whether the connection's thread polls at all (not {@code never}). */
+    static volatile boolean polling = !"never".equals(System.getProperty(POLL_PROPERTY));
     /** Whether polling waits for a core to spare ({@link #coreToSpare}); tests turn it off to poll on a busy machine. */
-    static volatile boolean pollOnlyWithCoreToSpare = true;
+    static volatile boolean pollOnlyWithCoreToSpare = !"always".equals(System.getProperty(POLL_PROPERTY));
 
     private final NbdServer server;
     private final int id;
@@ -275,7 +282,7 @@ final class Connection {
      * usual. Only when no other thread sends on the channel: switching its mode waits for them.
      */
     private boolean poll() throws IOException {
-        if (ahead == null || !(transport instanceof Transport.Plain)) {
+        if (!polling || ahead == null || !(transport instanceof Transport.Plain)) {
             return false;
         }
         if (pollSkip > 0) {
