@@ -8,6 +8,7 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.vhdkit.export.nbd.protocol.NbdProtocolException;
 
 /**
@@ -44,23 +45,18 @@ final class Connection {
      */
     static final long POLL_NANOS = 50_000;
     /** The most requests read without polling after polls that found nothing (see {@link #pollSkip}). */
-    static final int POLL_BACKOFF_MAX = 1024;
-    /** How often {@link #coreToSpare} looks at the load average again. */
-    private static final long LOAD_CHECK_NANOS = 250_000_000;
-    private static final java.nio.file.Path LOAD_AVERAGE = java.nio.file.Path.of("/proc/loadavg");
+    static final int POLL_BACKOFF_MAX = 16;
     private static final int CORES = Runtime.getRuntime().availableProcessors();
-    /** {@link System#nanoTime} of the last look at the load average, and what it said (see {@link #coreToSpare}). */
-    private static volatile long loadCheckedAt = System.nanoTime() - LOAD_CHECK_NANOS;
-    private static volatile boolean coreToSpare = true;
     /**
-     * When the connection's thread polls: {@code auto} (the default) with a core to spare
-     * ({@link #coreToSpare}), {@code always}, or {@code never}; for measuring each.
+     * How many connections' threads may poll at once: all cores but one (at least one), so that
+     * polling never takes every core from the clients and the server's other threads.
      */
+    private static final int MAX_POLLERS = Math.max(1, CORES - 1);
+    private static final AtomicInteger POLLERS = new AtomicInteger();
+    /** The system property that turns polling off ({@code never}), for measuring without it. */
     static final String POLL_PROPERTY = "vhdkit.nbd.poll";
-    /** Whether the connection's thread polls at all (not {@code never}). */
+    /** Whether the connection's thread polls at all. */
     static volatile boolean polling = !"never".equals(System.getProperty(POLL_PROPERTY));
-    /** Whether polling waits for a core to spare ({@link #coreToSpare}); tests turn it off to poll on a busy machine. */
-    static volatile boolean pollOnlyWithCoreToSpare = !"always".equals(System.getProperty(POLL_PROPERTY));
 
     private final NbdServer server;
     private final int id;
@@ -279,7 +275,8 @@ final class Connection {
      * buffer; true when it read something. It does not poll over TLS, during the handshake, or
      * while {@link #pollSkip} says the client has been pausing between requests lately. The
      * channel is back in blocking mode when it returns, so every other read and write blocks as
-     * usual. Only when no other thread sends on the channel: switching its mode waits for them.
+     * usual. Only when no other thread sends on the channel: switching its mode waits for them. At
+     * most {@link #MAX_POLLERS} connections poll at once; the others block.
      */
     private boolean poll() throws IOException {
         if (!polling || ahead == null || !(transport instanceof Transport.Plain)) {
@@ -289,18 +286,20 @@ final class Connection {
             pollSkip--;
             return false;
         }
-        if (pollOnlyWithCoreToSpare && !coreToSpare()) {
+        if (POLLERS.incrementAndGet() > MAX_POLLERS) {
+            POLLERS.decrementAndGet();
             return false;
         }
         int n = 0;
-        channel.configureBlocking(false);
         try {
+            channel.configureBlocking(false);
             ahead.clear();
             long start = System.nanoTime();
             while ((n = channel.read(ahead)) == 0 && System.nanoTime() - start < POLL_NANOS) {
                 Thread.onSpinWait();
             }
         } finally {
+            POLLERS.decrementAndGet();
             ahead.flip();
             channel.configureBlocking(true);
         }
@@ -316,29 +315,6 @@ final class Connection {
         pollsFound++;
         pollBackoff = 0;
         return true;
-    }
-
-    /**
-     * Whether the machine has a core to spare for polling: its load average over the last minute
-     * is below the number of cores (read at most every {@link #LOAD_CHECK_NANOS}; true where it
-     * cannot be read). On a busy machine a polling thread takes the core from a thread that has
-     * work, the client's among them, and the wake-up it saves is lost in the wait for a core.
-     */
-    static boolean coreToSpare() {
-        long now = System.nanoTime();
-        if (now - loadCheckedAt < LOAD_CHECK_NANOS) {
-            return coreToSpare;
-        }
-        loadCheckedAt = now;
-        boolean spare;
-        try {
-            String load = java.nio.file.Files.readString(LOAD_AVERAGE);
-            spare = Double.parseDouble(load.substring(0, load.indexOf(' '))) < CORES;
-        } catch (IOException | RuntimeException e) {
-            spare = true;
-        }
-        coreToSpare = spare;
-        return spare;
     }
 
     /** How many polls found the client's next request ({@code [0]}) and how many found nothing ({@code [1]}). Any thread. */

@@ -324,7 +324,6 @@ class NbdServerTest {
 
     @Test
     void aClientAnsweringEachReplyAtOnceIsPolledForAndAnIdleOneDoesNotSpin() throws Exception {
-        Connection.pollOnlyWithCoreToSpare = false; // poll however busy the machine is
         try (TestClient c = client()) {
             c.go("d", true, false);
             byte[] block = new byte[2 * MIB];
@@ -351,8 +350,6 @@ class NbdServerTest {
             assertTrue(spent < 20_000_000, "the idle connection's thread spent " + spent / 1000 + " us of CPU");
             TestClient.Reply r = c.call(CommandType.READ, 0, 2 * MIB, 4096, null);
             assertArrayEquals(Arrays.copyOf(block, 4096), r.data(), "and it still answers");
-        } finally {
-            Connection.pollOnlyWithCoreToSpare = true;
         }
     }
 
