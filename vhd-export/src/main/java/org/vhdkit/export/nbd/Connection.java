@@ -8,7 +8,6 @@ import java.nio.channels.ClosedChannelException;
 import java.nio.channels.SocketChannel;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.vhdkit.export.nbd.protocol.NbdProtocolException;
 
 /**
@@ -19,10 +18,7 @@ import org.vhdkit.export.nbd.protocol.NbdProtocolException;
  * <p>The thread is a platform thread (the server takes at most {@link NbdServer.Limits#clients}
  * clients): it waits for the client's next requests in the kernel, where a virtual thread would
  * park and be woken through the JDK's poller threads, several hand-offs per wait, and it runs
- * reads and writes that come from the page cache itself (see {@link Transmission}). After
- * answering, while nothing else of the connection runs, it polls the socket for a short while
- * before it blocks ({@link #poll}): a client that sends its next request as soon as it has a reply
- * (one request at a time) then finds it awake.
+ * reads and writes that come from the page cache itself (see {@link Transmission}).
  *
  * <p>What a stalled client is: one that has not finished its handshake within the server's
  * handshake limit, or that began a request (or a write's data) and sent nothing more for the stall
@@ -36,27 +32,6 @@ import org.vhdkit.export.nbd.protocol.NbdProtocolException;
 final class Connection {
     /** The read-ahead buffer's size: a few hundred request headers, or the data of small writes. */
     static final int READ_AHEAD = 64 * 1024;
-    /**
-     * How long the connection's thread polls the socket without blocking for the client's next
-     * request after answering one ({@link #readRequest} with {@code poll}): a client that answers
-     * each reply with its next request within this (a depth-1 reader) finds the thread awake, where
-     * a thread that blocked would be woken by the scheduler first, which on a virtual machine costs
-     * more than the whole request.
-     */
-    static final long POLL_NANOS = 50_000;
-    /** The most requests read without polling after polls that found nothing (see {@link #pollSkip}). */
-    static final int POLL_BACKOFF_MAX = 16;
-    private static final int CORES = Runtime.getRuntime().availableProcessors();
-    /**
-     * How many connections' threads may poll at once: all cores but one (at least one), so that
-     * polling never takes every core from the clients and the server's other threads.
-     */
-    private static final int MAX_POLLERS = Math.max(1, CORES - 1);
-    private static final AtomicInteger POLLERS = new AtomicInteger();
-    /** The system property that turns polling off ({@code never}), for measuring without it. */
-    static final String POLL_PROPERTY = "vhdkit.nbd.poll";
-    /** Whether the connection's thread polls at all. */
-    static volatile boolean polling = !"never".equals(System.getProperty(POLL_PROPERTY));
 
     private final NbdServer server;
     private final int id;
@@ -79,18 +54,6 @@ final class Connection {
      * {@code NBD_OPT_STARTTLS} belong to TLS). Connection thread only.
      */
     private ByteBuffer ahead;
-    /**
-     * How many more requests are waited for in the kernel before the thread polls again: a poll
-     * that found nothing doubles the pause after it (up to {@link #POLL_BACKOFF_MAX}), one that
-     * found the request resets it, so that a client that pauses between requests costs at most one
-     * fruitless poll per pause, and an idle one none. Connection thread only.
-     */
-    private int pollSkip;
-    /** The pause after the last fruitless poll (0 after a fruitful one). Connection thread only. */
-    private int pollBackoff;
-    /** How many polls found the client's next bytes, and how many found nothing: for tests. */
-    private volatile long pollsFound;
-    private volatile long pollsEmpty;
 
     Connection(NbdServer server, int id, SocketChannel channel) {
         this.server = server;
@@ -256,70 +219,14 @@ final class Connection {
     /**
      * Reads the start of a request: waits as long as the client likes for its first bytes, then
      * reads the rest as {@link #readFully} does, the client now having the stall limit between any
-     * two pieces, until {@link #requestRead}. With {@code poll} (nothing else of the connection
-     * is running or sending), when nothing is read ahead, it first polls the socket without
-     * blocking for up to {@link #POLL_NANOS} ({@link #poll}).
+     * two pieces, until {@link #requestRead}.
      */
-    void readRequest(ByteBuffer buffer, boolean poll) throws IOException {
+    void readRequest(ByteBuffer buffer) throws IOException {
         if (buffer.hasRemaining() && (ahead == null || !ahead.hasRemaining())) {
-            if (!poll || !poll()) {
-                readSome(buffer);
-            }
+            readSome(buffer);
         }
         readingSince = System.nanoTime();
         readFully(buffer);
-    }
-
-    /**
-     * Polls the plain socket without blocking for up to {@link #POLL_NANOS}, into the read-ahead
-     * buffer; true when it read something. It does not poll over TLS, during the handshake, or
-     * while {@link #pollSkip} says the client has been pausing between requests lately. The
-     * channel is back in blocking mode when it returns, so every other read and write blocks as
-     * usual. Only when no other thread sends on the channel: switching its mode waits for them. At
-     * most {@link #MAX_POLLERS} connections poll at once; the others block.
-     */
-    private boolean poll() throws IOException {
-        if (!polling || ahead == null || !(transport instanceof Transport.Plain)) {
-            return false;
-        }
-        if (pollSkip > 0) {
-            pollSkip--;
-            return false;
-        }
-        if (POLLERS.incrementAndGet() > MAX_POLLERS) {
-            POLLERS.decrementAndGet();
-            return false;
-        }
-        int n = 0;
-        try {
-            channel.configureBlocking(false);
-            ahead.clear();
-            long start = System.nanoTime();
-            while ((n = channel.read(ahead)) == 0 && System.nanoTime() - start < POLL_NANOS) {
-                Thread.onSpinWait();
-            }
-        } finally {
-            POLLERS.decrementAndGet();
-            ahead.flip();
-            channel.configureBlocking(true);
-        }
-        if (n < 0) {
-            throw new EOFException("the client closed the connection");
-        }
-        if (n == 0) {
-            pollsEmpty++;
-            pollBackoff = Math.min(Math.max(1, pollBackoff * 2), POLL_BACKOFF_MAX);
-            pollSkip = pollBackoff;
-            return false;
-        }
-        pollsFound++;
-        pollBackoff = 0;
-        return true;
-    }
-
-    /** How many polls found the client's next request ({@code [0]}) and how many found nothing ({@code [1]}). Any thread. */
-    long[] polls() {
-        return new long[] {pollsFound, pollsEmpty};
     }
 
     /**

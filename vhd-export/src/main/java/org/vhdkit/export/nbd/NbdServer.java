@@ -509,13 +509,6 @@ public final class NbdServer implements Closeable {
         return budget;
     }
 
-    /** The connections now (for tests). Thread-safe. */
-    List<Connection> connections() {
-        synchronized (connections) {
-            return List.copyOf(connections);
-        }
-    }
-
     /** How many clients are connected. Thread-safe. */
     int clients() {
         synchronized (connections) {

@@ -126,8 +126,7 @@ final class Transmission {
                 }
                 headerBytes.clear();
                 try {
-                    // Poll only while no request thread runs: they send on the channel, whose mode the poll switches.
-                    connection.readRequest(headerBytes, inFlight.availablePermits() == NbdServer.MAX_IN_FLIGHT);
+                    connection.readRequest(headerBytes);
                 } catch (IOException e) {
                     if (connection.stopping()) {
                         end = "disconnected: the server is stopping";

@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.lang.management.ThreadMXBean;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -319,37 +317,6 @@ class NbdServerTest {
             Chunk.BlockStatus one = (Chunk.BlockStatus) c.call(CommandType.BLOCK_STATUS, CommandFlags.REQ_ONE,
                     MIB, 4 * MIB, null).chunks().getFirst();
             assertEquals(List.of(new Chunk.Descriptor(MIB, hole)), one.descriptors());
-        }
-    }
-
-    @Test
-    void aClientAnsweringEachReplyAtOnceIsPolledForAndAnIdleOneDoesNotSpin() throws Exception {
-        try (TestClient c = client()) {
-            c.go("d", true, false);
-            byte[] block = new byte[2 * MIB];
-            dynamic.read(2 * MIB, block);
-            for (int i = 0; i < 500; i++) {
-                int at = (i * 37 % 512) * 4096;
-                TestClient.Reply r = c.call(CommandType.READ, 0, 2 * MIB + at, 4096, null);
-                assertArrayEquals(Arrays.copyOfRange(block, at, at + 4096), r.data());
-            }
-            Connection connection = server.connections().getFirst();
-            long[] polls = connection.polls();
-            assertTrue(polls[0] + polls[1] > 0, "the connection's thread polled for the next request");
-            Thread thread = Thread.getAllStackTraces().keySet().stream()
-                    .filter(t -> t.getName().equals("nbd-client-" + connection.id())).findFirst().orElseThrow();
-            ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-            Thread.sleep(100); // past any poll
-            long[] before = connection.polls();
-            long cpu = threads.getThreadCpuTime(thread.threadId());
-            Thread.sleep(500);
-            long spent = threads.getThreadCpuTime(thread.threadId()) - cpu;
-            assertArrayEquals(before, connection.polls(), "no polls while no request comes");
-            // A thread blocked in read() spends nothing; one spinning would spend most of the 500 ms
-            // (a fifth of it even with ten threads wanting the two cores).
-            assertTrue(spent < 20_000_000, "the idle connection's thread spent " + spent / 1000 + " us of CPU");
-            TestClient.Reply r = c.call(CommandType.READ, 0, 2 * MIB, 4096, null);
-            assertArrayEquals(Arrays.copyOf(block, 4096), r.data(), "and it still answers");
         }
     }
 
