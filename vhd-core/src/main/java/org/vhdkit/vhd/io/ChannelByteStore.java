@@ -219,7 +219,7 @@ final class ChannelByteStore implements ByteStore {
         try {
             return channel.transferTo(offset, length, target);
         } catch (IOException e) {
-            throw failed(path, "transfer to a socket", offset, length, e);
+            throw failed(path, "transfer", offset, length, e);
         }
     }
 

@@ -605,7 +605,7 @@ final class MappedByteStore implements ByteStore {
         try {
             return channel.transferTo(offset, length, target);
         } catch (IOException e) {
-            throw ChannelByteStore.failed(path, "transfer to a socket", offset, length, e);
+            throw ChannelByteStore.failed(path, "transfer", offset, length, e);
         }
     }
 
