@@ -2,6 +2,7 @@ package org.vhdkit.vhd.disk;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
 import org.vhdkit.vhd.io.ByteStore;
 
@@ -38,6 +39,18 @@ public abstract class FlatDisk implements VirtualDisk {
     public void read(long offset, MemorySegment dst, long dstOffset, long length) throws IOException {
         Extents.checkRange(this, offset, length);
         store.read(offset, dst, dstOffset, length);
+    }
+
+    @Override
+    public long sendable(long offset, long length) throws IOException {
+        Extents.checkRange(this, offset, length);
+        return store.transfers() ? length : 0;
+    }
+
+    @Override
+    public long transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+        Extents.checkRange(this, offset, length);
+        return store.transferTo(offset, length, target);
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.vhdkit.vhd.disk;
 import java.io.Closeable;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.WritableByteChannel;
 import java.util.List;
 
 /**
@@ -76,6 +77,34 @@ public interface VirtualDisk extends Closeable {
     /** Writes all of {@code src} to the disk at {@code offset}. */
     default void write(long offset, byte[] src) throws IOException {
         write(offset, MemorySegment.ofArray(src));
+    }
+
+    /**
+     * How many bytes from {@code offset} (at most {@code length}) lie in the disk's file as they
+     * are, one after the other, so that {@link #transferTo} can send them without copying them
+     * through this process; 0 when the first do not (a hole, a parent's bytes, a sector bitmap
+     * between them, a disk in memory, a store that observes its reads). Only a hint: the disk may
+     * change before the transfer, which then sends less.
+     *
+     * @throws java.io.EOFException when the range does not lie inside the disk
+     */
+    default long sendable(long offset, long length) throws IOException {
+        return 0;
+    }
+
+    /**
+     * Sends up to {@code length} bytes of the disk from {@code offset} to {@code target} straight
+     * from the disk's file ({@code sendfile}: no copy through this process), as far as
+     * {@link #sendable} allows and a target that does not block takes them without waiting; how
+     * many it sent from the start of the range, 0 when it cannot. The caller reads the rest as
+     * usual. Call it from a platform thread: a virtual one would block its carrier. The bytes are
+     * those of the file when the kernel sends them; a write racing with the transfer may show in
+     * it, as it may in a racing read.
+     *
+     * @throws IOException when the disk's file or the target fails (the message names the file)
+     */
+    default long transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+        return 0;
     }
 
     /** Makes every write that returned before this call durable. */

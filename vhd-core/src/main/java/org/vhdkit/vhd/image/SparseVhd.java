@@ -3,6 +3,7 @@ package org.vhdkit.vhd.image;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -275,6 +276,40 @@ final class SparseVhd implements VhdDisk {
             }
             at = until;
         }
+    }
+
+    /**
+     * The part of the range inside its first block, when that block is allocated and holds every
+     * sector itself ({@link #whole}): those bytes lie in the file as they are, after the block's
+     * bitmap.
+     */
+    @Override
+    public long sendable(long offset, long length) throws IOException {
+        return dataOffset(offset, length) < 0 ? 0 : Math.min(length, blockSize - (offset & (blockSize - 1)));
+    }
+
+    @Override
+    public long transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+        long at = dataOffset(offset, length);
+        if (at < 0) {
+            return 0;
+        }
+        return store.transferTo(at, Math.min(length, blockSize - (offset & (blockSize - 1))), target);
+    }
+
+    /** Where in the file the byte at {@code offset} lies when its block is whole and the store transfers; else -1. */
+    private long dataOffset(long offset, long length) throws IOException {
+        Extents.checkRange(this, offset, length);
+        if (length == 0 || !store.transfers()) {
+            return -1;
+        }
+        int block = (int) (offset >>> blockShift);
+        long bitmapSector = bat.sector(block);
+        if (bitmapSector < 0) {
+            return -1;
+        }
+        long bitmapOffset = bitmapSector << SECTOR_SHIFT;
+        return whole(block, bitmapOffset) ? bitmapOffset + bitmapBytes + (offset & (blockSize - 1)) : -1;
     }
 
     /** Reads what lies under this disk: the parent's bytes, or zeros. */

@@ -3,6 +3,7 @@ package org.vhdkit.vhd.io;
 import java.io.Closeable;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.util.Locale;
@@ -140,6 +141,27 @@ public sealed interface ByteStore extends Closeable permits MappedByteStore, Cha
     /** Writes all of {@code bytes} at {@code offset} (for metadata, not the data path). */
     default void writeBytes(long offset, byte[] bytes) throws IOException {
         write(offset, MemorySegment.ofArray(bytes));
+    }
+
+    /**
+     * Whether {@link #transferTo} sends bytes straight from the file: false for a store that
+     * observes or alters reads ({@link ForwardingByteStore}), whose reads must go through it.
+     */
+    default boolean transfers() {
+        return false;
+    }
+
+    /**
+     * Sends up to {@code length} bytes of the file from {@code offset} to {@code target} without
+     * copying them through this process ({@code sendfile}), as many as the target takes without
+     * waiting when it does not block; how many it sent, 0 when it cannot ({@link #transfers}
+     * false, or the calling thread's interrupt status is set: an interrupt would close the file's
+     * channel for every user). The bytes are those in the file when the kernel sends them.
+     *
+     * @throws IOException naming the file when the file or the target fails
+     */
+    default long transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+        return 0;
     }
 
     /**

@@ -6,6 +6,7 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 
 /**
@@ -197,6 +198,28 @@ final class ChannelByteStore implements ByteStore {
         ensureOpen();
         if (isReadOnly()) {
             throw new IOException(path + ": opened read-only; refusing to write");
+        }
+    }
+
+    @Override
+    public boolean transfers() {
+        return true;
+    }
+
+    @Override
+    public long transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+        ensureOpen();
+        if (offset < 0 || length < 0 || offset > size - length) {
+            throw new java.io.EOFException(path + ": transfer of " + length + " bytes at offset " + offset
+                    + " runs past the end of the file (" + size + " bytes)");
+        }
+        if (Thread.currentThread().isInterrupted()) {
+            return 0; // the channel's transfer would close it for every user of the file
+        }
+        try {
+            return channel.transferTo(offset, length, target);
+        } catch (IOException e) {
+            throw failed(path, "transfer", offset, length, e);
         }
     }
 

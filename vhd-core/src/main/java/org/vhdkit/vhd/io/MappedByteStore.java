@@ -8,6 +8,7 @@ import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -587,6 +588,24 @@ final class MappedByteStore implements ByteStore {
         ensureOpen();
         if (isReadOnly()) {
             throw new IOException(path + ": opened read-only; refusing to write");
+        }
+    }
+
+    @Override
+    public boolean transfers() {
+        return true;
+    }
+
+    @Override
+    public long transferTo(long offset, long length, WritableByteChannel target) throws IOException {
+        checkRange(offset, length);
+        if (Thread.currentThread().isInterrupted()) {
+            return 0; // the channel's transfer would close it for every user of the file
+        }
+        try {
+            return channel.transferTo(offset, length, target);
+        } catch (IOException e) {
+            throw ChannelByteStore.failed(path, "transfer", offset, length, e);
         }
     }
 

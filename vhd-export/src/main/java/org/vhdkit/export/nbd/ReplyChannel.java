@@ -2,6 +2,7 @@ package org.vhdkit.export.nbd;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.WritableByteChannel;
 import java.nio.channels.SocketChannel;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
@@ -231,6 +232,82 @@ final class ReplyChannel {
             }
             return 0;
         } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Sends a read's bytes straight from the disk's file: {@link org.vhdkit.vhd.disk.VirtualDisk#transferTo}. */
+    @FunctionalInterface
+    interface Transfer {
+        /** Sends up to {@code length} bytes of the reply's data from {@code position} to {@code target}; how many it sent (0: none). */
+        long send(long position, long length, WritableByteChannel target) throws IOException;
+    }
+
+    /**
+     * Whether {@link #transferChunk} may send: the client's stream is the socket itself, not TLS,
+     * which must encrypt every byte in this process.
+     */
+    boolean transfers() {
+        lock.lock();
+        try {
+            return transport instanceof Transport.Plain;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A data chunk whose bytes go from the disk's file to the socket without a copy through this
+     * process ({@code transfer}, {@code sendfile}); what that does not send (the socket would make
+     * the thread wait, the disk changed) is read by {@code pieces} into a pooled buffer and written.
+     * The header goes first, so a disk error after it cannot be answered any more: the channel is
+     * closed (as the protocol says) and the error thrown. Call only when {@link #transfers}, from
+     * a platform thread, with a chunk of at most {@link BufferPool#MAX} bytes.
+     */
+    void transferChunk(long handle, boolean done, Chunk.OffsetData chunk, Transfer transfer, Pieces pieces) throws IOException {
+        lock.lock();
+        ByteBuffer buffer = null;
+        try {
+            if (broken) {
+                throw new IOException("the connection is closed");
+            }
+            scratch.clear();
+            encode(scratch, handle, done, chunk);
+            scratch.flip();
+            write(new ByteBuffer[] {scratch});
+            long length = chunk.dataLength();
+            long sent = 0;
+            long start = System.nanoTime();
+            writingSince = start;
+            try {
+                while (sent < length) {
+                    long n = transfer.send(sent, length - sent, channel);
+                    if (n <= 0) {
+                        break;
+                    }
+                    sent += n;
+                }
+            } catch (IOException e) {
+                fail();
+                throw e;
+            } finally {
+                writingSince = 0;
+                writeNanos += System.nanoTime() - start;
+            }
+            if (sent < length) {
+                buffer = pool.take((int) (length - sent));
+                try {
+                    pieces.fill(sent, buffer);
+                } catch (IOException e) {
+                    fail();
+                    throw e;
+                }
+                write(new ByteBuffer[] {buffer.position(0)}); // filled through a segment: the position did not move
+            }
+        } finally {
+            if (buffer != null) {
+                pool.give(buffer);
+            }
             lock.unlock();
         }
     }

@@ -23,7 +23,8 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  * runs reads, block status queries and writes without FUA itself, as long as they come from the
  * page cache ({@link #runsHere}); small reads' replies it gathers ({@link #INLINE_MAX}) and sends
  * together when it has read every request the client has sent so far, before it waits for more,
- * and before anything else. Every other request (and those while the disk is slow) runs in a
+ * and before anything else; large reads' data it sends from the image's file without copying it
+ * ({@link #TRANSFER_MIN}). Every other request (and those while the disk is slow) runs in a
  * virtual thread of its own, at most {@link NbdServer#MAX_IN_FLIGHT} at once
  * and with at most {@link NbdServer#MAX_BUFFERED} bytes of data held (and the server's
  * {@link NbdServer.Limits#buffered} across all connections); replies go out through the
@@ -54,6 +55,14 @@ final class Transmission {
     /** Where the connection's thread's count of major page faults is read (Linux): {@link #waitedForDisk}. */
     private static final java.nio.file.Path THREAD_STAT = java.nio.file.Path.of("/proc/thread-self/stat");
     private static final int HAND_OFF = 64;
+    /**
+     * Reads' data pieces of at least this many bytes go from the image's file to a plain socket
+     * without a copy through this process ({@link VirtualDisk#transferTo}, {@code sendfile}; a Unix
+     * socket then takes the page cache's pages themselves), when the connection's thread runs them
+     * and the disk says they lie in its file as they are. Smaller ones are copied: a copy of a few
+     * KiB costs less than the system calls.
+     */
+    static final int TRANSFER_MIN = 64 * 1024;
     /** Room kept in the gathered replies for an error chunk in place of a read's (a message of at most ~1,000 bytes). */
     private static final int ERROR_ROOM = 2048;
     /** A zeroed buffer that zeroing writes from; never written. */
@@ -617,12 +626,17 @@ final class Transmission {
             }
         }
         ByteBuffer buffer = null;
+        boolean transfers = !Thread.currentThread().isVirtual() && out.transfers();
         try {
             for (int i = 0; i < pieces.size(); i++) {
                 Extent piece = pieces.get(i);
                 boolean last = i == pieces.size() - 1;
                 if (!piece.isData()) {
                     out.chunk(r.handle(), last, new Chunk.OffsetHole(piece.offset(), piece.length()), null);
+                    continue;
+                }
+                if (transfers && piece.length() >= TRANSFER_MIN && disk().sendable(piece.offset(), piece.length()) == piece.length()) {
+                    transfer(r, piece, last);
                     continue;
                 }
                 if (buffer == null) {
@@ -643,6 +657,25 @@ final class Transmission {
             if (buffer != null) {
                 buffers.give(buffer);
             }
+        }
+    }
+
+    /**
+     * A read's data piece sent from the image's file (see {@link #TRANSFER_MIN}). A failure after
+     * its header went out leaves the client nothing but a closed connection (the reply channel
+     * closes it); the log says why.
+     */
+    private void transfer(Request r, Extent piece, boolean last) throws IOException {
+        try {
+            out.transferChunk(r.handle(), last, new Chunk.OffsetData(piece.offset(), piece.length()),
+                    (position, n, target) -> disk().transferTo(piece.offset() + position, n, target),
+                    (position, into) -> disk().read(piece.offset() + position, MemorySegment.ofBuffer(into)));
+        } catch (IOException e) {
+            errors.incrementAndGet();
+            connection.log("export '" + export.name() + "': sending the data of a READ of " + r.length()
+                    + " bytes at offset " + Long.toUnsignedString(r.offset()) + " failed after its reply began"
+                    + " (the disk or the client); closing the connection: " + e.getMessage());
+            throw e;
         }
     }
 

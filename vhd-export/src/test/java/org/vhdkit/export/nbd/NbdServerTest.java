@@ -321,6 +321,30 @@ class NbdServerTest {
     }
 
     @Test
+    void largeReadsSentFromTheImageFileAreTheDisksBytesAndSeeEarlierWrites() throws IOException {
+        // Reads of 64 KiB and more of a block the file holds whole go out by sendfile; a write
+        // acknowledged before the read must show in it, and holes next to it stay holes.
+        dynamic.write(4 * MIB, pattern(2 * MIB, 2)); // block 2 whole too; block 3 a hole
+        try (TestClient c = client()) {
+            c.go("d", true, false);
+            for (long[] range : new long[][] {{2 * MIB, MIB}, {2 * MIB + 4096, MIB}, {3 * MIB, 2 * MIB},
+                    {5 * MIB, 2 * MIB}, {4 * MIB - 65536, 65536}}) {
+                byte[] expected = new byte[(int) range[1]];
+                dynamic.read(range[0], expected);
+                TestClient.Reply r = c.call(CommandType.READ, 0, range[0], range[1], null);
+                assertEquals(0, r.error());
+                assertArrayEquals(expected, r.data(), "read of " + range[1] + " at " + range[0]);
+            }
+            byte[] fresh = pattern(MIB, 3);
+            assertEquals(0, c.call(CommandType.WRITE, 0, 2 * MIB + 512, MIB, fresh).error());
+            assertArrayEquals(fresh, c.call(CommandType.READ, 0, 2 * MIB + 512, MIB, null).data());
+            TestClient.Reply mixed = c.call(CommandType.READ, 0, 5 * MIB, 2 * MIB, null);
+            assertTrue(mixed.chunks().stream().anyMatch(ch -> ch instanceof Chunk.OffsetHole h && h.offset() == 6 * MIB),
+                    "block 3 is sent as a hole: " + mixed.chunks());
+        }
+    }
+
+    @Test
     void manyRequestsInFlightAllGetTheirReplies() throws IOException {
         try (TestClient c = client()) {
             c.go("d", true, false);
