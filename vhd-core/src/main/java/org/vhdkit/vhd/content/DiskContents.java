@@ -53,9 +53,9 @@ public final class DiskContents {
         for (long at = 0; at < size; ) {
             int n = (int) Math.min(ContentReader.WINDOW, size - at);
             if (reader.read(at, n)) {
-                hasher.update(reader.buffer(), 0, n);
+                hasher.update(reader.segment(), 0, n);
             } else {
-                hasher.update(ContentReader.zeros(), 0, n);
+                hasher.update(ContentReader.zeroSegment(), 0, n);
             }
             at += n;
             progress.progress(at, size);
