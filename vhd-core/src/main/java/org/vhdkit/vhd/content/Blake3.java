@@ -248,10 +248,11 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         byte[] scratch = new byte[BLOCK_LEN];
         int n = chunks;
         if (n >= LANES) {
-            // Levels of at least LANES / 2 parents side by side: half the lanes idle still costs less
-            // than the scalar function's 64 parents.
+            // Every level side by side, the small ones with lanes idle: a little more work than the
+            // scalar function on the last 63 parents, but it keeps that function (5 KB of bytecode)
+            // from becoming hot, and so C1 and C2 from spending a few hundred ms compiling it.
             int[] work = WORK.get();
-            for (; n >= LANES; n /= 2) {
+            for (; n >= 2; n /= 2) {
                 for (int first = 0; first < n; first += 2 * LANES) {
                     laneParentCvs(cvs, first, Math.min(LANES, (n - first) / 2), work);
                 }
