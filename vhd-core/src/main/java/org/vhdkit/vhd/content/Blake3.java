@@ -17,10 +17,15 @@ import java.util.concurrent.ForkJoinTask;
  * and its index) and joins their chaining values in a binary tree whose left subtrees are always
  * complete powers of two. So a long run of whole chunks is cut into aligned power-of-two subtrees;
  * each subtree is split in halves on a fork-join pool down to {@link #LEAF_CHUNKS} chunks, hashed on
- * one thread, and joined back up; the subtree's chaining value then goes onto the same chaining-value
- * stack the serial algorithm keeps (the "lazy merge" of the reference implementation), so the tree
- * and the result are exactly the serial ones. The last chunk given is always kept back, unhashed,
- * because only {@link #finish} knows whether it is the root.
+ * one thread, and joined back up to the subtree's two halves, whose chaining values then go onto the
+ * same chaining-value stack the serial algorithm keeps (the "lazy merge" of the reference
+ * implementation), so the tree and the result are exactly the serial ones. Only {@link #finish}
+ * knows where the input ends, so nothing given to it as the root: a subtree is pushed as its halves
+ * (their parent may be the root), and chunk 0, when it may be the only chunk, is kept back unhashed.
+ * So every whole chunk of a window is hashed at once, and a 4 MiB window on a 4 MiB boundary is one
+ * subtree, side by side throughout (keeping the last chunk of each update back, as this class did,
+ * cut each window into subtrees of 2048, 1024, ... 1 chunks, the small ones scalar: about 10% of the
+ * time).
  *
  * <p>Subtrees of {@link #LANES} chunks or more are hashed that many chunks side by side
  * ({@link #laneChunkCvs}): the compression function's state is kept as rows of one word per chunk,
@@ -94,7 +99,8 @@ final class Blake3 implements DigestAlgorithm.Hasher {
                 chunkCounter++;
                 chunkLength = 0;
             }
-            if (chunkLength > 0 || left <= CHUNK_LEN) {
+            if (chunkLength > 0 || left < CHUNK_LEN || (chunkCounter == 0 && left == CHUNK_LEN)) {
+                // A part of a chunk, or what may be the whole input's only chunk (the root).
                 int take = Math.min(CHUNK_LEN - chunkLength, left);
                 MemorySegment.copy(input, ValueLayout.JAVA_BYTE, at, chunk, chunkLength, take);
                 chunkLength += take;
@@ -105,15 +111,18 @@ final class Blake3 implements DigestAlgorithm.Hasher {
                 mergeStack(chunkCounter);
                 continue;
             }
-            // Whole chunks straight from the input, as aligned subtrees; the last chunk is kept back.
-            int whole = (left - 1) / CHUNK_LEN;
+            // Whole chunks straight from the input, all of them, as aligned subtrees: so a 4 MiB window
+            // at a 4 MiB boundary is one subtree, hashed side by side throughout. None of them is
+            // the root: a subtree of two or more chunks is pushed as its two halves (the root, if it
+            // is one, is their parent, which finish() joins), a single chunk only when it is not
+            // chunk 0 or more input follows.
+            int whole = left / CHUNK_LEN;
             while (whole > 0) {
                 int size = Integer.highestOneBit(whole);
                 if (chunkCounter != 0) {
                     size = (int) Math.min(size, Long.lowestOneBit(chunkCounter));
                 }
-                subtreeCv(input, at, size, chunkCounter, cv);
-                pushCv(cv, 0, chunkCounter);
+                pushSubtree(input, at, size, chunkCounter);
                 chunkCounter += size;
                 at += size * CHUNK_LEN;
                 left -= size * CHUNK_LEN;
@@ -126,7 +135,15 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     @Override
     public byte[] finish() {
         Arrays.fill(chunk, chunkLength, CHUNK_LEN, (byte) 0);
-        if (stackLength == 0) {
+        if (chunkLength == 0 && stackLength > 0) {
+            // The input ended with whole chunks that update() pushed: the top of the stack is the
+            // rightmost subtree, and there are at least two values (see update).
+            stackLength--;
+            System.arraycopy(cvStack, stackLength * 8, cv, 0, 8);
+            for (int i = stackLength - 1; i >= 0; i--) {
+                parentCv(cvStack, i * 8, cv, 0, i == 0 ? ROOT : 0, cv, 0, parentBlock);
+            }
+        } else if (stackLength == 0) {
             chunkCv(chunk, 0, chunkLength, chunkCounter, ROOT, cv);
         } else {
             chunkCv(chunk, 0, chunkLength, chunkCounter, 0, cv);
@@ -204,20 +221,44 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         }
     }
 
-    /** The chaining value of the {@code chunks} (a power of two) whole chunks at {@code offset}, the first being chunk {@code counter}. */
-    private static void subtreeCv(MemorySegment input, long offset, int chunks, long counter, int[] out) {
-        int[] cv;
-        if (chunks <= LEAF_CHUNKS || Workers.PARALLELISM < 2) {
-            cv = serialSubtree(input, offset, chunks, counter);
-        } else {
-            cv = Workers.POOL.invoke(ForkJoinTask.adapt(() -> parallelSubtree(input, offset, chunks, counter)));
+    /**
+     * Pushes the {@code chunks} (a power of two) whole chunks at {@code offset}, the first being chunk
+     * {@code counter}: their chaining value when one chunk, else the chaining values of their two
+     * halves, so that the subtree can still become the root's children.
+     */
+    private void pushSubtree(MemorySegment input, long offset, int chunks, long counter) {
+        if (chunks == 1) {
+            // The chunk buffer is empty whenever whole chunks are taken from the input.
+            MemorySegment.copy(input, ValueLayout.JAVA_BYTE, offset, chunk, 0, CHUNK_LEN);
+            chunkCv(chunk, 0, CHUNK_LEN, counter, 0, cv);
+            pushCv(cv, 0, counter);
+            return;
         }
-        System.arraycopy(cv, 0, out, 0, 8);
+        int[] halves;
+        if (chunks <= LEAF_CHUNKS || Workers.PARALLELISM < 2) {
+            halves = serialSubtree(input, offset, chunks, counter, 2);
+        } else {
+            halves = Workers.POOL.invoke(ForkJoinTask.adapt(() -> parallelHalves(input, offset, chunks, counter)));
+        }
+        pushCv(halves, 0, counter);
+        pushCv(halves, 8, counter + chunks / 2);
     }
 
+    /** The chaining values of the two halves of the subtree, side by side in 16 ints, hashed on the pool. */
+    private static int[] parallelHalves(MemorySegment input, long offset, int chunks, long counter) {
+        int half = chunks / 2;
+        ForkJoinTask<int[]> right = ForkJoinTask.adapt(
+                () -> parallelSubtree(input, offset + (long) half * CHUNK_LEN, half, counter + half)).fork();
+        int[] left = parallelSubtree(input, offset, half, counter);
+        int[] both = Arrays.copyOf(left, 16);
+        System.arraycopy(right.join(), 0, both, 8, 8);
+        return both;
+    }
+
+    /** The chaining value of the subtree, in the first 8 ints of the result, hashed on the pool. */
     private static int[] parallelSubtree(MemorySegment input, long offset, int chunks, long counter) {
         if (chunks <= LEAF_CHUNKS) {
-            return serialSubtree(input, offset, chunks, counter);
+            return serialSubtree(input, offset, chunks, counter, 1);
         }
         int half = chunks / 2;
         ForkJoinTask<int[]> right = ForkJoinTask.adapt(
@@ -228,8 +269,11 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         return left;
     }
 
-    /** {@link #subtreeCv} on this thread: every chunk's value, then the tree above them level by level. */
-    private static int[] serialSubtree(MemorySegment input, long offset, int chunks, long counter) {
+    /**
+     * The subtree on this thread: every chunk's value, then the tree above them level by level, up to
+     * the level of {@code top} (1 or 2) values, which are the first {@code top * 8} ints of the result.
+     */
+    private static int[] serialSubtree(MemorySegment input, long offset, int chunks, long counter, int top) {
         int[] cvs = new int[chunks * 8];
         int c = 0;
         if (chunks >= LANES) {
@@ -252,13 +296,13 @@ final class Blake3 implements DigestAlgorithm.Hasher {
             // scalar function on the last 63 parents, but it keeps that function (5 KB of bytecode)
             // from becoming hot, and so C1 and C2 from spending a few hundred ms compiling it.
             int[] work = WORK.get();
-            for (; n >= 2; n /= 2) {
+            for (; n > top; n /= 2) {
                 for (int first = 0; first < n; first += 2 * LANES) {
                     laneParentCvs(cvs, first, Math.min(LANES, (n - first) / 2), work);
                 }
             }
         }
-        for (; n > 1; n /= 2) {
+        for (; n > top; n /= 2) {
             for (int i = 0; i < n / 2; i++) {
                 parentCv(cvs, 2 * i * 8, cvs, (2 * i + 1) * 8, 0, cvs, i * 8, scratch);
             }
