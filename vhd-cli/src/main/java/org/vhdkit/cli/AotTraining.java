@@ -16,7 +16,8 @@ import org.vhdkit.cli.conventions.ExitCodes;
  * with the classes it loaded already parsed and linked, and with its methods' profiles.
  *
  * <p>It runs the quick commands a user starts most (help, version, create, info in both formats,
- * check, map, measure, digest, an error) in this process on small images in a temporary directory,
+ * check, map, measure, digest (BLAKE3 over 16 MiB, enough to profile its loops), an error) in this
+ * process on small images in a temporary directory,
  * their output discarded, then serves one of them over NBD to an in-process client
  * ({@link NbdTraining}), so that {@code vhd serve}'s first client does not pay for the JIT's
  * warm-up. Nothing here is needed for correctness: with no cache, or a stale one, commands only
@@ -48,6 +49,7 @@ public final class AotTraining {
         try {
             String d = dir.resolve("d.vhd").toString();
             String f = dir.resolve("f.vhd").toString();
+            String h = dir.resolve("h.vhd").toString();
             List<String[]> commands = List.of(
                     new String[] {"--help"},
                     new String[] {"--version"},
@@ -65,6 +67,10 @@ public final class AotTraining {
                     new String[] {"measure", "--type", "dynamic", f},
                     new String[] {"digest", "--algorithm", "sha256", f},
                     new String[] {"digest", "--algorithm", "blake3", f},
+                    // BLAKE3's row loops (Blake3.compressRows) run a few thousand times, so that the
+                    // cache holds their profiles and a real digest has C2 compile them sooner.
+                    new String[] {"create", "--type", "fixed", "--size", "16M", h},
+                    new String[] {"digest", "-q", "--algorithm", "blake3", h},
                     new String[] {"compare", d, f},
                     new String[] {"info", dir.resolve("missing.vhd").toString()},
                     new String[] {"info", "--no-such-option", d},

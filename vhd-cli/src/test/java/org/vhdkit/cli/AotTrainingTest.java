@@ -38,6 +38,7 @@ class AotTrainingTest {
                     ok, ok, // create dynamic, create fixed
                     ok, ok, ok, // info, info json, info --chain
                     ok, ok, ok, ok, ok, ok, // check, check json, map, measure, digest sha256, digest blake3
+                    ok, ok, // create a 16 MiB fixed disk, digest it with blake3
                     ok, // compare: both all zeros, identical (the larger disk's excess reads as zeros)
                     ExitCodes.IO, ExitCodes.USAGE, // a missing file, an unknown option
                     ok, // serve --help

@@ -17,20 +17,27 @@ import java.util.concurrent.ForkJoinTask;
  * and its index) and joins their chaining values in a binary tree whose left subtrees are always
  * complete powers of two. So a long run of whole chunks is cut into aligned power-of-two subtrees;
  * each subtree is split in halves on a fork-join pool down to {@link #LEAF_CHUNKS} chunks, hashed on
- * one thread, and joined back up; the subtree's chaining value then goes onto the same chaining-value
- * stack the serial algorithm keeps (the "lazy merge" of the reference implementation), so the tree
- * and the result are exactly the serial ones. The last chunk given is always kept back, unhashed,
- * because only {@link #finish} knows whether it is the root.
+ * one thread, and joined back up to the subtree's two halves, whose chaining values then go onto the
+ * same chaining-value stack the serial algorithm keeps (the "lazy merge" of the reference
+ * implementation), so the tree and the result are exactly the serial ones. Only {@link #finish}
+ * knows where the input ends, so nothing given to it as the root: a subtree is pushed as its halves
+ * (their parent may be the root), and chunk 0, when it may be the only chunk, is kept back unhashed.
+ * So every whole chunk of a window is hashed at once, and a 4 MiB window on a 4 MiB boundary is one
+ * subtree, side by side throughout (keeping the last chunk of each update back, as this class did,
+ * cut each window into subtrees of 2048, 1024, ... 1 chunks, the small ones scalar: about 10% of the
+ * time).
  *
  * <p>Subtrees of {@link #LANES} chunks or more are hashed that many chunks side by side
  * ({@link #laneChunkCvs}): the compression function's state is kept as rows of one word per chunk,
  * and each step of it is a loop along the rows, which HotSpot's C2 compiles to SIMD instructions
  * (its SuperWord auto-vectorizer; with AVX-512, 16 chunks per instruction), with no incubator module
  * or flag. The loops are few and small (one per kind of step, the rows moved between them), so that
- * C2 compiles them within the first tens of megabytes. On one core of an AVX-512 EPYC that is about
- * 1.2 GB/s against 0.35 GB/s for the scalar function. Fewer chunks, the parents, and the last chunk
- * go through the scalar function, which works on {@code int} locals, unrolled, reading the message
- * straight from the caller's bytes.
+ * C2 compiles them within the first tens of megabytes. The block step ({@link #compressRows}) is kept
+ * too big for C2 to inline, so that it is compiled once, on its own, rather than again inside each
+ * caller and each on-stack replacement (that had cost about 1.5 s of compiler time per run). Levels
+ * of 64 parents or more go side by side the same way ({@link #laneParentCvs}), their blocks being
+ * the children's chaining values; fewer chunks, smaller levels and the last chunk go through the
+ * scalar function, which works on {@code int} locals, unrolled.
  *
  * <p>Not thread-safe: one per computation (it uses a shared pool internally).
  */
@@ -50,8 +57,11 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     private static final int IV6 = 0x1F83D9AB;
     private static final int IV7 = 0x5BE0CD19;
     private static final int[] IV = {IV0, IV1, IV2, IV3, IV4, IV5, IV6, IV7};
-    /** Chunks one fork-join task hashes by itself: 128 KiB, about 100 microseconds of work. */
-    private static final int LEAF_CHUNKS = 128;
+    /**
+     * Chunks one fork-join task hashes by itself: 512 KiB, about 0.3 ms of work, and enough that its
+     * first three levels of parents (256, 128, 64) go side by side.
+     */
+    private static final int LEAF_CHUNKS = 512;
     /** 2^54 chunks of 2^10 bytes cover 2^64 bytes: the stack never holds more. */
     private static final int MAX_DEPTH = 54;
     private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
@@ -66,10 +76,20 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     private final int[] cv = new int[8];
     private final byte[] parentBlock = new byte[BLOCK_LEN];
 
-    @Override
-    public void update(byte[] input, int offset, int length) {
+    /** {@link #update(MemorySegment, long, int)} of {@code length} bytes of {@code input} at {@code offset}. */
+    void update(byte[] input, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, input.length);
-        int at = offset;
+        update(MemorySegment.ofArray(input), offset, length);
+    }
+
+    /**
+     * Hashes the {@code length} bytes of {@code input} at {@code offset} next. The segment, heap or
+     * native, must be readable from any thread (the chunks are hashed on a pool); it is only read.
+     */
+    @Override
+    public void update(MemorySegment input, long offset, int length) {
+        Objects.checkFromIndexSize(offset, length, input.byteSize());
+        long at = offset;
         int left = length;
         while (left > 0) {
             if (chunkLength == CHUNK_LEN) {
@@ -79,9 +99,10 @@ final class Blake3 implements DigestAlgorithm.Hasher {
                 chunkCounter++;
                 chunkLength = 0;
             }
-            if (chunkLength > 0 || left <= CHUNK_LEN) {
+            if (chunkLength > 0 || left < CHUNK_LEN || (chunkCounter == 0 && left == CHUNK_LEN)) {
+                // A part of a chunk, or what may be the whole input's only chunk (the root).
                 int take = Math.min(CHUNK_LEN - chunkLength, left);
-                System.arraycopy(input, at, chunk, chunkLength, take);
+                MemorySegment.copy(input, ValueLayout.JAVA_BYTE, at, chunk, chunkLength, take);
                 chunkLength += take;
                 at += take;
                 left -= take;
@@ -90,15 +111,18 @@ final class Blake3 implements DigestAlgorithm.Hasher {
                 mergeStack(chunkCounter);
                 continue;
             }
-            // Whole chunks straight from the input, as aligned subtrees; the last chunk is kept back.
-            int whole = (left - 1) / CHUNK_LEN;
+            // Whole chunks straight from the input, all of them, as aligned subtrees: so a 4 MiB window
+            // at a 4 MiB boundary is one subtree, hashed side by side throughout. None of them is
+            // the root: a subtree of two or more chunks is pushed as its two halves (the root, if it
+            // is one, is their parent, which finish() joins), a single chunk only when it is not
+            // chunk 0 or more input follows.
+            int whole = left / CHUNK_LEN;
             while (whole > 0) {
                 int size = Integer.highestOneBit(whole);
                 if (chunkCounter != 0) {
                     size = (int) Math.min(size, Long.lowestOneBit(chunkCounter));
                 }
-                subtreeCv(input, at, size, chunkCounter, cv);
-                pushCv(cv, 0, chunkCounter);
+                pushSubtree(input, at, size, chunkCounter);
                 chunkCounter += size;
                 at += size * CHUNK_LEN;
                 left -= size * CHUNK_LEN;
@@ -111,7 +135,15 @@ final class Blake3 implements DigestAlgorithm.Hasher {
     @Override
     public byte[] finish() {
         Arrays.fill(chunk, chunkLength, CHUNK_LEN, (byte) 0);
-        if (stackLength == 0) {
+        if (chunkLength == 0 && stackLength > 0) {
+            // The input ended with whole chunks that update() pushed: the top of the stack is the
+            // rightmost subtree, and there are at least two values (see update).
+            stackLength--;
+            System.arraycopy(cvStack, stackLength * 8, cv, 0, 8);
+            for (int i = stackLength - 1; i >= 0; i--) {
+                parentCv(cvStack, i * 8, cv, 0, i == 0 ? ROOT : 0, cv, 0, parentBlock);
+            }
+        } else if (stackLength == 0) {
             chunkCv(chunk, 0, chunkLength, chunkCounter, ROOT, cv);
         } else {
             chunkCv(chunk, 0, chunkLength, chunkCounter, 0, cv);
@@ -189,47 +221,88 @@ final class Blake3 implements DigestAlgorithm.Hasher {
         }
     }
 
-    /** The chaining value of the {@code chunks} (a power of two) whole chunks at {@code offset}, the first being chunk {@code counter}. */
-    private static void subtreeCv(byte[] input, int offset, int chunks, long counter, int[] out) {
-        int[] cv;
-        if (chunks <= LEAF_CHUNKS || Workers.PARALLELISM < 2) {
-            cv = serialSubtree(input, offset, chunks, counter);
-        } else {
-            cv = Workers.POOL.invoke(ForkJoinTask.adapt(() -> parallelSubtree(input, offset, chunks, counter)));
+    /**
+     * Pushes the {@code chunks} (a power of two) whole chunks at {@code offset}, the first being chunk
+     * {@code counter}: their chaining value when one chunk, else the chaining values of their two
+     * halves, so that the subtree can still become the root's children.
+     */
+    private void pushSubtree(MemorySegment input, long offset, int chunks, long counter) {
+        if (chunks == 1) {
+            // The chunk buffer is empty whenever whole chunks are taken from the input.
+            MemorySegment.copy(input, ValueLayout.JAVA_BYTE, offset, chunk, 0, CHUNK_LEN);
+            chunkCv(chunk, 0, CHUNK_LEN, counter, 0, cv);
+            pushCv(cv, 0, counter);
+            return;
         }
-        System.arraycopy(cv, 0, out, 0, 8);
+        int[] halves;
+        if (chunks <= LEAF_CHUNKS || Workers.PARALLELISM < 2) {
+            halves = serialSubtree(input, offset, chunks, counter, 2);
+        } else {
+            halves = Workers.POOL.invoke(ForkJoinTask.adapt(() -> parallelHalves(input, offset, chunks, counter)));
+        }
+        pushCv(halves, 0, counter);
+        pushCv(halves, 8, counter + chunks / 2);
     }
 
-    private static int[] parallelSubtree(byte[] input, int offset, int chunks, long counter) {
+    /** The chaining values of the two halves of the subtree, side by side in 16 ints, hashed on the pool. */
+    private static int[] parallelHalves(MemorySegment input, long offset, int chunks, long counter) {
+        int half = chunks / 2;
+        ForkJoinTask<int[]> right = ForkJoinTask.adapt(
+                () -> parallelSubtree(input, offset + (long) half * CHUNK_LEN, half, counter + half)).fork();
+        int[] left = parallelSubtree(input, offset, half, counter);
+        int[] both = Arrays.copyOf(left, 16);
+        System.arraycopy(right.join(), 0, both, 8, 8);
+        return both;
+    }
+
+    /** The chaining value of the subtree, in the first 8 ints of the result, hashed on the pool. */
+    private static int[] parallelSubtree(MemorySegment input, long offset, int chunks, long counter) {
         if (chunks <= LEAF_CHUNKS) {
-            return serialSubtree(input, offset, chunks, counter);
+            return serialSubtree(input, offset, chunks, counter, 1);
         }
         int half = chunks / 2;
         ForkJoinTask<int[]> right = ForkJoinTask.adapt(
-                () -> parallelSubtree(input, offset + half * CHUNK_LEN, half, counter + half)).fork();
+                () -> parallelSubtree(input, offset + (long) half * CHUNK_LEN, half, counter + half)).fork();
         int[] left = parallelSubtree(input, offset, half, counter);
         int[] r = right.join();
         parentCv(left, 0, r, 0, 0, left, 0, new byte[BLOCK_LEN]);
         return left;
     }
 
-    /** {@link #subtreeCv} on this thread: every chunk's value, then the tree above them level by level. */
-    private static int[] serialSubtree(byte[] input, int offset, int chunks, long counter) {
+    /**
+     * The subtree on this thread: every chunk's value, then the tree above them level by level, up to
+     * the level of {@code top} (1 or 2) values, which are the first {@code top * 8} ints of the result.
+     */
+    private static int[] serialSubtree(MemorySegment input, long offset, int chunks, long counter, int top) {
         int[] cvs = new int[chunks * 8];
         int c = 0;
         if (chunks >= LANES) {
             int[] work = WORK.get();
             for (; c < chunks; c += LANES) {
-                laneChunkCvs(input, offset + c * CHUNK_LEN, counter + c, work, cvs, c * 8);
+                laneChunkCvs(input, offset + (long) c * CHUNK_LEN, counter + c, work, cvs, c * 8);
             }
         }
         int[] one = new int[8];
+        byte[] chunk = c < chunks ? new byte[CHUNK_LEN] : null;
         for (; c < chunks; c++) {
-            chunkCv(input, offset + c * CHUNK_LEN, CHUNK_LEN, counter + c, 0, one);
+            MemorySegment.copy(input, ValueLayout.JAVA_BYTE, offset + (long) c * CHUNK_LEN, chunk, 0, CHUNK_LEN);
+            chunkCv(chunk, 0, CHUNK_LEN, counter + c, 0, one);
             System.arraycopy(one, 0, cvs, c * 8, 8);
         }
         byte[] scratch = new byte[BLOCK_LEN];
-        for (int n = chunks; n > 1; n /= 2) {
+        int n = chunks;
+        if (n >= LANES) {
+            // Every level side by side, the small ones with lanes idle: a little more work than the
+            // scalar function on the last 63 parents, but it keeps that function (5 KB of bytecode)
+            // from becoming hot, and so C1 and C2 from spending a few hundred ms compiling it.
+            int[] work = WORK.get();
+            for (; n > top; n /= 2) {
+                for (int first = 0; first < n; first += 2 * LANES) {
+                    laneParentCvs(cvs, first, Math.min(LANES, (n - first) / 2), work);
+                }
+            }
+        }
+        for (; n > top; n /= 2) {
             for (int i = 0; i < n / 2; i++) {
                 parentCv(cvs, 2 * i * 8, cvs, (2 * i + 1) * 8, 0, cvs, i * 8, scratch);
             }
@@ -278,63 +351,102 @@ final class Blake3 implements DigestAlgorithm.Hasher {
 
     /**
      * The chaining values of the {@link #LANES} whole chunks at {@code offset}, the first being chunk
-     * {@code counter}, into {@code out[outOffset..]} (8 ints per chunk). The chunks go through the
-     * compression function side by side, each step of it one loop along rows of {@code work}
-     * ({@link #WORK_INTS} ints): few and small loops, so that C2 compiles them soon and cheaply.
+     * {@code counter}, into {@code out[outOffset..]} (8 ints per chunk), {@link #compressRows} taking
+     * their blocks side by side.
      */
-    private static void laneChunkCvs(byte[] input, int offset, long counter, int[] work, int[] out, int outOffset) {
-        int[] w = work;
-        MemorySegment.copy(MemorySegment.ofArray(input), LE_INT, offset, w, IN, LANES * CHUNK_LEN / 4);
-        for (int i = 0; i < 8; i++) {
-            Arrays.fill(w, H + i * R, H + (i + 1) * R, IV[i]);
-        }
+    private static void laneChunkCvs(MemorySegment input, long offset, long counter, int[] w, int[] out, int outOffset) {
+        MemorySegment.copy(input, LE_INT, offset, w, IN, LANES * CHUNK_LEN / 4);
+        ivRows(w);
         for (int lane = 0; lane < LANES; lane++) {
             long c = counter + lane;
             w[COUNTER + lane] = (int) c;
             w[COUNTER + R + lane] = (int) (c >>> 32);
         }
         for (int b = 0; b < CHUNK_LEN / BLOCK_LEN; b++) {
-            // Each chunk's block into the message rows, chunk by chunk (each block is one cache line).
-            for (int lane = 0; lane < LANES; lane++) {
-                int at = IN + lane * (CHUNK_LEN / 4) + b * 16;
-                for (int word = 0; word < 16; word++) {
-                    w[M + word * R + lane] = w[at + word];
-                }
-            }
-            System.arraycopy(w, H, w, 0, 4 * R);
-            System.arraycopy(w, H + 4 * R, w, B, 4 * R);
-            for (int i = 0; i < 4; i++) {
-                Arrays.fill(w, C + i * R, C + (i + 1) * R, IV[i]);
-            }
-            System.arraycopy(w, COUNTER, w, D, 2 * R);
-            Arrays.fill(w, D + 2 * R, D + 3 * R, BLOCK_LEN);
-            int flags = (b == 0 ? CHUNK_START : 0) | (b == CHUNK_LEN / BLOCK_LEN - 1 ? CHUNK_END : 0);
-            Arrays.fill(w, D + 3 * R, D + 4 * R, flags);
-            for (byte[] s : SCHEDULE) {
-                for (int g = 0; g < 4; g++) {
-                    System.arraycopy(w, M + s[2 * g] * R, w, X + g * R, R);
-                    System.arraycopy(w, M + s[2 * g + 1] * R, w, Y + g * R, R);
-                }
-                columnStep(w);
-                System.arraycopy(w, B, w, B + 4 * R, R);
-                System.arraycopy(w, C, w, C + 4 * R, 2 * R);
-                System.arraycopy(w, D, w, D + 4 * R, 3 * R);
-                for (int g = 0; g < 4; g++) {
-                    System.arraycopy(w, M + s[8 + 2 * g] * R, w, X + g * R, R);
-                    System.arraycopy(w, M + s[8 + 2 * g + 1] * R, w, Y + g * R, R);
-                }
-                diagonalStep(w);
-                System.arraycopy(w, B + 4 * R, w, B, R);
-                System.arraycopy(w, C + 4 * R, w, C, 2 * R);
-                System.arraycopy(w, D + 4 * R, w, D, 3 * R);
-            }
-            feedForward(w);
+            messageRows(w, IN + b * 16, CHUNK_LEN / 4, LANES, w);
+            compressRows(w, (b == 0 ? CHUNK_START : 0) | (b == CHUNK_LEN / BLOCK_LEN - 1 ? CHUNK_END : 0));
         }
-        for (int lane = 0; lane < LANES; lane++) {
+        cvsOut(w, out, outOffset, LANES);
+    }
+
+    /**
+     * The parents of the {@code 2 * parents} (at most {@code 2 * LANES}) nodes whose chaining values
+     * are at {@code cvs[first * 8..]}, side by side: parent {@code i} goes to {@code
+     * cvs[(first / 2 + i) * 8..]}, which may overlap the nodes (they are all read first).
+     */
+    private static void laneParentCvs(int[] cvs, int first, int parents, int[] w) {
+        ivRows(w);
+        Arrays.fill(w, COUNTER, COUNTER + 2 * R, 0);
+        // A parent's block is its two children's chaining values, which lie side by side in cvs.
+        messageRows(cvs, first * 8, 16, parents, w);
+        compressRows(w, PARENT);
+        cvsOut(w, cvs, first / 2 * 8, parents);
+    }
+
+    /** The chaining-value rows set to the IV, as at the start of a chunk or a parent. */
+    private static void ivRows(int[] w) {
+        for (int i = 0; i < 8; i++) {
+            Arrays.fill(w, H + i * R, H + (i + 1) * R, IV[i]);
+        }
+    }
+
+    /**
+     * The message rows from 16-word blocks, one per lane, lane {@code l}'s at {@code src[from + l *
+     * stride..]}: word {@code j} of the first {@code lanes} lanes' blocks into row {@code j} (the
+     * other lanes keep what they held).
+     */
+    private static void messageRows(int[] src, int from, int stride, int lanes, int[] w) {
+        for (int lane = 0; lane < lanes; lane++) {
+            int at = from + lane * stride;
+            for (int word = 0; word < 16; word++) {
+                w[M + word * R + lane] = src[at + word];
+            }
+        }
+    }
+
+    /** The first {@code lanes} chaining values in the rows, to {@code out[outOffset..]}, 8 ints each. */
+    private static void cvsOut(int[] w, int[] out, int outOffset, int lanes) {
+        for (int lane = 0; lane < lanes; lane++) {
             for (int i = 0; i < 8; i++) {
                 out[outOffset + lane * 8 + i] = w[H + i * R + lane];
             }
         }
+    }
+
+    /**
+     * One block of every lane through the compression function: the message rows and the
+     * chaining-value and counter rows in, the new chaining-value rows out. Each step is one loop
+     * along rows ({@link #columnStep}, {@link #diagonalStep}); few and small loops, so that C2
+     * compiles them soon and cheaply.
+     */
+    private static void compressRows(int[] w, int flags) {
+        System.arraycopy(w, H, w, 0, 4 * R);
+        System.arraycopy(w, H + 4 * R, w, B, 4 * R);
+        for (int i = 0; i < 4; i++) {
+            Arrays.fill(w, C + i * R, C + (i + 1) * R, IV[i]);
+        }
+        System.arraycopy(w, COUNTER, w, D, 2 * R);
+        Arrays.fill(w, D + 2 * R, D + 3 * R, BLOCK_LEN);
+        Arrays.fill(w, D + 3 * R, D + 4 * R, flags);
+        for (byte[] s : SCHEDULE) {
+            for (int g = 0; g < 4; g++) {
+                System.arraycopy(w, M + s[2 * g] * R, w, X + g * R, R);
+                System.arraycopy(w, M + s[2 * g + 1] * R, w, Y + g * R, R);
+            }
+            columnStep(w);
+            System.arraycopy(w, B, w, B + 4 * R, R);
+            System.arraycopy(w, C, w, C + 4 * R, 2 * R);
+            System.arraycopy(w, D, w, D + 4 * R, 3 * R);
+            for (int g = 0; g < 4; g++) {
+                System.arraycopy(w, M + s[8 + 2 * g] * R, w, X + g * R, R);
+                System.arraycopy(w, M + s[8 + 2 * g + 1] * R, w, Y + g * R, R);
+            }
+            diagonalStep(w);
+            System.arraycopy(w, B + 4 * R, w, B, R);
+            System.arraycopy(w, C + 4 * R, w, C, 2 * R);
+            System.arraycopy(w, D + 4 * R, w, D, 3 * R);
+        }
+        feedForward(w);
     }
 
     /** The four G functions of a round's first step, on the columns (rows 0, 4, 8, 12; 1, 5, 9, 13; ...). */

@@ -1,19 +1,25 @@
 package org.vhdkit.vhd.content;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 import java.util.List;
 import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.VirtualDisk;
 
 /**
- * Reads a disk's contents a window at a time into one reused buffer, reading only what
+ * Reads a disk's contents a window at a time into one reused native buffer, reading only what
  * {@link VirtualDisk#extents} says some layer holds: ranges that nothing holds are zeros without a
  * read, and a window that is all such ranges is not touched at all.
  *
  * <p>Neighbouring data extents (of any layers) are read with one call, so that the disk can serve
  * a differencing chain's mix of layers as it likes.
+ *
+ * <p>The buffer is native memory because a file's {@code ByteStore} then reads large runs with
+ * {@code pread} straight into it: one copy out of the page cache, where copying a mapping of the
+ * file into a heap array cost about five times the CPU (page faults on the mapping; 0.9-1.4 s
+ * against 0.17 s per GiB measured, BENCHMARKS.md's Digest section). Its arena is automatic (freed
+ * with the reader), so that other threads (BLAKE3's pool) may read it.
  *
  * <p>Not thread-safe: one per operation and thread.
  */
@@ -25,8 +31,7 @@ final class ContentReader {
     static final int WINDOW = 4 << 20;
 
     private final VirtualDisk disk;
-    private final byte[] buffer = new byte[WINDOW];
-    private final MemorySegment segment = MemorySegment.ofArray(buffer);
+    private final MemorySegment segment = Arena.ofAuto().allocate(WINDOW, 4096);
 
     ContentReader(VirtualDisk disk) {
         this.disk = disk;
@@ -34,7 +39,7 @@ final class ContentReader {
 
     /**
      * Brings the {@code length} bytes at {@code offset} (at most {@link #WINDOW}) into
-     * {@link #buffer()}, from its start.
+     * {@link #segment()}, from its start.
      *
      * @return true when some of the bytes are held by a layer and the buffer now holds all of
      *     them; false when nothing holds any of them: they are all zero, and the buffer was left as
@@ -62,7 +67,7 @@ final class ContentReader {
             if (first.isData()) {
                 disk.read(first.offset(), segment, at, runLength);
             } else {
-                Arrays.fill(buffer, at, at + runLength, (byte) 0);
+                segment.asSlice(at, runLength).fill((byte) 0);
             }
             i = next;
         }
@@ -70,28 +75,17 @@ final class ContentReader {
     }
 
     /** The window last read by {@link #read} when it returned true. */
-    byte[] buffer() {
-        return buffer;
-    }
-
-    /** {@link #buffer()} as a memory segment. */
     MemorySegment segment() {
         return segment;
     }
 
-    /** Zeros, {@link #WINDOW} of them: never written. Shared by every operation of the JVM. */
-    static byte[] zeros() {
-        return Zeros.BYTES;
-    }
-
-    /** {@link #zeros()} as a memory segment, read-only. */
+    /** Zeros, {@link #WINDOW} of them, read-only. Shared by every operation of the JVM. */
     static MemorySegment zeroSegment() {
         return Zeros.SEGMENT;
     }
 
     /** Made on first use. */
     private static final class Zeros {
-        static final byte[] BYTES = new byte[WINDOW];
-        static final MemorySegment SEGMENT = MemorySegment.ofArray(BYTES).asReadOnly();
+        static final MemorySegment SEGMENT = MemorySegment.ofArray(new byte[WINDOW]).asReadOnly();
     }
 }

@@ -1,5 +1,6 @@
 package org.vhdkit.vhd.content;
 
+import java.lang.foreign.MemorySegment;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Locale;
@@ -62,8 +63,8 @@ public enum DigestAlgorithm {
                 }
                 yield new Hasher() {
                     @Override
-                    public void update(byte[] bytes, int offset, int length) {
-                        sha256.update(bytes, offset, length);
+                    public void update(MemorySegment bytes, long offset, int length) {
+                        sha256.update(bytes.asSlice(offset, length).asByteBuffer());
                     }
 
                     @Override
@@ -78,7 +79,8 @@ public enum DigestAlgorithm {
 
     /** A running hash. Not thread-safe: one per computation. */
     interface Hasher {
-        void update(byte[] bytes, int offset, int length);
+        /** Hashes the {@code length} bytes at {@code offset} of {@code bytes} (heap or native) next. */
+        void update(MemorySegment bytes, long offset, int length);
 
         /** The digest of everything given to {@link #update}; the hasher is used up. */
         byte[] finish();

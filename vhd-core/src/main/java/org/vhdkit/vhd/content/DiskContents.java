@@ -1,12 +1,18 @@
 package org.vhdkit.vhd.content;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Objects;
 import java.util.OptionalLong;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.vhdkit.vhd.ProgressListener;
 import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.VirtualDisk;
@@ -27,7 +33,8 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  * stored; so every result here is the same for a raw file, a fixed VHD, a dynamic VHD and a
  * differencing chain that hold the same bytes. Ranges that {@link VirtualDisk#extents} reports as
  * {@link Extent#ZERO} are taken as zeros without being read; the rest is read
- * 4 MiB at a time into one reused buffer.
+ * 4 MiB at a time into reused buffers (a digest reads the next window on a thread of its own while
+ * it hashes this one).
  *
  * <p>Thread-safety: every method may be called from any thread, on disks that other threads use at
  * the same time; the result then reflects, per window, the bytes before or after a concurrent write.
@@ -48,19 +55,63 @@ public final class DiskContents {
         Objects.requireNonNull(algorithm, "algorithm");
         Objects.requireNonNull(progress, "progress");
         DigestAlgorithm.Hasher hasher = algorithm.newHasher();
-        ContentReader reader = new ContentReader(disk);
         long size = disk.size();
-        for (long at = 0; at < size; ) {
-            int n = (int) Math.min(ContentReader.WINDOW, size - at);
-            if (reader.read(at, n)) {
-                hasher.update(reader.buffer(), 0, n);
-            } else {
-                hasher.update(ContentReader.zeros(), 0, n);
+        // Two windows: the next one is read on another thread while this one is hashed, so the
+        // reading (a copy out of the page cache, about a fifth of SHA-256's time) and the hashing
+        // overlap on two cores.
+        ContentReader[] readers = {new ContentReader(disk), new ContentReader(disk)};
+        ExecutorService ahead = Executors.newSingleThreadExecutor(
+                Thread.ofPlatform().daemon().name("vhd-digest-read").factory());
+        Future<Boolean> next = null;
+        try {
+            if (size > 0) {
+                next = readAhead(ahead, readers[0], 0, size);
             }
-            at += n;
-            progress.progress(at, size);
+            for (long at = 0, window = 0; at < size; window++) {
+                int n = (int) Math.min(ContentReader.WINDOW, size - at);
+                ContentReader reader = readers[(int) (window & 1)];
+                boolean data = awaitRead(next);
+                next = at + n < size ? readAhead(ahead, readers[(int) ((window + 1) & 1)], at + n, size) : null;
+                hasher.update(data ? reader.segment() : ContentReader.zeroSegment(), 0, n);
+                at += n;
+                progress.progress(at, size);
+            }
+        } finally {
+            // Not shutdownNow: an interrupt would close a FileChannel the disk may read through.
+            ahead.shutdown();
+            if (next != null) {
+                // The disk must not be read after this method returns: the caller may close it.
+                try {
+                    next.get();
+                } catch (ExecutionException | CancellationException | InterruptedException ignored) {
+                    // already failing
+                }
+            }
         }
         return new DiskDigest(algorithm, HexFormat.of().formatHex(hasher.finish()), size);
+    }
+
+    /** Starts reading the window at {@code at} into {@code reader} on {@code ahead}. */
+    private static Future<Boolean> readAhead(ExecutorService ahead, ContentReader reader, long at, long size) {
+        int n = (int) Math.min(ContentReader.WINDOW, size - at);
+        return ahead.submit(() -> reader.read(at, n));
+    }
+
+    /** What {@link ContentReader#read} returned, or its exception, rethrown on this thread. */
+    private static boolean awaitRead(Future<Boolean> read) throws IOException {
+        try {
+            return read.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while reading the disk");
+        } catch (ExecutionException e) {
+            switch (e.getCause()) {
+                case IOException io -> throw io;
+                case RuntimeException r -> throw r;
+                case Error err -> throw err;
+                default -> throw new IOException(e.getCause());
+            }
+        }
     }
 
     /**

@@ -93,8 +93,10 @@ class Blake3Test {
     @ValueSource(ints = {0, 1, 63, 64, 65, 1023, 1024, 1025, 2047, 2048, 2049, 4097, 65 * 1024 + 7, (1 << 20) + 1,
         (5 << 20) + 3,
         // Whole chunks hashed side by side (Blake3.laneChunkCvs: 128 at a time) once, twice, and once
-        // with 15 after them that go one by one (the chunk after them is kept back).
-        129 * 1024 + 5, 257 * 1024 + 1, 144 * 1024 + 9})
+        // with 15 after them that go one by one (the chunk after them is kept back); parents side by
+        // side (Blake3.laneParentCvs) in one pass of 64 (128 chunks), of 128 (256 chunks), two passes
+        // (a whole leaf of 512 chunks), and in two leaves joined on the pool (1024 chunks).
+        129 * 1024 + 5, 257 * 1024 + 1, 144 * 1024 + 9, 513 * 1024 + 1, 1025 * 1024 + 1})
     void awkwardSizesEqualBouncyCastleHoweverCut(int length) {
         byte[] input = random(length, length);
         String expected = bouncyCastle(input);
