@@ -28,6 +28,10 @@ import java.util.Locale;
  * C string) in a confined arena of its own: these calls are not on any data path.
  */
 final class SystemLibc implements Libc {
+    /** {@code ssize_t pread/pwrite(int fd, void *buf, size_t count, off_t offset)}, the buffer as an address. */
+    private static final FunctionDescriptor POSITIONAL = FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
+
     /** The binding, or null where it cannot be had. */
     static final SystemLibc INSTANCE = load();
 
@@ -40,10 +44,7 @@ final class SystemLibc implements Libc {
     private final Downcall mmap;
     private final Downcall munmap;
     private final Downcall pwrite;
-    /** {@code pwrite} without errno capture: nothing to allocate per call; a failure is asked again with it. */
-    private final Downcall pwriteFast;
     private final Downcall pread;
-    private final Downcall preadFast;
     private final StructLayout errnoLayout;
     /** Where {@code errno} lies in the captured call state. */
     private final long errno;
@@ -77,17 +78,13 @@ final class SystemLibc implements Libc {
         munmap = new Downcall(linker, libc, "munmap",
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
                 captureErrno);
-        FunctionDescriptor pwriteType = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
-        pwrite = new Downcall(linker, libc, "pwrite", pwriteType, captureErrno);
-        pwriteFast = new Downcall(linker, libc, "pwrite", pwriteType);
-        pread = new Downcall(linker, libc, "pread", pwriteType, captureErrno);
-        preadFast = new Downcall(linker, libc, "pread", pwriteType);
+        pwrite = new Downcall(linker, libc, "pwrite", POSITIONAL, captureErrno);
+        pread = new Downcall(linker, libc, "pread", POSITIONAL, captureErrno);
         // Bound now: a restricted method refused here (native access denied) refuses the whole binding.
         close.handle();
     }
 
-    @SuppressWarnings("restricted") // twelve libc calls (pread and pwrite bound twice) with fixed signatures; see Libc
+    @SuppressWarnings("restricted") // twelve libc calls (pread and pwrite bound twice, see Positional) with fixed signatures; see Libc
     private static SystemLibc load() {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
                 || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
@@ -101,6 +98,26 @@ final class SystemLibc implements Libc {
             // The logger only here: getting one starts the logging framework, at every start.
             System.getLogger(SystemLibc.class.getName()).log(Level.DEBUG, "the C library cannot be called; vhdkit does without it", e);
             return null;
+        }
+    }
+
+    /**
+     * {@code pread} and {@code pwrite} without errno capture (nothing to allocate per call; a
+     * failure is asked again with it), on every data path: static finals, which the JIT folds into
+     * their call sites, bound when first used (this class's initialisation). Their symbols were
+     * found when {@link SystemLibc} was loaded.
+     */
+    private static final class Positional {
+        static final MethodHandle PREAD = bind("pread");
+        static final MethodHandle PWRITE = bind("pwrite");
+
+        private Positional() {
+        }
+
+        @SuppressWarnings("restricted") // see SystemLibc.load
+        private static MethodHandle bind(String name) {
+            Linker linker = Linker.nativeLinker();
+            return linker.downcallHandle(linker.defaultLookup().find(name).orElseThrow(), POSITIONAL);
         }
     }
 
@@ -224,12 +241,12 @@ final class SystemLibc implements Libc {
 
     @Override
     public long pwrite(int fd, long address, long count, long offset) {
-        return positional("pwrite", pwriteFast.handle(), pwrite, fd, address, count, offset);
+        return positional("pwrite", Positional.PWRITE, pwrite, fd, address, count, offset);
     }
 
     @Override
     public long pread(int fd, long address, long count, long offset) {
-        return positional("pread", preadFast.handle(), pread, fd, address, count, offset);
+        return positional("pread", Positional.PREAD, pread, fd, address, count, offset);
     }
 
     /**
