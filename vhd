@@ -13,7 +13,7 @@ set -euo pipefail
 # ~/bin/vhd) without changing the user's working directory: relative paths in
 # the arguments stay relative to where the user is.
 self=$(readlink -f -- "${BASH_SOURCE[0]}")
-root=$(dirname -- "$self")
+root=${self%/*}
 
 # shellcheck source=scripts/lib/java.sh
 source "$root/scripts/lib/java.sh"
@@ -26,7 +26,7 @@ needs_build() {
     [[ -f $jar ]] || return 0
     local inputs=("$root/pom.xml")
     local p
-    for p in "$root"/*/pom.xml "$root"/*/src/main; do
+    for p in "$root"/*/pom.xml "$root"/*/src/main "$root"/*/src/build; do
         [[ -e $p ]] && inputs+=("$p")
     done
     [[ -n $(find "${inputs[@]}" -newer "$jar" -print -quit 2>/dev/null) ]]
@@ -102,6 +102,25 @@ if [[ ${VHDKIT_AOT:-on} != off ]]; then
         java_flags+=(-XX:AOTCache="$cache" "${quiet_aot[@]}")
     fi
 fi
+
+# The quick commands, which read a few sectors and print: compiled by C1 alone, since C2's
+# compilations would not pay off before they finish and take CPU from the command (about a
+# quarter of the CPU time of `vhd info`; `check` and `map` of a 4 GiB image with every block
+# allocated were faster too; BENCHMARKS.md, Start-up). Long-running commands (serve, convert,
+# digest, bench, vm ...) keep the full JIT. The command is the first argument that is not an
+# option: none of vhd's own options takes a value.
+command_word=""
+for arg in "$@"; do
+    if [[ $arg != -* ]]; then
+        command_word=$arg
+        break
+    fi
+done
+case $command_word in
+    "" | info | check | map | create | set | measure | completion)
+        java_flags+=(-XX:TieredStopAtLevel=1)
+        ;;
+esac
 
 # -cp and the main class rather than -jar: the cache records the class path the
 # training run had, and the two must match.

@@ -13,13 +13,15 @@
 
 readonly VHDKIT_MIN_JAVA=25
 
-# Prints the feature (major) version of a `java` binary, or nothing.
-# Handles both `version "25.0.3"` and the old `version "1.8.0_402"` form.
-# Reads the JDK's `release` file (JAVA_VERSION="25.0.3") when it has one:
+# Sets vhdkit_major to the feature (major) version of a `java` binary, or to
+# nothing. Handles both `version "25.0.3"` and the old `version "1.8.0_402"`
+# form. Reads the JDK's `release` file (JAVA_VERSION="25.0.3") when it has one:
 # running `java -version` starts a whole JVM, which would double the start-up
-# time of every ./vhd command (BENCHMARKS.md).
+# time of every ./vhd command (BENCHMARKS.md). A variable rather than output,
+# so that callers need no $(...) subshell: ./vhd runs this on every command.
 vhdkit_java_major() {
     local out="" line
+    vhdkit_major=""
     if [[ $1 == */bin/java && -r ${1%/bin/java}/release ]]; then
         while IFS= read -r line; do
             if [[ $line == JAVA_VERSION=* ]]; then
@@ -33,20 +35,22 @@ vhdkit_java_major() {
     fi
     if [[ $out =~ version\ \"([0-9]+)(\.([0-9]+))? ]]; then
         if [[ ${BASH_REMATCH[1]} == 1 && -n ${BASH_REMATCH[3]} ]]; then
-            echo "${BASH_REMATCH[3]}"
+            vhdkit_major=${BASH_REMATCH[3]}
         else
-            echo "${BASH_REMATCH[1]}"
+            vhdkit_major=${BASH_REMATCH[1]}
         fi
     fi
 }
 
 # True when $1 is a JDK home (java and javac: Maven needs the compiler, a bare
-# JRE will not do) whose java is at least VHDKIT_MIN_JAVA.
+# JRE will not do) whose java is at least VHDKIT_MIN_JAVA; leaves its version
+# in vhdkit_major.
 vhdkit_is_jdk25() {
-    local home=$1 major
+    local home=$1
+    vhdkit_major=""
     [[ -x $home/bin/java && -x $home/bin/javac ]] || return 1
-    major=$(vhdkit_java_major "$home/bin/java")
-    [[ -n $major && $major -ge $VHDKIT_MIN_JAVA ]]
+    vhdkit_java_major "$home/bin/java"
+    [[ -n $vhdkit_major && $vhdkit_major -ge $VHDKIT_MIN_JAVA ]]
 }
 
 vhdkit_find_jdk() {
@@ -63,7 +67,7 @@ vhdkit_find_jdk() {
     for candidate in /usr/lib/jvm/*; do
         [[ -d $candidate ]] || continue
         if vhdkit_is_jdk25 "$candidate"; then
-            major=$(vhdkit_java_major "$candidate/bin/java")
+            major=$vhdkit_major
             if ((major > best_major)); then
                 best=$candidate
                 best_major=$major

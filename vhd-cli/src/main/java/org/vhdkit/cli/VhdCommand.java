@@ -134,9 +134,12 @@ public final class VhdCommand implements Callable<Integer> {
         try {
             ErrorReporter errors = new ErrorReporter();
             CommandLine vhd = new CommandLine(new VhdCommand());
-            Class<?> named = args.length > 0 ? subcommandNamed(args[0]) : null;
+            String word = commandWord(args);
+            Class<?> named = word == null ? null : subcommandNamed(word);
             for (Class<?> subcommand : SUBCOMMANDS) {
-                if (named == null || subcommand == named) {
+                if (word == null) {
+                    vhd.addSubcommand(summary(subcommand));
+                } else if (named == null || subcommand == named) {
                     vhd.addSubcommand(subcommand);
                 }
             }
@@ -158,6 +161,33 @@ public final class VhdCommand implements Callable<Integer> {
         out.flush();
         err.flush();
         return code;
+    }
+
+    /**
+     * The first argument that is not an option: the command's name. Null when there is none ({@code
+     * vhd --help}, {@code vhd --version}, {@code vhd}): none of {@code vhd}'s own options takes a value.
+     */
+    private static String commandWord(String... args) {
+        for (String arg : args) {
+            if (!arg.startsWith("-")) {
+                return arg;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A stand-in for {@code subcommand} that has only what {@code vhd --help} lists of it (name,
+     * aliases, description), made from its {@code @Command} annotation alone: picocli does not
+     * reflect over the command's fields for it, which is most of what {@code vhd --help} and
+     * {@code vhd --version} cost when every command is added in full (BENCHMARKS.md, Start-up).
+     * Used only when no command is named, so none of these runs.
+     */
+    private static CommandSpec summary(Class<?> subcommand) {
+        Command command = subcommand.getAnnotation(Command.class);
+        CommandSpec spec = CommandSpec.create().name(command.name()).aliases(command.aliases());
+        spec.usageMessage().description(command.description()).header(command.header()).hidden(command.hidden());
+        return spec;
     }
 
     /** The subcommand called {@code name} (or by that alias), unless it is {@code completion}; else null. */

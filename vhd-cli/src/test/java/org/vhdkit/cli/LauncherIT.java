@@ -95,6 +95,38 @@ class LauncherIT {
         Files.setPosixFilePermissions(path, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
     }
 
+    /**
+     * The JVM leaves a class file older than Java 6 (no stack maps) out of the start-up cache, and
+     * every class that links against it: picocli's are rewritten by the build (ClassFileUpgrade), so
+     * none may be left in the jar the launcher runs.
+     */
+    @Test
+    void everyClassInTheJarCanGoIntoTheStartUpCache() throws IOException {
+        Path jar = launcher().resolveSibling("vhd-cli").resolve("target").resolve("vhd.jar");
+        List<String> old = new java.util.ArrayList<>();
+        int classes = 0;
+        try (java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile())) {
+            for (java.util.zip.ZipEntry entry : java.util.Collections.list(zip.entries())) {
+                if (entry.getName().endsWith(".class") && !entry.getName().endsWith("module-info.class")) {
+                    byte[] head;
+                    try (java.io.InputStream in = zip.getInputStream(entry)) {
+                        head = in.readNBytes(8);
+                    }
+                    classes++;
+                    if (((head[6] & 0xff) << 8 | head[7] & 0xff) < 50) {
+                        old.add(entry.getName());
+                    }
+                }
+            }
+        }
+        assertTrue(classes > 1000, "classes in " + jar + ": " + classes);
+        assertEquals(List.of(), old);
+        // picocli, the library that had them, still parses and prints.
+        ExternalTools.Result help = vhd("--help");
+        assertEquals(0, help.exitCode(), help::toString);
+        assertTrue(help.stdout().startsWith("Usage: vhd "), help::toString);
+    }
+
     @Test
     void missingFile() {
         ExternalTools.Result info = vhd("info", "missing.vhd");

@@ -32,6 +32,19 @@ class VhdCommandTest extends OnJimfs {
         }
     }
 
+    /**
+     * {@code vhd --help} lists the commands from stand-ins made of their annotations alone (so that
+     * it starts fast): the text must be the one the commands' full models give.
+     */
+    @Test
+    void helpListsTheCommandsAsTheirFullModelsWould() {
+        picocli.CommandLine full = new picocli.CommandLine(VhdCommand.class);
+        VhdCommand.SUBCOMMANDS.forEach(full::addSubcommand);
+        String expected = full.getUsageMessage(picocli.CommandLine.Help.Ansi.OFF);
+        assertEquals(expected, vhd(fs, "--help").assertSuccess().out());
+        assertEquals(expected, vhd(fs, "--debug", "--help").assertSuccess().out());
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"create", "info", "completion"})
     void everyCommandHasHelpWithExamples(String command) {

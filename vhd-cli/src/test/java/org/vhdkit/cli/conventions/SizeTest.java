@@ -32,6 +32,9 @@ class SizeTest {
             2T       | 2199023255552
             10 G     | 10737418240
             ' 10G '  | 10737418240
+            8388607T | 9223370937343148032
+            9223372036854775807 | 9223372036854775807
+            999999999999999999 | 999999999999999999
             """)
     void parses(String text, long bytes) {
         assertEquals(bytes, Size.parse(text));
@@ -52,6 +55,8 @@ class SizeTest {
             1.0000001G  | '1.0000001G' is 1073741931.3741824 bytes, not a whole number of bytes
             9999999T    | '9999999T' is too large
             99999999999999999999 | '99999999999999999999' is too large
+            8388608T    | '8388608T' is too large
+            9223372036854775808 | '9223372036854775808' is too large
             """)
     void refuses(String text, String message) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Size.parse(text));
@@ -70,6 +75,11 @@ class SizeTest {
             10737377280    | 9.99 GiB
             1610612736     | 1.5 GiB
             2190433320960  | 1.99 TiB
+            1034           | 1 KiB
+            1044           | 1.01 KiB
+            1126           | 1.09 KiB
+            1152921504606846975 | 1023.99 PiB
+            9223372036854775807 | 7.99 EiB
             """)
     void reads(long bytes, String text) {
         assertEquals(text, Size.human(bytes));

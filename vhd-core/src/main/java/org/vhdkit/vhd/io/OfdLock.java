@@ -6,7 +6,6 @@ import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.VarHandle;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -60,14 +59,20 @@ final class OfdLock implements AutoCloseable {
             ValueLayout.JAVA_LONG.withName("l_len"),
             ValueLayout.JAVA_INT.withName("l_pid"),
             MemoryLayout.paddingLayout(4));
-    private static final VarHandle L_TYPE = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_type"));
-    private static final VarHandle L_START = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_start"));
-    private static final VarHandle L_LEN = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_len"));
-    private static final VarHandle L_PID = FLOCK.varHandle(MemoryLayout.PathElement.groupElement("l_pid"));
+    // Fields read and written at their offsets: a layout's path VarHandle is generated code, made
+    // at class initialisation, which a quick command paid for at every start (BENCHMARKS.md, Start-up).
+    private static final long L_TYPE = offset("l_type");
+    private static final long L_START = offset("l_start");
+    private static final long L_LEN = offset("l_len");
+    private static final long L_PID = offset("l_pid");
 
     private static final Libc LIBC = Libc.system().orElse(null);
 
     private final int fd;
+
+    private static long offset(String field) {
+        return FLOCK.byteOffset(MemoryLayout.PathElement.groupElement(field));
+    }
 
     private OfdLock(int fd) {
         this.fd = fd;
@@ -132,8 +137,8 @@ final class OfdLock implements AutoCloseable {
                 Libc.Result get = LIBC.fcntl(fd, Libc.F_OFD_GETLK, flock);
                 if (get.failed()) {
                     outcome = new Attempt.Unsupported("fcntl(F_OFD_GETLK) failed with errno " + get.errno());
-                } else if ((short) L_TYPE.get(flock, 0L) != F_UNLCK) {
-                    outcome = new Attempt.Held((int) L_PID.get(flock, 0L));
+                } else if (flock.get(ValueLayout.JAVA_SHORT, L_TYPE) != F_UNLCK) {
+                    outcome = new Attempt.Held(flock.get(ValueLayout.JAVA_INT, L_PID));
                 }
             }
             if (outcome != null) {
@@ -151,17 +156,17 @@ final class OfdLock implements AutoCloseable {
     private static long holder(int fd, MemorySegment flock, Range range) {
         setRange(flock, F_RDLCK, range);
         if (LIBC.fcntl(fd, Libc.F_OFD_GETLK, flock).failed()
-                || (short) L_TYPE.get(flock, 0L) == F_UNLCK) {
+                || flock.get(ValueLayout.JAVA_SHORT, L_TYPE) == F_UNLCK) {
             return -1;
         }
-        return (int) L_PID.get(flock, 0L);
+        return flock.get(ValueLayout.JAVA_INT, L_PID);
     }
 
     private static void setRange(MemorySegment flock, short type, Range range) {
         flock.fill((byte) 0); // l_whence SEEK_SET, l_pid 0 as OFD locks require
-        L_TYPE.set(flock, 0L, type);
-        L_START.set(flock, 0L, range.start());
-        L_LEN.set(flock, 0L, range.length());
+        flock.set(ValueLayout.JAVA_SHORT, L_TYPE, type);
+        flock.set(ValueLayout.JAVA_LONG, L_START, range.start());
+        flock.set(ValueLayout.JAVA_LONG, L_LEN, range.length());
     }
 
     /** Releases the lock by closing its descriptor. */

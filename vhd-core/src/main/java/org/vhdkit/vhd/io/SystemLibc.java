@@ -10,76 +10,81 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.util.Locale;
 
 /**
  * {@link Libc} bound to the host's C library through the foreign function interface, each call
  * capturing {@code errno}.
  *
- * <p>Thread-safety: stateless; the handles are immutable. Each call allocates its {@code errno}
- * slot (and a C string) in a confined arena of its own: these calls are not on any data path.
+ * <p>Each function is bound when it is first called, not when the library is loaded: binding one
+ * generates and loads a few classes (a downcall stub and its method handles, none of which the
+ * ahead-of-time cache can hold), and {@code vhd info} calls three of the twelve, so binding them
+ * all up front was most of the start-up time of a quick command (BENCHMARKS.md, Start-up). The
+ * symbols are looked up, and {@code close} bound, at load, so a missing symbol or native access
+ * denied still makes {@link #INSTANCE} null rather than failing a later call.
+ *
+ * <p>Thread-safety: stateless apart from the bindings, each made at most once and published safely
+ * ({@link Downcall}); the handles are immutable. Each call allocates its {@code errno} slot (and a
+ * C string) in a confined arena of its own: these calls are not on any data path.
  */
 final class SystemLibc implements Libc {
-    private static final System.Logger LOG = System.getLogger(SystemLibc.class.getName());
+    /** {@code ssize_t pread/pwrite(int fd, void *buf, size_t count, off_t offset)}, the buffer as an address. */
+    private static final FunctionDescriptor POSITIONAL = FunctionDescriptor.of(ValueLayout.JAVA_LONG,
+            ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
 
     /** The binding, or null where it cannot be had. */
     static final SystemLibc INSTANCE = load();
 
-    private final MethodHandle open;
-    private final MethodHandle fcntl;
-    private final MethodHandle lseek;
-    private final MethodHandle close;
-    private final MethodHandle memfdCreate;
-    private final MethodHandle ftruncate;
-    private final MethodHandle mmap;
-    private final MethodHandle munmap;
-    private final MethodHandle pwrite;
-    /** {@code pwrite} without errno capture: nothing to allocate per call; a failure is asked again with it. */
-    private final MethodHandle pwriteFast;
-    private final MethodHandle pread;
-    private final MethodHandle preadFast;
+    private final Downcall open;
+    private final Downcall fcntl;
+    private final Downcall lseek;
+    private final Downcall close;
+    private final Downcall memfdCreate;
+    private final Downcall ftruncate;
+    private final Downcall mmap;
+    private final Downcall munmap;
+    private final Downcall pwrite;
+    private final Downcall pread;
     private final StructLayout errnoLayout;
-    private final VarHandle errno;
+    /** Where {@code errno} lies in the captured call state. */
+    private final long errno;
 
     private SystemLibc(Linker linker, SymbolLookup libc) {
         Linker.Option captureErrno = Linker.Option.captureCallState("errno");
         errnoLayout = Linker.Option.captureStateLayout();
-        errno = errnoLayout.varHandle(MemoryLayout.PathElement.groupElement("errno"));
-        open = linker.downcallHandle(libc.find("open").orElseThrow(),
+        errno = errnoLayout.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
+        open = new Downcall(linker, libc, "open",
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
                         ValueLayout.JAVA_INT),
                 captureErrno, Linker.Option.firstVariadicArg(2));
-        fcntl = linker.downcallHandle(libc.find("fcntl").orElseThrow(),
+        fcntl = new Downcall(linker, libc, "fcntl",
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
                         ValueLayout.ADDRESS),
                 captureErrno, Linker.Option.firstVariadicArg(2));
-        lseek = linker.downcallHandle(libc.find("lseek").orElseThrow(),
+        lseek = new Downcall(linker, libc, "lseek",
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT),
                 captureErrno);
-        close = linker.downcallHandle(libc.find("close").orElseThrow(),
+        close = new Downcall(linker, libc, "close",
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), captureErrno);
-        memfdCreate = linker.downcallHandle(libc.find("memfd_create").orElseThrow(),
+        memfdCreate = new Downcall(linker, libc, "memfd_create",
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), captureErrno);
-        ftruncate = linker.downcallHandle(libc.find("ftruncate").orElseThrow(),
+        ftruncate = new Downcall(linker, libc, "ftruncate",
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG), captureErrno);
-        mmap = linker.downcallHandle(libc.find("mmap").orElseThrow(),
+        mmap = new Downcall(linker, libc, "mmap",
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.ADDRESS, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
                 captureErrno);
-        munmap = linker.downcallHandle(libc.find("munmap").orElseThrow(),
+        munmap = new Downcall(linker, libc, "munmap",
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG),
                 captureErrno);
-        FunctionDescriptor pwriteType = FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT,
-                ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
-        pwrite = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType, captureErrno);
-        pwriteFast = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType);
-        pread = linker.downcallHandle(libc.find("pread").orElseThrow(), pwriteType, captureErrno);
-        preadFast = linker.downcallHandle(libc.find("pread").orElseThrow(), pwriteType);
+        pwrite = new Downcall(linker, libc, "pwrite", POSITIONAL, captureErrno);
+        pread = new Downcall(linker, libc, "pread", POSITIONAL, captureErrno);
+        // Bound now: a restricted method refused here (native access denied) refuses the whole binding.
+        close.handle();
     }
 
-    @SuppressWarnings("restricted") // ten libc calls (pread and pwrite bound twice) with fixed signatures; see Libc
+    @SuppressWarnings("restricted") // twelve libc calls (pread and pwrite bound twice, see Positional) with fixed signatures; see Libc
     private static SystemLibc load() {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
                 || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
@@ -90,8 +95,65 @@ final class SystemLibc implements Libc {
             return new SystemLibc(linker, linker.defaultLookup());
         } catch (RuntimeException e) {
             // IllegalCallerException where native access is denied, or a symbol missing: do without.
-            LOG.log(Level.DEBUG, "the C library cannot be called; vhdkit does without it", e);
+            // The logger only here: getting one starts the logging framework, at every start.
+            System.getLogger(SystemLibc.class.getName()).log(Level.DEBUG, "the C library cannot be called; vhdkit does without it", e);
             return null;
+        }
+    }
+
+    /**
+     * {@code pread} and {@code pwrite} without errno capture (nothing to allocate per call; a
+     * failure is asked again with it), on every data path: static finals, which the JIT folds into
+     * their call sites, bound when first used (this class's initialisation). Their symbols were
+     * found when {@link SystemLibc} was loaded.
+     */
+    private static final class Positional {
+        static final MethodHandle PREAD = bind("pread");
+        static final MethodHandle PWRITE = bind("pwrite");
+
+        private Positional() {
+        }
+
+        @SuppressWarnings("restricted") // see SystemLibc.load
+        private static MethodHandle bind(String name) {
+            Linker linker = Linker.nativeLinker();
+            return linker.downcallHandle(linker.defaultLookup().find(name).orElseThrow(), POSITIONAL);
+        }
+    }
+
+    /**
+     * One C function: its symbol, found at load, and its method handle, made on the first call.
+     *
+     * <p>Thread-safety: {@link #handle} may be called from any number of threads; the handle is made
+     * once, under the object's lock, and read without it afterwards.
+     */
+    private static final class Downcall {
+        private final Linker linker;
+        private final MemorySegment symbol;
+        private final FunctionDescriptor type;
+        private final Linker.Option[] options;
+        private volatile MethodHandle handle;
+
+        Downcall(Linker linker, SymbolLookup libc, String name, FunctionDescriptor type, Linker.Option... options) {
+            this.linker = linker;
+            this.symbol = libc.find(name).orElseThrow();
+            this.type = type;
+            this.options = options;
+        }
+
+        @SuppressWarnings("restricted") // see SystemLibc.load
+        MethodHandle handle() {
+            MethodHandle bound = handle;
+            if (bound == null) {
+                synchronized (this) {
+                    bound = handle;
+                    if (bound == null) {
+                        bound = linker.downcallHandle(symbol, type, options);
+                        handle = bound;
+                    }
+                }
+            }
+            return bound;
         }
     }
 
@@ -99,7 +161,7 @@ final class SystemLibc implements Libc {
     public Result open(String path, int flags, int mode) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            int fd = (int) open.invokeExact(state, call.allocateFrom(path), flags, mode);
+            int fd = (int) open.handle().invokeExact(state, call.allocateFrom(path), flags, mode);
             return result(fd, state);
         } catch (Throwable e) {
             throw failedCall("open", e);
@@ -110,7 +172,7 @@ final class SystemLibc implements Libc {
     public Result fcntl(int fd, int command, MemorySegment argument) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            return result((int) fcntl.invokeExact(state, fd, command, argument), state);
+            return result((int) fcntl.handle().invokeExact(state, fd, command, argument), state);
         } catch (Throwable e) {
             throw failedCall("fcntl", e);
         }
@@ -120,7 +182,7 @@ final class SystemLibc implements Libc {
     public Result lseek(int fd, long offset, int whence) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            return result((long) lseek.invokeExact(state, fd, offset, whence), state);
+            return result((long) lseek.handle().invokeExact(state, fd, offset, whence), state);
         } catch (Throwable e) {
             throw failedCall("lseek", e);
         }
@@ -130,7 +192,7 @@ final class SystemLibc implements Libc {
     public Result close(int fd) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            return result((int) close.invokeExact(state, fd), state);
+            return result((int) close.handle().invokeExact(state, fd), state);
         } catch (Throwable e) {
             throw failedCall("close", e);
         }
@@ -140,7 +202,7 @@ final class SystemLibc implements Libc {
     public Result memfdCreate(String name, int flags) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            return result((int) memfdCreate.invokeExact(state, call.allocateFrom(name), flags), state);
+            return result((int) memfdCreate.handle().invokeExact(state, call.allocateFrom(name), flags), state);
         } catch (Throwable e) {
             throw failedCall("memfd_create", e);
         }
@@ -150,7 +212,7 @@ final class SystemLibc implements Libc {
     public Result ftruncate(int fd, long length) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            return result((int) ftruncate.invokeExact(state, fd, length), state);
+            return result((int) ftruncate.handle().invokeExact(state, fd, length), state);
         } catch (Throwable e) {
             throw failedCall("ftruncate", e);
         }
@@ -160,7 +222,7 @@ final class SystemLibc implements Libc {
     public Result mmap(long length, int protection, int flags, int fd, long offset) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            long address = (long) mmap.invokeExact(state, MemorySegment.NULL, length, protection, flags, fd, offset);
+            long address = (long) mmap.handle().invokeExact(state, MemorySegment.NULL, length, protection, flags, fd, offset);
             return result(address, state);
         } catch (Throwable e) {
             throw failedCall("mmap", e);
@@ -171,7 +233,7 @@ final class SystemLibc implements Libc {
     public Result munmap(long address, long length) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            return result((int) munmap.invokeExact(state, address, length), state);
+            return result((int) munmap.handle().invokeExact(state, address, length), state);
         } catch (Throwable e) {
             throw failedCall("munmap", e);
         }
@@ -179,12 +241,12 @@ final class SystemLibc implements Libc {
 
     @Override
     public long pwrite(int fd, long address, long count, long offset) {
-        return positional("pwrite", pwriteFast, pwrite, fd, address, count, offset);
+        return positional("pwrite", Positional.PWRITE, pwrite, fd, address, count, offset);
     }
 
     @Override
     public long pread(int fd, long address, long count, long offset) {
-        return positional("pread", preadFast, pread, fd, address, count, offset);
+        return positional("pread", Positional.PREAD, pread, fd, address, count, offset);
     }
 
     /**
@@ -192,7 +254,7 @@ final class SystemLibc implements Libc {
      * fails, the same call again capturing errno (the JVM may have changed errno since the first;
      * reading or writing the same bytes at the same place again is harmless).
      */
-    private long positional(String function, MethodHandle fast, MethodHandle capturing, int fd, long address,
+    private long positional(String function, MethodHandle fast, Downcall capturing, int fd, long address,
                             long count, long offset) {
         try {
             long n = (long) fast.invokeExact(fd, address, count, offset);
@@ -201,8 +263,8 @@ final class SystemLibc implements Libc {
             }
             try (Arena call = Arena.ofConfined()) {
                 MemorySegment state = call.allocate(errnoLayout);
-                n = (long) capturing.invokeExact(state, fd, address, count, offset);
-                return n >= 0 ? n : -(int) errno.get(state, 0L);
+                n = (long) capturing.handle().invokeExact(state, fd, address, count, offset);
+                return n >= 0 ? n : -state.get(ValueLayout.JAVA_INT, errno);
             }
         } catch (Throwable e) {
             throw failedCall(function, e);
@@ -210,7 +272,7 @@ final class SystemLibc implements Libc {
     }
 
     private Result result(long value, MemorySegment state) {
-        return new Result(value, value < 0 ? (int) errno.get(state, 0L) : 0);
+        return new Result(value, value < 0 ? state.get(ValueLayout.JAVA_INT, errno) : 0);
     }
 
     /** A downcall that threw: only an error of the JVM's (out of memory) or a binding mistake can. */
