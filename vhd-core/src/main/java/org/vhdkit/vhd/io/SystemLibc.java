@@ -39,6 +39,7 @@ final class SystemLibc implements Libc {
     private final MethodHandle pwriteFast;
     private final MethodHandle pread;
     private final MethodHandle preadFast;
+    private final MethodHandle syncFileRange;
     private final StructLayout errnoLayout;
     private final VarHandle errno;
 
@@ -77,9 +78,13 @@ final class SystemLibc implements Libc {
         pwriteFast = linker.downcallHandle(libc.find("pwrite").orElseThrow(), pwriteType);
         pread = linker.downcallHandle(libc.find("pread").orElseThrow(), pwriteType, captureErrno);
         preadFast = linker.downcallHandle(libc.find("pread").orElseThrow(), pwriteType);
+        syncFileRange = linker.downcallHandle(libc.find("sync_file_range").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT),
+                captureErrno);
     }
 
-    @SuppressWarnings("restricted") // ten libc calls (pread and pwrite bound twice) with fixed signatures; see Libc
+    @SuppressWarnings("restricted") // eleven libc calls (pread and pwrite bound twice) with fixed signatures; see Libc
     private static SystemLibc load() {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
                 || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
@@ -185,6 +190,17 @@ final class SystemLibc implements Libc {
     @Override
     public long pread(int fd, long address, long count, long offset) {
         return positional("pread", preadFast, pread, fd, address, count, offset);
+    }
+
+    @Override
+    public int syncFileRange(int fd, long offset, long count, int flags) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment state = call.allocate(errnoLayout);
+            int r = (int) syncFileRange.invokeExact(state, fd, offset, count, flags);
+            return r >= 0 ? r : -(int) errno.get(state, 0L);
+        } catch (Throwable e) {
+            throw failedCall("sync_file_range", e);
+        }
     }
 
     /**
