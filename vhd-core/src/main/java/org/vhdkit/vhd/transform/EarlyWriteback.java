@@ -13,7 +13,10 @@ import org.vhdkit.vhd.io.Libc;
  * what make the file durable and visible, as before.
  *
  * <p>Where the C library cannot be called, the file cannot be opened or the call fails, it does
- * nothing: the force then writes everything, as it did before.
+ * nothing: the force then writes everything, as it did before. On a host with POSIX record locks
+ * only (no open file description locks), closing this descriptor drops the process's lock on the
+ * staged file, as closing {@code MappedByteStore}'s own descriptor does; no one else knows the
+ * staged file's name, and the target is replaced by a rename, not through a lock.
  *
  * <p>Thread-safety: not thread-safe; one per conversion, used by the thread that writes.
  */
