@@ -5,8 +5,10 @@ import java.io.PrintWriter;
 import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 import org.vhdkit.cli.conventions.ExitCodes;
 
@@ -17,13 +19,24 @@ import org.vhdkit.cli.conventions.ExitCodes;
  *
  * <p>It runs the quick commands a user starts most (help, version, create, info in both formats,
  * check, map, measure, digest (BLAKE3 over 16 MiB, enough to profile its loops), an error) in this
- * process on small images in a temporary directory,
- * their output discarded, then serves one of them over NBD to an in-process client
+ * process on small images in a temporary directory, their output discarded, then {@code vhd bench}
+ * writing and reading 4 KiB at depth 1 and a conversion each way (the write path and bench's loop,
+ * so that {@code vhd bench -w}'s first requests are not run interpreted), then serves one of them
+ * over NBD to an in-process client
  * ({@link NbdTraining}), so that {@code vhd serve}'s first client does not pay for the JIT's
  * warm-up. Nothing here is needed for correctness: with no cache, or a stale one, commands only
  * start more slowly; a failed NBD session is reported on stderr and the rest of the training kept.
  */
 public final class AotTraining {
+    /**
+     * Requests of each {@code vhd bench} run, 4 KiB each, over a 16 MiB disk: the first pass
+     * allocates its blocks, the rest writes into allocated ones, enough for the loop and the write
+     * path to be profiled and compiled (the JIT's second tier starts after about 10,000 calls).
+     */
+    private static final String BENCH_REQUESTS = "20000";
+    /** The size of the raw image the training converts. */
+    private static final int RAW_SIZE = 8 << 20;
+
     private AotTraining() {
     }
 
@@ -50,6 +63,8 @@ public final class AotTraining {
             String d = dir.resolve("d.vhd").toString();
             String f = dir.resolve("f.vhd").toString();
             String h = dir.resolve("h.vhd").toString();
+            String w = dir.resolve("w.vhd").toString();
+            String raw = writeRawImage(dir.resolve("r.img")).toString();
             List<String[]> commands = List.of(
                     new String[] {"--help"},
                     new String[] {"--version"},
@@ -72,6 +87,11 @@ public final class AotTraining {
                     new String[] {"create", "--type", "fixed", "--size", "16M", h},
                     new String[] {"digest", "-q", "--algorithm", "blake3", h},
                     new String[] {"compare", d, f},
+                    new String[] {"create", "--size", "16M", w},
+                    new String[] {"bench", "-q", "-w", "-d", "1", "-c", BENCH_REQUESTS, w},
+                    new String[] {"bench", "-q", "-d", "1", "-c", BENCH_REQUESTS, w},
+                    new String[] {"convert", "-q", "--type", "dynamic", raw, dir.resolve("c.vhd").toString()},
+                    new String[] {"convert", "-q", dir.resolve("c.vhd").toString(), dir.resolve("c.raw").toString()},
                     new String[] {"info", dir.resolve("missing.vhd").toString()},
                     new String[] {"info", "--no-such-option", d},
                     new String[] {"serve", "--help"});
@@ -88,6 +108,19 @@ public final class AotTraining {
                 }
             }
         }
+    }
+
+    /**
+     * Writes the raw image the training converts: {@link #RAW_SIZE} bytes of data, with a zero piece
+     * and a zero block in it, so that conversion's reading, search for zeros and block allocation
+     * run as they do on a real image.
+     */
+    private static Path writeRawImage(Path path) throws IOException {
+        byte[] bytes = new byte[RAW_SIZE];
+        new Random(15).nextBytes(bytes);
+        Arrays.fill(bytes, 4096, 8192, (byte) 0);
+        Arrays.fill(bytes, 2 << 20, 4 << 20, (byte) 0);
+        return Files.write(path, bytes);
     }
 
     /** The NBD session on {@code image}; its exit code, the failure named on {@code err}. */

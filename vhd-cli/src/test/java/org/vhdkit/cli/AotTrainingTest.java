@@ -40,6 +40,8 @@ class AotTrainingTest {
                     ok, ok, ok, ok, ok, ok, // check, check json, map, measure, digest sha256, digest blake3
                     ok, ok, // create a 16 MiB fixed disk, digest it with blake3
                     ok, // compare: both all zeros, identical (the larger disk's excess reads as zeros)
+                    ok, ok, ok, // create, bench -w, bench
+                    ok, ok, // convert raw to dynamic, dynamic to raw
                     ExitCodes.IO, ExitCodes.USAGE, // a missing file, an unknown option
                     ok, // serve --help
                     ok}, // the NBD session: every request answered without error

@@ -7,7 +7,8 @@ import java.util.Optional;
  * The few Linux C library calls vhdkit makes where the JDK has no equivalent: open file
  * description locks ({@code fcntl(F_OFD_SETLK)}, as qemu locks images), holes in sparse files
  * ({@code lseek(SEEK_DATA)}) and guest memory that another process can map ({@code memfd_create},
- * {@code mmap(MAP_SHARED)}) and positional reads and writes no interrupt can break ({@code pread}, {@code pwrite}). One binding, through the foreign function interface, for every
+ * {@code mmap(MAP_SHARED)}), positional reads and writes no interrupt can break ({@code pread}, {@code pwrite})
+ * and early writeback of a file being written ({@code sync_file_range}). One binding, through the foreign function interface, for every
  * module; {@link #system()} is empty where it cannot be had, and each caller then does without
  * (the JDK's lock, reading every range, eager allocation).
  *
@@ -45,6 +46,8 @@ public interface Libc {
     int ENOSPC = 28;
     int ENOSYS = 38;
     int EDQUOT = 122;
+    /** {@code sync_file_range}'s flag: start writing back the dirty pages of the range, without waiting. */
+    int SYNC_FILE_RANGE_WRITE = 2;
 
     /** What a call returned, and {@code errno} when that says it failed (0 otherwise). */
     record Result(long value, int errno) {
@@ -109,6 +112,17 @@ public interface Libc {
      * when it succeeds and never closed by an interrupt. This default fails with {@link #ENOSYS}.
      */
     default long pread(int fd, long address, long count, long offset) {
+        return -ENOSYS;
+    }
+
+    /**
+     * {@code sync_file_range(fd, offset, count, flags)}: with {@link #SYNC_FILE_RANGE_WRITE}, starts
+     * writing back the dirty pages of {@code [offset, offset + count)} ({@code count} 0: to the end of
+     * the file) and returns without waiting for them, so that a later {@code fsync} finds less to do.
+     * It promises nothing about durability. Returns 0, or {@code -errno}; this default fails with
+     * {@link #ENOSYS}.
+     */
+    default int syncFileRange(int fd, long offset, long count, int flags) {
         return -ENOSYS;
     }
 }

@@ -45,6 +45,7 @@ final class SystemLibc implements Libc {
     private final Downcall munmap;
     private final Downcall pwrite;
     private final Downcall pread;
+    private final Downcall syncFileRange;
     private final StructLayout errnoLayout;
     /** Where {@code errno} lies in the captured call state. */
     private final long errno;
@@ -80,11 +81,15 @@ final class SystemLibc implements Libc {
                 captureErrno);
         pwrite = new Downcall(linker, libc, "pwrite", POSITIONAL, captureErrno);
         pread = new Downcall(linker, libc, "pread", POSITIONAL, captureErrno);
+        syncFileRange = new Downcall(linker, libc, "sync_file_range",
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
+                        ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT),
+                captureErrno);
         // Bound now: a restricted method refused here (native access denied) refuses the whole binding.
         close.handle();
     }
 
-    @SuppressWarnings("restricted") // twelve libc calls (pread and pwrite bound twice, see Positional) with fixed signatures; see Libc
+    @SuppressWarnings("restricted") // thirteen libc calls (pread and pwrite bound twice, see Positional) with fixed signatures; see Libc
     private static SystemLibc load() {
         if (!System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")
                 || !System.getProperty("os.arch", "").matches("amd64|x86_64|aarch64")) {
@@ -247,6 +252,17 @@ final class SystemLibc implements Libc {
     @Override
     public long pread(int fd, long address, long count, long offset) {
         return positional("pread", Positional.PREAD, pread, fd, address, count, offset);
+    }
+
+    @Override
+    public int syncFileRange(int fd, long offset, long count, int flags) {
+        try (Arena call = Arena.ofConfined()) {
+            MemorySegment state = call.allocate(errnoLayout);
+            int r = (int) syncFileRange.handle().invokeExact(state, fd, offset, count, flags);
+            return r >= 0 ? r : -state.get(ValueLayout.JAVA_INT, errno);
+        } catch (Throwable e) {
+            throw failedCall("sync_file_range", e);
+        }
     }
 
     /**

@@ -35,7 +35,9 @@ import org.vhdkit.vhd.io.ByteStore;
  * differencing chain becomes one standalone disk. It is a new disk: a VHD gets a new unique id, the
  * current time, and Hyper-V's creator fields (so that every tool agrees on its size). Ranges that
  * read as zero are not written (see the package comment), and the file is written beside the target
- * and renamed into place only when it is complete and durable.
+ * and renamed into place only when it is complete and durable. The source is read on a thread of its
+ * own a few chunks ahead of the writes, and the host is asked to write the new file back as it grows
+ * ({@link EarlyWriteback}), so that the force at the end has little left to do.
  *
  * <p>Thread-safety: stateless; safe from any thread. The source must not be written while it is
  * converted.
@@ -109,11 +111,13 @@ public final class Conversion {
         long fileSize;
         try (ByteStore replaced = holdForReplacement(target, options);
              StagedFile staged = StagedFile.beside(target)) {
-            try (VirtualDisk out = createTarget(staged.path(), size, options)) {
+            try (VirtualDisk out = createTarget(staged.path(), size, options);
+                 EarlyWriteback writeback = EarlyWriteback.of(staged.path())) {
                 int piece = DataScan.pieceFor(options.type(), options.blockSize());
-                DataScan.scan(source, piece, progress, (offset, bytes) -> {
+                DataScan.scanAhead(source, piece, progress, (offset, bytes) -> {
                     out.write(offset, bytes);
                     dataBytes[0] += bytes.byteSize();
+                    writeback.wrote(bytes.byteSize());
                 });
                 out.flush();
             }

@@ -207,6 +207,22 @@ class ByteStoreTest {
         }
     }
 
+    /** Opening a file for writing and closing it writes nothing: not a byte, not its modification time. */
+    @Test
+    void openingAWritableMappedStoreLeavesTheFileUntouched() throws IOException {
+        Path path = tmp.resolve("untouched.img");
+        byte[] bytes = new byte[8192];
+        new Random(3).nextBytes(bytes);
+        Files.write(path, bytes);
+        java.nio.file.attribute.FileTime old = java.nio.file.attribute.FileTime.fromMillis(1_000_000_000_000L);
+        Files.setLastModifiedTime(path, old);
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.READ_WRITE, ByteStore.Backing.MAPPED)) {
+            assertEquals(8192, store.size());
+        }
+        assertArrayEquals(bytes, Files.readAllBytes(path));
+        assertEquals(old, Files.getLastModifiedTime(path));
+    }
+
     /**
      * A 64 KiB tmpfs mounted for a test (root only; /dev/full, which refuses every write with
      * ENOSPC, is a character device that stores refuse to open).

@@ -4,9 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.vhdkit.vhd.testing.ExternalTools;
 
 /**
@@ -64,5 +68,21 @@ class LibcTest {
         assertEquals(Libc.EINVAL, c.munmap(1, PAGE).errno(), "an address that is not page-aligned");
         assertEquals(Libc.EINVAL, c.memfdCreate("libc-test", 0x7FFF_0000).errno(), "flags memfd_create does not know");
         assertEquals(EBADF, c.close(-1).errno());
+    }
+
+    /** Early writeback of a file being written: accepted on a file (also through a read-only descriptor), errno otherwise. */
+    @Test
+    void syncFileRangeStartsWritebackThroughAReadOnlyDescriptor(@TempDir Path dir) throws IOException {
+        Libc c = libc();
+        Path file = Files.write(dir.resolve("written"), new byte[(int) (16 * PAGE)]);
+        Libc.Result fd = c.open(file.toString(), Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        assertFalse(fd.failed(), "open: errno " + fd.errno());
+        try {
+            assertEquals(0, c.syncFileRange(fd.intValue(), 0, 0, Libc.SYNC_FILE_RANGE_WRITE));
+            assertEquals(-Libc.EINVAL, c.syncFileRange(fd.intValue(), 0, 0, 0x100), "flags it does not know");
+        } finally {
+            c.close(fd.intValue());
+        }
+        assertEquals(-EBADF, c.syncFileRange(-1, 0, 0, Libc.SYNC_FILE_RANGE_WRITE));
     }
 }
