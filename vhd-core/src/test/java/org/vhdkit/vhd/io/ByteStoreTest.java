@@ -13,10 +13,13 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.nio.channels.FileChannel;
+import java.nio.channels.Pipe;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -245,6 +248,48 @@ class ByteStoreTest {
     }
 
     /** What is not an open regular file is refused naming it, before any byte is read. */
+    /**
+     * What the NBD server's large reads rely on: a transfer sends the file's bytes as they are; one
+     * past the end is refused; on an interrupted thread nothing is sent and the store stays usable (an
+     * interrupt during the channel's transfer would close it for every user of the file); a target
+     * that fails is an error naming the file.
+     */
+    @ParameterizedTest
+    @EnumSource(Where.class)
+    void aTransferSendsTheFilesBytesAndRefusesWhatItCannot(Where where) throws IOException {
+        Path path = file(where, "transferred.bin");
+        byte[] bytes = new byte[64 * 1024];
+        new Random(11).nextBytes(bytes);
+        Path sent = tmp.resolve("sent-" + where);
+        try (ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW, backing(where));
+             FileChannel target = FileChannel.open(sent, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            store.writeBytes(0, bytes);
+            assertTrue(store.transfers());
+            long length = 48 * 1024;
+            for (long done = 0; done < length; ) {
+                done += store.transferTo(4096 + done, length - done, target);
+            }
+            assertArrayEquals(Arrays.copyOfRange(bytes, 4096, 4096 + (int) length), Files.readAllBytes(sent));
+
+            assertThrows(EOFException.class, () -> store.transferTo(60 * 1024, 8 * 1024, target));
+
+            Thread.currentThread().interrupt();
+            try {
+                assertEquals(0, store.transferTo(0, 4096, target));
+            } finally {
+                assertTrue(Thread.interrupted());
+            }
+            assertArrayEquals(Arrays.copyOf(bytes, 16), store.readBytes(0, 16), "the store still reads");
+
+            Pipe pipe = Pipe.open();
+            pipe.source().close();
+            try (Pipe.SinkChannel broken = pipe.sink()) {
+                IOException e = assertThrows(IOException.class, () -> store.transferTo(0, 4096, broken));
+                assertTrue(e.getMessage().startsWith(path.toString()), e.getMessage());
+            }
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Where.class, names = {"MAPPED_ON_DISK", "CHANNEL_ON_DISK"})
     void aMissingFileACharacterDeviceAndAClosedStoreAreRefused(Where where) throws IOException {
