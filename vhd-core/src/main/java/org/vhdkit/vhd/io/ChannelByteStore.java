@@ -213,11 +213,27 @@ final class ChannelByteStore implements ByteStore {
             throw new java.io.EOFException(path + ": transfer of " + length + " bytes at offset " + offset
                     + " runs past the end of the file (" + size + " bytes)");
         }
+        return transfer(channel, path, offset, length, target);
+    }
+
+    /**
+     * Both stores' {@link ByteStore#transferTo}, once the range is checked: nothing on a thread whose
+     * interrupt status is set (the channel's transfer would close the channel for every user of the
+     * file), and every failure named after the file, a target closed beneath it too.
+     */
+    static long transfer(FileChannel channel, Path path, long offset, long length, WritableByteChannel target)
+            throws IOException {
         if (Thread.currentThread().isInterrupted()) {
-            return 0; // the channel's transfer would close it for every user of the file
+            return 0;
         }
         try {
             return channel.transferTo(offset, length, target);
+        } catch (ClosedChannelException e) {
+            if (channel.isOpen()) {
+                throw new IOException(path + ": transfer of " + length + " bytes at offset " + offset
+                        + ": the target is closed", e);
+            }
+            throw e;
         } catch (IOException e) {
             throw failed(path, "transfer", offset, length, e);
         }

@@ -605,14 +605,7 @@ final class MappedByteStore implements ByteStore {
     @Override
     public long transferTo(long offset, long length, WritableByteChannel target) throws IOException {
         checkRange(offset, length);
-        if (Thread.currentThread().isInterrupted()) {
-            return 0; // the channel's transfer would close it for every user of the file
-        }
-        try {
-            return channel.transferTo(offset, length, target);
-        } catch (IOException e) {
-            throw ChannelByteStore.failed(path, "transfer", offset, length, e);
-        }
+        return ChannelByteStore.transfer(channel, path, offset, length, target);
     }
 
     @Override

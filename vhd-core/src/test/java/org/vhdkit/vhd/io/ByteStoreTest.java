@@ -252,7 +252,7 @@ class ByteStoreTest {
      * What the NBD server's large reads rely on: a transfer sends the file's bytes as they are; one
      * past the end is refused; on an interrupted thread nothing is sent and the store stays usable (an
      * interrupt during the channel's transfer would close it for every user of the file); a target
-     * that fails is an error naming the file.
+     * that fails or is closed is an error naming the file.
      */
     @ParameterizedTest
     @EnumSource(Where.class)
@@ -287,6 +287,10 @@ class ByteStoreTest {
                 IOException e = assertThrows(IOException.class, () -> store.transferTo(0, 4096, broken));
                 assertTrue(e.getMessage().startsWith(path.toString()), e.getMessage());
             }
+            target.close();
+            IOException closed = assertThrows(IOException.class, () -> store.transferTo(0, 4096, target));
+            assertEquals(path + ": transfer of 4096 bytes at offset 0: the target is closed", closed.getMessage());
+            assertArrayEquals(Arrays.copyOf(bytes, 16), store.readBytes(0, 16), "a closed target leaves the store open");
         }
     }
 
