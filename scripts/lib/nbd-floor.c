@@ -6,7 +6,8 @@
  * simple replies) and answers READ with zeros, FLUSH with success and DISC by closing; anything else
  * is refused with EINVAL. Not a server for use: no checks beyond what keeps it from misbehaving.
  *
- * Used by scripts/bench-nbd-floor (see BENCHMARKS.md, "The floor at depth 1"):
+ * Used by scripts/bench-nbd-floor (see BENCHMARKS.md, "The floor: what any server could reach with
+ * these clients"):
  *   cc -O2 -o nbd-floor scripts/lib/nbd-floor.c && ./nbd-floor SOCKET SIZE
  */
 #include <arpa/inet.h>
