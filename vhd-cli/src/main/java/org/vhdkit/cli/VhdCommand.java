@@ -119,10 +119,10 @@ public final class VhdCommand implements Callable<Integer> {
      * service reads the jar's index (about 15 ms each).
      */
     static void prepare(boolean commandNamed) {
+        System.getLogger("java.lang.Runtime"); // first: it is quicker, and the open comes later than it
         if (commandNamed) {
             ByteStore.prepareFirstOpen();
         }
-        System.getLogger("java.lang.Runtime");
     }
 
     /**
