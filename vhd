@@ -11,25 +11,60 @@ set -euo pipefail
 
 # Resolve our real location (this file may be reached through a symlink, e.g.
 # ~/bin/vhd) without changing the user's working directory: relative paths in
-# the arguments stay relative to where the user is.
-self=$(readlink -f -- "${BASH_SOURCE[0]}")
-root=${self%/*}
+# the arguments stay relative to where the user is. The root must be the same
+# absolute path however the launcher is called (./vhd, ../vhd, a symlink): the
+# start-up cache records the jar's path. A subshell rather than readlink, which
+# would start a program (a few ms of every command) when this is no symlink.
+self=${BASH_SOURCE[0]}
+if [[ -L $self ]]; then
+    self=$(readlink -f -- "$self")
+fi
+[[ $self == */* ]] || self=./$self
+root=$(CDPATH='' cd -P -- "${self%/*}" && pwd -P)
 
 # shellcheck source=scripts/lib/java.sh
 source "$root/scripts/lib/java.sh"
 
 jar="$root/vhd-cli/target/vhd.jar"
 
-# True when the jar is missing or older than any build input. Directories are
-# listed too, so a deleted source file (its directory's mtime changes) counts.
+# The build's inputs as of the jar: every pom.xml and every file and directory
+# under */src/main and */src/build, one path a line, written after each build
+# (or first check) so that later checks need not walk the tree (find took about
+# 12 ms of every command; testing a listed path takes bash microseconds). A
+# file added, deleted or renamed since changes its directory's mtime, and the
+# directories are listed too.
+inputs_list="$root/vhd-cli/target/vhd.inputs"
+
+# Sets input_roots to the pom.xml files and source trees that exist.
+find_input_roots() {
+    local p
+    input_roots=("$root/pom.xml")
+    for p in "$root"/*/pom.xml "$root"/*/src/main "$root"/*/src/build; do
+        [[ -e $p ]] && input_roots+=("$p")
+    done
+}
+
+list_inputs() {
+    find_input_roots
+    find "${input_roots[@]}" >"$inputs_list.$$" 2>/dev/null && mv -f -- "$inputs_list.$$" "$inputs_list"
+}
+
+# True when the jar is missing or older than any build input.
 needs_build() {
     [[ -f $jar ]] || return 0
-    local inputs=("$root/pom.xml")
-    local p
-    for p in "$root"/*/pom.xml "$root"/*/src/main "$root"/*/src/build; do
-        [[ -e $p ]] && inputs+=("$p")
-    done
-    [[ -n $(find "${inputs[@]}" -newer "$jar" -print -quit 2>/dev/null) ]]
+    if [[ -f $inputs_list && ! $jar -nt $inputs_list ]]; then
+        local p inputs
+        mapfile -t inputs <"$inputs_list"
+        for p in "${inputs[@]}"; do
+            [[ $p -nt $jar ]] && return 0
+        done
+        return 1
+    fi
+    # No list, or one older than the jar (built by Maven directly): walk the tree once.
+    find_input_roots
+    [[ -n $(find "${input_roots[@]}" -newer "$jar" -print -quit 2>/dev/null) ]] && return 0
+    list_inputs || true
+    return 1
 }
 
 if needs_build; then
@@ -56,19 +91,53 @@ if needs_build; then
         # Maven may leave an up-to-date jar untouched; mark it as built now so
         # a touched-but-unchanged input does not cause a build on every run.
         touch -c "$jar"
+        list_inputs || true
     fi
     exec 9>&-
 fi
 
-# JDK 25's ahead-of-time cache (JEP 483/514): the classes the quick commands use,
-# already parsed and linked, and their methods' profiles, made by a training run
-# (org.vhdkit.cli.AotTraining) after each build: start-up drops from about a
-# second to a fraction (BENCHMARKS.md). It only ever speeds a command up: the JVM
-# checks the cache against the jar and, if it does not match or is damaged,
-# runs without it; -Xlog:aot*=off keeps its notes off stdout, which belongs to
-# the command. VHDKIT_AOT=off runs without it; VHDKIT_AOT_CACHE moves it.
-cache=${VHDKIT_AOT_CACHE:-$root/vhd-cli/target/vhd.aot}
 java_flags=(--enable-native-access=ALL-UNNAMED)
+
+# The command is the first argument that is not an option: none of vhd's own
+# options takes a value. The quick commands, which read a few sectors and print,
+# run differently from the long-running ones (serve, convert, digest, bench, vm ...):
+#   - compiled by C1 alone, since C2's compilations would not pay off before they
+#     finish and take CPU from the command (about a quarter of the CPU time of
+#     `vhd info`; `check` and `map` of a 4 GiB image with every block allocated
+#     were faster too);
+#   - with the serial collector and no performance-data file, which start faster
+#     and are all a command of a few megabytes needs;
+#   - with a start-up cache of their own (below).
+# BENCHMARKS.md, Start-up, has the figures.
+command_word=""
+for arg in "$@"; do
+    if [[ $arg != -* ]]; then
+        command_word=$arg
+        break
+    fi
+done
+case $command_word in
+    "" | info | check | map | create | set | measure | completion)
+        kind=quick
+        java_flags+=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -XX:-UsePerfData)
+        ;;
+    *)
+        kind=full
+        ;;
+esac
+
+# JDK 25's ahead-of-time cache (JEP 483/514): the classes a command uses, already
+# parsed and linked, and their methods' profiles, made by a training run
+# (org.vhdkit.cli.AotTraining) after each build: start-up drops from about a
+# second to a fraction (BENCHMARKS.md). Two caches, quick.aot and full.aot, one
+# per kind of command above: the JVM loads every class of its cache at start,
+# so the quick commands' cache holds only what they use; each is made the first
+# time a command of its kind runs after a build. A cache only ever speeds a
+# command up: the JVM checks it against the jar and the flags and, if they do
+# not match or it is damaged, runs without it; -Xlog:aot*=off keeps its notes
+# off stdout, which belongs to the command. VHDKIT_AOT=off runs without one;
+# VHDKIT_AOT_DIR moves them (default vhd-cli/target/aot).
+cache=${VHDKIT_AOT_DIR:-$root/vhd-cli/target/aot}/$kind.aot
 quiet_aot=(-Xlog:aot*=off -Xlog:cds*=off)
 
 # True when the cache is missing or older than the jar, and no training run has
@@ -79,7 +148,7 @@ needs_training() {
 
 if [[ ${VHDKIT_AOT:-on} != off ]]; then
     if needs_training; then
-        mkdir -p "$(dirname -- "$cache")"
+        mkdir -p "${cache%/*}"
         exec 8>"$cache.lock"
         flock 8
         if needs_training; then
@@ -88,7 +157,7 @@ if [[ ${VHDKIT_AOT:-on} != off ]]; then
             fi
             partial="$cache.$$.partial"
             if "$JAVA_HOME/bin/java" "${java_flags[@]}" -XX:AOTCacheOutput="$partial" "${quiet_aot[@]}" \
-                -cp "$jar" org.vhdkit.cli.AotTraining >/dev/null 2>&1 && [[ -s $partial ]]; then
+                -cp "$jar" org.vhdkit.cli.AotTraining "$kind" >/dev/null 2>&1 && [[ -s $partial ]]; then
                 mv -f -- "$partial" "$cache"
                 rm -f -- "$cache.failed"
             else
@@ -102,25 +171,6 @@ if [[ ${VHDKIT_AOT:-on} != off ]]; then
         java_flags+=(-XX:AOTCache="$cache" "${quiet_aot[@]}")
     fi
 fi
-
-# The quick commands, which read a few sectors and print: compiled by C1 alone, since C2's
-# compilations would not pay off before they finish and take CPU from the command (about a
-# quarter of the CPU time of `vhd info`; `check` and `map` of a 4 GiB image with every block
-# allocated were faster too; BENCHMARKS.md, Start-up). Long-running commands (serve, convert,
-# digest, bench, vm ...) keep the full JIT. The command is the first argument that is not an
-# option: none of vhd's own options takes a value.
-command_word=""
-for arg in "$@"; do
-    if [[ $arg != -* ]]; then
-        command_word=$arg
-        break
-    fi
-done
-case $command_word in
-    "" | info | check | map | create | set | measure | completion)
-        java_flags+=(-XX:TieredStopAtLevel=1)
-        ;;
-esac
 
 # -cp and the main class rather than -jar: the cache records the class path the
 # training run had, and the two must match.

@@ -13,19 +13,27 @@ import java.util.stream.Stream;
 import org.vhdkit.cli.conventions.ExitCodes;
 
 /**
- * The training run of the JVM's ahead-of-time cache (JEP 483/514): the {@code ./vhd} launcher runs
- * this class once after each build with {@code -XX:AOTCacheOutput}, and every later command starts
- * with the classes it loaded already parsed and linked, and with its methods' profiles.
+ * The training runs of the JVM's ahead-of-time caches (JEP 483/514): the {@code ./vhd} launcher runs
+ * this class after each build with {@code -XX:AOTCacheOutput}, and every later command starts with
+ * the classes it loaded already parsed and linked, and with its methods' profiles.
  *
- * <p>It runs the quick commands a user starts most (help, version, create, info in both formats,
- * check, map, measure, digest (BLAKE3 over 16 MiB, enough to profile its loops), an error) in this
- * process on small images in a temporary directory, their output discarded, then {@code vhd bench}
- * writing and reading 4 KiB at depth 1 and a conversion each way (the write path and bench's loop,
- * so that {@code vhd bench -w}'s first requests are not run interpreted), then serves one of them
- * over NBD to an in-process client
- * ({@link NbdTraining}), so that {@code vhd serve}'s first client does not pay for the JIT's
- * warm-up. Nothing here is needed for correctness: with no cache, or a stale one, commands only
- * start more slowly; a failed NBD session is reported on stderr and the rest of the training kept.
+ * <p>There are two caches, because a JVM loads every class of its cache when it starts, whether the
+ * command needs it or not (about 30 us a class on the machine of BENCHMARKS.md): the quick
+ * commands' ({@link Kind#QUICK}) and the long-running commands' ({@link Kind#FULL}); the launcher
+ * picks one by the command's name.
+ * <ul>
+ *   <li>{@link Kind#QUICK} runs the commands a user starts most and that answer at once (help,
+ *       version, create, info in both formats, check, map, measure, an error) on small images in a
+ *       temporary directory, their output discarded.</li>
+ *   <li>{@link Kind#FULL} runs those too, then digest (BLAKE3 over 16 MiB, enough to profile its
+ *       loops), compare, {@code vhd bench} writing and reading 4 KiB at depth 1 and a conversion
+ *       each way (the write path and bench's loop, so that {@code vhd bench -w}'s first requests are
+ *       not run interpreted), then serves one image over NBD to an in-process client
+ *       ({@link NbdTraining}), so that {@code vhd serve}'s first client does not pay for the JIT's
+ *       warm-up.</li>
+ * </ul>
+ * Nothing here is needed for correctness: with no cache, or a stale one, commands only start more
+ * slowly; a failed NBD session is reported on stderr and the rest of the training kept.
  */
 public final class AotTraining {
     /**
@@ -40,11 +48,32 @@ public final class AotTraining {
     private AotTraining() {
     }
 
-    /** Runs the training commands; exit code 0, or 1 when the temporary directory cannot be used. */
-    public static void main(String[] args) throws IOException {
+    /** Which commands a training run runs, and so which cache it makes. */
+    enum Kind {
+        /** The quick commands: what {@code ./vhd} runs them with. */
+        QUICK,
+        /** Every command the training knows, the quick ones first: for the long-running commands. */
+        FULL
+    }
+
+    /**
+     * Runs the training commands of the kind named by the argument ({@code quick} or {@code full}, the
+     * default); exit code 0, 2 for an unknown kind, or 1 when the temporary directory cannot be used.
+     */
+    public static void main(String[] args) throws IOException, InterruptedException {
         PrintWriter sink = new PrintWriter(Writer.nullWriter());
         PrintWriter err = new PrintWriter(System.err, true);
-        train(Files.createTempDirectory("vhd-aot-training"), sink, err);
+        Kind kind;
+        try {
+            kind = args.length == 0 ? Kind.FULL : Kind.valueOf(args[0].toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            err.println("vhd training: unknown kind '" + args[0] + "' (quick or full)");
+            System.exit(ExitCodes.USAGE);
+            return;
+        }
+        System.setProperty("picocli.disable.closures", "true"); // as VhdCommand.main
+        Thread.ofPlatform().daemon().start(() -> VhdCommand.prepare(true)).join(); // its classes go into the cache too
+        train(Files.createTempDirectory("vhd-aot-training"), kind, sink, err);
         // The NBD server's threads are gone once it closed; exiting here also ends a session
         // its deadline cut short, so the launcher never waits on the training.
         System.exit(0);
@@ -54,18 +83,18 @@ public final class AotTraining {
      * Runs the training commands with files in {@code dir}, an empty directory, then deletes
      * {@code dir} with everything in it.
      *
-     * @return each command's exit code, in order, then the NBD session's: {@link ExitCodes#OK}, or
-     *     {@link ExitCodes#IO} with the reason on {@code err}
+     * @return each command's exit code, in order, then (for {@link Kind#FULL}) the NBD session's:
+     *     {@link ExitCodes#OK}, or {@link ExitCodes#IO} with the reason on {@code err}
      * @throws IOException when {@code dir} cannot be walked or deleted afterwards
      */
-    static int[] train(Path dir, PrintWriter out, PrintWriter err) throws IOException {
+    static int[] train(Path dir, Kind kind, PrintWriter out, PrintWriter err) throws IOException {
         try {
             String d = dir.resolve("d.vhd").toString();
             String f = dir.resolve("f.vhd").toString();
             String h = dir.resolve("h.vhd").toString();
             String w = dir.resolve("w.vhd").toString();
-            String raw = writeRawImage(dir.resolve("r.img")).toString();
-            List<String[]> commands = List.of(
+            String raw = kind == Kind.FULL ? writeRawImage(dir.resolve("r.img")).toString() : null;
+            List<String[]> quick = List.of(
                     new String[] {"--help"},
                     new String[] {"--version"},
                     new String[] {"info", "--help"},
@@ -80,6 +109,9 @@ public final class AotTraining {
                     new String[] {"check", "--output", "json", f},
                     new String[] {"map", d},
                     new String[] {"measure", "--type", "dynamic", f},
+                    new String[] {"info", dir.resolve("missing.vhd").toString()},
+                    new String[] {"info", "--no-such-option", d});
+            List<String[]> commands = kind == Kind.QUICK ? quick : Stream.concat(quick.stream(), Stream.of(
                     new String[] {"digest", "--algorithm", "sha256", f},
                     new String[] {"digest", "--algorithm", "blake3", f},
                     // BLAKE3's row loops (Blake3.compressRows) run a few thousand times, so that the
@@ -92,14 +124,14 @@ public final class AotTraining {
                     new String[] {"bench", "-q", "-d", "1", "-c", BENCH_REQUESTS, w},
                     new String[] {"convert", "-q", "--type", "dynamic", raw, dir.resolve("c.vhd").toString()},
                     new String[] {"convert", "-q", dir.resolve("c.vhd").toString(), dir.resolve("c.raw").toString()},
-                    new String[] {"info", dir.resolve("missing.vhd").toString()},
-                    new String[] {"info", "--no-such-option", d},
-                    new String[] {"serve", "--help"});
-            int[] codes = new int[commands.size() + 1];
+                    new String[] {"serve", "--help"})).toList();
+            int[] codes = new int[commands.size() + (kind == Kind.FULL ? 1 : 0)];
             for (int i = 0; i < commands.size(); i++) {
                 codes[i] = VhdCommand.run(out, err, commands.get(i));
             }
-            codes[commands.size()] = serve(dir, dir.resolve("d.vhd"), err);
+            if (kind == Kind.FULL) {
+                codes[commands.size()] = serve(dir, dir.resolve("d.vhd"), err);
+            }
             return codes;
         } finally {
             try (Stream<Path> files = Files.walk(dir)) {

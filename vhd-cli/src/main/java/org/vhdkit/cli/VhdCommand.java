@@ -30,6 +30,7 @@ import org.vhdkit.cli.disk.ServeCommand;
 import org.vhdkit.cli.disk.SetCommand;
 import org.vhdkit.cli.disk.UnmountCommand;
 import org.vhdkit.cli.vm.VmCommand;
+import org.vhdkit.vhd.io.ByteStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -49,6 +50,8 @@ import picocli.CommandLine;
  * command objects.
  */
 @Command(name = "vhd",
+        // No @Command methods here: not looking for them saves every command 10-15 ms (BENCHMARKS.md, Start-up).
+        addMethodSubcommands = false,
         versionProvider = VersionProvider.class,
         description = "Creates, inspects, checks, converts and reshapes VHD virtual disk files: fixed, dynamic and differencing.",
         synopsisSubcommandLabel = "COMMAND",
@@ -103,7 +106,23 @@ public final class VhdCommand implements Callable<Integer> {
 
     /** Runs the command and exits with its exit code. */
     public static void main(String[] args) {
+        // picocli looks for Groovy (absent) when first used: a look through the whole jar, 15 ms.
+        System.setProperty("picocli.disable.closures", "true");
+        Thread.ofPlatform().daemon().name("vhd-start").start(() -> prepare(commandWord(args) != null));
         System.exit(runOn(System.out, System.err, args));
+    }
+
+    /**
+     * What a command would otherwise wait for on its way, done by another thread while it parses its
+     * arguments (BENCHMARKS.md, Start-up): the lock's C calls, when a command (most of which open an
+     * image) is named, and the logger {@link System#exit} asks for, whose search for a logging
+     * service reads the jar's index (about 15 ms each).
+     */
+    static void prepare(boolean commandNamed) {
+        System.getLogger("java.lang.Runtime"); // first: it is quicker, and the open comes later than it
+        if (commandNamed) {
+            ByteStore.prepareFirstOpen();
+        }
     }
 
     /**

@@ -25,31 +25,47 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  */
 class AotTrainingTest {
 
+    /** What both kinds run first: the quick commands, two of them failing on purpose. */
+    private static final int[] QUICK = {
+        ExitCodes.OK, ExitCodes.OK, ExitCodes.OK, ExitCodes.OK, // --help, --version, info --help, check --help
+        ExitCodes.USAGE, // vhd alone
+        ExitCodes.OK, ExitCodes.OK, // create dynamic, create fixed
+        ExitCodes.OK, ExitCodes.OK, ExitCodes.OK, // info, info json, info --chain
+        ExitCodes.OK, ExitCodes.OK, ExitCodes.OK, ExitCodes.OK, // check, check json, map, measure
+        ExitCodes.IO, ExitCodes.USAGE}; // a missing file, an unknown option
+
     @Test
     void runsTheQuickCommandsSuccessfullyAndOnlyTheDeliberateErrorsFail(@TempDir Path parent) throws IOException {
         Path dir = Files.createDirectory(parent.resolve("training"));
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int[] codes = AotTraining.train(dir, new PrintWriter(out), new PrintWriter(err));
-        int ok = ExitCodes.OK;
-        assertArrayEquals(new int[] {
-                    ok, ok, ok, ok, // --help, --version, info --help, check --help
-                    ExitCodes.USAGE, // vhd alone
-                    ok, ok, // create dynamic, create fixed
-                    ok, ok, ok, // info, info json, info --chain
-                    ok, ok, ok, ok, ok, ok, // check, check json, map, measure, digest sha256, digest blake3
-                    ok, ok, // create a 16 MiB fixed disk, digest it with blake3
-                    ok, // compare: both all zeros, identical (the larger disk's excess reads as zeros)
-                    ok, ok, ok, // create, bench -w, bench
-                    ok, ok, // convert raw to dynamic, dynamic to raw
-                    ExitCodes.IO, ExitCodes.USAGE, // a missing file, an unknown option
-                    ok, // serve --help
-                    ok}, // the NBD session: every request answered without error
-                codes, () -> "stderr:\n" + err);
+        int[] codes = AotTraining.train(dir, AotTraining.Kind.QUICK, new PrintWriter(out), new PrintWriter(err));
+        assertArrayEquals(QUICK, codes, () -> "stderr:\n" + err);
         assertTrue(out.toString().contains("Usage: vhd "), out::toString);
         assertTrue(out.toString().matches("(?s).*\\bvhd \\d+\\.\\d+\\.\\d+.*"), out::toString);
+        assertTrue(out.toString().contains("\"allocatedBlocks\" : 0"), out::toString); // info and check in JSON
         assertTrue(err.toString().contains("missing.vhd"), err::toString);
         assertTrue(err.toString().contains("--no-such-option"), err::toString);
+    }
+
+    @Test
+    void theFullTrainingAlsoRunsTheLongCommandsAndAnNbdSession(@TempDir Path parent) throws IOException {
+        Path dir = Files.createDirectory(parent.resolve("training"));
+        StringWriter err = new StringWriter();
+        int[] codes = AotTraining.train(dir, AotTraining.Kind.FULL, new PrintWriter(java.io.Writer.nullWriter()),
+                new PrintWriter(err));
+        int ok = ExitCodes.OK;
+        int[] longCommands = {
+            ok, ok, // digest sha256, digest blake3
+            ok, ok, // create a 16 MiB fixed disk, digest it with blake3
+            ok, // compare: both all zeros, identical (the larger disk's excess reads as zeros)
+            ok, ok, ok, // create, bench -w, bench
+            ok, ok, // convert raw to dynamic, dynamic to raw
+            ok, // serve --help
+            ok}; // the NBD session: every request answered without error
+        int[] expected = java.util.stream.IntStream.concat(java.util.Arrays.stream(QUICK), java.util.Arrays.stream(longCommands))
+                .toArray();
+        assertArrayEquals(expected, codes, () -> "stderr:\n" + err);
         assertFalse(err.toString().contains("NBD session failed"), err::toString);
     }
 
@@ -75,7 +91,7 @@ class AotTrainingTest {
     void leavesNothingBehind(@TempDir Path parent) throws IOException {
         Path dir = Files.createDirectory(parent.resolve("training"));
         PrintWriter sink = new PrintWriter(java.io.Writer.nullWriter());
-        AotTraining.train(dir, sink, sink);
+        AotTraining.train(dir, AotTraining.Kind.FULL, sink, sink);
         assertFalse(Files.exists(dir), "the training directory is still there");
         try (var left = Files.list(parent)) {
             assertArrayEquals(new Path[0], left.toArray(Path[]::new));
@@ -87,7 +103,7 @@ class AotTrainingTest {
     void aDirectoryThatCannotBeUsedFailsNamingIt(@TempDir Path parent) {
         Path dir = parent.resolve("gone");
         PrintWriter sink = new PrintWriter(java.io.Writer.nullWriter());
-        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> AotTraining.train(dir, sink, sink));
+        NoSuchFileException e = assertThrows(NoSuchFileException.class, () -> AotTraining.train(dir, AotTraining.Kind.QUICK, sink, sink));
         assertTrue(e.getMessage().contains(dir.toString()), e::getMessage);
     }
 }

@@ -1,6 +1,7 @@
 package org.vhdkit.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -88,6 +89,38 @@ class LauncherIT {
         ExternalTools.Result second = ExternalTools.run(tmp, TIMEOUT, argv);
         assertEquals(0, second.exitCode(), second::toString);
         assertEquals("", second.stderr(), "no build, no word about one");
+
+        // The launcher checks the list of inputs it wrote after the build, not the tree: a source file
+        // added, edited or deleted since must still cause a build (each change is made newer than the jar).
+        Path jar = root.resolve("vhd-cli/target/vhd.jar");
+        Path source = root.resolve("vhd-cli/src/main/A.java");
+        List<Runnable> changes = List.of(
+                () -> write(source, "class A {}\n"),
+                () -> write(source, "class A { }\n"),
+                () -> delete(source));
+        for (Runnable change : changes) {
+            Files.setLastModifiedTime(jar, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(60)));
+            change.run();
+            ExternalTools.Result rebuilt = ExternalTools.run(tmp, TIMEOUT, argv);
+            assertEquals("vhd: building vhd-cli (first use or sources changed)...\n", rebuilt.stderr(), rebuilt::toString);
+            assertEquals("", ExternalTools.run(tmp, TIMEOUT, argv).stderr(), "built once only");
+        }
+    }
+
+    private static void write(Path path, String text) {
+        try {
+            Files.writeString(path, text);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void delete(Path path) {
+        try {
+            Files.delete(path);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static void script(Path path, String body) throws IOException {
@@ -135,9 +168,9 @@ class LauncherIT {
         assertEquals("vhd: missing.vhd: no such file\n", info.stderr());
     }
 
-    /** The launcher with its start-up cache at {@code cache} instead of in target/. */
-    private ExternalTools.Result vhdWithCache(Path cache, String... args) {
-        List<String> argv = new java.util.ArrayList<>(List.of("env", "VHDKIT_AOT_CACHE=" + cache, launcher().toString()));
+    /** The launcher with its start-up caches in {@code caches} instead of in target/aot. */
+    private ExternalTools.Result vhdWithCaches(Path caches, String... args) {
+        List<String> argv = new java.util.ArrayList<>(List.of("env", "VHDKIT_AOT_DIR=" + caches, launcher().toString()));
         argv.addAll(List.of(args));
         return ExternalTools.run(tmp, TIMEOUT, argv);
     }
@@ -145,18 +178,20 @@ class LauncherIT {
     @Test
     void aMissingStartUpCacheIsMadeAndADamagedOrForeignOneOnlySlowsTheCommand() throws IOException {
         vhd("create", "--size", "64M", "x.vhd");
-        Path cache = tmp.resolve("cache").resolve("vhd.aot");
-        ExternalTools.Result first = vhdWithCache(cache, "info", "--output", "json", "x.vhd");
+        Path caches = tmp.resolve("cache");
+        Path cache = caches.resolve("quick.aot");
+        ExternalTools.Result first = vhdWithCaches(caches, "info", "--output", "json", "x.vhd");
         assertEquals(0, first.exitCode(), first::toString);
         assertEquals("", first.stderr());
         assertEquals(64L << 20, new ObjectMapper().readTree(first.stdout()).get("size").asLong());
         assertTrue(Files.size(cache) > 0, "the launcher made the missing cache");
+        assertFalse(Files.exists(caches.resolve("full.aot")), "a quick command trained the long commands' cache too");
 
         // Damaged: garbage newer than the jar, so the launcher trusts it and the JVM must refuse it quietly.
         byte[] garbage = new byte[100_000];
         new java.util.Random(1).nextBytes(garbage);
         Files.write(cache, garbage);
-        ExternalTools.Result damaged = vhdWithCache(cache, "info", "--output", "json", "x.vhd");
+        ExternalTools.Result damaged = vhdWithCaches(caches, "info", "--output", "json", "x.vhd");
         assertEquals(0, damaged.exitCode(), damaged::toString);
         assertEquals("", damaged.stderr());
         assertEquals(first.stdout(), damaged.stdout());
@@ -169,9 +204,15 @@ class LauncherIT {
                 "-Xlog:disable", "--enable-native-access=ALL-UNNAMED", "-cp", otherJar.toString(),
                 "org.vhdkit.cli.VhdCommand", "--version"));
         assertEquals(0, train.exitCode(), train::toString);
-        ExternalTools.Result foreign = vhdWithCache(cache, "check", "x.vhd");
+        ExternalTools.Result foreign = vhdWithCaches(caches, "check", "x.vhd");
         assertEquals(0, foreign.exitCode(), foreign::toString);
         assertEquals("", foreign.stderr());
         assertEquals(vhd("check", "x.vhd").stdout(), foreign.stdout());
+
+        // A long-running command makes and uses the other cache.
+        ExternalTools.Result compared = vhdWithCaches(caches, "compare", "x.vhd", "x.vhd");
+        assertEquals(0, compared.exitCode(), compared::toString);
+        assertEquals("", compared.stderr());
+        assertTrue(Files.size(caches.resolve("full.aot")) > 0, "the launcher made the long commands' cache");
     }
 }

@@ -61,6 +61,22 @@ public sealed interface ByteStore extends Closeable permits MappedByteStore, Cha
         CHANNEL
     }
 
+    /**
+     * Links the calls into the C library that the first {@link #open} of this process will make for
+     * its image lock ({@code open}, {@code fcntl} and {@code close}; see {@code OfdLock}), by making
+     * each once with arguments it refuses at once ({@code ENOENT}, {@code EBADF}). The JVM generates
+     * the code of each such call the first time it is made, which takes a short command about 30 ms
+     * of its start (BENCHMARKS.md, Start-up): a command can have it done on another thread while it
+     * parses its arguments. Never needed: an open that comes first links what it needs itself
+     * (waiting for another thread's linking of the same call, if under way). Does nothing where the
+     * C library cannot be called.
+     *
+     * <p>Thread-safety: may be called from any thread, any number of times, at once.
+     */
+    static void prepareFirstOpen() {
+        OfdLock.prepare();
+    }
+
     /** Opens {@code path} with the backing {@link Backing#AUTO} chooses (or the system property names). */
     static ByteStore open(Path path, Mode mode) throws IOException {
         return open(path, mode, Backing.AUTO);

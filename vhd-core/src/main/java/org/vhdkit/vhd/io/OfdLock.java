@@ -152,6 +152,22 @@ final class OfdLock implements AutoCloseable {
         }
     }
 
+    /**
+     * Makes each call {@link #tryAcquire} makes once, with arguments the kernel refuses before doing
+     * anything (no file is named, no descriptor is valid), so that the JVM has linked them; see
+     * {@link ByteStore#prepareFirstOpen}.
+     */
+    static void prepare() {
+        if (LIBC == null) {
+            return;
+        }
+        LIBC.open("", Libc.O_RDONLY | Libc.O_CLOEXEC, 0); // ENOENT: an empty path names nothing
+        try (Arena arena = Arena.ofConfined()) {
+            LIBC.fcntl(-1, Libc.F_OFD_GETLK, arena.allocate(FLOCK)); // EBADF
+        }
+        LIBC.close(-1); // EBADF
+    }
+
     /** The pid the kernel gives for a lock that conflicts with a read lock on {@code range}; -1 when unknown. */
     private static long holder(int fd, MemorySegment flock, Range range) {
         setRange(flock, F_RDLCK, range);

@@ -207,6 +207,18 @@ final class OpenFile {
             }
             return new FileKey(path.getFileSystem(), identity);
         }
+
+        // Written out: a record's generated ones are linked at their first call, which cost every
+        // command's first open about 6 ms (BENCHMARKS.md, Start-up).
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof FileKey k && fileSystem.equals(k.fileSystem) && identity.equals(k.identity);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * fileSystem.hashCode() + identity.hashCode();
+        }
     }
 
     /**

@@ -76,6 +76,35 @@ class FileLockTest {
     }
 
     /**
+     * Preparing the first open (from another thread, while an open runs, as vhd's start does) makes
+     * its calls with arguments the kernel refuses: it leaves no descriptor open and no lock taken, and
+     * the locks work as before.
+     */
+    @Test
+    void preparingTheFirstOpenLeavesNoDescriptorAndTheLockWorks() throws Exception {
+        Path path = image("prepared.bin");
+        long before = descriptors();
+        Thread preparing = Thread.ofPlatform().start(ByteStore::prepareFirstOpen);
+        OpenFile writer = OpenFile.acquire(path, ByteStore.Mode.READ_WRITE, OpenFile.QEMU_PROTOCOL);
+        preparing.join();
+        ByteStore.prepareFirstOpen();
+        try {
+            IOException refused = assertThrows(IOException.class,
+                    () -> OpenFile.acquire(path, ByteStore.Mode.READ_ONLY, OpenFile.QEMU_PROTOCOL));
+            assertTrue(refused.getMessage().contains("in use by this process"), refused.getMessage());
+        } finally {
+            writer.release();
+        }
+        assertEquals(before, descriptors(), "descriptors open before and after");
+    }
+
+    private static long descriptors() throws IOException {
+        try (var open = Files.list(Path.of("/proc/self/fd"))) {
+            return open.count();
+        }
+    }
+
+    /**
      * A lock someone took in this process on a channel of their own (FileChannel.lock, outside the
      * store) refuses the open, and the refusal says the holder is this process, not "another
      * process"; once that lock is gone the file opens.
