@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.vhdkit.vhd.testing.ExternalTools;
+import org.vhdkit.vhd.testing.ForwardingLibc;
 
 /** Both stores, the mapped one on the default file system and the channel one on jimfs, behave alike. */
 class ByteStoreTest {
@@ -393,20 +394,19 @@ class ByteStoreTest {
      * The system's C library, recording the descriptors {@code open} returned and each {@code
      * sync_file_range} (which, when {@code failWith} is not 0, fails with that errno without asking).
      */
-    private static final class RecordingLibc implements Libc {
-        private final Libc system;
+    private static final class RecordingLibc extends ForwardingLibc {
         private final int failWith;
         final java.util.List<Integer> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
         final java.util.List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
 
         RecordingLibc(Libc system, int failWith) {
-            this.system = system;
+            super(system);
             this.failWith = failWith;
         }
 
         @Override
         public Result open(String path, int flags, int mode) {
-            Result r = system.open(path, flags, mode);
+            Result r = super.open(path, flags, mode);
             if (!r.failed()) {
                 opened.add(r.intValue());
             }
@@ -415,54 +415,9 @@ class ByteStoreTest {
 
         @Override
         public int syncFileRange(int fd, long offset, long count, int flags) {
-            int r = failWith != 0 ? -failWith : system.syncFileRange(fd, offset, count, flags);
+            int r = failWith != 0 ? -failWith : super.syncFileRange(fd, offset, count, flags);
             calls.add("sync_file_range(" + fd + ", " + offset + ", " + count + ", " + flags + ") = " + r);
             return r;
-        }
-
-        @Override
-        public Result fcntl(int fd, int command, MemorySegment argument) {
-            return system.fcntl(fd, command, argument);
-        }
-
-        @Override
-        public Result lseek(int fd, long offset, int whence) {
-            return system.lseek(fd, offset, whence);
-        }
-
-        @Override
-        public Result close(int fd) {
-            return system.close(fd);
-        }
-
-        @Override
-        public Result memfdCreate(String name, int flags) {
-            return system.memfdCreate(name, flags);
-        }
-
-        @Override
-        public Result ftruncate(int fd, long length) {
-            return system.ftruncate(fd, length);
-        }
-
-        @Override
-        public Result mmap(long length, int protection, int flags, int fd, long offset) {
-            return system.mmap(length, protection, flags, fd, offset);
-        }
-
-        @Override
-        public Result munmap(long address, long length) {
-            return system.munmap(address, length);
-        }
-
-        @Override
-        public long pwrite(int fd, long address, long count, long offset) {
-            return system.pwrite(fd, address, count, offset);
-        }
-
-        @Override
-        public long pread(int fd, long address, long count, long offset) {
-            return system.pread(fd, address, count, offset);
         }
     }
 
