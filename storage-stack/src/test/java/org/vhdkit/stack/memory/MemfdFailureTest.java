@@ -6,11 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.vhdkit.vhd.io.Libc;
+import org.vhdkit.vhd.testing.ForwardingLibc;
 
 /**
  * What guest memory does when the kernel refuses a memfd call: the failures that a seccomp filter,
@@ -23,11 +23,14 @@ class MemfdFailureTest {
     private static final long SIZE = 4 * GuestMemory.PAGE_SIZE;
 
     /** The system's C library, but for the one call told to fail with the errno given. */
-    private static final class Scripted implements Libc {
-        final Libc system = Libc.system().orElseThrow();
+    private static final class Scripted extends ForwardingLibc {
         final List<Integer> closed = new ArrayList<>();
         String failing = "";
         int errno;
+
+        Scripted() {
+            super(Libc.system().orElseThrow());
+        }
 
         Scripted failing(String function, int errno) {
             this.failing = function;
@@ -40,45 +43,35 @@ class MemfdFailureTest {
         }
 
         @Override
-        public Result open(String path, int flags, int mode) {
-            return system.open(path, flags, mode);
-        }
-
-        @Override
-        public Result fcntl(int fd, int command, MemorySegment argument) {
-            return system.fcntl(fd, command, argument);
-        }
-
-        @Override
         public Result lseek(int fd, long offset, int whence) {
-            return failing.equals("lseek") ? new Result(-1, errno) : system.lseek(fd, offset, whence);
+            return failing.equals("lseek") ? new Result(-1, errno) : super.lseek(fd, offset, whence);
         }
 
         @Override
         public Result close(int fd) {
             closed.add(fd);
-            return fail("close", system.close(fd));
+            return fail("close", super.close(fd));
         }
 
         @Override
         public Result memfdCreate(String name, int flags) {
-            return failing.equals("memfd_create") ? new Result(-1, errno) : system.memfdCreate(name, flags);
+            return failing.equals("memfd_create") ? new Result(-1, errno) : super.memfdCreate(name, flags);
         }
 
         @Override
         public Result ftruncate(int fd, long length) {
-            return failing.equals("ftruncate") ? new Result(-1, errno) : system.ftruncate(fd, length);
+            return failing.equals("ftruncate") ? new Result(-1, errno) : super.ftruncate(fd, length);
         }
 
         @Override
         public Result mmap(long length, int protection, int flags, int fd, long offset) {
             return failing.equals("mmap") ? new Result(Libc.MAP_FAILED, errno)
-                    : system.mmap(length, protection, flags, fd, offset);
+                    : super.mmap(length, protection, flags, fd, offset);
         }
 
         @Override
         public Result munmap(long address, long length) {
-            Result real = system.munmap(address, length);
+            Result real = super.munmap(address, length);
             return fail("munmap", real);
         }
     }

@@ -14,6 +14,10 @@ import org.vhdkit.vhd.disk.VirtualDisk;
  * makes the n-th read from now on throw an IOException (once; the calls before and after it work),
  * likewise writes and flushes; {@link #holdReads} makes every read wait until {@link #releaseReads}.
  *
+ * <p>{@link #startWriteback} is deliberately not passed on nor faulted: the disk is memory, with
+ * nothing for a host to write back, and the request promises nothing a test could watch fail (a
+ * failing write-back shows at the flush, {@link #failFlush}).
+ *
  * <p>Thread-safety: the failure counters belong to one thread (a VM worker's, a test's); holding
  * and releasing reads may cross threads.
  */

@@ -67,6 +67,12 @@ public abstract class FlatDisk implements VirtualDisk {
         store.force();
     }
 
+    /** The store's: writeback of the file on its own descriptor. */
+    @Override
+    public void startWriteback() throws IOException {
+        store.startWriteback();
+    }
+
     @Override
     public List<Extent> extents(long offset, long length) throws IOException {
         Extents.checkRange(this, offset, length);

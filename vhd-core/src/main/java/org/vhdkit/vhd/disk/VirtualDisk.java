@@ -21,8 +21,8 @@ import java.util.List;
  * cache, and what a guest's FLUSH or SYNCHRONIZE CACHE asks of one.)
  *
  * <h2>Thread-safety</h2>
- * Reads, writes, {@link #flush()}, {@link #discard} and {@link #extents} may be called from any
- * number of threads at once. Concurrent writes to overlapping ranges leave either's bytes in each
+ * Reads, writes, {@link #flush()}, {@link #startWriteback()}, {@link #discard} and {@link #extents}
+ * may be called from any number of threads at once. Concurrent writes to overlapping ranges leave either's bytes in each
  * sector; a read concurrent with a write to the same range sees, per sector, the old or the new
  * bytes. {@link #close()} must not overlap any other call.
  */
@@ -109,6 +109,19 @@ public interface VirtualDisk extends Closeable {
 
     /** Makes every write that returned before this call durable. */
     void flush() throws IOException;
+
+    /**
+     * Asks the host to start writing what was written so far to its disk, without waiting, so that
+     * a later {@link #flush} finds less left to do: for a writer of a large new image, which asks
+     * every so many bytes ({@link org.vhdkit.vhd.io.ByteStore#startWriteback}). It promises nothing about durability;
+     * only {@link #flush} does. A disk that is not a host file's bytes (memory), is read-only, or
+     * whose file cannot be asked does nothing; this default does nothing.
+     *
+     * @throws IOException when the disk is closed
+     */
+    default void startWriteback() throws IOException {
+        // Nothing of the host's to ask: a flush does what there is to do.
+    }
 
     /**
      * Tells the disk that the bytes in the range are no longer needed; afterwards they may read as

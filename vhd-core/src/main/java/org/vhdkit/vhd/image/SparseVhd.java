@@ -682,6 +682,13 @@ final class SparseVhd implements VhdDisk {
         store.force(); // every entry is in the file already: the flush makes it and its block durable
     }
 
+    /** The store's writeback of this file: blocks, bitmaps and table entries alike. Not the parents': they are not written. */
+    @Override
+    public void startWriteback() throws IOException {
+        ensureOpen();
+        store.startWriteback();
+    }
+
     // ---------------------------------------------------------------- allocation map
 
     @Override

@@ -189,6 +189,25 @@ public sealed interface ByteStore extends Closeable permits MappedByteStore, Cha
     /** Makes every write that returned so far durable, and the file's size with it. */
     void force() throws IOException;
 
+    /**
+     * Asks the host to start writing the file's dirty pages to the disk now, without waiting for
+     * them ({@code sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE)} on the store's own descriptor),
+     * so that a later {@link #force} finds less left to write: the disk writes what was written
+     * while the caller writes more. It promises nothing about durability; only {@link #force} does.
+     *
+     * <p>A store without a descriptor of its own (this default, the channel store, a mapped store
+     * where the C library cannot be called) or opened read-only does nothing. Where the file system
+     * does not support the call ({@code ENOSYS}, {@code EINVAL}, {@code ESPIPE}, {@code EOPNOTSUPP})
+     * the store stops asking; any other failure ({@code EIO}, {@code ENOSPC}) is left to
+     * {@link #force}, which reports what went wrong in the write-back. So nothing fails here but a
+     * closed store, which refuses as every call does.
+     *
+     * @throws java.nio.channels.ClosedChannelException when the store is closed
+     */
+    default void startWriteback() throws IOException {
+        // No descriptor of its own to ask with: the force writes everything, as it would anyway.
+    }
+
     /** Unmaps, releases the lock and closes the file. A closed store refuses every call. */
     @Override
     void close() throws IOException;

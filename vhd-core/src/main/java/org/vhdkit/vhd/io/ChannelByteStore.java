@@ -179,6 +179,15 @@ final class ChannelByteStore implements ByteStore {
         }
     }
 
+    /**
+     * Nothing but the check that the store is open: the channel does not give its descriptor, and a
+     * second one only for this would be closed beside the file's lock (see {@link OpenFile}).
+     */
+    @Override
+    public void startWriteback() throws IOException {
+        ensureOpen();
+    }
+
     @Override
     public void close() throws IOException {
         if (closed) {

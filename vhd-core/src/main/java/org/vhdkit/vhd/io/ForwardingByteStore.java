@@ -94,6 +94,15 @@ public non-sealed abstract class ForwardingByteStore implements ByteStore {
         delegate.force();
     }
 
+    /**
+     * Passes the request on: it changes no byte and makes nothing durable, so a store that records
+     * or alters writes and forces sees nothing to act on, and the file's own store does the asking.
+     */
+    @Override
+    public void startWriteback() throws IOException {
+        delegate.startWriteback();
+    }
+
     @Override
     public void close() throws IOException {
         delegate.close();

@@ -45,6 +45,8 @@ public interface Libc {
     int EIO = 5;
     int ENOSPC = 28;
     int ENOSYS = 38;
+    int ESPIPE = 29;
+    int EOPNOTSUPP = 95;
     int EDQUOT = 122;
     /** {@code sync_file_range}'s flag: start writing back the dirty pages of the range, without waiting. */
     int SYNC_FILE_RANGE_WRITE = 2;

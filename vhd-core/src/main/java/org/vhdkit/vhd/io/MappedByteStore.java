@@ -112,17 +112,20 @@ final class MappedByteStore implements ByteStore {
     static final long BOUNCE = 256 * 1024;
     /** How many of those buffers a store keeps for reuse; more at once are allocated and left to the collector. */
     private static final int BOUNCES_KEPT = 4;
-    private static final Libc LIBC = Libc.system().orElse(null);
+    /** The C library the descriptor is used through; null where it cannot be called. */
+    private final Libc libc;
 
     /**
      * A descriptor of the file of its own, for {@code pwrite} and {@code pread} through the C
      * library, or -1 (no C library: then writes, and reads of what is not mapped, go through the
      * channel). Not the JDK's channel: an interrupt of the writing thread closes a {@link
-     * FileChannel} for every user of the store. Guarded by {@link #fdLock}: reads and writes through
-     * it hold its read lock, {@link #close} its write lock, so the number is never used after it is
-     * closed (when it might already name another file).
+     * FileChannel} for every user of the store. Guarded by {@link #fdLock}: reads, writes and
+     * {@link #startWriteback} through it hold its read lock, {@link #close} its write lock, so the
+     * number is never used after it is closed (when it might already name another file).
      */
     private int fd = -1;
+    /** Whether {@link #startWriteback} still asks: false once the file system said it cannot. */
+    private volatile boolean writebackSupported = true;
     private final java.util.concurrent.locks.ReentrantReadWriteLock fdLock =
             new java.util.concurrent.locks.ReentrantReadWriteLock();
     /** Native buffers of {@link #BOUNCE} bytes for heap writes, each in an automatic arena of its own. */
@@ -131,21 +134,27 @@ final class MappedByteStore implements ByteStore {
     private final java.util.concurrent.atomic.AtomicInteger bouncesKept = new java.util.concurrent.atomic.AtomicInteger();
 
     MappedByteStore(OpenFile file, Path path) throws IOException {
+        this(file, path, Libc.system().orElse(null));
+    }
+
+    /** A store that uses {@code libc} (null: none) for its descriptor; tests hand in one that records. */
+    MappedByteStore(OpenFile file, Path path, Libc libc) throws IOException {
         this.file = file;
         this.path = path;
         this.channel = file.channel();
         this.size = channel.size(); // a block device's too: the JDK asks Linux (BLKGETSIZE64)
-        if (LIBC != null) {
+        this.libc = libc;
+        if (libc != null) {
             // Opened by the same path just after the channel: the same file (a rename in between, by
             // someone else, is the one way to get another). Failing is fine: the channel serves then.
-            Libc.Result r = LIBC.open(path.toAbsolutePath().toString(),
+            Libc.Result r = libc.open(path.toAbsolutePath().toString(),
                     (file.writable() ? Libc.O_RDWR : Libc.O_RDONLY) | Libc.O_CLOEXEC, 0);
             fd = r.failed() ? -1 : r.intValue();
             if (fd >= 0 && file.writable()) {
                 // A write of nothing, which changes nothing: it links the pwrite downcall now (a few
                 // ms on its first call in a process), so that the first write a caller makes does
                 // not pay for it (vhd bench times from the first request, as a guest's first write).
-                LIBC.pwrite(fd, 0, 0, 0);
+                libc.pwrite(fd, 0, 0, 0);
             }
         }
     }
@@ -466,8 +475,8 @@ final class MappedByteStore implements ByteStore {
             String call = write ? "write" : "read";
             long done = 0;
             while (done < n) {
-                long r = write ? LIBC.pwrite(fd, address + done, n - done, offset + done)
-                        : LIBC.pread(fd, address + done, n - done, offset + done);
+                long r = write ? libc.pwrite(fd, address + done, n - done, offset + done)
+                        : libc.pread(fd, address + done, n - done, offset + done);
                 if (r == -Libc.EINTR) {
                     continue;
                 }
@@ -556,6 +565,32 @@ final class MappedByteStore implements ByteStore {
         }
     }
 
+    /**
+     * {@code sync_file_range(SYNC_FILE_RANGE_WRITE)} over the whole file on this store's own
+     * descriptor, under its read lock as every {@code pwrite}; see {@link ByteStore#startWriteback}
+     * for what it promises (nothing) and when it does nothing.
+     */
+    @Override
+    public void startWriteback() throws IOException {
+        ensureOpen();
+        if (isReadOnly() || !writebackSupported) {
+            return;
+        }
+        fdLock.readLock().lock();
+        try {
+            if (fd < 0) {
+                ensureOpen(); // closed meanwhile: refuse; else there is no descriptor (no C library)
+                return;
+            }
+            int r = libc.syncFileRange(fd, 0, 0, Libc.SYNC_FILE_RANGE_WRITE);
+            if (r == -Libc.ENOSYS || r == -Libc.EINVAL || r == -Libc.ESPIPE || r == -Libc.EOPNOTSUPP) {
+                writebackSupported = false; // this file system cannot: the force writes everything
+            }
+        } finally {
+            fdLock.readLock().unlock();
+        }
+    }
+
     @Override
     public void close() throws IOException {
         synchronized (mapLock) {
@@ -575,7 +610,7 @@ final class MappedByteStore implements ByteStore {
         fdLock.writeLock().lock();
         try {
             if (fd >= 0) {
-                LIBC.close(fd);
+                libc.close(fd);
                 fd = -1;
             }
         } finally {

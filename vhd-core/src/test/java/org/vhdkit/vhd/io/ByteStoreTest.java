@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.vhdkit.vhd.testing.ExternalTools;
+import org.vhdkit.vhd.testing.ForwardingLibc;
 
 /** Both stores, the mapped one on the default file system and the channel one on jimfs, behave alike. */
 class ByteStoreTest {
@@ -314,6 +315,110 @@ class ByteStoreTest {
         assertThrows(java.nio.channels.ClosedChannelException.class, () -> store.setSize(8192));
         store.close(); // a second close does nothing
         assertEquals(4096, Files.size(path));
+    }
+
+    /**
+     * Early writeback is a request every store takes: the mapped store asks the kernel, the channel
+     * store (and jimfs, which has no descriptor at all) does nothing, and neither fails nor changes a
+     * byte; a read-only store takes it too. A closed store refuses it as it refuses every call.
+     */
+    @ParameterizedTest
+    @EnumSource(Where.class)
+    void startingWritebackChangesNothingAndAClosedStoreRefusesIt(Where where) throws IOException {
+        Path path = file(where, "writeback.img");
+        byte[] bytes = new byte[3 << 20];
+        new Random(15).nextBytes(bytes);
+        ByteStore store = ByteStore.open(path, ByteStore.Mode.CREATE_NEW, backing(where));
+        store.writeBytes(0, bytes);
+        store.startWriteback();
+        store.startWriteback();
+        assertArrayEquals(bytes, store.readBytes(0, bytes.length));
+        store.close();
+        assertThrows(java.nio.channels.ClosedChannelException.class, store::startWriteback);
+        assertArrayEquals(bytes, Files.readAllBytes(path));
+        try (ByteStore reader = ByteStore.open(path, ByteStore.Mode.READ_ONLY, backing(where))) {
+            reader.startWriteback();
+            assertEquals(bytes.length, reader.size());
+        }
+    }
+
+    /**
+     * The mapped store asks for writeback with {@code sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE)}
+     * on the descriptor it opened for its writes, and opens no other; a read-only store does not ask.
+     * Where the file system answers that it cannot (ENOSYS, EINVAL, ESPIPE, EOPNOTSUPP) the store asks
+     * no more, quietly; any other answer (EIO) is left to the force and the store asks again next time.
+     */
+    @Test
+    void theMappedStoreAsksOnItsOwnDescriptorAndStopsWhereTheFileSystemCannot() throws IOException {
+        Libc system = Libc.system().orElse(null);
+        ExternalTools.assumeEnvironment(system != null,
+                () -> "the C library cannot be called (not Linux on amd64 or aarch64, or native access denied)");
+        Path path = tmp.resolve("asked.img");
+        Files.write(path, new byte[1 << 20]);
+        RecordingLibc libc = new RecordingLibc(system, 0);
+        try (ByteStore store = new MappedByteStore(OpenFile.acquire(path, ByteStore.Mode.READ_WRITE), path, libc)) {
+            store.writeBytes(4096, new byte[] {1, 2, 3});
+            store.startWriteback();
+            store.startWriteback();
+            assertEquals(1, libc.opened.size(), "descriptors opened: " + libc.opened);
+            int fd = libc.opened.getFirst();
+            assertEquals(java.util.List.of("sync_file_range(" + fd + ", 0, 0, 2) = 0", "sync_file_range(" + fd
+                    + ", 0, 0, 2) = 0"), libc.calls);
+        }
+        for (int errno : new int[] {Libc.ENOSYS, Libc.EINVAL, Libc.ESPIPE, Libc.EOPNOTSUPP}) {
+            RecordingLibc unsupported = new RecordingLibc(system, errno);
+            try (ByteStore store = new MappedByteStore(OpenFile.acquire(path, ByteStore.Mode.READ_WRITE), path,
+                    unsupported)) {
+                store.startWriteback();
+                store.startWriteback();
+                store.writeBytes(0, new byte[] {9});
+                store.force();
+                assertEquals(1, unsupported.calls.size(), "errno " + errno + ": " + unsupported.calls);
+            }
+        }
+        RecordingLibc failing = new RecordingLibc(system, Libc.EIO);
+        try (ByteStore store = new MappedByteStore(OpenFile.acquire(path, ByteStore.Mode.READ_WRITE), path, failing)) {
+            store.startWriteback();
+            store.startWriteback();
+            assertEquals(2, failing.calls.size(), "EIO: " + failing.calls);
+        }
+        RecordingLibc reading = new RecordingLibc(system, 0);
+        try (ByteStore store = new MappedByteStore(OpenFile.acquire(path, ByteStore.Mode.READ_ONLY), path, reading)) {
+            store.startWriteback();
+            assertEquals(java.util.List.of(), reading.calls, "a read-only store has nothing of its own to write back");
+        }
+        assertEquals(9, Files.readAllBytes(path)[0]);
+    }
+
+    /**
+     * The system's C library, recording the descriptors {@code open} returned and each {@code
+     * sync_file_range} (which, when {@code failWith} is not 0, fails with that errno without asking).
+     */
+    private static final class RecordingLibc extends ForwardingLibc {
+        private final int failWith;
+        final java.util.List<Integer> opened = new java.util.concurrent.CopyOnWriteArrayList<>();
+        final java.util.List<String> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        RecordingLibc(Libc system, int failWith) {
+            super(system);
+            this.failWith = failWith;
+        }
+
+        @Override
+        public Result open(String path, int flags, int mode) {
+            Result r = super.open(path, flags, mode);
+            if (!r.failed()) {
+                opened.add(r.intValue());
+            }
+            return r;
+        }
+
+        @Override
+        public int syncFileRange(int fd, long offset, long count, int flags) {
+            int r = failWith != 0 ? -failWith : super.syncFileRange(fd, offset, count, flags);
+            calls.add("sync_file_range(" + fd + ", " + offset + ", " + count + ", " + flags + ") = " + r);
+            return r;
+        }
     }
 
     /**

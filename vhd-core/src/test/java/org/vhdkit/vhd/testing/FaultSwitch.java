@@ -17,6 +17,10 @@ import org.vhdkit.vhd.testing.FaultyStore.Plan;
  * every call through until {@link #arm}, so the fault lands on the request the test chooses and not
  * on the calls that opening the image made. A {@link Plan}'s count starts at the arming.
  *
+ * <p>A request to start writeback passes to the file's store unfaulted, armed or not (as {@link
+ * FaultyStore} passes it): it changes nothing and promises nothing; a failing write-back shows at
+ * the force.
+ *
  * <p>Thread-safety: arming and disarming may happen from any thread while the stores are in use; a
  * call sees either the old or the new target.
  */

@@ -20,6 +20,10 @@ import org.vhdkit.vhd.io.StoreInterception;
  * for {@link Kind#NO_SPACE_STICKY}, after which every write and growth fails until the plan is
  * {@linkplain Plan#heal() healed}, as on a file system that stays full.
  *
+ * <p>A request to start writeback ({@link ByteStore#startWriteback}) passes through unfaulted and
+ * uncounted: it changes no byte and promises nothing, and a real write-back that fails shows at
+ * the next force, which {@link Kind#FORCE} fails.
+ *
  * <p>Thread-safety: a plan and its stores may be used from any number of threads; which call is the
  * Nth among concurrent ones is then whichever counts first.
  */

@@ -8,7 +8,8 @@ import org.vhdkit.vhd.io.ForwardingByteStore;
 /**
  * A store that adds each write, size change and force it passes on to a {@link RecordingLog}, after
  * the call returned (a call that failed changed nothing the log can rely on). A store of a file
- * outside the log's folder is passed through unrecorded.
+ * outside the log's folder is passed through unrecorded. A request to start writeback passes
+ * through unrecorded: it makes nothing durable, so a simulated power cut may lose what it covered.
  *
  * <p>Thread-safety: as the store it wraps; the log serializes its additions.
  */

@@ -35,6 +35,8 @@ import org.vhdkit.vhd.disk.RawDisk;
 import org.vhdkit.vhd.disk.VirtualDisk;
 import org.vhdkit.vhd.format.DiskType;
 import org.vhdkit.vhd.format.VhdFormatException;
+import org.vhdkit.vhd.io.ForwardingByteStore;
+import org.vhdkit.vhd.io.StoreInterception;
 import org.vhdkit.vhd.testing.Corpus;
 import org.vhdkit.vhd.testing.ExternalTools;
 import org.vhdkit.vhd.testing.QemuImg;
@@ -285,6 +287,44 @@ class ConversionTest {
             Conversion.convert(disk, tmp.resolve("m.vhd"), to(ImageType.DYNAMIC), ProgressListener.NONE);
         }
         assertFileContents(model, tmp.resolve("m.vhd"));
+    }
+
+    /**
+     * Every {@value Conversion#WRITEBACK_EVERY} bytes of data written the conversion asks the
+     * target's own store (the staged file's, which takes the writes) to start writing back: 72 MiB
+     * of data, two requests, none to any other store. The result is the source's bytes.
+     */
+    @ParameterizedTest
+    @EnumSource(ImageType.class)
+    void theTargetsStoreIsAskedToStartWritebackEvery32MiBWritten(ImageType type) throws IOException {
+        int size = 72 * MIB;
+        byte[] model = new byte[size];
+        java.util.Arrays.fill(model, (byte) 0x5A);
+        java.util.Map<Path, long[]> seen = new java.util.concurrent.ConcurrentHashMap<>(); // writes, writebacks
+        Path target = tmp.resolve("written-back-" + type);
+        try (MemoryDisk disk = MemoryDisk.create("memory", size)) {
+            disk.write(0, model);
+            StoreInterception.call(store -> new ForwardingByteStore(store) {
+                @Override
+                public void write(long offset, MemorySegment src, long srcOffset, long length) throws IOException {
+                    super.write(offset, src, srcOffset, length);
+                    seen.computeIfAbsent(path(), p -> new long[2])[0]++;
+                }
+
+                @Override
+                public void startWriteback() throws IOException {
+                    super.startWriteback();
+                    seen.computeIfAbsent(path(), p -> new long[2])[1]++;
+                }
+            }, () -> Conversion.convert(disk, target, to(type), ProgressListener.NONE));
+        }
+        assertEquals(1, seen.size(), "the files written or asked: " + seen.keySet());
+        Path staged = seen.keySet().iterator().next();
+        assertEquals(tmp, staged.getParent(), "the staged file beside the target: " + staged);
+        assertNotEquals(target, staged);
+        assertTrue(seen.get(staged)[0] > 0, "the staged file was written");
+        assertEquals(2, seen.get(staged)[1], "writeback requests to " + staged);
+        assertFileContents(model, target);
     }
 
     @Test

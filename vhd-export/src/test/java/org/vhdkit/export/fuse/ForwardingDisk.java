@@ -6,7 +6,10 @@ import java.util.List;
 import org.vhdkit.vhd.disk.Extent;
 import org.vhdkit.vhd.disk.VirtualDisk;
 
-/** A disk that passes every call to {@code inner}, for tests to override what they break or count. */
+/**
+ * A disk that passes every call to {@code inner}, for tests to override what they break or count.
+ * {@link #startWriteback} is passed on too, so that the wrapped disk behaves as it would unwrapped.
+ */
 public abstract class ForwardingDisk implements VirtualDisk {
     protected final VirtualDisk inner;
 
@@ -42,6 +45,11 @@ public abstract class ForwardingDisk implements VirtualDisk {
     @Override
     public void flush() throws IOException {
         inner.flush();
+    }
+
+    @Override
+    public void startWriteback() throws IOException {
+        inner.startWriteback();
     }
 
     @Override
