@@ -75,7 +75,7 @@ public interface Libc {
     /** {@code open(path, flags, mode)}: a new descriptor. */
     Result open(String path, int flags, int mode);
 
-    /** {@code fcntl(fd, command, argument)} for the commands that take a pointer. */
+    /** {@code fcntl(fd, command, argument)} for the commands that take a pointer: {@code argument} is native memory. */
     Result fcntl(int fd, int command, MemorySegment argument);
 
     /** {@code lseek(fd, offset, whence)}. */

@@ -32,6 +32,19 @@ final class SystemLibc implements Libc {
     private static final FunctionDescriptor POSITIONAL = FunctionDescriptor.of(ValueLayout.JAVA_LONG,
             ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG);
 
+    /**
+     * {@code open}, {@code fcntl} and {@code close}, bound with one shape so that the JVM generates one
+     * downcall stub for the three instead of three (each stub about 10 ms of a quick command's start,
+     * BENCHMARKS.md, Start-up): {@code int f(long, int, ...long)}. Each is called with what its C
+     * signature takes in those registers: {@code open(path, flags, mode)}, {@code fcntl(fd, command,
+     * pointer)}, {@code close(fd, 0, 0)}. On both calling conventions bound here (x86-64 System V and
+     * AArch64 Linux), an int argument is read from the low half of its 64-bit register, a variadic
+     * argument is passed in the register a named one would take, and a function ignores the
+     * registers it has no parameter for; so each call is the one its C declaration describes.
+     */
+    private static final FunctionDescriptor FILE_CALL = FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG);
+
     /** The binding, or null where it cannot be had. */
     static final SystemLibc INSTANCE = load();
 
@@ -54,20 +67,14 @@ final class SystemLibc implements Libc {
         Linker.Option captureErrno = Linker.Option.captureCallState("errno");
         errnoLayout = Linker.Option.captureStateLayout();
         errno = errnoLayout.byteOffset(MemoryLayout.PathElement.groupElement("errno"));
-        open = new Downcall(linker, libc, "open",
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT,
-                        ValueLayout.JAVA_INT),
-                captureErrno, Linker.Option.firstVariadicArg(2));
-        fcntl = new Downcall(linker, libc, "fcntl",
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT, ValueLayout.JAVA_INT,
-                        ValueLayout.ADDRESS),
-                captureErrno, Linker.Option.firstVariadicArg(2));
+        Linker.Option variadicThird = Linker.Option.firstVariadicArg(2);
+        open = new Downcall(linker, libc, "open", FILE_CALL, captureErrno, variadicThird);
+        fcntl = new Downcall(linker, libc, "fcntl", FILE_CALL, captureErrno, variadicThird);
         lseek = new Downcall(linker, libc, "lseek",
                 FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG,
                         ValueLayout.JAVA_INT),
                 captureErrno);
-        close = new Downcall(linker, libc, "close",
-                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.JAVA_INT), captureErrno);
+        close = new Downcall(linker, libc, "close", FILE_CALL, captureErrno, variadicThird);
         memfdCreate = new Downcall(linker, libc, "memfd_create",
                 FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.JAVA_INT), captureErrno);
         ftruncate = new Downcall(linker, libc, "ftruncate",
@@ -166,7 +173,7 @@ final class SystemLibc implements Libc {
     public Result open(String path, int flags, int mode) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            int fd = (int) open.handle().invokeExact(state, call.allocateFrom(path), flags, mode);
+            int fd = (int) open.handle().invokeExact(state, call.allocateFrom(path).address(), flags, (long) mode);
             return result(fd, state);
         } catch (Throwable e) {
             throw failedCall("open", e);
@@ -177,7 +184,10 @@ final class SystemLibc implements Libc {
     public Result fcntl(int fd, int command, MemorySegment argument) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            return result((int) fcntl.handle().invokeExact(state, fd, command, argument), state);
+            if (!argument.isNative()) {
+                throw new IllegalArgumentException("fcntl's argument must be native memory: " + argument);
+            }
+            return result((int) fcntl.handle().invokeExact(state, (long) fd, command, argument.address()), state);
         } catch (Throwable e) {
             throw failedCall("fcntl", e);
         }
@@ -197,7 +207,7 @@ final class SystemLibc implements Libc {
     public Result close(int fd) {
         try (Arena call = Arena.ofConfined()) {
             MemorySegment state = call.allocate(errnoLayout);
-            return result((int) close.handle().invokeExact(state, fd), state);
+            return result((int) close.handle().invokeExact(state, (long) fd, 0, 0L), state);
         } catch (Throwable e) {
             throw failedCall("close", e);
         }
