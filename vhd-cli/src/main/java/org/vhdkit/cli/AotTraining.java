@@ -15,10 +15,11 @@ import org.vhdkit.cli.conventions.ExitCodes;
 /**
  * The training runs of the JVM's ahead-of-time caches (JEP 483/514): the {@code ./vhd} launcher runs
  * this class after each build with {@code -XX:AOTCacheOutput}, and every later command starts with
- * the classes it loaded already parsed and linked, and with its methods' profiles.
+ * the classes it loaded already parsed and linked, and (long-running commands only; see the
+ * launcher) with its methods' profiles.
  *
  * <p>There are two caches, because a JVM loads every class of its cache when it starts, whether the
- * command needs it or not (about 30 us a class on the machine of BENCHMARKS.md): the quick
+ * command needs it or not (14-30 us a class on the machine of BENCHMARKS.md): the quick
  * commands' ({@link Kind#QUICK}) and the long-running commands' ({@link Kind#FULL}); the launcher
  * picks one by the command's name.
  * <ul>
@@ -71,8 +72,7 @@ public final class AotTraining {
             System.exit(ExitCodes.USAGE);
             return;
         }
-        System.setProperty("picocli.disable.closures", "true"); // as VhdCommand.main
-        Thread.ofPlatform().daemon().start(() -> VhdCommand.prepare(true)).join(); // its classes go into the cache too
+        VhdCommand.startProcess(true).join(); // as a command's process starts: what it loads goes into the cache too
         train(Files.createTempDirectory("vhd-aot-training"), kind, sink, err);
         // The NBD server's threads are gone once it closed; exiting here also ends a session
         // its deadline cut short, so the launcher never waits on the training.

@@ -106,23 +106,29 @@ public final class VhdCommand implements Callable<Integer> {
 
     /** Runs the command and exits with its exit code. */
     public static void main(String[] args) {
-        // picocli looks for Groovy (absent) when first used: a look through the whole jar, 15 ms.
-        System.setProperty("picocli.disable.closures", "true");
-        Thread.ofPlatform().daemon().name("vhd-start").start(() -> prepare(commandWord(args) != null));
+        startProcess(commandWord(args) != null);
         System.exit(runOn(System.out, System.err, args));
     }
 
     /**
-     * What a command would otherwise wait for on its way, done by another thread while it parses its
-     * arguments (BENCHMARKS.md, Start-up): the lock's C calls, when a command (most of which open an
-     * image) is named, and the logger {@link System#exit} asks for, whose search for a logging
-     * service reads the jar's index (about 15 ms each).
+     * What the process does before the command (BENCHMARKS.md, Start-up): turns off picocli's search
+     * for Groovy (absent: a look through the whole jar, 15 ms, at the first command) and starts a
+     * thread that does, while the main thread parses the arguments, what the command would otherwise
+     * wait for on its way: it looks up the logger {@link System#exit} asks for, whose search for a
+     * logging service reads the jar's index, and, when a command (most of which open an image) is
+     * named, links the image lock's calls into the C library ({@link ByteStore#prepareFirstOpen}).
+     *
+     * @return the thread, which nothing needs to wait for (the start-up cache's training does, so
+     *     that what it loads is in the cache)
      */
-    static void prepare(boolean commandNamed) {
-        System.getLogger("java.lang.Runtime"); // first: it is quicker, and the open comes later than it
-        if (commandNamed) {
-            ByteStore.prepareFirstOpen();
-        }
+    static Thread startProcess(boolean commandNamed) {
+        System.setProperty("picocli.disable.closures", "true");
+        return Thread.ofPlatform().daemon().name("vhd-start").start(() -> {
+            System.getLogger("java.lang.Runtime"); // first: it is quicker, and the open comes later than the exit
+            if (commandNamed) {
+                ByteStore.prepareFirstOpen();
+            }
+        });
     }
 
     /**
