@@ -47,11 +47,26 @@ public final class Json {
         out.println(text(value));
     }
 
+    /**
+     * Writes {@code value} to {@code out} as one JSON document on one line: the "ready" line of a
+     * server, which its starter reads line by line.
+     */
+    public static void printLine(PrintWriter out, Object value) {
+        out.println(text(value, false));
+    }
+
     /** {@code value} as one pretty-printed JSON document, without a line end after it. */
     static String text(Object value) {
+        return text(value, true);
+    }
+
+    /** {@code value} as one JSON document, pretty-printed or on one line, without a line end after it. */
+    static String text(Object value, boolean pretty) {
         StringWriter text = new StringWriter();
         try (JsonGenerator json = FACTORY.createGenerator(text)) {
-            json.useDefaultPrettyPrinter();
+            if (pretty) {
+                json.useDefaultPrettyPrinter();
+            }
             write(json, value);
         } catch (IOException e) {
             throw new UncheckedIOException(e); // a StringWriter does not fail

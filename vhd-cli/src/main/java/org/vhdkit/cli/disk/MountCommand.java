@@ -1,6 +1,5 @@
 package org.vhdkit.cli.disk;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -9,6 +8,7 @@ import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.OutputOption;
 import org.vhdkit.cli.conventions.Size;
@@ -136,8 +136,8 @@ public final class MountCommand implements Callable<Integer> {
     private void ready(DiskMount mount, VirtualDisk disk, String description) throws IOException {
         PrintWriter out = spec.commandLine().getOut();
         if (output.json()) {
-            out.println(new ObjectMapper().writeValueAsString(new Ready(mount.mountPoint().toString(),
-                    mount.file().toString(), disk.name(), disk.size(), mount.readOnly(), ProcessHandle.current().pid())));
+            Json.printLine(out, new Ready(mount.mountPoint().toString(),
+                    mount.file().toString(), disk.name(), disk.size(), mount.readOnly(), ProcessHandle.current().pid()));
         } else {
             out.println("Mounted " + description + " (" + Size.describe(disk.size()) + ", "
                     + (mount.readOnly() ? "read-only" : "read-write") + ") as " + mount.file());

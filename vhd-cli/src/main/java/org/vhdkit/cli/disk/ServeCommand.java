@@ -1,7 +1,5 @@
 package org.vhdkit.cli.disk;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetAddress;
@@ -19,6 +17,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.cli.conventions.CommandFailure;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.OutputOption;
@@ -210,7 +209,7 @@ public final class ServeCommand implements Callable<Integer> {
         return ExitCodes.OK;
     }
 
-    private void ready(NbdServer server, String scheme) throws JsonProcessingException {
+    private void ready(NbdServer server, String scheme) {
         PrintWriter out = spec.commandLine().getOut();
         String unix = server.address() instanceof UnixDomainSocketAddress u ? u.getPath().toString() : null;
         String tcp = server.address() instanceof InetSocketAddress i
@@ -220,7 +219,7 @@ public final class ServeCommand implements Callable<Integer> {
         List<ReadyExport> exports = server.exports().stream()
                 .map(e -> new ReadyExport(e.name(), e.disk().size(), e.readOnly())).toList();
         if (output.json()) {
-            out.println(new ObjectMapper().writeValueAsString(new Ready(unix, tcp, exports)));
+            Json.printLine(out, new Ready(unix, tcp, exports));
         } else {
             out.println("Serving NBD on " + (unix != null ? "unix socket " + unix : "tcp " + tcp) + "; Ctrl-C stops");
             for (ReadyExport e : exports) {

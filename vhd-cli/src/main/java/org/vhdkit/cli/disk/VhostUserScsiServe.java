@@ -1,6 +1,5 @@
 package org.vhdkit.cli.disk;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -9,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import org.vhdkit.cli.conventions.Json;
 import org.vhdkit.cli.conventions.ExitCodes;
 import org.vhdkit.cli.conventions.FileArguments;
 import org.vhdkit.cli.conventions.Size;
@@ -114,7 +114,7 @@ final class VhostUserScsiServe {
         Runtime.getRuntime().addShutdownHook(stop);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(new ObjectMapper().writeValueAsString(new Ready(backend.socket().toString(), ready)));
+            Json.printLine(out, new Ready(backend.socket().toString(), ready));
         } else {
             out.println("Serving vhost-user-scsi on unix socket " + backend.socket() + "; Ctrl-C stops");
             for (ReadyLun l : ready) {

@@ -55,6 +55,17 @@ class JsonTest {
         assertTrue(ours.startsWith("{\n  \"file\" : \"/tmp/x.vhd\",\n  \"size\" : 1099511627776,\n  \"kind\" : \"DYNAMIC\""), ours);
     }
 
+    /** The servers' ready lines: one document on one line, as databind wrote it without indenting. */
+    @Test
+    void aReadyLineIsWhatDatabindWroteOnOneLine() throws Exception {
+        Everything value = new Everything(new Inner("/tmp/x.vhd", 7, Kind.FIXED), null, 3, false, 0, 1.5, BigInteger.ONE,
+                new UUID(1, 2), Path.of("/tmp/y"), List.of(), new long[0], Map.of(), "a\nb");
+        java.io.StringWriter line = new java.io.StringWriter();
+        Json.printLine(new java.io.PrintWriter(line), value);
+        assertEquals(new ObjectMapper().writeValueAsString(value) + System.lineSeparator(), line.toString());
+        assertEquals(1, line.toString().lines().count());
+    }
+
     @Test
     void anEmptyReportAndNullAreWrittenAsDatabindWroteThem() throws Exception {
         assertEquals(DATABIND.writeValueAsString(List.of()), Json.text(List.of()));
